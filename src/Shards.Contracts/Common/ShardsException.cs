@@ -1,0 +1,56 @@
+namespace Shards.Contracts.Common;
+
+/// <summary>Why a Shards call failed, in terms a caller can act on.</summary>
+[GenerateSerializer, Alias("shards.ErrorCode")]
+public enum ShardsErrorCode
+{
+    /// <summary>The input broke a domain rule (bad ID, negative quantity, name too long...). Nothing changed.</summary>
+    Validation = 1,
+
+    /// <summary>The entity does not exist.</summary>
+    NotFound = 2,
+
+    /// <summary>The request conflicts with the current state (not enough stock, a concurrent writer).</summary>
+    Conflict = 3,
+
+    /// <summary>The state could not be read or written in PostgreSQL. Nothing changed; retry later.</summary>
+    StorageUnavailable = 4,
+}
+
+/// <summary>
+/// The one exception type Shards grains throw to callers. It is serialisable (Npgsql's own exceptions are not:
+/// they would reach the client as CodecNotFoundException) and carries a message a person can act on.
+/// </summary>
+[GenerateSerializer, Alias("shards.ShardsException")]
+public sealed class ShardsException : Exception
+{
+    public ShardsException(ShardsErrorCode code, string message)
+        : base(message)
+    {
+        Code = code;
+    }
+
+    public ShardsException(ShardsErrorCode code, string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Code = code;
+    }
+
+    public ShardsException()
+        : this(ShardsErrorCode.Validation, "Shards error")
+    {
+    }
+
+    public ShardsException(string message)
+        : this(ShardsErrorCode.Validation, message)
+    {
+    }
+
+    public ShardsException(string message, Exception innerException)
+        : this(ShardsErrorCode.Validation, message, innerException)
+    {
+    }
+
+    [Id(0)]
+    public ShardsErrorCode Code { get; private set; }
+}

@@ -1,0 +1,250 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Npgsql;
+using Shards.Hosting.Options;
+using Shards.Hosting.Processes;
+
+namespace Shards.Hosting.Database;
+
+/// <summary>
+/// A throw-away PostgreSQL cluster in a folder of its own, started from the machine's binaries and
+/// listening on 127.0.0.1 only (no Unix socket, trust authentication: it is private to this machine).
+/// As root it runs the server as the <c>postgres</c> user, because initdb refuses to run as root.
+/// </summary>
+public sealed class PrivatePostgresServer
+{
+    private const string SuperUser = "postgres";
+    private readonly PrivatePostgresOptions _options;
+    private readonly PostgresBinaries _binaries;
+
+    private PrivatePostgresServer(PrivatePostgresOptions options, PostgresBinaries binaries)
+    {
+        _options = options;
+        _binaries = binaries;
+        RootDirectory = Path.GetFullPath(options.Directory);
+    }
+
+    /// <summary>The folder holding <c>data/</c>, <c>postgres.log</c> and <c>instance.json</c>.</summary>
+    public string RootDirectory { get; }
+
+    public string DataDirectory => Path.Combine(RootDirectory, "data");
+
+    public string LogFile => Path.Combine(RootDirectory, "postgres.log");
+
+    private string InstanceFile => Path.Combine(RootDirectory, "instance.json");
+
+    /// <summary>Prepares a server object; nothing starts yet. Throws when the binaries are missing.</summary>
+    public static PrivatePostgresServer Create(PrivatePostgresOptions options) =>
+        new(options, PostgresBinaries.Locate(options.BinDirectory));
+
+    /// <summary>Connection string for a database on this server (default: the configured one).</summary>
+    public string ConnectionStringFor(int port, string? database = null) => new NpgsqlConnectionStringBuilder
+    {
+        Host = IPAddress.Loopback.ToString(),
+        Port = port,
+        Database = database ?? _options.Database,
+        Username = SuperUser,
+        MaxPoolSize = 100,
+        Timeout = 5,
+        CommandTimeout = 30,
+    }.ConnectionString;
+
+    /// <summary>Whether the server runs, and on which port.</summary>
+    public async Task<PrivatePostgresStatus> GetStatusAsync(CancellationToken cancellationToken = default)
+    {
+        if (!File.Exists(Path.Combine(DataDirectory, "PG_VERSION")))
+        {
+            return new PrivatePostgresStatus(false, false, null, RootDirectory, null);
+        }
+
+        var status = await RunAsOwnerAsync(_binaries.PgCtl, ["status", "-D", DataDirectory], cancellationToken);
+        var running = status.ExitCode == 0;
+        var instance = running ? ReadInstance() : null;
+        var connectionString = instance is null ? null : ConnectionStringFor(instance.Port, instance.Database);
+        return new PrivatePostgresStatus(true, running, instance?.Port, RootDirectory, connectionString);
+    }
+
+    /// <summary>
+    /// Initialises the cluster when the folder is new, starts it unless it already runs, creates the database,
+    /// and returns its connection string. Idempotent.
+    /// </summary>
+    public async Task<string> StartAsync(CancellationToken cancellationToken = default)
+    {
+        await PrepareRootDirectoryAsync(cancellationToken);
+        if (!File.Exists(Path.Combine(DataDirectory, "PG_VERSION")))
+        {
+            await InitialiseAsync(cancellationToken);
+        }
+
+        var status = await GetStatusAsync(cancellationToken);
+        if (status is { Running: true, Port: { } runningPort })
+        {
+            await EnsureDatabaseAsync(runningPort, cancellationToken);
+            return ConnectionStringFor(runningPort);
+        }
+
+        var port = _options.Port > 0 ? _options.Port : FreeLoopbackPort();
+        var start = await RunAsOwnerAsync(
+            _binaries.PgCtl,
+            ["start", "-w", "-t", ((int)_options.CommandTimeout.TotalSeconds).ToString(), "-D", DataDirectory, "-l", LogFile, "-o", $"-p {port}"],
+            cancellationToken);
+        if (!start.Succeeded)
+        {
+            throw new PostgresNotAvailableException(
+                $"PostgreSQL did not start on 127.0.0.1:{port}: {start.Diagnostics}{Environment.NewLine}{LogTail()}");
+        }
+
+        await File.WriteAllTextAsync(InstanceFile, JsonSerializer.Serialize(new PrivatePostgresInstance(port, _options.Database)), cancellationToken);
+        await EnsureDatabaseAsync(port, cancellationToken);
+        return ConnectionStringFor(port);
+    }
+
+    /// <summary>Stops the server (fast shutdown: open sessions are ended, committed data is kept). Idempotent.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        var status = await GetStatusAsync(cancellationToken);
+        if (!status.Running)
+        {
+            return;
+        }
+
+        var stop = await RunAsOwnerAsync(_binaries.PgCtl, ["stop", "-w", "-m", "fast", "-D", DataDirectory], cancellationToken);
+        if (!stop.Succeeded)
+        {
+            throw new PostgresNotAvailableException($"PostgreSQL did not stop: {stop.Diagnostics}");
+        }
+    }
+
+    /// <summary>Stops the server and deletes its folder.</summary>
+    public async Task DestroyAsync(CancellationToken cancellationToken = default)
+    {
+        await StopAsync(cancellationToken);
+        if (Directory.Exists(RootDirectory))
+        {
+            Directory.Delete(RootDirectory, recursive: true);
+        }
+    }
+
+    private async Task InitialiseAsync(CancellationToken cancellationToken)
+    {
+        var init = await RunAsOwnerAsync(
+            _binaries.InitDb,
+            ["-D", DataDirectory, "--auth=trust", "-U", SuperUser, "-E", "UTF8", "--locale=C"],
+            cancellationToken);
+        if (!init.Succeeded)
+        {
+            throw new PostgresNotAvailableException($"initdb failed in {DataDirectory}: {init.Diagnostics}");
+        }
+
+        // Private by construction: loopback TCP only, no Unix socket; enough connections for several silos.
+        await File.AppendAllTextAsync(
+            Path.Combine(DataDirectory, "postgresql.conf"),
+            """
+
+            # Added by Shards (private server)
+            listen_addresses = '127.0.0.1'
+            unix_socket_directories = ''
+            max_connections = 400
+            logging_collector = off
+            """,
+            cancellationToken);
+    }
+
+    private async Task EnsureDatabaseAsync(int port, CancellationToken cancellationToken)
+    {
+        var database = _options.Database;
+        if (!IsPlainIdentifier(database))
+        {
+            throw new ArgumentException($"Shards:Postgres:Database '{database}' must be lower-case letters, digits and underscores.");
+        }
+
+        await using var connection = new NpgsqlConnection(ConnectionStringFor(port, "postgres"));
+        await connection.OpenAsync(cancellationToken);
+        await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", connection);
+        exists.Parameters.AddWithValue("name", database);
+        if (await exists.ExecuteScalarAsync(cancellationToken) is null)
+        {
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {database}", connection);
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    internal static bool IsPlainIdentifier(string name) =>
+        name.Length is > 0 and <= 63 && (char.IsAsciiLetterLower(name[0]) || name[0] == '_') &&
+        name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_');
+
+    private async Task PrepareRootDirectoryAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(RootDirectory);
+        if (!Environment.IsPrivilegedProcess)
+        {
+            return;
+        }
+
+        // initdb refuses root: the postgres user owns the folder and runs the server.
+        var chown = await ProcessRunner.RunAsync(
+            "chown", ["-R", $"{SuperUser}:{SuperUser}", RootDirectory], TimeSpan.FromSeconds(30), cancellationToken);
+        if (!chown.Succeeded)
+        {
+            throw new PostgresNotAvailableException(
+                $"Could not hand {RootDirectory} to the '{SuperUser}' user ({chown.Diagnostics}). " +
+                $"The Debian package creates that user: {PostgresBinaries.InstallCommand}");
+        }
+
+        var reachable = await ProcessRunner.RunAsync(
+            "runuser", ["-u", SuperUser, "--", "test", "-w", RootDirectory], TimeSpan.FromSeconds(30), cancellationToken);
+        if (!reachable.Succeeded)
+        {
+            throw new PostgresNotAvailableException(
+                $"The '{SuperUser}' user cannot write to {RootDirectory} (a parent folder is private to root?). " +
+                "Set Shards__Postgres__Directory to a folder it can reach, e.g. /var/tmp/shards-postgres.");
+        }
+    }
+
+    private Task<ProcessResult> RunAsOwnerAsync(string program, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var timeout = _options.CommandTimeout + TimeSpan.FromSeconds(5);
+        return Environment.IsPrivilegedProcess
+            ? ProcessRunner.RunAsync("runuser", ["-u", SuperUser, "--", program, .. arguments], timeout, cancellationToken)
+            : ProcessRunner.RunAsync(program, arguments, timeout, cancellationToken);
+    }
+
+    private PrivatePostgresInstance? ReadInstance()
+    {
+        try
+        {
+            return File.Exists(InstanceFile)
+                ? JsonSerializer.Deserialize<PrivatePostgresInstance>(File.ReadAllText(InstanceFile))
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private string LogTail()
+    {
+        if (!File.Exists(LogFile))
+        {
+            return string.Empty;
+        }
+
+        var lines = File.ReadAllLines(LogFile);
+        return "Last lines of " + LogFile + ":" + Environment.NewLine + string.Join(Environment.NewLine, lines.TakeLast(10));
+    }
+
+    /// <summary>A port that was free a moment ago on 127.0.0.1.</summary>
+    public static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed record PrivatePostgresInstance(int Port, string Database);
+}
+
+/// <summary>What <c>shards db status</c> shows.</summary>
+public sealed record PrivatePostgresStatus(bool Initialised, bool Running, int? Port, string Directory, string? ConnectionString);
