@@ -1,1 +1,3 @@
-﻿Console.WriteLine("Hello, World!");
+using Shards.Client.Cli;
+
+return await ShardsCli.RunAsync(args);

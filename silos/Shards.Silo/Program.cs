@@ -1,1 +1,3 @@
-﻿Console.WriteLine("Hello, World!");
+using Shards.Hosting.Silo;
+
+return await ShardsSiloHost.RunAsync(args);

@@ -1,0 +1,59 @@
+using System.CommandLine;
+using Npgsql;
+using Shards.Contracts.Common;
+using Shards.Hosting.Client;
+using Shards.Hosting.Database;
+
+namespace Shards.Client.Cli;
+
+/// <summary>Options every command accepts, and the one place that turns failures into messages and exit codes.</summary>
+public sealed class GlobalOptions
+{
+    public Option<bool> Json { get; } = new("--json") { Description = "Print one JSON document on stdout (for scripts)", Recursive = true };
+
+    public Option<string?> Connection { get; } = new("--connection")
+    {
+        Description = "PostgreSQL connection string (default: ConnectionStrings__Shards, else the private server of 'shards db start')",
+        Recursive = true,
+    };
+
+    public Option<string?> ClusterId { get; } = new("--cluster-id") { Description = "Cluster to talk to (default: shards)", Recursive = true };
+
+    public void AddTo(RootCommand root)
+    {
+        root.Options.Add(Json);
+        root.Options.Add(Connection);
+        root.Options.Add(ClusterId);
+    }
+
+    /// <summary>Sets <paramref name="command"/>'s action: build a context, run, report errors as one line.</summary>
+    public void SetAction(Command command, Func<ParseResult, CliContext, CancellationToken, Task<int>> action) =>
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            await using var context = new CliContext(
+                parseResult.GetValue(Json), parseResult.GetValue(Connection), parseResult.GetValue(ClusterId));
+            try
+            {
+                return await action(parseResult, context, cancellationToken);
+            }
+            catch (Exception ex)
+            {
+                var (message, exitCode) = Describe(ex, cancellationToken);
+                await Console.Error.WriteLineAsync($"shards {command.Name}: {message}");
+                return exitCode;
+            }
+        });
+
+    internal static (string Message, int ExitCode) Describe(Exception exception, CancellationToken cancellationToken) => exception switch
+    {
+        CliException cli => (cli.Message, cli.ExitCode),
+        ShardsException { Code: ShardsErrorCode.NotFound } shards => (shards.Message, ExitCodes.NotFound),
+        ShardsException { Code: ShardsErrorCode.StorageUnavailable } shards => (shards.Message, ExitCodes.Unavailable),
+        ShardsException shards => (shards.Message, ExitCodes.BadInput),
+        PostgresNotAvailableException postgres => (postgres.Message, ExitCodes.Unavailable),
+        NpgsqlException npgsql => ($"PostgreSQL error: {npgsql.Message}", ExitCodes.Unavailable),
+        OperationCanceledException when cancellationToken.IsCancellationRequested => ("cancelled", 130),
+        _ when TransientFaults.IsTransient(exception) => ($"the cluster did not answer ({exception.GetType().Name}: {exception.Message})", ExitCodes.Unavailable),
+        _ => ($"unexpected error: {exception.GetType().Name}: {exception.Message}", 70),
+    };
+}

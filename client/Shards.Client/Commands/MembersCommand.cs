@@ -1,0 +1,39 @@
+using System.CommandLine;
+using Shards.Client.Cli;
+using Shards.Client.Launcher;
+using Shards.Hosting.Database;
+
+namespace Shards.Client.Commands;
+
+/// <summary><c>shards members</c>: the live membership table, Shards' service registry.</summary>
+internal static class MembersCommand
+{
+    public static Command Create(GlobalOptions global)
+    {
+        var all = new Option<bool>("--all") { Description = "Also list silos that are dead or shut down" };
+        var command = new Command("members", "Show the cluster's membership table: silo, address, status, start time, last I-am-alive");
+        command.Options.Add(all);
+        global.SetAction(command, async (parseResult, context, ct) =>
+        {
+            var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, ct);
+            var rows = await MembershipTableReader.ReadAsync(connectionString, context.Cluster.ClusterId, ct);
+            var shown = parseResult.GetValue(all) ? rows : rows.Where(r => r.Status != SiloStatusCode.Dead).ToList();
+            var pids = SiloProcesses.Find(context.Cluster.ClusterId).ToDictionary(p => p.Name, p => p.Pid);
+            var now = DateTimeOffset.UtcNow;
+            context.Output.Table(
+                ["SILO", "ADDRESS", "GATEWAY", "STATUS", "STARTED (UTC)", "I-AM-ALIVE", "PID"],
+                shown.Select(r => (IReadOnlyList<string>)
+                [
+                    r.SiloName, $"{r.Endpoint}@{r.Generation}", r.GatewayPort.ToString(), r.Status.ToString(),
+                    r.StartTime.ToString("yyyy-MM-dd HH:mm:ss"), $"{(now - r.IAmAliveTime).TotalSeconds:0}s ago",
+                    r.Status == SiloStatusCode.Active && pids.TryGetValue(r.SiloName, out var pid) ? pid.ToString() : "-",
+                ]));
+            var active = rows.Count(r => r.Status == SiloStatusCode.Active);
+            var dead = rows.Count(r => r.Status == SiloStatusCode.Dead);
+            context.Output.Line($"{active} active, {dead} dead, {rows.Count} row(s) for cluster '{context.Cluster.ClusterId}'.");
+            context.Output.Document(new { clusterId = context.Cluster.ClusterId, members = shown });
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

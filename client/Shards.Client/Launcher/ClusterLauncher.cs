@@ -1,0 +1,309 @@
+using System.Diagnostics;
+using Shards.Hosting.Database;
+
+namespace Shards.Client.Launcher;
+
+/// <summary>
+/// A local cluster master: starts N silo processes on free loopback ports, waits until each is Active in the
+/// membership table, re-forks a silo that crashed (same name and ports), and on stop sends SIGTERM to all and
+/// waits for a graceful shutdown (SIGKILL after <see cref="LauncherOptions.StopTimeout"/>).
+/// </summary>
+public sealed class ClusterLauncher : IAsyncDisposable
+{
+    private static readonly TimeSpan s_maxRestartDelay = TimeSpan.FromSeconds(30);
+    private readonly LauncherOptions _options;
+    private readonly Action<string> _report;
+    private readonly List<SupervisedSilo> _silos = [];
+    private readonly List<Task> _monitors = [];
+    private readonly CancellationTokenSource _stopping = new();
+
+    public ClusterLauncher(LauncherOptions options, Action<string>? report = null)
+    {
+        _options = options;
+        _report = report ?? (_ => { });
+        Directory.CreateDirectory(options.LogDirectory);
+    }
+
+    public IReadOnlyList<SupervisedSilo> Silos => _silos;
+
+    /// <summary>Raised after a supervised silo exited on its own (before any restart).</summary>
+    public event Action<SupervisedSilo, int>? SiloCrashed;
+
+    /// <summary>Starts the configured number of silos and waits until every one is Active.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var starting = new List<SupervisedSilo>();
+        for (var i = 0; i < _options.SiloCount; i++)
+        {
+            starting.Add(AddSilo());
+        }
+
+        // The first silo creates the membership version row; the others join in parallel after it.
+        await StartAndWaitActiveAsync(starting[0], cancellationToken);
+        await Task.WhenAll(starting.Skip(1).Select(silo => StartAndWaitActiveAsync(silo, cancellationToken)));
+    }
+
+    /// <summary>Adds one more silo to the cluster and waits until it is Active.</summary>
+    public async Task<SupervisedSilo> StartAdditionalSiloAsync(CancellationToken cancellationToken)
+    {
+        var silo = AddSilo();
+        await StartAndWaitActiveAsync(silo, cancellationToken);
+        return silo;
+    }
+
+    /// <summary>SIGKILL, as a crash would. The supervisor restarts it when restarts are enabled.</summary>
+    public bool Kill(SupervisedSilo silo) => _silos.Contains(silo) && silo.Pid is { } pid && PosixSignals.Send(pid, PosixSignals.SigKill);
+
+    /// <summary>Graceful stop of every silo (SIGTERM, then SIGKILL after the stop timeout).</summary>
+    public async Task StopAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        await Task.WhenAll(_silos.Select(StopSiloAsync));
+        await Task.WhenAll(_monitors);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _stopping.Dispose();
+    }
+
+    private SupervisedSilo AddSilo()
+    {
+        var index = _silos.Count + 1;
+        var name = $"silo-{index}";
+        var siloPort = PrivatePostgresServer.FreeLoopbackPort();
+        int gatewayPort;
+        do
+        {
+            gatewayPort = PrivatePostgresServer.FreeLoopbackPort();
+        }
+        while (gatewayPort == siloPort);
+
+        var silo = new SupervisedSilo(name, siloPort, gatewayPort, Path.GetFullPath(Path.Combine(_options.LogDirectory, name + ".log")));
+        _silos.Add(silo);
+        return silo;
+    }
+
+    private async Task StartAndWaitActiveAsync(SupervisedSilo silo, CancellationToken cancellationToken)
+    {
+        StartProcess(silo);
+        await WaitUntilActiveAsync(silo, cancellationToken);
+        silo.State = SupervisedSiloState.Running;
+        _monitors.Add(SuperviseAsync(silo));
+    }
+
+    private void StartProcess(SupervisedSilo silo)
+    {
+        var (fileName, prefix) = SiloExecutable.Resolve();
+        var startInfo = new ProcessStartInfo(fileName)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        foreach (var argument in prefix)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        // Settings travel as arguments (visible in ps, which is how 'shards kill' finds a silo); the connection
+        // string travels in the environment so that a password never shows in a process list.
+        var settings = new Dictionary<string, string>(_options.SiloSettings, StringComparer.Ordinal)
+        {
+            ["Shards:Silo:Name"] = silo.Name,
+            ["Shards:Silo:SiloPort"] = silo.SiloPort.ToString(),
+            ["Shards:Silo:GatewayPort"] = silo.GatewayPort.ToString(),
+            ["Shards:Cluster:ClusterId"] = _options.ClusterId,
+            ["Shards:Cluster:ServiceId"] = _options.ServiceId,
+        };
+        foreach (var (key, value) in settings)
+        {
+            startInfo.ArgumentList.Add($"--{key}={value}");
+        }
+
+        startInfo.Environment["ConnectionStrings__Shards"] = _options.ConnectionString;
+        startInfo.Environment["DOTNET_ENVIRONMENT"] = Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") ?? "Production";
+
+        var log = new StreamWriter(new FileStream(silo.LogFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) => WriteLog(log, e.Data);
+        process.ErrorDataReceived += (_, e) => WriteLog(log, e.Data);
+        process.Exited += (_, _) =>
+        {
+            lock (log)
+            {
+                log.Dispose();
+            }
+        };
+        WriteLog(log, $"---- {DateTimeOffset.Now:O} launcher starts {silo.Name} ----");
+        process.Start();
+        process.StandardInput.Close();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        silo.Process = process;
+        silo.StartedAt = DateTimeOffset.UtcNow;
+    }
+
+    private static void WriteLog(StreamWriter log, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (log)
+        {
+            try
+            {
+                log.WriteLine(line);
+            }
+            catch (ObjectDisposedException)
+            {
+                // The process exited while its last lines were in flight.
+            }
+        }
+    }
+
+    private async Task WaitUntilActiveAsync(SupervisedSilo silo, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + _options.StartTimeout;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var process = silo.Process!;
+            if (process.HasExited)
+            {
+                silo.State = SupervisedSiloState.Failed;
+                throw new InvalidOperationException(
+                    $"{silo.Name} exited with code {process.ExitCode} before it joined the cluster.{Environment.NewLine}{LogTail(silo)}");
+            }
+
+            var rows = await MembershipTableReader.ReadAsync(_options.ConnectionString, _options.ClusterId, cancellationToken);
+            var newest = rows.Where(r => r.Port == silo.SiloPort).MaxBy(r => r.Generation);
+            if (newest is { Status: SiloStatusCode.Active } && newest.StartTime >= silo.StartedAt.AddSeconds(-5))
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"{silo.Name} did not become Active within {_options.StartTimeout.TotalSeconds:0} s.{Environment.NewLine}{LogTail(silo)}");
+            }
+
+            await Task.Delay(150, cancellationToken);
+        }
+    }
+
+    private async Task SuperviseAsync(SupervisedSilo silo)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        while (!_stopping.IsCancellationRequested)
+        {
+            var process = silo.Process!;
+            try
+            {
+                await process.WaitForExitAsync(_stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            var exitCode = process.ExitCode;
+            var lived = DateTimeOffset.UtcNow - silo.StartedAt;
+            SiloCrashed?.Invoke(silo, exitCode);
+            if (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+
+            if (!_options.RestartCrashedSilos)
+            {
+                silo.State = SupervisedSiloState.Stopped;
+                _report($"{silo.Name} exited with code {exitCode} ({Describe(exitCode)}); restarts are off");
+                return;
+            }
+
+            delay = lived > TimeSpan.FromSeconds(30) ? TimeSpan.FromSeconds(1) : Min(delay * 2, s_maxRestartDelay);
+            silo.State = SupervisedSiloState.Restarting;
+            _report($"{silo.Name} exited with code {exitCode} ({Describe(exitCode)}); restarting in {delay.TotalSeconds:0} s");
+            try
+            {
+                await Task.Delay(delay, _stopping.Token);
+                StartProcess(silo);
+                silo.Restarts++;
+                await WaitUntilActiveAsync(silo, _stopping.Token);
+                silo.State = SupervisedSiloState.Running;
+                _report($"{silo.Name} is back (pid {silo.Pid}, restart #{silo.Restarts})");
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or Npgsql.NpgsqlException)
+            {
+                _report($"{silo.Name} failed to restart: {ex.Message.Split(Environment.NewLine)[0]}");
+            }
+        }
+    }
+
+    private async Task StopSiloAsync(SupervisedSilo silo)
+    {
+        var process = silo.Process;
+        if (process is null || process.HasExited)
+        {
+            silo.State = SupervisedSiloState.Stopped;
+            return;
+        }
+
+        silo.State = SupervisedSiloState.Stopping;
+        PosixSignals.Send(process.Id, PosixSignals.SigTerm);
+        using var timeout = new CancellationTokenSource(_options.StopTimeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _report($"{silo.Name} did not stop within {_options.StopTimeout.TotalSeconds:0} s; killing it");
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        silo.State = SupervisedSiloState.Stopped;
+    }
+
+    private static string LogTail(SupervisedSilo silo)
+    {
+        try
+        {
+            using var stream = new FileStream(silo.LogFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            var lines = reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            return $"Last lines of {silo.LogFile}:{Environment.NewLine}  " + string.Join(Environment.NewLine + "  ", lines.TakeLast(8));
+        }
+        catch (IOException)
+        {
+            return string.Empty;
+        }
+    }
+
+    internal static string Describe(int exitCode) => exitCode switch
+    {
+        0 => "clean exit",
+        134 => "aborted: Orleans fails fast when the cluster declared it dead",
+        137 => "killed by SIGKILL",
+        143 => "terminated by SIGTERM",
+        2 => "start-up failed",
+        _ => "crashed",
+    };
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+}

@@ -1,0 +1,29 @@
+namespace Shards.Client.Launcher;
+
+/// <summary>How <c>shards cluster up</c> starts and supervises silos.</summary>
+public sealed class LauncherOptions
+{
+    /// <summary>Number of silo processes; default one per core, at least 2.</summary>
+    public int SiloCount { get; set; } = Math.Max(2, Environment.ProcessorCount);
+
+    public required string ConnectionString { get; set; }
+
+    public string ClusterId { get; set; } = "shards";
+
+    public string ServiceId { get; set; } = "shards";
+
+    /// <summary>Restart a silo that exits without being asked to (as a cluster master re-forks a crashed worker).</summary>
+    public bool RestartCrashedSilos { get; set; } = true;
+
+    /// <summary>Folder for the silos' log files.</summary>
+    public string LogDirectory { get; set; } = Path.Combine(".shards", "logs");
+
+    /// <summary>How long a silo may take to become Active in the membership table.</summary>
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a silo may take to stop after SIGTERM before it is killed.</summary>
+    public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Extra configuration passed to every silo as <c>--Key=Value</c> arguments.</summary>
+    public IDictionary<string, string> SiloSettings { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+}

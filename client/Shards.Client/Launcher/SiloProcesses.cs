@@ -1,0 +1,58 @@
+namespace Shards.Client.Launcher;
+
+/// <summary>A silo process running on this machine, found from its command line.</summary>
+public sealed record LocalSiloProcess(int Pid, string Name, string ClusterId);
+
+/// <summary>
+/// Finds silo processes on this machine by their command line (<c>--Shards:Silo:Name=...</c>), so that
+/// <c>shards kill</c> works from any terminal, whichever launcher started the silo.
+/// </summary>
+public static class SiloProcesses
+{
+    public static IReadOnlyList<LocalSiloProcess> Find(string clusterId)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return [];
+        }
+
+        var found = new List<LocalSiloProcess>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            string[] arguments;
+            try
+            {
+                arguments = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            if (!arguments.Any(a => a.Contains(SiloExecutable.AssemblyName, StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
+            var name = Setting(arguments, "Shards:Silo:Name");
+            var cluster = Setting(arguments, "Shards:Cluster:ClusterId") ?? "shards";
+            if (name is not null && cluster == clusterId)
+            {
+                found.Add(new LocalSiloProcess(pid, name, cluster));
+            }
+        }
+
+        return found;
+    }
+
+    private static string? Setting(string[] arguments, string key)
+    {
+        var prefix = $"--{key}=";
+        return arguments.FirstOrDefault(a => a.StartsWith(prefix, StringComparison.Ordinal))?[prefix.Length..];
+    }
+}

@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Shards.Hosting.Database;
+using Shards.Hosting.Options;
+
+namespace Shards.Hosting.Client;
+
+/// <summary>Client wiring: gateways discovered from the PostgreSQL membership table (the service registry).</summary>
+public static partial class ShardsClientExtensions
+{
+    /// <summary>An Orleans client for the cluster whose membership lives at <paramref name="connectionString"/>.</summary>
+    public static IHostApplicationBuilder AddShardsClient(
+        this IHostApplicationBuilder builder, string connectionString, ShardsClusterOptions cluster, ShardsClientOptions? clientOptions = null)
+    {
+        var options = clientOptions ?? new ShardsClientOptions();
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = cluster.ClusterId;
+                o.ServiceId = cluster.ServiceId;
+            });
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = options.GatewayListRefreshPeriod);
+            client.UseAdoNetClustering(o =>
+            {
+                o.Invariant = AdoNetInvariants.PostgreSql;
+                o.ConnectionString = connectionString;
+            });
+
+            var startedAt = DateTime.UtcNow;
+            client.UseConnectionRetryFilter(async (exception, cancellationToken) =>
+            {
+                if (DateTime.UtcNow - startedAt > options.ConnectTimeout)
+                {
+                    return false;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+                return true;
+            });
+        });
+        return builder;
+    }
+}

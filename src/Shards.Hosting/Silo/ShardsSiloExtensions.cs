@@ -1,0 +1,104 @@
+using System.Net;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Runtime;
+using Orleans.Storage;
+using Shards.Contracts;
+using Shards.Hosting.Database;
+using Shards.Hosting.Options;
+
+namespace Shards.Hosting.Silo;
+
+/// <summary>The whole silo wiring, so that a silo's Program.cs is one call.</summary>
+public static class ShardsSiloExtensions
+{
+    /// <summary>
+    /// A Shards silo: AdoNet clustering (the membership table in PostgreSQL is the service registry), grain state
+    /// and reminders in PostgreSQL on Shards' own schema, loopback endpoints, options validated at start.
+    /// </summary>
+    public static IHostApplicationBuilder AddShardsSilo(this IHostApplicationBuilder builder)
+    {
+        var connectionString = ShardsConnectionString.FromConfiguration(builder.Configuration);
+        builder.Services.AddSingleton(connectionString);
+        builder.Services.AddOptions<ShardsClusterOptions>().BindConfiguration(ShardsClusterOptions.Section)
+            .Validate(o => !string.IsNullOrWhiteSpace(o.ClusterId) && !string.IsNullOrWhiteSpace(o.ServiceId), "ClusterId and ServiceId are required")
+            .ValidateOnStart();
+        builder.Services.AddOptions<SiloEndpointOptions>().BindConfiguration(SiloEndpointOptions.Section)
+            .Validate(o => o.SiloPort is > 0 and < 65536 && o.GatewayPort is > 0 and < 65536, "SiloPort and GatewayPort must be 1-65535")
+            .Validate(o => o.SiloPort != o.GatewayPort, "SiloPort and GatewayPort must differ")
+            .Validate(o => IPAddress.TryParse(o.AdvertisedAddress, out _) && IPAddress.TryParse(o.ListenAddress, out _), "AdvertisedAddress and ListenAddress must be IP addresses")
+            .ValidateOnStart();
+        builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
+
+        var cluster = builder.Configuration.GetSection(ShardsClusterOptions.Section).Get<ShardsClusterOptions>() ?? new();
+        var endpoints = builder.Configuration.GetSection(SiloEndpointOptions.Section).Get<SiloEndpointOptions>() ?? new();
+        builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString.Value, cluster, endpoints));
+        return builder;
+    }
+
+    /// <summary>The silo-builder part, shared with in-process test clusters.</summary>
+    public static ISiloBuilder ConfigureShardsSilo(
+        this ISiloBuilder silo, string connectionString, ShardsClusterOptions cluster, SiloEndpointOptions? endpoints)
+    {
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = cluster.ClusterId;
+            o.ServiceId = cluster.ServiceId;
+        });
+
+        if (endpoints is not null)
+        {
+            silo.Configure<SiloOptions>(o => o.SiloName = endpoints.EffectiveName);
+            silo.Configure<EndpointOptions>(o =>
+            {
+                var listen = IPAddress.Parse(endpoints.ListenAddress);
+                o.AdvertisedIPAddress = IPAddress.Parse(endpoints.AdvertisedAddress);
+                o.SiloPort = endpoints.SiloPort;
+                o.GatewayPort = endpoints.GatewayPort;
+                o.SiloListeningEndpoint = new IPEndPoint(listen, endpoints.SiloPort);
+                o.GatewayListeningEndpoint = new IPEndPoint(listen, endpoints.GatewayPort);
+            });
+            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloStartupChecks>();
+        }
+
+        silo.UseAdoNetClustering(o =>
+        {
+            o.Invariant = AdoNetInvariants.PostgreSql;
+            o.ConnectionString = connectionString;
+        });
+        foreach (var storageName in StorageNames.All)
+        {
+            silo.AddShardsGrainStorage(storageName, connectionString);
+        }
+
+        silo.UseAdoNetReminderService(o =>
+        {
+            o.Invariant = AdoNetInvariants.PostgreSql;
+            o.ConnectionString = connectionString;
+        });
+        return silo;
+    }
+
+    /// <summary>
+    /// Orleans' ADO.NET grain storage on Shards' schema, with the Orleans binary serializer: state types are
+    /// identified by their [Alias], so renaming a class does not orphan stored state (the JSON default embeds
+    /// the assembly-qualified type name).
+    /// </summary>
+    public static ISiloBuilder AddShardsGrainStorage(this ISiloBuilder silo, string storageName, string connectionString)
+    {
+        silo.AddAdoNetGrainStorage(storageName, o =>
+        {
+            o.Invariant = AdoNetInvariants.PostgreSql;
+            o.ConnectionString = connectionString;
+        });
+        silo.Services.AddOptions<AdoNetGrainStorageOptions>(storageName)
+            .Configure<IServiceProvider>((o, services) =>
+                o.GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>()));
+        return silo;
+    }
+}

@@ -1,0 +1,65 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+using Shards.Hosting.Database;
+using Shards.Hosting.Options;
+
+namespace Shards.Hosting.Silo;
+
+/// <summary>
+/// Runs first in the silo lifecycle, before Orleans touches the membership table or opens a socket:
+/// refuses ports that are taken (the OS lets two silos share a port, and Orleans then declares the older one
+/// dead), waits for PostgreSQL with retries, and applies Shards' schema.
+/// </summary>
+internal sealed partial class SiloStartupChecks(
+    IOptions<SiloEndpointOptions> endpoints,
+    IOptions<DatabaseOptions> database,
+    ShardsConnectionString connectionString,
+    ILogger<SiloStartupChecks> logger) : ILifecycleParticipant<ISiloLifecycle>
+{
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(SiloStartupChecks), ServiceLifecycleStage.First, RunAsync);
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var options = endpoints.Value;
+        EnsurePortFree(options.ListenAddress, options.SiloPort, "silo port (Shards:Silo:SiloPort)");
+        EnsurePortFree(options.ListenAddress, options.GatewayPort, "gateway port (Shards:Silo:GatewayPort)");
+
+        try
+        {
+            await PostgresAvailability.WaitUntilReachableAsync(connectionString.Value, database.Value.StartupWait, logger, cancellationToken);
+            if (database.Value.ApplySchemaOnStart)
+            {
+                var report = await SchemaMigrator.ApplyAsync(connectionString.Value, cancellationToken);
+                LogSchema(logger, report.Applied.Count, report.AlreadyCurrent.Count);
+            }
+        }
+        catch (PostgresNotAvailableException ex)
+        {
+            throw new SiloStartupException(ex.Message, ex);
+        }
+    }
+
+    private static void EnsurePortFree(string address, int port, string what)
+    {
+        var ip = IPAddress.Parse(address);
+        try
+        {
+            using var probe = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            probe.ExclusiveAddressUse = true;
+            probe.Bind(new IPEndPoint(ip, port));
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AccessDenied)
+        {
+            throw new SiloStartupException(
+                $"The {what} {address}:{port} is already in use (another silo or program listens there). " +
+                "Choose a free port, or stop the other process; two silos on one port make Orleans declare one of them dead.");
+        }
+    }
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Schema ready: {Applied} migration(s) applied, {Current} already current")]
+    private static partial void LogSchema(ILogger logger, int applied, int current);
+}

@@ -1,0 +1,53 @@
+using System.Reflection;
+using Orleans.TestingHost;
+using Shards.Hosting.Client;
+using Shards.Hosting.Options;
+using Shards.Hosting.Silo;
+
+namespace Shards.Tests.Infrastructure;
+
+/// <summary>
+/// An in-process cluster of three silos wired exactly like a real Shards silo (AdoNet clustering, grain storage and
+/// reminders on Shards' schema in PostgreSQL), shared by a test collection. In-process clusters see a silo kill at
+/// once, so tests on them check behaviour, not detection time.
+/// </summary>
+public class PostgresClusterFixture : IAsyncLifetime
+{
+    protected virtual short SiloCount => 3;
+
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public string ConnectionString { get; private set; } = string.Empty;
+
+    public async Task InitializeAsync()
+    {
+        ConnectionString = await TestPostgres.CreateDatabaseAsync("cluster");
+        var builder = new InProcessTestClusterBuilder(SiloCount);
+        UseRealMembership(builder.Options);
+        var cluster = new ShardsClusterOptions { ClusterId = builder.Options.ClusterId, ServiceId = builder.Options.ServiceId };
+        builder.ConfigureSilo((_, silo) => silo.ConfigureShardsSilo(ConnectionString, cluster, endpoints: null));
+        builder.ConfigureClientHost(host => host.AddShardsClient(ConnectionString, cluster));
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    /// <summary>
+    /// Orleans 10.4.2 keeps <c>UseTestClusterMembership</c> internal; without turning it off the cluster would use
+    /// an in-memory membership table instead of PostgreSQL. A test checks that the silos' rows are in PostgreSQL.
+    /// </summary>
+    private static void UseRealMembership(InProcessTestClusterOptions options)
+    {
+        var property = typeof(InProcessTestClusterOptions).GetProperty(
+            "UseTestClusterMembership", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)
+            ?? throw new InvalidOperationException("InProcessTestClusterOptions.UseTestClusterMembership is gone: revisit the test fixture.");
+        property.SetValue(options, false);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Cluster is not null)
+        {
+            await Cluster.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,54 @@
+using Npgsql;
+using Shards.Hosting.Database;
+using Shards.Hosting.Options;
+
+namespace Shards.Tests.Infrastructure;
+
+/// <summary>
+/// The PostgreSQL the tests use: the server named by <c>SHARDS_TEST_POSTGRES</c> (an admin connection string that
+/// may create databases), else one private server started once per test run in a temp folder and stopped at exit.
+/// There is no skipping: when neither is possible the tests that need PostgreSQL fail with the reason.
+/// </summary>
+public static class TestPostgres
+{
+    public const string ExternalServerVariable = "SHARDS_TEST_POSTGRES";
+    private static readonly Lazy<Task<Server>> s_server = new(StartAsync);
+
+    /// <summary>A new, empty database with Shards' schema applied; its connection string.</summary>
+    public static async Task<string> CreateDatabaseAsync(string purpose)
+    {
+        var server = await s_server.Value;
+        var unique = $"t_{purpose.ToLowerInvariant()}_{Guid.NewGuid():N}";
+        var name = unique[..Math.Min(unique.Length, 48)];
+        await using (var connection = new NpgsqlConnection(server.AdminConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+
+        var connectionString = new NpgsqlConnectionStringBuilder(server.AdminConnectionString) { Database = name }.ConnectionString;
+        await SchemaMigrator.ApplyAsync(connectionString);
+        return connectionString;
+    }
+
+    /// <summary>The private server (null when an external one is used), for tests that stop and start it.</summary>
+    public static async Task<PrivatePostgresServer?> PrivateServerAsync() => (await s_server.Value).Private;
+
+    private static async Task<Server> StartAsync()
+    {
+        var external = Environment.GetEnvironmentVariable(ExternalServerVariable);
+        if (!string.IsNullOrWhiteSpace(external))
+        {
+            return new Server(external, null);
+        }
+
+        var root = Path.Combine(Path.GetTempPath(), $"shards-tests-{Environment.ProcessId}-{Guid.NewGuid():N}"[..48]);
+        var server = PrivatePostgresServer.Create(new PrivatePostgresOptions { Directory = root, Database = "postgres" });
+        var connectionString = await server.StartAsync();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.DestroyAsync().GetAwaiter().GetResult();
+        return new Server(connectionString, server);
+    }
+
+    private sealed record Server(string AdminConnectionString, PrivatePostgresServer? Private);
+}
