@@ -37,7 +37,11 @@ public sealed class CartGrain(
     public async Task<CartView> AddAsync(string sku, int quantity)
     {
         var cart = CurrentCart();
-        DomainRules.Check(() => (Identifiers.ValidateSku(sku), Cart.ValidateLineQuantity(quantity)));
+        DomainRules.Check(() =>
+        {
+            Identifiers.ValidateSku(sku);
+            Cart.ValidateLineQuantity(quantity);
+        });
         var unitPrice = await CurrentPriceAsync(cart, sku);
         return await SaveAsync(cart, DomainRules.Check(() => cart.Add(sku, quantity, unitPrice)));
     }
@@ -45,7 +49,11 @@ public sealed class CartGrain(
     public async Task<CartView> SetQuantityAsync(string sku, int quantity)
     {
         var cart = CurrentCart();
-        DomainRules.Check(() => (Identifiers.ValidateSku(sku), Cart.ValidateQuantityToSet(quantity)));
+        DomainRules.Check(() =>
+        {
+            Identifiers.ValidateSku(sku);
+            Cart.ValidateQuantityToSet(quantity);
+        });
         var unitPrice = quantity == 0 ? 0m : await CurrentPriceAsync(cart, sku);
         return await SaveAsync(cart, DomainRules.Check(() => cart.SetQuantity(sku, quantity, unitPrice)));
     }

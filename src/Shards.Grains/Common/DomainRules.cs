@@ -18,6 +18,12 @@ internal static class DomainRules
         }
     }
 
+    public static void Check(Action rule) => Check(() =>
+    {
+        rule();
+        return true;
+    });
+
     public static ShardsException ToShardsException(DomainRuleException exception) =>
         new(ToErrorCode(exception.Kind), exception.Message);
 
