@@ -1,0 +1,64 @@
+namespace Shards.Domain;
+
+/// <summary>
+/// Rules for the IDs that key grains: SKUs and cart IDs are 1 to 64 characters of ASCII letters, digits,
+/// '_', '.' and '-', and start with a letter or digit (so they are safe in a URL, a shell and a log line).
+/// </summary>
+public static class Identifiers
+{
+    public const int MaxLength = 64;
+
+    private const string Rule = "1 to 64 characters of letters (A-Z, a-z), digits, '_', '.' or '-', starting with a letter or digit";
+
+    /// <summary>Returns <paramref name="sku"/> when it is a valid SKU; throws a Validation error otherwise.</summary>
+    public static string ValidateSku(string? sku) => Validate(sku, "SKU");
+
+    /// <summary>Returns <paramref name="cartId"/> when it is a valid cart ID; throws a Validation error otherwise.</summary>
+    public static string ValidateCartId(string? cartId) => Validate(cartId, "cart ID");
+
+    /// <summary>True when <paramref name="value"/> follows the ID rule.</summary>
+    public static bool IsValid(string? value) => Problem(value) is null;
+
+    private static string Validate(string? value, string what)
+    {
+        var problem = Problem(value);
+        if (problem is not null)
+        {
+            throw DomainRuleException.Validation($"Invalid {what} {Text.Quote(value)}: {problem}. A {what} is {Rule}.");
+        }
+
+        return value!;
+    }
+
+    private static string? Problem(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return "it is empty";
+        }
+
+        if (value.Length > MaxLength)
+        {
+            return $"it is {value.Length} characters long";
+        }
+
+        if (!char.IsAsciiLetterOrDigit(value[0]))
+        {
+            return "it must start with a letter or digit";
+        }
+
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('_' or '.' or '-'))
+            {
+                return $"the character {ShowChar(c)} at position {i + 1} is not allowed";
+            }
+        }
+
+        return null;
+    }
+
+    private static string ShowChar(char c) =>
+        char.IsControl(c) || char.IsWhiteSpace(c) ? $"U+{(int)c:X4}" : $"'{c}'";
+}

@@ -1,0 +1,125 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Placement;
+using Shards.Contracts;
+using Shards.Contracts.Carts;
+using Shards.Contracts.Catalog;
+using Shards.Contracts.Common;
+using Shards.Domain;
+using Shards.Domain.Carts;
+using Shards.Grains.Common;
+
+namespace Shards.Grains.Carts;
+
+/// <summary>
+/// One shopping cart, keyed by cart ID. Prices come from the catalog (<see cref="IProductGrain"/>) each time a line
+/// is added or set; the cart does not reserve stock (checkout does). A change is acknowledged only once stored.
+/// </summary>
+/// <remarks>
+/// Hash-based placement: the silo is picked from a hash of the grain ID, so carts spread evenly and
+/// deterministically over the silos (the default resource-optimised placement puts most new keys on one silo).
+/// </remarks>
+[GrainType("cart")]
+[HashBasedPlacement]
+public sealed class CartGrain(
+    [PersistentState("state", StorageNames.Carts)] IPersistentState<CartState> state,
+    ILocalSiloDetails silo,
+    TimeProvider time,
+    ILogger<CartGrain> logger) : Grain, ICartGrain
+{
+    private DateTimeOffset _activatedAt;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _activatedAt = time.GetUtcNow();
+        return Task.CompletedTask;
+    }
+
+    public async Task<CartView> AddAsync(string sku, int quantity)
+    {
+        var cart = CurrentCart();
+        DomainRules.Check(() =>
+        {
+            Identifiers.ValidateSku(sku);
+            Cart.ValidateLineQuantity(quantity);
+        });
+        var unitPrice = await CurrentPriceAsync(cart, sku);
+        return await SaveAsync(cart, DomainRules.Check(() => cart.Add(sku, quantity, unitPrice)));
+    }
+
+    public async Task<CartView> SetQuantityAsync(string sku, int quantity)
+    {
+        var cart = CurrentCart();
+        DomainRules.Check(() =>
+        {
+            Identifiers.ValidateSku(sku);
+            Cart.ValidateQuantityToSet(quantity);
+        });
+        var unitPrice = quantity == 0 ? 0m : await CurrentPriceAsync(cart, sku);
+        return await SaveAsync(cart, DomainRules.Check(() => cart.SetQuantity(sku, quantity, unitPrice)));
+    }
+
+    public async Task<CartView> RemoveAsync(string sku)
+    {
+        var cart = CurrentCart();
+        return await SaveAsync(cart, DomainRules.Check(() => cart.Remove(sku)));
+    }
+
+    public Task<CartView> GetAsync()
+    {
+        return Task.FromResult(View(CurrentCart(), state.State.Version));
+    }
+
+    public async Task<CartView> ClearAsync()
+    {
+        var cart = CurrentCart();
+        return await SaveAsync(cart, cart.Clear());
+    }
+
+    public Task<GrainLocation> WhereAsync()
+    {
+        DomainRules.Check(() => Identifiers.ValidateCartId(this.GetPrimaryKeyString()));
+        return Task.FromResult(GrainLocations.Of(this, silo, _activatedAt));
+    }
+
+    /// <summary>The stored cart as a domain object; validates the cart ID (the grain key) first.</summary>
+    private Cart CurrentCart()
+    {
+        var stored = state.State;
+        return DomainRules.Check(() => Cart.Restore(
+            this.GetPrimaryKeyString(),
+            stored.Lines.Select(line => CartLine.Create(line.Sku, line.Quantity, line.UnitPrice))));
+    }
+
+    private async Task<decimal> CurrentPriceAsync(Cart cart, string sku)
+    {
+        var product = await GrainFactory.GetGrain<IProductGrain>(sku).GetAsync();
+        return product?.Price ?? throw new ShardsException(
+            ShardsErrorCode.NotFound, $"There is no product with SKU {sku}. Cart {cart.CartId} was not changed.");
+    }
+
+    private async Task<CartView> SaveAsync(Cart current, Cart next)
+    {
+        var version = state.State.Version;
+        if (ReferenceEquals(current, next))
+        {
+            return View(current, version);
+        }
+
+        var stored = new CartState
+        {
+            Lines = next.Lines
+                .Select(line => new CartLineState { Sku = line.Sku, Quantity = line.Quantity, UnitPrice = line.UnitPrice })
+                .ToArray(),
+            Version = version + 1,
+        };
+        await state.CommitAsync(stored, this, logger, $"cart {next.CartId}");
+        return View(next, stored.Version);
+    }
+
+    /// <summary>The wire view. Lines is a plain array: Orleans has no codec for the compiler's collection-expression types.</summary>
+    private static CartView View(Cart cart, long version) => new(
+        cart.CartId,
+        cart.Lines.Select(line => new CartLineView(line.Sku, line.Quantity, line.UnitPrice, line.LineTotal)).ToArray(),
+        cart.Total,
+        version);
+}

@@ -1,0 +1,105 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Placement;
+using Shards.Contracts;
+using Shards.Contracts.Catalog;
+using Shards.Contracts.Common;
+using Shards.Domain;
+using Shards.Domain.Catalog;
+using Shards.Grains.Common;
+
+namespace Shards.Grains.Catalog;
+
+/// <summary>
+/// One product of the catalog, keyed by SKU. Every change is computed by the domain rules, stored, and only then
+/// acknowledged; a rejected change leaves the product as it was.
+/// </summary>
+/// <remarks>
+/// Hash-based placement: the silo is picked from a hash of the grain ID, so products spread evenly and
+/// deterministically over the silos (the default resource-optimised placement puts most new keys on one silo).
+/// </remarks>
+[GrainType("product")]
+[HashBasedPlacement]
+public sealed class ProductGrain(
+    [PersistentState("state", StorageNames.Catalog)] IPersistentState<ProductState> state,
+    ILocalSiloDetails silo,
+    TimeProvider time,
+    ILogger<ProductGrain> logger) : Grain, IProductGrain
+{
+    private DateTimeOffset _activatedAt;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _activatedAt = time.GetUtcNow();
+        return Task.CompletedTask;
+    }
+
+    public async Task<ProductSnapshot> UpsertAsync(ProductDefinition definition)
+    {
+        var sku = ValidSku();
+        if (definition is null)
+        {
+            throw new ShardsException(ShardsErrorCode.Validation, $"A product definition (name, price, stock) is required to create or change {sku}.");
+        }
+
+        var current = CurrentProduct(sku);
+        var next = DomainRules.Check(() => current is null
+            ? Product.Create(sku, definition.Name, definition.Price, definition.Stock)
+            : current.Update(definition.Name, definition.Price, definition.Stock));
+        return await SaveAsync(current, next);
+    }
+
+    public Task<ProductSnapshot?> GetAsync()
+    {
+        var product = CurrentProduct(ValidSku());
+        return Task.FromResult(product is null ? null : Snapshot(product, state.State.Version));
+    }
+
+    public async Task<ProductSnapshot> ReserveAsync(int quantity)
+    {
+        var current = ExistingProduct("Nothing was reserved.");
+        return await SaveAsync(current, DomainRules.Check(() => current.Reserve(quantity)));
+    }
+
+    public async Task<ProductSnapshot> ReleaseAsync(int quantity)
+    {
+        var current = ExistingProduct("Nothing was released.");
+        return await SaveAsync(current, DomainRules.Check(() => current.Release(quantity)));
+    }
+
+    public Task<GrainLocation> WhereAsync()
+    {
+        ValidSku();
+        return Task.FromResult(GrainLocations.Of(this, silo, _activatedAt));
+    }
+
+    private string ValidSku() => DomainRules.Check(() => Identifiers.ValidateSku(this.GetPrimaryKeyString()));
+
+    private Product? CurrentProduct(string sku)
+    {
+        var stored = state.State;
+        return stored.Version == 0 ? null : DomainRules.Check(() => Product.Create(sku, stored.Name, stored.Price, stored.Stock));
+    }
+
+    private Product ExistingProduct(string nothingChanged)
+    {
+        var sku = ValidSku();
+        return CurrentProduct(sku)
+            ?? throw new ShardsException(ShardsErrorCode.NotFound, $"There is no product with SKU {sku}. {nothingChanged}");
+    }
+
+    private async Task<ProductSnapshot> SaveAsync(Product? current, Product next)
+    {
+        var version = state.State.Version;
+        if (ReferenceEquals(current, next))
+        {
+            return Snapshot(next, version);
+        }
+
+        var stored = new ProductState { Name = next.Name, Price = next.Price, Stock = next.Stock, Version = version + 1 };
+        await state.CommitAsync(stored, this, logger, $"product {next.Sku}");
+        return Snapshot(next, stored.Version);
+    }
+
+    private static ProductSnapshot Snapshot(Product product, long version) =>
+        new(product.Sku, product.Name, product.Price, product.Stock, version);
+}
