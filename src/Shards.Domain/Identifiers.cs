@@ -3,12 +3,16 @@ namespace Shards.Domain;
 /// <summary>
 /// Rules for the IDs that key grains: SKUs and cart IDs are 1 to 64 characters of ASCII letters, digits,
 /// '_', '.' and '-', and start with a letter or digit (so they are safe in a URL, a shell and a log line).
+/// They must also hold at least one character that is not a hexadecimal digit: Orleans' ADO.NET storage reads a
+/// key made only of 0-9/a-f as a number, so "1001" and "01001" (or "abc" and "0ABC") would share one record.
 /// </summary>
 public static class Identifiers
 {
     public const int MaxLength = 64;
 
-    private const string Rule = "1 to 64 characters of letters (A-Z, a-z), digits, '_', '.' or '-', starting with a letter or digit";
+    private const string Rule =
+        "1 to 64 characters of letters (A-Z, a-z), digits, '_', '.' or '-', starting with a letter or digit, " +
+        "with at least one character that is not a hexadecimal digit (e.g. sku-1001)";
 
     /// <summary>Returns <paramref name="sku"/> when it is a valid SKU; throws a Validation error otherwise.</summary>
     public static string ValidateSku(string? sku) => Validate(sku, "SKU");
@@ -54,6 +58,11 @@ public static class Identifiers
             {
                 return $"the character {ShowChar(c)} at position {i + 1} is not allowed";
             }
+        }
+
+        if (value.All(char.IsAsciiHexDigit))
+        {
+            return "it is made only of hexadecimal digits (0-9, a-f), which storage would read as a number";
         }
 
         return null;

@@ -44,16 +44,17 @@ public sealed class GlobalOptions
             }
         });
 
-    internal static (string Message, int ExitCode) Describe(Exception exception, CancellationToken cancellationToken) => exception switch
-    {
-        CliException cli => (cli.Message, cli.ExitCode),
-        ShardsException { Code: ShardsErrorCode.NotFound } shards => (shards.Message, ExitCodes.NotFound),
-        ShardsException { Code: ShardsErrorCode.StorageUnavailable } shards => (shards.Message, ExitCodes.Unavailable),
-        ShardsException shards => (shards.Message, ExitCodes.BadInput),
-        PostgresNotAvailableException postgres => (postgres.Message, ExitCodes.Unavailable),
-        NpgsqlException npgsql => ($"PostgreSQL error: {npgsql.Message}", ExitCodes.Unavailable),
-        OperationCanceledException when cancellationToken.IsCancellationRequested => ("cancelled", 130),
-        _ when TransientFaults.IsTransient(exception) => ($"the cluster did not answer ({exception.GetType().Name}: {exception.Message})", ExitCodes.Unavailable),
-        _ => ($"unexpected error: {exception.GetType().Name}: {exception.Message}", 70),
-    };
+    internal static (string Message, int ExitCode) Describe(Exception exception, CancellationToken cancellationToken) =>
+        (ShardsFailures.Find(exception) ?? exception) switch
+        {
+            CliException cli => (cli.Message, cli.ExitCode),
+            ShardsException { Code: ShardsErrorCode.NotFound } shards => (shards.Message, ExitCodes.NotFound),
+            ShardsException { Code: ShardsErrorCode.StorageUnavailable } shards => (shards.Message, ExitCodes.Unavailable),
+            ShardsException shards => (shards.Message, ExitCodes.BadInput),
+            PostgresNotAvailableException postgres => (postgres.Message, ExitCodes.Unavailable),
+            NpgsqlException npgsql => ($"PostgreSQL error: {npgsql.Message}", ExitCodes.Unavailable),
+            OperationCanceledException when cancellationToken.IsCancellationRequested => ("cancelled", 130),
+            var other when TransientFaults.IsTransient(other) => ($"the cluster did not answer ({exception.GetType().Name}: {exception.Message})", ExitCodes.Unavailable),
+            _ => ($"unexpected error: {exception.GetType().Name}: {exception.Message}", 70),
+        };
 }

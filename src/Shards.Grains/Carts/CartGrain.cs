@@ -21,7 +21,7 @@ namespace Shards.Grains.Carts;
 [GrainType("cart")]
 [HashBasedPlacement]
 public sealed class CartGrain(
-    [PersistentState("state", StorageNames.Carts)] IPersistentState<CartState> state,
+    [PersistentState(StateNames.Cart, StorageNames.Carts)] IPersistentState<CartState> state,
     ILocalSiloDetails silo,
     TimeProvider time,
     ILogger<CartGrain> logger) : Grain, ICartGrain

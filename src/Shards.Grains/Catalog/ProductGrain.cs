@@ -20,7 +20,7 @@ namespace Shards.Grains.Catalog;
 [GrainType("product")]
 [HashBasedPlacement]
 public sealed class ProductGrain(
-    [PersistentState("state", StorageNames.Catalog)] IPersistentState<ProductState> state,
+    [PersistentState(StateNames.Product, StorageNames.Catalog)] IPersistentState<ProductState> state,
     ILocalSiloDetails silo,
     TimeProvider time,
     ILogger<ProductGrain> logger) : Grain, IProductGrain

@@ -22,6 +22,27 @@ public static class TransientFaults
     };
 }
 
+/// <summary>Finds the Shards error inside what a grain call threw.</summary>
+public static class ShardsFailures
+{
+    /// <summary>
+    /// The <see cref="ShardsException"/> in <paramref name="exception"/>'s chain, if any: Orleans wraps a storage
+    /// failure during activation as "Error from storage provider ..." around the Shards error.
+    /// </summary>
+    public static ShardsException? Find(Exception exception)
+    {
+        for (Exception? current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is ShardsException shards)
+            {
+                return shards;
+            }
+        }
+
+        return null;
+    }
+}
+
 /// <summary>Retries transient failures with bounded exponential backoff.</summary>
 public static class ClusterCallRetry
 {

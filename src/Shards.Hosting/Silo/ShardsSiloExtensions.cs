@@ -10,6 +10,7 @@ using Orleans.Storage;
 using Shards.Contracts;
 using Shards.Hosting.Database;
 using Shards.Hosting.Options;
+using Shards.Hosting.Storage;
 
 namespace Shards.Hosting.Silo;
 
@@ -99,6 +100,12 @@ public static class ShardsSiloExtensions
         silo.Services.AddOptions<AdoNetGrainStorageOptions>(storageName)
             .Configure<IServiceProvider>((o, services) =>
                 o.GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>()));
+
+        // Resolved last, so it wins: grains (and the lifecycle registration above) get the translating wrapper.
+        silo.Services.AddKeyedSingleton<IGrainStorage>(storageName, (services, _) => new StorageFailureTranslation(
+            storageName,
+            AdoNetGrainStorageFactory.Create(services, storageName),
+            services.GetRequiredService<ILoggerFactory>().CreateLogger<StorageFailureTranslation>()));
         return silo;
     }
 }

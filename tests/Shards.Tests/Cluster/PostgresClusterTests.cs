@@ -92,3 +92,42 @@ public sealed class SiloKillTests(PostgresClusterFixture fixture) : IClassFixtur
         }
     }
 }
+
+/// <summary>Its own cluster: the test breaks the storage table underneath it.</summary>
+public sealed class StorageOutageTests(PostgresClusterFixture fixture) : IClassFixture<PostgresClusterFixture>
+{
+    [Fact]
+    public async Task A_storage_failure_while_a_grain_loads_reaches_the_caller_as_a_clear_ShardsException_and_heals()
+    {
+        var grains = fixture.Cluster.Client;
+        await RenameStorageTableAsync("orleans_storage", "orleans_storage_away");
+        try
+        {
+            // Orleans wraps an activation-time storage failure; inside is Shards' serialisable error, not a
+            // CodecNotFoundException for Npgsql's exception.
+            var thrown = await Assert.ThrowsAnyAsync<Exception>(() => grains.GetGrain<IProductGrain>("sku-outage").GetAsync());
+            var error = ShardsFailures.Find(thrown);
+            Assert.NotNull(error);
+            Assert.Equal(Shards.Contracts.Common.ShardsErrorCode.StorageUnavailable, error.Code);
+            Assert.Contains("Could not read", error.Message, StringComparison.Ordinal);
+            Assert.Contains("orleans_storage", error.Message, StringComparison.Ordinal);
+            Assert.Contains("Nothing changed", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await RenameStorageTableAsync("orleans_storage_away", "orleans_storage");
+        }
+
+        var created = await ClusterCallRetry.RunAsync(
+            () => grains.GetGrain<IProductGrain>("sku-outage").UpsertAsync(new ProductDefinition("Back", 1m, 1)), TimeSpan.FromSeconds(30));
+        Assert.Equal(1, created.Version);
+    }
+
+    private async Task RenameStorageTableAsync(string from, string to)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand($"ALTER TABLE {from} RENAME TO {to}", connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}

@@ -196,11 +196,11 @@ public class CartTests
     [Fact]
     public void Restore_rebuilds_lines_in_order_and_checks_the_rules()
     {
-        var cart = Cart.Restore("cart-1", [CartLine.Create("b", 1, 1m), CartLine.Create("a", 2, 2m)]);
+        var cart = Cart.Restore("cart-1", [CartLine.Create("sku-b", 1, 1m), CartLine.Create("sku-a", 2, 2m)]);
 
-        Assert.Equal(["b", "a"], cart.Lines.Select(line => line.Sku));
+        Assert.Equal(["sku-b", "sku-a"], cart.Lines.Select(line => line.Sku));
         Assert.Equal(5m, cart.Total);
-        Assert.Throws<DomainRuleException>(() => Cart.Restore("cart-1", [CartLine.Create("a", 1, 1m), CartLine.Create("a", 1, 1m)]));
+        Assert.Throws<DomainRuleException>(() => Cart.Restore("cart-1", [CartLine.Create("sku-a", 1, 1m), CartLine.Create("sku-a", 1, 1m)]));
         Assert.Throws<DomainRuleException>(() => Cart.Restore("cart-1", Enumerable.Range(0, 101).Select(i => CartLine.Create($"s{i}", 1, 1m))));
     }
 }

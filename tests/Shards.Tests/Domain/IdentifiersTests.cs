@@ -5,10 +5,10 @@ namespace Shards.Tests.Domain;
 public class IdentifiersTests
 {
     [Theory]
-    [InlineData("a")]
+    [InlineData("x")]
     [InlineData("sku-42")]
     [InlineData("SKU_1.v2")]
-    [InlineData("0abc")]
+    [InlineData("0abz")]
     public void Valid_ids_are_returned_unchanged(string id)
     {
         Assert.Equal(id, Identifiers.ValidateSku(id));
@@ -19,8 +19,8 @@ public class IdentifiersTests
     [Fact]
     public void An_id_of_64_characters_is_valid_and_65_is_not()
     {
-        Assert.Equal(new string('a', 64), Identifiers.ValidateSku(new string('a', 64)));
-        var error = Assert.Throws<DomainRuleException>(() => Identifiers.ValidateSku(new string('a', 65)));
+        Assert.Equal(new string('z', 64), Identifiers.ValidateSku(new string('z', 64)));
+        var error = Assert.Throws<DomainRuleException>(() => Identifiers.ValidateSku(new string('z', 65)));
         Assert.Equal(DomainRuleKind.Validation, error.Kind);
         Assert.Contains("65 characters", error.Message, StringComparison.Ordinal);
     }
@@ -35,6 +35,9 @@ public class IdentifiersTests
     [InlineData("a/b", "'/'")]
     [InlineData("caf\u00e9", "position 4")]
     [InlineData("a\nb", "U+000A")]
+    [InlineData("1001", "hexadecimal")]
+    [InlineData("0ABC", "hexadecimal")]
+    [InlineData("cafe", "hexadecimal")]
     public void Malformed_ids_are_validation_errors_that_say_what_is_wrong(string? id, string expected)
     {
         var error = Assert.Throws<DomainRuleException>(() => Identifiers.ValidateCartId(id));

@@ -1,3 +1,4 @@
+using Shards.Grains.Common;
 using Orleans.Runtime;
 using Shards.Contracts;
 using Shards.Contracts.Carts;
@@ -87,9 +88,9 @@ public sealed class StorageFailureTests(FaultyStorageClusterFixture fixture)
     {
         var inner = fixture.Storage(StorageNames.Catalog).Inner;
         var stored = new GrainState<ProductState>();
-        await inner.ReadStateAsync("state", grainId, stored);
+        await inner.ReadStateAsync(StateNames.Product, grainId, stored);
         Assert.True(stored.RecordExists);
         stored.State = state;
-        await inner.WriteStateAsync("state", grainId, stored);
+        await inner.WriteStateAsync(StateNames.Product, grainId, stored);
     }
 }
