@@ -102,6 +102,11 @@ public sealed class Progress(string label, int total)
     {
         var done = Interlocked.Increment(ref _done);
         var now = Environment.TickCount64;
+        if (Console.IsErrorRedirected)
+        {
+            return; // a log file gets the final count from Finish, not a line per redraw
+        }
+
         if (done == total || now - Interlocked.Read(ref _lastDraw) > 250)
         {
             Interlocked.Exchange(ref _lastDraw, now);
@@ -124,10 +129,7 @@ public sealed class Progress(string label, int total)
         var text = $"  {label}: {done}/{total} ({seconds:0.0} s)";
         if (Console.IsErrorRedirected)
         {
-            if (done == total)
-            {
-                Console.Error.WriteLine(text);
-            }
+            Console.Error.WriteLine(text);
         }
         else
         {

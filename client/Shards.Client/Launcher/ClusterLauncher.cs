@@ -122,6 +122,7 @@ public sealed class ClusterLauncher : IAsyncDisposable
             ["Shards:Silo:GatewayPort"] = silo.GatewayPort.ToString(),
             ["Shards:Cluster:ClusterId"] = _options.ClusterId,
             ["Shards:Cluster:ServiceId"] = _options.ServiceId,
+            ["Shards:Silo:ParentProcessId"] = Environment.ProcessId.ToString(),
         };
         foreach (var (key, value) in settings)
         {

@@ -126,6 +126,34 @@ public sealed class PrivatePostgresServer
         }
     }
 
+    /// <summary>
+    /// Stops the server and deletes its folder once process <paramref name="ownerPid"/> is gone, however it ends
+    /// (a test host that is killed never runs its exit handlers). A detached shell watches the owner.
+    /// </summary>
+    public void DestroyWhenProcessExits(int ownerPid)
+    {
+        var pgCtl = Environment.IsPrivilegedProcess ? $"runuser -u {SuperUser} -- {Quote(_binaries.PgCtl)}" : Quote(_binaries.PgCtl);
+        var script =
+            $"while kill -0 {ownerPid} 2>/dev/null; do sleep 1; done; " +
+            $"{pgCtl} stop -D {Quote(DataDirectory)} -m immediate >/dev/null 2>&1; rm -rf {Quote(RootDirectory)}";
+        var startInfo = new System.Diagnostics.ProcessStartInfo("setsid")
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in new[] { "bash", "-c", script })
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        using var watchdog = System.Diagnostics.Process.Start(startInfo)
+            ?? throw new InvalidOperationException("Could not start the PostgreSQL watchdog.");
+    }
+
+    private static string Quote(string path) => "'" + path.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+
     private async Task InitialiseAsync(CancellationToken cancellationToken)
     {
         var init = await RunAsOwnerAsync(

@@ -20,5 +20,11 @@ public sealed class SiloEndpointOptions
     /// <summary>Address the sockets bind to: loopback by default, so nothing listens beyond this machine.</summary>
     public string ListenAddress { get; set; } = "127.0.0.1";
 
+    /// <summary>
+    /// When set, the silo stops gracefully once this process is gone: a launcher passes its own id so that its
+    /// silos never outlive it (as a cluster master's workers do not).
+    /// </summary>
+    public int? ParentProcessId { get; set; }
+
     public string EffectiveName => string.IsNullOrWhiteSpace(Name) ? $"silo-{SiloPort}" : Name;
 }

@@ -46,7 +46,7 @@ public static class TestPostgres
         var root = Path.Combine(Path.GetTempPath(), $"shards-tests-{Environment.ProcessId}-{Guid.NewGuid():N}"[..48]);
         var server = PrivatePostgresServer.Create(new PrivatePostgresOptions { Directory = root, Database = "postgres" });
         var connectionString = await server.StartAsync();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.DestroyAsync().GetAwaiter().GetResult();
+        server.DestroyWhenProcessExits(Environment.ProcessId);
         return new Server(connectionString, server);
     }
 
