@@ -20,7 +20,7 @@ public sealed class CliContext : IAsyncDisposable
     {
         Output = new CliOutput(json);
         Configuration = new ConfigurationBuilder()
-            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, SettingsFile), optional: true)
             .AddEnvironmentVariables()
             .Build();
         Cluster = Configuration.GetSection(ShardsClusterOptions.Section).Get<ShardsClusterOptions>() ?? new();
@@ -35,6 +35,9 @@ public sealed class CliContext : IAsyncDisposable
             ? Configuration.GetConnectionString(ConnectionStringNames.Shards)
             : connection;
     }
+
+    /// <summary>The client's own settings file (the silo's appsettings.json shares the output folder).</summary>
+    public const string SettingsFile = "shards.settings.json";
 
     public CliOutput Output { get; }
 

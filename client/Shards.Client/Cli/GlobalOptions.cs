@@ -39,10 +39,22 @@ public sealed class GlobalOptions
             catch (Exception ex)
             {
                 var (message, exitCode) = Describe(ex, cancellationToken);
-                await Console.Error.WriteLineAsync($"shards {command.Name}: {message}");
+                await Console.Error.WriteLineAsync($"{CommandPath(parseResult)}: {message}");
                 return exitCode;
             }
         });
+
+    /// <summary>"shards cart add", for error lines.</summary>
+    private static string CommandPath(ParseResult parseResult)
+    {
+        var names = new List<string>();
+        for (var result = parseResult.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Insert(0, result.Command is RootCommand ? "shards" : result.Command.Name);
+        }
+
+        return string.Join(' ', names);
+    }
 
     internal static (string Message, int ExitCode) Describe(Exception exception, CancellationToken cancellationToken) =>
         (ShardsFailures.Find(exception) ?? exception) switch

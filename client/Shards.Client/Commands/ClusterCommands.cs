@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using Shards.Client.Cli;
 using Shards.Client.Launcher;
 using Shards.Hosting.Database;
@@ -32,6 +31,8 @@ internal static class ClusterCommands
         up.Options.Add(noRestart);
         global.SetAction(up, async (parseResult, context, ct) =>
         {
+            using var stop = new StopSignals(ct);
+            ct = stop.Token;
             var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: true, ct);
             var options = new LauncherOptions
             {
@@ -52,10 +53,9 @@ internal static class ClusterCommands
             context.Output.Document(new { silos = launcher.Silos.Select(s => new { s.Name, s.Pid, s.SiloPort, s.GatewayPort, s.LogFile }) });
             context.Output.Line("Supervising: a crashed silo is restarted. Try 'shards members', 'shards kill silo-2' in another terminal. Ctrl+C stops all.");
 
-            using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, signal => signal.Cancel = true);
             try
             {
-                await Task.Delay(Timeout.Infinite, ct);
+                await Task.Delay(Timeout.Infinite, stop.Token);
             }
             catch (OperationCanceledException)
             {

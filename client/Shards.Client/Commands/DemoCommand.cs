@@ -28,7 +28,8 @@ internal static class DemoCommand
             }
 
             var story = new DemoStory(context, parseResult.GetValue(silos), parseResult.GetValue(products), parseResult.GetValue(carts));
-            var summary = await story.RunAsync(ct);
+            using var stop = new StopSignals(ct);
+            var summary = await story.RunAsync(stop.Token);
             var output = context.Output;
             output.Line();
             output.Line("Summary");

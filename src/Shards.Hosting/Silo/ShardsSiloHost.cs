@@ -13,7 +13,8 @@ public static class ShardsSiloHost
     {
         try
         {
-            var builder = Host.CreateApplicationBuilder(args);
+            // Settings come from appsettings.json beside the program, whatever folder the silo was started from.
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
             builder.AddShardsSilo();
             using var host = builder.Build();
             await host.RunAsync();
