@@ -1,0 +1,104 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Orleans.Messaging;
+using Orleans.Runtime;
+using Orleans.Storage;
+using Shards.Hosting.Client;
+using Shards.Hosting.Options;
+using Shards.Hosting.Silo;
+
+namespace Shards.Tests.Infrastructure;
+
+/// <summary>
+/// Orleans' ADO.NET providers exactly as a Shards silo registers them (<see cref="ShardsSiloExtensions.ConfigureShardsSilo"/>),
+/// resolved from a silo host that is built but never started: no silo, no sockets, only the provider objects
+/// talking to PostgreSQL. Some provider types are internal (the reminder table), so everything is resolved through
+/// the public service interfaces a silo uses.
+/// </summary>
+public sealed class OrleansAdoNetProviders : IDisposable
+{
+    private readonly IHost _host;
+
+    private OrleansAdoNetProviders(IHost host) => _host = host;
+
+    /// <summary>Providers for one cluster and service in the database at <paramref name="connectionString"/>.</summary>
+    public static OrleansAdoNetProviders ForSilo(string connectionString, string clusterId, string serviceId)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        var cluster = new ShardsClusterOptions { ClusterId = clusterId, ServiceId = serviceId };
+        builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString, cluster, endpoints: null));
+        return new OrleansAdoNetProviders(builder.Build());
+    }
+
+    public IServiceProvider Services => _host.Services;
+
+    /// <summary>The membership table, not yet initialised (tests call <c>InitializeMembershipTable</c> themselves).</summary>
+    public IMembershipTable MembershipTable() => Services.GetRequiredService<IMembershipTable>();
+
+    /// <summary>The reminder table after its start-up (which loads the queries from <c>OrleansQuery</c>).</summary>
+    public async Task<IReminderTable> ReminderTableAsync()
+    {
+        var table = Services.GetRequiredService<IReminderTable>();
+        await table.StartAsync(CancellationToken.None);
+        return table;
+    }
+
+    /// <summary>
+    /// The named grain storage after its silo start-up stage has run (the provider loads its queries in a lifecycle
+    /// observer, not in its constructor).
+    /// </summary>
+    public async Task<IGrainStorage> GrainStorageAsync(string storageName)
+    {
+        var storage = Services.GetRequiredKeyedService<IGrainStorage>(storageName);
+        var lifecycle = new SiloLifecycleSubject(NullLogger<SiloLifecycleSubject>.Instance);
+        ((ILifecycleParticipant<ISiloLifecycle>)storage).Participate(lifecycle);
+        await lifecycle.OnStart(CancellationToken.None);
+        return storage;
+    }
+
+    /// <summary>The client-side gateway list, wired like a Shards client (<see cref="ShardsClientExtensions.AddShardsClient"/>), initialised.</summary>
+    public static async Task<(IGatewayListProvider Provider, IDisposable Owner)> GatewayListProviderAsync(string connectionString, string clusterId, string serviceId)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.AddShardsClient(connectionString, new ShardsClusterOptions { ClusterId = clusterId, ServiceId = serviceId });
+        var host = builder.Build();
+        var provider = host.Services.GetRequiredService<IGatewayListProvider>();
+        await provider.InitializeGatewayListProviderAsync(CancellationToken.None);
+        return (provider, host);
+    }
+
+    public void Dispose() => _host.Dispose();
+}
+
+/// <summary>Direct SQL against a test database, to check what the providers left in the tables.</summary>
+public static class Sql
+{
+    public static async Task<T> ScalarAsync<T>(string connectionString, string sql, params (string Name, object? Value)[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        var result = await command.ExecuteScalarAsync();
+        return (T)Convert.ChangeType(result!, typeof(T), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public static async Task<int> ExecuteAsync(string connectionString, string sql, params (string Name, object? Value)[] parameters)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return await command.ExecuteNonQueryAsync();
+    }
+}
