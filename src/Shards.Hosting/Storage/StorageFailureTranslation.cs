@@ -11,9 +11,12 @@ namespace Shards.Hosting.Storage;
 /// state on activation, before the grain's own code can catch anything. ETag conflicts
 /// (<see cref="InconsistentStateException"/>) pass through unchanged: the grain turns them into a reload.
 /// </summary>
-internal sealed partial class StorageFailureTranslation(string storageName, IGrainStorage inner, ILogger logger)
+public sealed partial class StorageFailureTranslation(string storageName, IGrainStorage inner, ILogger logger)
     : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
 {
+    /// <summary>The wrapped storage.</summary>
+    public IGrainStorage Inner => inner;
+
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         TranslateAsync(() => inner.ReadStateAsync(stateName, grainId, grainState), "read", stateName, grainId);
 

@@ -4,6 +4,7 @@ using Orleans.Runtime;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Shards.Contracts;
+using Shards.Hosting.Storage;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Database;
@@ -27,7 +28,8 @@ public sealed class GrainStorageContractTests(PostgresDatabaseFixture database) 
     {
         foreach (var name in StorageNames.All)
         {
-            var storage = Assert.IsType<AdoNetGrainStorage>(await StorageAsync(NewServiceId(), name));
+            var wrapper = Assert.IsType<StorageFailureTranslation>(await StorageAsync(NewServiceId(), name));
+            var storage = Assert.IsType<AdoNetGrainStorage>(wrapper.Inner);
             Assert.IsType<OrleansGrainStorageSerializer>(storage.Serializer);
         }
     }
