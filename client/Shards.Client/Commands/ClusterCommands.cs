@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Shards.Client.Cli;
 using Shards.Client.Launcher;
 using Shards.Hosting.Database;
@@ -51,7 +52,27 @@ internal static class ClusterCommands
                 ["SILO", "PID", "SILO PORT", "GATEWAY", "LOG"],
                 launcher.Silos.Select(s => (IReadOnlyList<string>)[s.Name, s.Pid?.ToString() ?? "-", s.SiloPort.ToString(), s.GatewayPort.ToString(), s.LogFile]));
             context.Output.Document(new { silos = launcher.Silos.Select(s => new { s.Name, s.Pid, s.SiloPort, s.GatewayPort, s.LogFile }) });
-            context.Output.Line("Supervising: a crashed silo is restarted. Try 'shards members', 'shards kill silo-2' in another terminal. Ctrl+C stops all.");
+            context.Output.Line("Supervising: a crashed silo is restarted. Try 'shards members', 'shards kill silo-2' or 'shards cluster restart'");
+            context.Output.Line("(SIGUSR2 to this process) in another terminal. Ctrl+C stops all.");
+
+            // SIGUSR2: rolling restart, one silo at a time (as a cluster master replaces its workers).
+            using var rolling = PosixSignalRegistration.Create((PosixSignal)LauncherProcesses.SigUsr2, signal =>
+            {
+                signal.Cancel = true;
+                CliOutput.Status($"[{DateTime.Now:HH:mm:ss}] SIGUSR2: rolling restart of {launcher.Silos.Count} silo(s)");
+                _ = Task.Run(async () =>
+                {
+                    try
+                    {
+                        await launcher.RollingRestartAsync(stop.Token);
+                        CliOutput.Status($"[{DateTime.Now:HH:mm:ss}] rolling restart done");
+                    }
+                    catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException or TimeoutException)
+                    {
+                        CliOutput.Status($"[{DateTime.Now:HH:mm:ss}] rolling restart stopped: {ex.Message}");
+                    }
+                });
+            });
 
             try
             {
@@ -68,6 +89,58 @@ internal static class ClusterCommands
             return ExitCodes.Ok;
         });
         cluster.Subcommands.Add(up);
+        cluster.Subcommands.Add(Restart(global));
         return cluster;
+    }
+
+    /// <summary><c>shards cluster restart</c>: SIGUSR2 to the launcher, then watch the silos being replaced.</summary>
+    private static Command Restart(GlobalOptions global)
+    {
+        var wait = new Option<int>("--timeout") { Description = "Seconds to wait for every silo to be replaced", DefaultValueFactory = _ => 300 };
+        var restart = new Command("restart", "Rolling restart of a running 'shards cluster up': replace silos one at a time, with no failed request") { wait };
+        global.SetAction(restart, async (parseResult, context, ct) =>
+        {
+            var launchers = LauncherProcesses.Find(context.Cluster.ClusterId);
+            if (launchers.Count != 1)
+            {
+                throw new CliException(
+                    launchers.Count == 0
+                        ? $"No 'shards cluster up' of cluster '{context.Cluster.ClusterId}' runs on this machine."
+                        : $"Several launchers of cluster '{context.Cluster.ClusterId}' run (pids {string.Join(", ", launchers)}); signal one with: kill -USR2 PID",
+                    ExitCodes.NotFound);
+            }
+
+            var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, ct);
+            var before = (await MembershipTableReader.ReadAsync(connectionString, context.Cluster.ClusterId, ct))
+                .Where(r => r.Status == SiloStatusCode.Active).Select(r => r.SiloAddress).ToHashSet();
+            if (!PosixSignals.Send(launchers[0], LauncherProcesses.SigUsr2))
+            {
+                throw new CliException($"Could not signal the launcher (pid {launchers[0]}).", ExitCodes.Unavailable);
+            }
+
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            CliOutput.Status($"Sent SIGUSR2 to the launcher (pid {launchers[0]}); replacing {before.Count} silo(s) one at a time ...");
+            var deadline = TimeSpan.FromSeconds(parseResult.GetValue(wait));
+            while (true)
+            {
+                var active = (await MembershipTableReader.ReadAsync(connectionString, context.Cluster.ClusterId, ct))
+                    .Where(r => r.Status == SiloStatusCode.Active).ToList();
+                var replaced = before.Count(address => active.All(r => r.SiloAddress != address));
+                if (replaced == before.Count && active.Count >= before.Count)
+                {
+                    context.Output.Line($"All {before.Count} silo(s) replaced in {watch.Elapsed.TotalSeconds:0.0} s.");
+                    context.Output.Document(new { replaced, seconds = watch.Elapsed.TotalSeconds });
+                    return ExitCodes.Ok;
+                }
+
+                if (watch.Elapsed > deadline)
+                {
+                    throw new CliException($"Only {replaced} of {before.Count} silo(s) were replaced within {deadline.TotalSeconds:0} s (see the launcher's output).", ExitCodes.Unavailable);
+                }
+
+                await Task.Delay(500, ct);
+            }
+        });
+        return restart;
     }
 }

@@ -1,5 +1,11 @@
 using System.Diagnostics;
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Shards.Contracts.Operations;
+using Shards.Hosting.Client;
 using Shards.Hosting.Database;
+using Shards.Hosting.Options;
 
 namespace Shards.Client.Launcher;
 
@@ -16,6 +22,8 @@ public sealed class ClusterLauncher : IAsyncDisposable
     private readonly List<SupervisedSilo> _silos = [];
     private readonly List<Task> _monitors = [];
     private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _rolling = new(1, 1);
+    private IHost? _adminClient;
 
     public ClusterLauncher(LauncherOptions options, Action<string>? report = null)
     {
@@ -41,6 +49,39 @@ public sealed class ClusterLauncher : IAsyncDisposable
         // The first silo creates the membership version row; the others join in parallel after it.
         await StartAndWaitActiveAsync(starting[0], cancellationToken);
         await Task.WhenAll(starting.Skip(1).Select(silo => StartAndWaitActiveAsync(silo, cancellationToken)));
+        if (_options.DeclareCrashedSilosDead)
+        {
+            await ConnectAdminClientAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Replaces every silo, one at a time: start the replacement (new ports), wait until it is Active, then stop the
+    /// old one gracefully (its grains deactivate and callers' retries find them on the others). Zero failed calls
+    /// for clients that retry, as Shards clients do. Overlapping requests wait for the running one.
+    /// </summary>
+    public async Task RollingRestartAsync(CancellationToken cancellationToken)
+    {
+        await _rolling.WaitAsync(cancellationToken);
+        try
+        {
+            for (var i = 0; i < _silos.Count; i++)
+            {
+                var old = _silos[i];
+                var watch = Stopwatch.StartNew();
+                var replacement = NewSilo(old.Name);
+                _report($"rolling restart: starting a replacement for {old.Name} on port {replacement.SiloPort}");
+                await StartAndWaitActiveAsync(replacement, cancellationToken);
+                old.Retiring = true;
+                _silos[i] = replacement;
+                await StopSiloAsync(old);
+                _report($"rolling restart: {old.Name} replaced (pid {replacement.Pid}) in {watch.Elapsed.TotalSeconds:0.0} s");
+            }
+        }
+        finally
+        {
+            _rolling.Release();
+        }
     }
 
     /// <summary>Adds one more silo to the cluster and waits until it is Active.</summary>
@@ -63,6 +104,13 @@ public sealed class ClusterLauncher : IAsyncDisposable
         }
 
         await _stopping.CancelAsync();
+        if (_adminClient is not null)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await _adminClient.StopAsync(timeout.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            _adminClient.Dispose();
+        }
+
         await Task.WhenAll(_silos.Select(StopSiloAsync));
         await Task.WhenAll(_monitors);
     }
@@ -71,12 +119,18 @@ public sealed class ClusterLauncher : IAsyncDisposable
     {
         await StopAsync();
         _stopping.Dispose();
+        _rolling.Dispose();
     }
 
     private SupervisedSilo AddSilo()
     {
-        var index = _silos.Count + 1;
-        var name = $"silo-{index}";
+        var silo = NewSilo($"silo-{_silos.Count + 1}");
+        _silos.Add(silo);
+        return silo;
+    }
+
+    private SupervisedSilo NewSilo(string name)
+    {
         var siloPort = PrivatePostgresServer.FreeLoopbackPort();
         int gatewayPort;
         do
@@ -85,9 +139,7 @@ public sealed class ClusterLauncher : IAsyncDisposable
         }
         while (gatewayPort == siloPort);
 
-        var silo = new SupervisedSilo(name, siloPort, gatewayPort, Path.GetFullPath(Path.Combine(_options.LogDirectory, name + ".log")));
-        _silos.Add(silo);
-        return silo;
+        return new SupervisedSilo(name, siloPort, gatewayPort, Path.GetFullPath(Path.Combine(_options.LogDirectory, name + ".log")));
     }
 
     private async Task StartAndWaitActiveAsync(SupervisedSilo silo, CancellationToken cancellationToken)
@@ -219,11 +271,17 @@ public sealed class ClusterLauncher : IAsyncDisposable
 
             var exitCode = process.ExitCode;
             var lived = DateTimeOffset.UtcNow - silo.StartedAt;
-            SiloCrashed?.Invoke(silo, exitCode);
-            if (_stopping.IsCancellationRequested)
+            if (_stopping.IsCancellationRequested || silo.Retiring)
             {
                 return;
             }
+
+            if (_options.DeclareCrashedSilosDead)
+            {
+                await DeclareDeadAsync(silo);
+            }
+
+            SiloCrashed?.Invoke(silo, exitCode);
 
             if (!_options.RestartCrashedSilos)
             {
@@ -252,6 +310,51 @@ public sealed class ClusterLauncher : IAsyncDisposable
             {
                 _report($"{silo.Name} failed to restart: {ex.Message.Split(Environment.NewLine)[0]}");
             }
+        }
+    }
+
+    private async Task ConnectAdminClientAsync(CancellationToken cancellationToken)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.AddShardsClient(
+            _options.ConnectionString,
+            new ShardsClusterOptions { ClusterId = _options.ClusterId, ServiceId = _options.ServiceId },
+            new ShardsClientOptions { GatewayListRefreshPeriod = TimeSpan.FromSeconds(1), ResponseTimeout = TimeSpan.FromMilliseconds(500), RetryBudget = TimeSpan.FromSeconds(5) });
+        var host = builder.Build();
+        await host.StartAsync(cancellationToken);
+        _adminClient = host;
+    }
+
+    /// <summary>The process is gone: tell the cluster now rather than after missed probes.</summary>
+    private async Task DeclareDeadAsync(SupervisedSilo silo)
+    {
+        if (_adminClient is null)
+        {
+            return;
+        }
+
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            var rows = await MembershipTableReader.ReadAsync(_options.ConnectionString, _options.ClusterId, _stopping.Token);
+            var row = rows.Where(r => r.Port == silo.SiloPort).MaxBy(r => r.Generation);
+            if (row is null || row.Status == SiloStatusCode.Dead)
+            {
+                return;
+            }
+
+            var address = SiloAddress.New(new IPEndPoint(IPAddress.Parse(row.Address), row.Port), row.Generation);
+            var admin = _adminClient.Services.GetRequiredService<IClusterClient>().GetGrain<IClusterAdminGrain>(0);
+            var declared = await admin.DeclareDeadAsync(address).WaitAsync(TimeSpan.FromSeconds(5), _stopping.Token);
+            _report($"{silo.Name} declared dead by the launcher {watch.Elapsed.TotalMilliseconds:0} ms after its process exited ({(declared ? "done" : "already dead")})");
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // The launcher is stopping: nothing left to declare.
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _report($"{silo.Name}: could not declare it dead ({ex.GetType().Name}: {ex.Message}); the silos' probes will");
         }
     }
 

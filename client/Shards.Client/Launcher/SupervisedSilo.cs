@@ -34,6 +34,9 @@ public sealed class SupervisedSilo
 
     public SupervisedSiloState State { get; internal set; } = SupervisedSiloState.Starting;
 
+    /// <summary>Being replaced by a rolling restart: its exit is expected, not a crash.</summary>
+    public bool Retiring { get; internal set; }
+
     /// <summary>How many times the launcher restarted it after it exited on its own.</summary>
     public int Restarts { get; internal set; }
 

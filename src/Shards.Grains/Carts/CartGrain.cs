@@ -37,6 +37,11 @@ public sealed class CartGrain(
     public async Task<CartView> AddAsync(string sku, int quantity)
     {
         var cart = CurrentCart();
+        if (RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
+        {
+            return View(cart, state.State.Version);
+        }
+
         DomainRules.Check(() =>
         {
             Identifiers.ValidateSku(sku);
@@ -49,6 +54,11 @@ public sealed class CartGrain(
     public async Task<CartView> SetQuantityAsync(string sku, int quantity)
     {
         var cart = CurrentCart();
+        if (RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
+        {
+            return View(cart, state.State.Version);
+        }
+
         DomainRules.Check(() =>
         {
             Identifiers.ValidateSku(sku);
@@ -61,6 +71,11 @@ public sealed class CartGrain(
     public async Task<CartView> RemoveAsync(string sku)
     {
         var cart = CurrentCart();
+        if (RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
+        {
+            return View(cart, state.State.Version);
+        }
+
         return await SaveAsync(cart, DomainRules.Check(() => cart.Remove(sku)));
     }
 
@@ -72,6 +87,11 @@ public sealed class CartGrain(
     public async Task<CartView> ClearAsync()
     {
         var cart = CurrentCart();
+        if (RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
+        {
+            return View(cart, state.State.Version);
+        }
+
         return await SaveAsync(cart, cart.Clear());
     }
 
@@ -111,6 +131,7 @@ public sealed class CartGrain(
                 .Select(line => new CartLineState { Sku = line.Sku, Quantity = line.Quantity, UnitPrice = line.UnitPrice })
                 .ToArray(),
             Version = version + 1,
+            AppliedRequests = RequestDeduplication.Record(state.State.AppliedRequests),
         };
         await state.CommitAsync(stored, this, logger, $"cart {next.CartId}");
         return View(next, stored.Version);

@@ -13,6 +13,10 @@ public sealed class CartState
 
     [Id(1)]
     public long Version { get; init; }
+
+    /// <summary>IDs of the last commands applied, stored with the change (see RequestDeduplication).</summary>
+    [Id(2)]
+    public Guid[] AppliedRequests { get; init; } = [];
 }
 
 /// <summary>One stored cart line: the unit price is the product's price when the line was last added or set.</summary>

@@ -42,6 +42,11 @@ public sealed class ProductGrain(
         }
 
         var current = CurrentProduct(sku);
+        if (current is not null && RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
+        {
+            return Snapshot(current, state.State.Version);
+        }
+
         var next = DomainRules.Check(() => current is null
             ? Product.Create(sku, definition.Name, definition.Price, definition.Stock)
             : current.Update(definition.Name, definition.Price, definition.Stock));
@@ -57,12 +62,22 @@ public sealed class ProductGrain(
     public async Task<ProductSnapshot> ReserveAsync(int quantity)
     {
         var current = ExistingProduct("Nothing was reserved.");
+        if (RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
+        {
+            return Snapshot(current, state.State.Version);
+        }
+
         return await SaveAsync(current, DomainRules.Check(() => current.Reserve(quantity)));
     }
 
     public async Task<ProductSnapshot> ReleaseAsync(int quantity)
     {
         var current = ExistingProduct("Nothing was released.");
+        if (RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
+        {
+            return Snapshot(current, state.State.Version);
+        }
+
         return await SaveAsync(current, DomainRules.Check(() => current.Release(quantity)));
     }
 
@@ -95,7 +110,14 @@ public sealed class ProductGrain(
             return Snapshot(next, version);
         }
 
-        var stored = new ProductState { Name = next.Name, Price = next.Price, Stock = next.Stock, Version = version + 1 };
+        var stored = new ProductState
+        {
+            Name = next.Name,
+            Price = next.Price,
+            Stock = next.Stock,
+            Version = version + 1,
+            AppliedRequests = RequestDeduplication.Record(state.State.AppliedRequests),
+        };
         await state.CommitAsync(stored, this, logger, $"product {next.Sku}");
         return Snapshot(next, stored.Version);
     }

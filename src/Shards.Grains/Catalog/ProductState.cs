@@ -18,4 +18,8 @@ public sealed class ProductState
 
     [Id(3)]
     public long Version { get; init; }
+
+    /// <summary>IDs of the last commands applied, stored with the change (see RequestDeduplication).</summary>
+    [Id(4)]
+    public Guid[] AppliedRequests { get; init; } = [];
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
@@ -9,7 +10,10 @@ namespace Shards.Hosting.Client;
 /// <summary>Client wiring: gateways discovered from the PostgreSQL membership table (the service registry).</summary>
 public static partial class ShardsClientExtensions
 {
-    /// <summary>An Orleans client for the cluster whose membership lives at <paramref name="connectionString"/>.</summary>
+    /// <summary>
+    /// An Orleans client for the cluster whose membership lives at <paramref name="connectionString"/>: gateways
+    /// re-read every few seconds, a short per-attempt response timeout, and transparent retries of Shards calls.
+    /// </summary>
     public static IHostApplicationBuilder AddShardsClient(
         this IHostApplicationBuilder builder, string connectionString, ShardsClusterOptions cluster, ShardsClientOptions? clientOptions = null)
     {
@@ -23,6 +27,9 @@ public static partial class ShardsClientExtensions
                 o.ServiceId = cluster.ServiceId;
             });
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = options.GatewayListRefreshPeriod);
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = options.ResponseTimeout);
+            client.Services.AddSingleton(options);
+            client.AddOutgoingGrainCallFilter<TransientRetryFilter>();
             client.UseAdoNetClustering(o =>
             {
                 o.Invariant = AdoNetInvariants.PostgreSql;

@@ -10,4 +10,15 @@ public sealed class ShardsClientOptions
 
     /// <summary>How often the client re-reads the live gateways from the membership table (Orleans' default is 1 min).</summary>
     public TimeSpan GatewayListRefreshPeriod { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long one attempt of a call may take. A call in flight to a silo that dies gets no answer (a gateway that
+    /// forwarded it to the dead silo does not reject it): Orleans would let it wait 30 s. The retry filter re-sends it
+    /// under the same request ID, so a write whose first attempt did land is applied once. Shorter means faster
+    /// failover; the cost is a re-sent call when a healthy call is slower than this (e.g. a PostgreSQL stall).
+    /// </summary>
+    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the client keeps retrying a call that failed because the cluster moved under it.</summary>
+    public TimeSpan RetryBudget { get; set; } = TimeSpan.FromSeconds(30);
 }

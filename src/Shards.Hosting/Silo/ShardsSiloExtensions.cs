@@ -34,19 +34,35 @@ public static class ShardsSiloExtensions
             .Validate(o => IPAddress.TryParse(o.AdvertisedAddress, out _) && IPAddress.TryParse(o.ListenAddress, out _), "AdvertisedAddress and ListenAddress must be IP addresses")
             .ValidateOnStart();
         builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section);
+        var failureDetection = builder.Configuration.GetSection(FailureDetectionOptions.Section).Get<FailureDetectionOptions>() ?? new();
         builder.Services.AddHostedService<ParentProcessWatch>();
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
 
         var cluster = builder.Configuration.GetSection(ShardsClusterOptions.Section).Get<ShardsClusterOptions>() ?? new();
         var endpoints = builder.Configuration.GetSection(SiloEndpointOptions.Section).Get<SiloEndpointOptions>() ?? new();
-        builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString.Value, cluster, endpoints));
+        builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString.Value, cluster, endpoints, failureDetection));
         return builder;
     }
 
     /// <summary>The silo-builder part, shared with in-process test clusters.</summary>
     public static ISiloBuilder ConfigureShardsSilo(
-        this ISiloBuilder silo, string connectionString, ShardsClusterOptions cluster, SiloEndpointOptions? endpoints)
+        this ISiloBuilder silo,
+        string connectionString,
+        ShardsClusterOptions cluster,
+        SiloEndpointOptions? endpoints,
+        FailureDetectionOptions? failureDetection = null)
     {
+        var detection = failureDetection ?? new FailureDetectionOptions();
+        silo.Configure<ClusterMembershipOptions>(o =>
+        {
+            o.ProbeTimeout = detection.ProbeTimeout;
+            o.NumMissedProbesLimit = detection.MissedProbesLimit;
+            o.NumVotesForDeathDeclaration = detection.VotesForDeathDeclaration;
+            o.IAmAliveTablePublishTimeout = detection.IAmAlivePublishPeriod;
+            o.DefunctSiloExpiration = detection.DefunctSiloExpiration;
+            o.DefunctSiloCleanupPeriod = detection.DefunctSiloCleanupPeriod;
+        });
+
         silo.Configure<ClusterOptions>(o =>
         {
             o.ClusterId = cluster.ClusterId;

@@ -1,0 +1,15 @@
+namespace Shards.Contracts.Operations;
+
+/// <summary>
+/// Cluster operations for the launcher. A launcher that sees a silo process exit knows it is dead before any probe
+/// does: it asks a surviving silo to declare it dead at once, so its grains reactivate without waiting for probes.
+/// </summary>
+[Alias("shards.IClusterAdminGrain")]
+public interface IClusterAdminGrain : IGrainWithIntegerKey
+{
+    /// <summary>
+    /// Writes <paramref name="silo"/> as Dead into the membership table and tells the other silos. False when the
+    /// silo was not active (already dead, or unknown).
+    /// </summary>
+    Task<bool> DeclareDeadAsync(SiloAddress silo);
+}

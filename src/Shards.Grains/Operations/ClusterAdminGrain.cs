@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using Shards.Contracts.Operations;
+
+namespace Shards.Grains.Operations;
+
+/// <summary>Runs on whichever silo the caller's gateway is (stateless worker): never on the dead one.</summary>
+[GrainType("cluster-admin")]
+[StatelessWorker]
+public sealed partial class ClusterAdminGrain(IClusterMembershipService membership, ILocalSiloDetails local, ILogger<ClusterAdminGrain> logger)
+    : Grain, IClusterAdminGrain
+{
+    public async Task<bool> DeclareDeadAsync(SiloAddress silo)
+    {
+        if (silo.Equals(local.SiloAddress))
+        {
+            return false; // a silo cannot declare itself dead; the caller retries through another gateway
+        }
+
+        var declared = await membership.TryKill(silo);
+        LogDeclared(logger, silo, local.SiloAddress, declared);
+        return declared;
+    }
+
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Launcher asked to declare {Silo} dead (from {Local}): {Declared}")]
+    private static partial void LogDeclared(ILogger logger, SiloAddress silo, SiloAddress local, bool declared);
+}

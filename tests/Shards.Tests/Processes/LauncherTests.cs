@@ -1,0 +1,203 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Shards.Client.Launcher;
+using Shards.Contracts.Carts;
+using Shards.Contracts.Catalog;
+using Shards.Hosting.Client;
+using Shards.Hosting.Database;
+using Shards.Hosting.Options;
+using Shards.Tests.Infrastructure;
+
+namespace Shards.Tests.Processes;
+
+/// <summary>
+/// Real silo processes under the launcher: fast death declaration, rolling restart under load, client reconnect.
+/// Time bounds only catch hangs; the figures themselves come from `shards load` and the demo.
+/// </summary>
+public sealed class LauncherTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    [Fact(Timeout = 180_000)]
+    public async Task The_launcher_declares_a_crashed_silo_dead_without_waiting_for_probes()
+    {
+        await using var run = await ClusterRun.StartAsync("declare", silos: 3, restart: false);
+        var victim = run.Launcher.Silos[1];
+        var killedAt = DateTime.UtcNow;
+
+        Assert.True(run.Launcher.Kill(victim));
+        var row = await run.WaitForStatusAsync(victim.SiloPort, SiloStatusCode.Dead, TimeSpan.FromSeconds(30));
+
+        output.WriteLine($"Dead after {(DateTime.UtcNow - killedAt).TotalSeconds:0.00} s");
+        for (var i = 0; i < 100 && !run.Reports.Any(r => r.Contains("declared dead", StringComparison.Ordinal)); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        foreach (var report in run.Reports)
+        {
+            output.WriteLine(report);
+        }
+
+        Assert.Equal(SiloStatusCode.Dead, row?.Status);
+        Assert.Contains(run.Reports, r => r.Contains($"{victim.Name} declared dead by the launcher", StringComparison.Ordinal));
+        Assert.True(DateTime.UtcNow - killedAt < TimeSpan.FromSeconds(30));
+    }
+
+    [Fact(Timeout = 240_000)]
+    public async Task A_rolling_restart_under_load_fails_no_call_and_loses_or_duplicates_no_write()
+    {
+        await using var run = await ClusterRun.StartAsync("rolling", silos: 2, restart: true);
+        var grains = await run.ConnectAsync();
+        await grains.GetGrain<IProductGrain>("sku-roll").UpsertAsync(new ProductDefinition("Roll", 1m, 10));
+        var acknowledged = new ConcurrentDictionary<string, int>();
+        var failures = new ConcurrentBag<Exception>();
+        using var stopLoad = new CancellationTokenSource();
+
+        var load = Task.WhenAll(Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
+        {
+            var cartId = $"cart-roll-{worker}";
+            while (!stopLoad.IsCancellationRequested)
+            {
+                try
+                {
+                    await grains.GetGrain<ICartGrain>(cartId).AddAsync("sku-roll", 1);
+                    acknowledged.AddOrUpdate(cartId, 1, (_, n) => n + 1);
+                    await grains.GetGrain<ICartGrain>(cartId).GetAsync();
+                }
+                catch (Exception ex)
+                {
+                    failures.Add(ex);
+                }
+            }
+        })));
+
+        var before = run.Launcher.Silos.Select(s => s.SiloPort).ToList();
+        await run.Launcher.RollingRestartAsync(CancellationToken.None);
+        await Task.Delay(500);
+        await stopLoad.CancelAsync();
+        await load;
+
+        Assert.Empty(failures);
+        Assert.All(run.Launcher.Silos, s => Assert.DoesNotContain(s.SiloPort, before));
+        Assert.NotEmpty(acknowledged);
+        foreach (var (cartId, count) in acknowledged)
+        {
+            var line = Assert.Single((await grains.GetGrain<ICartGrain>(cartId).GetAsync()).Lines);
+            Assert.Equal(count, line.Quantity);
+        }
+    }
+
+    [Fact(Timeout = 240_000)]
+    public async Task A_client_reconnects_after_every_silo_of_the_cluster_was_replaced()
+    {
+        await using var first = await ClusterRun.StartAsync("reconnect", silos: 2, restart: false);
+        var grains = await first.ConnectAsync();
+        await grains.GetGrain<IProductGrain>("sku-reconnect").UpsertAsync(new ProductDefinition("Lamp", 4m, 9));
+
+        await first.Launcher.StopAsync();
+        await using var second = await ClusterRun.StartAsync("reconnect", silos: 2, restart: false, connectionString: first.ConnectionString);
+
+        var product = await grains.GetGrain<IProductGrain>("sku-reconnect").GetAsync();
+        Assert.Equal(9, product?.Stock);
+    }
+
+    /// <summary>A private database, a launcher with N silo processes, and clients; everything stops on dispose.</summary>
+    private sealed class ClusterRun : IAsyncDisposable
+    {
+        private readonly List<IHost> _clients = [];
+        private readonly string _logs;
+
+        private ClusterRun(string connectionString, ShardsClusterOptions cluster, ClusterLauncher launcher, ConcurrentQueue<string> reports, string logs)
+        {
+            ConnectionString = connectionString;
+            Cluster = cluster;
+            Launcher = launcher;
+            Reports = reports;
+            _logs = logs;
+        }
+
+        public string ConnectionString { get; }
+
+        public ShardsClusterOptions Cluster { get; }
+
+        public ClusterLauncher Launcher { get; }
+
+        public ConcurrentQueue<string> Reports { get; }
+
+        public static async Task<ClusterRun> StartAsync(string name, int silos, bool restart, string? connectionString = null)
+        {
+            connectionString ??= await TestPostgres.CreateDatabaseAsync(name);
+            var cluster = new ShardsClusterOptions { ClusterId = $"{name}-test", ServiceId = $"{name}-test" };
+            var logs = Path.Combine(Path.GetTempPath(), $"shards-{name}-logs-{Guid.NewGuid():N}");
+            var reports = new ConcurrentQueue<string>();
+            var launcher = new ClusterLauncher(
+                new LauncherOptions
+                {
+                    SiloCount = silos,
+                    ConnectionString = connectionString,
+                    ClusterId = cluster.ClusterId,
+                    ServiceId = cluster.ServiceId,
+                    RestartCrashedSilos = restart,
+                    LogDirectory = logs,
+                },
+                reports.Enqueue);
+            var run = new ClusterRun(connectionString, cluster, launcher, reports, logs);
+            try
+            {
+                await launcher.StartAsync(CancellationToken.None);
+            }
+            catch
+            {
+                await run.DisposeAsync();
+                throw;
+            }
+
+            return run;
+        }
+
+        public async Task<IClusterClient> ConnectAsync()
+        {
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+            builder.AddShardsClient(ConnectionString, Cluster);
+            var host = builder.Build();
+            _clients.Add(host);
+            await host.StartAsync();
+            return host.Services.GetRequiredService<IClusterClient>();
+        }
+
+        public async Task<MembershipRow?> WaitForStatusAsync(int siloPort, SiloStatusCode status, TimeSpan within)
+        {
+            var deadline = DateTime.UtcNow + within;
+            MembershipRow? row = null;
+            while (DateTime.UtcNow < deadline)
+            {
+                var rows = await MembershipTableReader.ReadAsync(ConnectionString, Cluster.ClusterId);
+                row = rows.Where(r => r.Port == siloPort).MaxBy(r => r.Generation);
+                if (row?.Status == status)
+                {
+                    break;
+                }
+
+                await Task.Delay(50);
+            }
+
+            return row;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var client in _clients)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await client.StopAsync(timeout.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+                client.Dispose();
+            }
+
+            await Launcher.DisposeAsync();
+            if (Directory.Exists(_logs))
+            {
+                Directory.Delete(_logs, recursive: true);
+            }
+        }
+    }
+}
