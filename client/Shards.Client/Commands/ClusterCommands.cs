@@ -26,10 +26,15 @@ internal static class ClusterCommands
             }
         });
         var noRestart = new Option<bool>("--no-restart") { Description = "Do not restart silos that crash" };
+        var probesOnly = new Option<bool>("--probes-only")
+        {
+            Description = "No launcher help on a crash: no restart, no immediate death declaration (to measure Orleans' probes alone)",
+        };
 
         var up = new Command("up", "Start N silos (and the private PostgreSQL unless one is configured), supervise them until Ctrl+C");
         up.Options.Add(silos);
         up.Options.Add(noRestart);
+        up.Options.Add(probesOnly);
         global.SetAction(up, async (parseResult, context, ct) =>
         {
             using var stop = new StopSignals(ct);
@@ -41,7 +46,8 @@ internal static class ClusterCommands
                 ConnectionString = connectionString,
                 ClusterId = context.Cluster.ClusterId,
                 ServiceId = context.Cluster.ServiceId,
-                RestartCrashedSilos = !parseResult.GetValue(noRestart),
+                RestartCrashedSilos = !parseResult.GetValue(noRestart) && !parseResult.GetValue(probesOnly),
+                DeclareCrashedSilosDead = !parseResult.GetValue(probesOnly),
             };
             await using var launcher = new ClusterLauncher(options, message => CliOutput.Status($"[{DateTime.Now:HH:mm:ss}] {message}"));
             CliOutput.Status($"Starting {options.SiloCount} silo(s) of cluster '{options.ClusterId}' (membership in {PostgresAvailability.Describe(connectionString)}) ...");
