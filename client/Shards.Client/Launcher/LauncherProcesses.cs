@@ -1,0 +1,84 @@
+namespace Shards.Client.Launcher;
+
+/// <summary>A <c>shards cluster up</c> process running on this machine.</summary>
+public sealed record LocalLauncherProcess(int Pid, string ClusterId);
+
+/// <summary>
+/// Finds <c>shards cluster up</c> processes on this machine by their command line (the shards program followed by
+/// <c>cluster</c> and <c>up</c>), so that other commands can signal the launcher, e.g. SIGUSR2 for a rolling restart.
+/// </summary>
+public static class LauncherProcesses
+{
+    private const string DefaultClusterId = "shards";
+
+    public static IReadOnlyList<LocalLauncherProcess> Find(string clusterId)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return [];
+        }
+
+        var found = new List<LocalLauncherProcess>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+
+            string[] arguments;
+            try
+            {
+                arguments = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            if (ClusterOf(arguments) is { } cluster && cluster == clusterId)
+            {
+                found.Add(new LocalLauncherProcess(pid, cluster));
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// The cluster a command line launches (<c>--cluster-id</c>, else the default), or null when it is not
+    /// <c>shards ... cluster up</c> (run as <c>shards</c>, <c>shards.dll</c> through dotnet, or the <c>./shards</c> script).
+    /// </summary>
+    internal static string? ClusterOf(IReadOnlyList<string> arguments)
+    {
+        var program = -1;
+        for (var i = 0; i < arguments.Count; i++)
+        {
+            if (Path.GetFileName(arguments[i]) is "shards" or "shards.dll")
+            {
+                program = i;
+                break;
+            }
+        }
+
+        if (program < 0)
+        {
+            return null;
+        }
+
+        var rest = arguments.Skip(program + 1).ToList();
+        var cluster = rest.IndexOf("cluster");
+        if (cluster < 0 || !rest.Skip(cluster + 1).Contains("up"))
+        {
+            return null;
+        }
+
+        var option = rest.IndexOf("--cluster-id");
+        if (option >= 0 && option + 1 < rest.Count)
+        {
+            return rest[option + 1];
+        }
+
+        return rest.FirstOrDefault(a => a.StartsWith("--cluster-id=", StringComparison.Ordinal))?["--cluster-id=".Length..] ?? DefaultClusterId;
+    }
+}
