@@ -71,14 +71,15 @@ internal static class LoadCommand
                 throw new CliException(string.Join(" ", errors));
             }
 
-            var (monkey, problem) = ChaosMonkey.For(options.Chaos, context.Cluster.ClusterId);
+            using var stop = new StopSignals(ct);
+            var client = await context.ConnectAsync(stop.Token);
+            var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, stop.Token);
+            var (monkey, problem) = await ChaosMonkey.ForAsync(options.Chaos, context.Cluster.ClusterId, connectionString, stop.Token);
             if (problem is not null)
             {
                 throw new CliException(problem, ExitCodes.Unavailable);
             }
 
-            using var stop = new StopSignals(ct);
-            var client = await context.ConnectAsync(stop.Token);
             var observer = new ConsoleLoadObserver();
             var runner = new LoadRunner(new OrleansLoadTarget(client), options, monkey, observer);
             LoadReport report;

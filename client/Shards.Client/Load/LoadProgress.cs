@@ -4,7 +4,8 @@ namespace Shards.Client.Load;
 
 /// <summary>The state of a run, once a second.</summary>
 /// <param name="Rate">Successful transactions per second over the last second.</param>
-public sealed record LoadTick(double ElapsedSeconds, double? DurationSeconds, long Ok, long Failed, double Rate);
+/// <param name="InFlight">Calls waiting for an answer.</param>
+public sealed record LoadTick(double ElapsedSeconds, double? DurationSeconds, long Ok, long Failed, double Rate, long InFlight);
 
 /// <summary>What a load run tells while it works (the report comes at the end).</summary>
 public interface ILoadObserver
@@ -76,7 +77,7 @@ public sealed class ConsoleLoadObserver : ILoadObserver
         var of = tick.DurationSeconds is { } duration ? $"/{duration.ToString("0", CultureInfo.InvariantCulture)}" : string.Empty;
         var text = string.Create(
             CultureInfo.InvariantCulture,
-            $"  {tick.ElapsedSeconds,5:0} s{of}  transactions {tick.Ok}  failed {tick.Failed}  rate {tick.Rate:0} trans/sec");
+            $"  {tick.ElapsedSeconds,5:0} s{of}  transactions {tick.Ok}  failed {tick.Failed}  rate {tick.Rate:0} trans/sec  in flight {tick.InFlight}");
         if (!_redirected)
         {
             Redraw(text);

@@ -37,8 +37,9 @@ public sealed class LoadRunner
     private readonly ConcurrentDictionary<string, StrongBox<long>> _perSilo = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, FailureTally> _failures = new(StringComparer.Ordinal);
     private readonly List<ChaosEvent> _events = [];
-    private long _readsOk, _readsFailed, _writesOk, _writesFailed, _busyTicks;
+    private long _readsOk, _readsFailed, _writesOk, _writesFailed, _busyTicks, _inFlight;
     private long _start;
+    private long _lastCompletedAt;
     private long _topologyChangedAt;
     private long _killedAt;
     private string? _killedSilo;
@@ -64,6 +65,9 @@ public sealed class LoadRunner
         _locatedAt = new long[options.Keys];
         _relocating = new int[options.Keys];
     }
+
+    /// <summary>How long to wait, after the end of the run, for calls still in flight (shorter after Ctrl+C).</summary>
+    internal TimeSpan GiveUpAfter { get; init; } = s_drain;
 
     public async Task<LoadReport> RunAsync(CancellationToken stop)
     {
@@ -167,18 +171,20 @@ public sealed class LoadRunner
             // Time is up, or Ctrl+C: no client starts another request; wait a little for those in flight.
         }
 
+        var ended = Stopwatch.GetTimestamp();
         var stoppedEarly = stop.IsCancellationRequested;
         try
         {
-            await clients.WaitAsync(stoppedEarly ? s_drainAfterStop : s_drain, CancellationToken.None);
+            await clients.WaitAsync(stoppedEarly && GiveUpAfter > s_drainAfterStop ? s_drainAfterStop : GiveUpAfter, CancellationToken.None);
         }
         catch (TimeoutException)
         {
             // Calls still without an answer are counted as failed below.
         }
 
-        var elapsed = Stopwatch.GetElapsedTime(_start);
-        GiveUp(slots, (int)elapsed.TotalSeconds);
+        // As siege's, the elapsed time ends with the last transaction; waiting for calls that never answer is not part of it.
+        var elapsed = Stopwatch.GetElapsedTime(_start, Math.Max(ended, Interlocked.Read(ref _lastCompletedAt)));
+        GiveUp(slots, ended);
         await run.CancelAsync();
         await watching.CancelAsync();
         await Task.WhenAll(chaos, ticks);
@@ -197,8 +203,9 @@ public sealed class LoadRunner
 
             var cart = Random.Shared.Next(_workload.Keys);
             var cartSlot = Random.Shared.Next(100) < _options.WritePercent ? Random.Shared.Next(LoadWorkload.SkusPerCart) : -1;
-            slot.Begin(cart, cartSlot);
             var started = Stopwatch.GetTimestamp();
+            slot.Begin(cart, cartSlot, started);
+            Interlocked.Increment(ref _inFlight);
             Exception? failure = null;
             try
             {
@@ -221,6 +228,7 @@ public sealed class LoadRunner
                 return; // the run gave up on this call and counted it as failed
             }
 
+            Interlocked.Decrement(ref _inFlight);
             Completed(cart, cartSlot, started, Stopwatch.GetTimestamp(), failure);
         }
     }
@@ -228,6 +236,14 @@ public sealed class LoadRunner
     private void Completed(int cart, int cartSlot, long started, long ended, Exception? failure)
     {
         Interlocked.Add(ref _busyTicks, ended - started);
+        for (var last = Interlocked.Read(ref _lastCompletedAt); ended > last; last = Interlocked.Read(ref _lastCompletedAt))
+        {
+            if (Interlocked.CompareExchange(ref _lastCompletedAt, ended, last) == last)
+            {
+                break;
+            }
+        }
+
         var second = (int)((ended - _start) / Stopwatch.Frequency);
         if (failure is null)
         {
@@ -279,14 +295,20 @@ public sealed class LoadRunner
         _failures.GetOrAdd(kind, _ => new FailureTally(OneLine(message))).Increment();
     }
 
-    /// <summary>Calls still in flight when the run gave up waiting: failed, and for writes of unknown outcome.</summary>
-    private void GiveUp(IEnumerable<ClientSlot> slots, int second)
+    /// <summary>
+    /// Calls still in flight when the run gave up waiting: failed (writes of unknown outcome), in the run's last second,
+    /// busy until the run <paramref name="ended"/>.
+    /// </summary>
+    private void GiveUp(IEnumerable<ClientSlot> slots, long ended)
     {
+        var second = (int)((ended - _start) / Stopwatch.Frequency);
         foreach (var slot in slots)
         {
             if (slot.TryAbandon())
             {
-                Failed(slot.Cart, slot.CartSlot, second, "NoAnswer", "no answer when the run ended (outcome unknown)");
+                Interlocked.Decrement(ref _inFlight);
+                Interlocked.Add(ref _busyTicks, Math.Max(0, ended - slot.Started));
+                Failed(slot.Cart, slot.CartSlot, second, "NoAnswer", "no answer by the end of the run (+10 s; outcome unknown)");
             }
         }
     }
@@ -400,7 +422,8 @@ public sealed class LoadRunner
                 var ok = Interlocked.Read(ref _readsOk) + Interlocked.Read(ref _writesOk);
                 var failed = Interlocked.Read(ref _readsFailed) + Interlocked.Read(ref _writesFailed);
                 var rate = (ok - last.Ok) / Stopwatch.GetElapsedTime(last.At, now).TotalSeconds;
-                _observer.Tick(new LoadTick(Stopwatch.GetElapsedTime(_start, now).TotalSeconds, _options.Duration?.TotalSeconds, ok, failed, rate));
+                _observer.Tick(new LoadTick(
+                    Stopwatch.GetElapsedTime(_start, now).TotalSeconds, _options.Duration?.TotalSeconds, ok, failed, rate, Interlocked.Read(ref _inFlight)));
                 last = (now, ok);
             }
         }
@@ -575,10 +598,13 @@ public sealed class LoadRunner
 
         public int CartSlot { get; private set; }
 
-        public void Begin(int cart, int cartSlot)
+        public long Started { get; private set; }
+
+        public void Begin(int cart, int cartSlot, long started)
         {
             Cart = cart;
             CartSlot = cartSlot;
+            Started = started;
             Volatile.Write(ref _state, InFlight);
         }
 

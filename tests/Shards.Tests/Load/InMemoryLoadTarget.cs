@@ -11,6 +11,7 @@ internal enum WriteFault
     FailAfterApplying,
     ApplyTwice,
     AcknowledgeWithoutApplying,
+    NeverAnswer,
 }
 
 /// <summary>
@@ -45,6 +46,9 @@ internal sealed class InMemoryLoadTarget : ILoadTarget
         var fault = Faults(Interlocked.Increment(ref _writes));
         switch (fault)
         {
+            case WriteFault.NeverAnswer:
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+                break;
             case WriteFault.FailBeforeApplying:
                 throw new TimeoutException("pretend: no answer, nothing applied");
             case WriteFault.AcknowledgeWithoutApplying:

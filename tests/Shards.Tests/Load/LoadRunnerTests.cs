@@ -116,13 +116,42 @@ public class LoadRunnerTests
     public async Task A_stop_request_ends_the_run_early_and_still_reports()
     {
         using var stop = new CancellationTokenSource();
-        var target = new InMemoryLoadTarget { Faults = n => { if (n == 100) { stop.Cancel(); } return WriteFault.None; } };
+        var target = new InMemoryLoadTarget
+        {
+            // Write 100 asks to stop; writes that still start before the clients notice fail, so exactly 100 succeed.
+            Faults = n =>
+            {
+                if (n == 100)
+                {
+                    stop.Cancel();
+                }
+
+                return n > 100 ? WriteFault.FailBeforeApplying : WriteFault.None;
+            },
+        };
 
         var report = await new LoadRunner(target, new LoadOptions { Concurrency = 2, Duration = TimeSpan.FromHours(1), Keys = 5, WritePercent = 100 }).RunAsync(stop.Token);
 
         Assert.True(report.StoppedEarly);
         Assert.True(report.Passed);
-        Assert.InRange(report.Transactions, 99, 102);
+        Assert.Equal(100, report.Transactions);
+        Assert.Equal(target.Writes - 100, report.FailedTransactions);
+    }
+
+    [Fact]
+    public async Task A_call_that_never_answers_is_given_up_on_as_a_failed_write_of_unknown_outcome()
+    {
+        var target = new InMemoryLoadTarget { Faults = n => n == 10 ? WriteFault.NeverAnswer : WriteFault.None };
+        var options = new LoadOptions { Concurrency = 2, Duration = TimeSpan.FromSeconds(1), Keys = 5, WritePercent = 100 };
+
+        var report = await new LoadRunner(target, options) { GiveUpAfter = TimeSpan.FromMilliseconds(100) }.RunAsync(CancellationToken.None);
+
+        var failure = Assert.Single(report.Failures);
+        Assert.Equal(("NoAnswer", 1), (failure.Kind, failure.Count));
+        Assert.Equal((1, 1), (report.FailedTransactions, report.WriteCheck.Failed));
+        Assert.Equal((0, 0, 0), (report.WriteCheck.FailedButApplied, report.WriteCheck.Lost, report.WriteCheck.Duplicated));
+        Assert.True(report.Passed);
+        Assert.Equal(report.Transactions + 1, report.Timeline.Sum(s => s.Ok + s.Failed));
     }
 
     [Fact]
