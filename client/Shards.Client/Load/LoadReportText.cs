@@ -36,7 +36,7 @@ public static class LoadReportText
         Row("Failed transactions", Count(report.FailedTransactions));
         Line($"  reads {Count(report.Reads.Ok)} ok, {Count(report.Reads.Failed)} failed; " +
             $"writes {Count(report.Writes.Ok)} ok, {Count(report.Writes.Failed)} failed" +
-            (report.StoppedEarly ? "; stopped early (Ctrl+C)" : string.Empty));
+            (report.StoppedEarly ? "; stopped early (Ctrl+C or SIGTERM)" : string.Empty));
 
         if (report.PerSilo.Count > 0)
         {
