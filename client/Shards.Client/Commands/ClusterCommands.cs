@@ -62,7 +62,7 @@ internal static class ClusterCommands
             context.Output.Line("(SIGUSR2 to this process) in another terminal. Ctrl+C stops all.");
 
             // SIGUSR2: rolling restart, one silo at a time (as a cluster master replaces its workers).
-            using var rolling = PosixSignalRegistration.Create((PosixSignal)LauncherProcesses.SigUsr2, signal =>
+            using var rolling = PosixSignalRegistration.Create((PosixSignal)PosixSignals.SigUsr2, signal =>
             {
                 signal.Cancel = true;
                 CliOutput.Status($"[{DateTime.Now:HH:mm:ss}] SIGUSR2: rolling restart of {launcher.Silos.Count} silo(s)");
@@ -112,20 +112,20 @@ internal static class ClusterCommands
                 throw new CliException(
                     launchers.Count == 0
                         ? $"No 'shards cluster up' of cluster '{context.Cluster.ClusterId}' runs on this machine."
-                        : $"Several launchers of cluster '{context.Cluster.ClusterId}' run (pids {string.Join(", ", launchers)}); signal one with: kill -USR2 PID",
+                        : $"Several launchers of cluster '{context.Cluster.ClusterId}' run (pids {string.Join(", ", launchers.Select(l => l.Pid))}); signal one with: kill -USR2 PID",
                     ExitCodes.NotFound);
             }
 
             var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, ct);
             var before = (await MembershipTableReader.ReadAsync(connectionString, context.Cluster.ClusterId, ct))
                 .Where(r => r.Status == SiloStatusCode.Active).Select(r => r.SiloAddress).ToHashSet();
-            if (!PosixSignals.Send(launchers[0], LauncherProcesses.SigUsr2))
+            if (!PosixSignals.Send(launchers[0].Pid, PosixSignals.SigUsr2))
             {
-                throw new CliException($"Could not signal the launcher (pid {launchers[0]}).", ExitCodes.Unavailable);
+                throw new CliException($"Could not signal the launcher (pid {launchers[0].Pid}).", ExitCodes.Unavailable);
             }
 
             var watch = System.Diagnostics.Stopwatch.StartNew();
-            CliOutput.Status($"Sent SIGUSR2 to the launcher (pid {launchers[0]}); replacing {before.Count} silo(s) one at a time ...");
+            CliOutput.Status($"Sent SIGUSR2 to the launcher (pid {launchers[0].Pid}); replacing {before.Count} silo(s) one at a time ...");
             var deadline = TimeSpan.FromSeconds(parseResult.GetValue(wait));
             while (true)
             {

@@ -6,6 +6,7 @@ namespace Shards.Client.Launcher;
 internal static partial class PosixSignals
 {
     public const int SigKill = 9;
+    public const int SigUsr2 = 12;
     public const int SigTerm = 15;
     public const int SigCont = 18;
     public const int SigStop = 19;

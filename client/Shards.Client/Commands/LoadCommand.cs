@@ -1,0 +1,122 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using Shards.Client.Cli;
+using Shards.Client.Load;
+
+namespace Shards.Client.Commands;
+
+/// <summary><c>shards load</c>: siege against the cluster, optionally with a silo killed or restarted mid-run.</summary>
+internal static class LoadCommand
+{
+    public static Command Create(GlobalOptions global)
+    {
+        var concurrent = new Option<int>("--concurrent", "-c")
+        {
+            Description = $"Concurrent clients, each one request after the other (1-{LoadOptions.MaxConcurrency})",
+            DefaultValueFactory = _ => 25,
+        };
+        var time = new Option<TimeSpan?>("--time", "-t")
+        {
+            Description = "How long to run: 30s, 2m, 1h or seconds (default 30s; or use -r)",
+            CustomParser = ParseDuration,
+            HelpName = "duration",
+        };
+        var reps = new Option<int?>("--reps", "-r") { Description = "Requests per client, instead of -t", HelpName = "count" };
+        var keys = new Option<int>("--keys")
+        {
+            Description = $"Carts load-cart-00001.. to spread the requests over (1-{LoadOptions.MaxKeys})",
+            DefaultValueFactory = _ => 1000,
+        };
+        var writes = new Option<int>("--writes")
+        {
+            Description = "Percentage of requests that add to a cart; the others read one",
+            DefaultValueFactory = _ => 50,
+            HelpName = "percent",
+        };
+        var chaos = new Option<ChaosMode>("--chaos")
+        {
+            Description = "kill: SIGKILL a random local silo mid-run; restart: SIGUSR2 to 'shards cluster up' (rolling restart)",
+            DefaultValueFactory = _ => ChaosMode.None,
+            HelpName = "none|kill|restart",
+        };
+        var chaosAt = new Option<TimeSpan?>("--chaos-at")
+        {
+            Description = "When the chaos strikes, after the start (default: the middle of the run)",
+            CustomParser = ParseDuration,
+            HelpName = "duration",
+        };
+
+        var command = new Command(
+            "load",
+            "Load test like siege (transactions, availability, response times, rate, per silo), with optional chaos; " +
+            "then reads back every written cart: exits 5 if an acknowledged write was lost or one was applied twice")
+        {
+            concurrent, time, reps, keys, writes, chaos, chaosAt,
+        };
+        global.SetAction(command, async (parseResult, context, ct) =>
+        {
+            var options = new LoadOptions
+            {
+                Concurrency = parseResult.GetValue(concurrent),
+                Duration = parseResult.GetValue(time),
+                RequestsPerClient = parseResult.GetValue(reps),
+                Keys = parseResult.GetValue(keys),
+                WritePercent = parseResult.GetValue(writes),
+                Chaos = parseResult.GetValue(chaos),
+                ChaosAt = parseResult.GetValue(chaosAt),
+            }.WithDefaults();
+            var errors = options.Validate();
+            if (errors.Count > 0)
+            {
+                throw new CliException(string.Join(" ", errors));
+            }
+
+            using var stop = new StopSignals(ct);
+            var client = await context.ConnectAsync(stop.Token);
+            var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, stop.Token);
+            var (monkey, problem) = await ChaosMonkey.ForAsync(options.Chaos, context.Cluster.ClusterId, connectionString, stop.Token);
+            if (problem is not null)
+            {
+                throw new CliException(problem, ExitCodes.Unavailable);
+            }
+
+            var observer = new ConsoleLoadObserver();
+            var runner = new LoadRunner(new OrleansLoadTarget(client), options, monkey, observer);
+            LoadReport report;
+            try
+            {
+                report = await runner.RunAsync(stop.Token);
+            }
+            finally
+            {
+                observer.Finish();
+            }
+
+            context.Output.Line(LoadReportText.Format(report).TrimEnd('\n'));
+            context.Output.Document(report);
+            if (!report.Passed)
+            {
+                var check = report.WriteCheck;
+                CliOutput.Status(
+                    $"shards load: write check FAILED: {check.Lost} acknowledged write(s) lost, {check.Duplicated} applied twice" +
+                    (check.CartsUnreadable > 0 ? $", {check.CartsUnreadable} cart(s) with writes could not be read back" : string.Empty) + ".");
+            }
+
+            return report.Passed ? ExitCodes.Ok : ExitCodes.CheckFailed;
+        });
+        return command;
+    }
+
+    private static TimeSpan? ParseDuration(ArgumentResult result)
+    {
+        try
+        {
+            return LoadDuration.Parse(result.Tokens.Single().Value);
+        }
+        catch (FormatException ex)
+        {
+            result.AddError(ex.Message);
+            return null;
+        }
+    }
+}

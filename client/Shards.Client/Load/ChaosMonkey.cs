@@ -1,0 +1,198 @@
+using Shards.Client.Launcher;
+using Shards.Hosting.Database;
+
+namespace Shards.Client.Load;
+
+/// <summary>What the chaos did: an action, a detail for people, and the silo it took down when it took one down.</summary>
+public sealed record ChaosAction(string Action, string Detail, string? SiloDown = null);
+
+/// <summary>Breaks the cluster once during a load run, then reports the changes it sees until the run ends.</summary>
+public interface IChaos
+{
+    /// <summary>Does the damage now.</summary>
+    Task<ChaosAction> StrikeAsync(CancellationToken cancellationToken);
+
+    /// <summary>Reports silos leaving and (re)starting until <paramref name="cancellationToken"/> is cancelled.</summary>
+    Task WatchAsync(Action<ChaosAction> onChange, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Chaos on the silos of this machine that belong to the cluster the run talks to: silo processes of the cluster
+/// whose silo port is in its membership table (another checkout's cluster with the same cluster ID on another
+/// PostgreSQL is left alone). <see cref="ChaosMode.Kill"/> SIGKILLs a random active one; <see cref="ChaosMode.Restart"/>
+/// sends SIGUSR2 to the <c>shards cluster up</c> launcher that started them, which replaces them one at a time.
+/// Either way it then watches those silo processes and reports changes.
+/// </summary>
+public sealed class ChaosMonkey : IChaos
+{
+    private static readonly TimeSpan s_watchInterval = TimeSpan.FromMilliseconds(500);
+    private readonly ChaosMode _mode;
+    private readonly string _clusterId;
+    private readonly string _connectionString;
+
+    private ChaosMonkey(ChaosMode mode, string clusterId, string connectionString)
+    {
+        _mode = mode;
+        _clusterId = clusterId;
+        _connectionString = connectionString;
+    }
+
+    /// <summary>
+    /// The chaos for <paramref name="mode"/>, after checking that it can strike: a message a person can act on when
+    /// it cannot (no silo to spare, no launcher to signal). Null for <see cref="ChaosMode.None"/>.
+    /// </summary>
+    public static async Task<(ChaosMonkey? Chaos, string? Problem)> ForAsync(
+        ChaosMode mode, string clusterId, string connectionString, CancellationToken cancellationToken)
+    {
+        if (mode == ChaosMode.None)
+        {
+            return (null, null);
+        }
+
+        var monkey = new ChaosMonkey(mode, clusterId, connectionString);
+        var silos = await monkey.LocalSilosAsync(activeOnly: true, cancellationToken);
+        if (mode == ChaosMode.Kill && silos.Count < 2)
+        {
+            return (null, $"--chaos kill needs at least 2 active silos of cluster '{clusterId}' running on this machine (found {silos.Count}), " +
+                "so that one survives: start them with 'shards cluster up --silos 3'.");
+        }
+
+        if (mode == ChaosMode.Restart)
+        {
+            var launcher = LauncherOf(silos, clusterId);
+            if (launcher is null)
+            {
+                return (null, "--chaos restart needs a running 'shards cluster up' (it replaces silos one at a time on SIGUSR2)" +
+                    $" that started the silos of cluster '{clusterId}' on this machine; found {silos.Count} silo(s) and no such launcher.");
+            }
+
+            if (!LauncherProcesses.Catches(launcher.Pid, PosixSignals.SigUsr2))
+            {
+                return (null, $"--chaos restart: the 'shards cluster up' launcher (pid {launcher.Pid}) does not handle SIGUSR2 " +
+                    "(a build without rolling restarts), so the signal would terminate it and its silos. Restart the cluster with a newer build.");
+            }
+        }
+
+        return (monkey, null);
+    }
+
+    public async Task<ChaosAction> StrikeAsync(CancellationToken cancellationToken)
+    {
+        var silos = await LocalSilosAsync(activeOnly: true, cancellationToken);
+        return _mode == ChaosMode.Kill ? Kill(silos) : Restart(silos);
+    }
+
+    public async Task WatchAsync(Action<ChaosAction> onChange, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var known = await SnapshotAsync(cancellationToken);
+            using var timer = new PeriodicTimer(s_watchInterval);
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                var now = await SnapshotAsync(cancellationToken);
+                foreach (var (name, pid) in known.Where(k => !now.TryGetValue(k.Key, out var p) || p != k.Value))
+                {
+                    onChange(new ChaosAction("silo gone", $"{name} (pid {pid})"));
+                }
+
+                foreach (var (name, pid) in now.Where(n => !known.TryGetValue(n.Key, out var p) || p != n.Value))
+                {
+                    onChange(new ChaosAction("silo started", $"{name} (pid {pid})"));
+                }
+
+                known = now;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The run ended.
+        }
+    }
+
+    private ChaosAction Kill(IReadOnlyList<ClusterSiloProcess> silos)
+    {
+        if (silos.Count == 0)
+        {
+            return new ChaosAction("no kill", $"no active silo of cluster '{_clusterId}' runs on this machine any more");
+        }
+
+        var victim = silos[Random.Shared.Next(silos.Count)];
+        return PosixSignals.Send(victim.Pid, PosixSignals.SigKill)
+            ? new ChaosAction("SIGKILL", $"{victim.Name} (pid {victim.Pid})", victim.Name)
+            : new ChaosAction("no kill", $"could not signal {victim.Name} (pid {victim.Pid}): not allowed, or it just exited");
+    }
+
+    private ChaosAction Restart(IReadOnlyList<ClusterSiloProcess> silos)
+    {
+        var launcher = LauncherOf(silos, _clusterId);
+        if (launcher is null)
+        {
+            return new ChaosAction("no restart", "the 'shards cluster up' launcher of the silos is gone");
+        }
+
+        return PosixSignals.Send(launcher.Pid, PosixSignals.SigUsr2)
+            ? new ChaosAction("SIGUSR2", $"to the launcher (pid {launcher.Pid}): rolling restart")
+            : new ChaosAction("no restart", $"could not signal the launcher (pid {launcher.Pid})");
+    }
+
+    /// <summary>The <c>cluster up</c> process that started (is the parent of) these silos.</summary>
+    private static LocalLauncherProcess? LauncherOf(IReadOnlyList<ClusterSiloProcess> silos, string clusterId)
+    {
+        var parents = silos.Select(s => s.LauncherPid).OfType<int>().ToHashSet();
+        return LauncherProcesses.Find(clusterId).FirstOrDefault(l => parents.Contains(l.Pid));
+    }
+
+    /// <summary>Silo processes here whose silo port is in the membership table (Active rows only, if asked).</summary>
+    private async Task<IReadOnlyList<ClusterSiloProcess>> LocalSilosAsync(bool activeOnly, CancellationToken cancellationToken)
+    {
+        var rows = await MembershipTableReader.ReadAsync(_connectionString, _clusterId, cancellationToken);
+        var ports = rows.Where(r => !activeOnly || r.Status == SiloStatusCode.Active).Select(r => r.Port).ToHashSet();
+        return ClusterSiloProcess.Find(_clusterId).Where(s => ports.Contains(s.SiloPort)).ToList();
+    }
+
+    private async Task<Dictionary<string, int>> SnapshotAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var silos = await LocalSilosAsync(activeOnly: false, cancellationToken);
+            return silos.GroupBy(p => p.Name).ToDictionary(g => g.Key, g => g.Max(p => p.Pid), StringComparer.Ordinal);
+        }
+        catch (Npgsql.NpgsqlException)
+        {
+            return SiloProcesses.Find(_clusterId).GroupBy(p => p.Name).ToDictionary(g => g.Key, g => g.Max(p => p.Pid), StringComparer.Ordinal);
+        }
+    }
+}
+
+/// <summary>A local silo process with the ports and parent the launcher gave it on its command line.</summary>
+public sealed record ClusterSiloProcess(int Pid, string Name, int SiloPort, int? LauncherPid)
+{
+    public static IReadOnlyList<ClusterSiloProcess> Find(string clusterId) =>
+        SiloProcesses.Find(clusterId)
+            .Select(silo => (Silo: silo, Arguments: Arguments(silo.Pid)))
+            .Select(s => new ClusterSiloProcess(
+                s.Silo.Pid,
+                s.Silo.Name,
+                int.TryParse(Setting(s.Arguments, "Shards:Silo:SiloPort"), out var port) ? port : -1,
+                int.TryParse(Setting(s.Arguments, "Shards:Silo:ParentProcessId"), out var parent) ? parent : null))
+            .ToList();
+
+    private static string[] Arguments(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
+    private static string? Setting(string[] arguments, string key)
+    {
+        var prefix = $"--{key}=";
+        return arguments.FirstOrDefault(a => a.StartsWith(prefix, StringComparison.Ordinal))?[prefix.Length..];
+    }
+}

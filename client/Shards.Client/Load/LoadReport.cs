@@ -1,0 +1,60 @@
+namespace Shards.Client.Load;
+
+/// <summary>
+/// What <c>shards load</c> measured, in siege's terms (printed for people, or as JSON with <c>--json</c>).
+/// As in siege, <see cref="Transactions"/> counts the successful calls (hits) and
+/// <see cref="FailedTransactions"/> the calls that threw or had not answered by the end of the run;
+/// availability is hits / (hits + failed).
+/// </summary>
+public sealed record LoadReport(
+    string Target,
+    LoadSettings Settings,
+    long Transactions,
+    double Availability,
+    double ElapsedSeconds,
+    ResponseTimes? ResponseTime,
+    double TransactionRate,
+    double Concurrency,
+    long SuccessfulTransactions,
+    long FailedTransactions,
+    OperationCounts Reads,
+    OperationCounts Writes,
+    bool StoppedEarly,
+    IReadOnlyList<SiloThroughput> PerSilo,
+    IReadOnlyList<FailureKind> Failures,
+    ChaosReport? Chaos,
+    WriteCheck WriteCheck,
+    IReadOnlyList<SecondSample> Timeline)
+{
+    /// <summary>The exit status: nothing acknowledged lost, nothing applied twice, every written cart checked.</summary>
+    public bool Passed => WriteCheck.Passed;
+}
+
+/// <summary>How the run was set up.</summary>
+public sealed record LoadSettings(
+    int Concurrency, double? DurationSeconds, int? RequestsPerClient, int Keys, int WritePercent, ChaosMode Chaos, double? ChaosAtSeconds);
+
+/// <summary>Successful and failed calls of one kind.</summary>
+public sealed record OperationCounts(long Ok, long Failed);
+
+/// <summary>Successful transactions of the carts a silo hosted (as last located).</summary>
+public sealed record SiloThroughput(string Silo, long Transactions, double Share, double TransactionRate);
+
+/// <summary>Failed calls of one kind (exception type, or the Shards error code), with one message as an example.</summary>
+public sealed record FailureKind(string Kind, long Count, string Example);
+
+/// <summary>One second of the run (by completion time): successful and failed calls.</summary>
+public sealed record SecondSample(int Second, long Ok, long Failed);
+
+/// <summary>What the chaos did, when, and how long the killed silo's carts took to answer again.</summary>
+public sealed record ChaosReport(ChaosMode Mode, IReadOnlyList<ChaosEvent> Events, KillRecovery? Recovery);
+
+/// <summary>Something the chaos did or saw, <see cref="AtSeconds"/> after the start of the run.</summary>
+public sealed record ChaosEvent(double AtSeconds, string Action, string Detail);
+
+/// <summary>
+/// Kill-to-recovery: for each cart the killed silo hosted, the time from the kill until a call to it (started after
+/// the kill) succeeded. <see cref="NotRecovered"/> carts had no such call before the run ended.
+/// </summary>
+public sealed record KillRecovery(
+    string Silo, int Carts, int Recovered, int NotRecovered, double? MedianSeconds, double? MaxSeconds);

@@ -1,0 +1,27 @@
+using Shards.Client.Load;
+using Shards.Tests.Infrastructure;
+
+namespace Shards.Tests.Load;
+
+/// <summary><c>shards load</c>'s runner through the real Orleans client against three in-process silos on PostgreSQL.</summary>
+public sealed class LoadRunnerClusterTests(PostgresClusterFixture fixture) : IClassFixture<PostgresClusterFixture>
+{
+    [Fact(Timeout = 120_000)]
+    public async Task A_short_run_without_chaos_succeeds_and_loses_and_doubles_nothing()
+    {
+        var target = new OrleansLoadTarget(fixture.Cluster.Client);
+        var options = new LoadOptions { Concurrency = 4, Duration = TimeSpan.FromSeconds(3), Keys = 50, WritePercent = 50 };
+
+        var report = await new LoadRunner(target, options).RunAsync(CancellationToken.None);
+
+        Assert.True(report.Transactions > 0);
+        Assert.Equal(0, report.FailedTransactions);
+        Assert.True(report.Writes.Ok > 0, "no write in a 3 s run at 50 % writes");
+        Assert.Equal(report.Writes.Ok, report.WriteCheck.Acknowledged);
+        Assert.Equal((0, 0, 0, 0), (report.WriteCheck.Lost, report.WriteCheck.Duplicated, report.WriteCheck.Failed, report.WriteCheck.CartsUnreadable));
+        Assert.True(report.Passed);
+        Assert.Equal(report.Transactions, report.PerSilo.Sum(s => s.Transactions));
+        Assert.DoesNotContain(report.PerSilo, s => s.Silo == "(unknown)");
+        Assert.Equal("orleans", report.Target);
+    }
+}
