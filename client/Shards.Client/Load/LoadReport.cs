@@ -53,8 +53,9 @@ public sealed record ChaosReport(ChaosMode Mode, IReadOnlyList<ChaosEvent> Event
 public sealed record ChaosEvent(double AtSeconds, string Action, string Detail);
 
 /// <summary>
-/// Kill-to-recovery: for each cart the killed silo hosted, the time from the kill until a call to it (started after
-/// the kill) succeeded. <see cref="NotRecovered"/> carts had no such call before the run ended.
+/// Kill-to-recovery, as callers saw it: the <see cref="Callers"/> calls in flight to the killed silo's carts at the
+/// kill, each from the kill to its successful answer (median and max). <see cref="Recovered"/> carts answered a call
+/// started after the kill; <see cref="NotRecovered"/> carts had no successful call before the run ended.
 /// </summary>
 public sealed record KillRecovery(
-    string Silo, int Carts, int Recovered, int NotRecovered, double? MedianSeconds, double? MaxSeconds);
+    string Silo, int Carts, int Recovered, int NotRecovered, int Callers, double? MedianSeconds, double? MaxSeconds);

@@ -91,8 +91,8 @@ public static class LoadReportText
             {
                 Line(recovery.Recovered == 0
                     ? $"  Kill-to-recovery: none of the {recovery.Carts} carts of {recovery.Silo} answered again before the run ended"
-                    : $"  Kill-to-recovery: {recovery.Recovered} of {recovery.Carts} carts of {recovery.Silo} answered again, " +
-                      $"median {Number(recovery.MedianSeconds!.Value)} s, max {Number(recovery.MaxSeconds!.Value)} s after the kill" +
+                    : $"  Kill-to-recovery: {recovery.Recovered} of {recovery.Carts} carts of {recovery.Silo} answered again; " +
+                      $"the {recovery.Callers} calls in flight to them at the kill were answered after median {Number(recovery.MedianSeconds ?? 0)} s, max {Number(recovery.MaxSeconds ?? 0)} s" +
                       (recovery.NotRecovered > 0 ? $"; {recovery.NotRecovered} had no successful call before the run ended" : string.Empty));
             }
         }

@@ -44,6 +44,7 @@ public sealed class LoadRunner
     private long _killedAt;
     private string? _killedSilo;
     private long[]? _recoveredAfter;
+    private readonly System.Collections.Concurrent.ConcurrentBag<long> _callerWaits = [];
     private CancellationToken _abort;
 
     public LoadRunner(ILoadTarget target, LoadOptions options, IChaos? chaos = null, ILoadObserver? observer = null)
@@ -400,11 +401,28 @@ public sealed class LoadRunner
         return carts;
     }
 
+    /// <summary>
+    /// Kill-to-recovery as callers see it: every call to one of the killed silo's carts that was in flight at the kill
+    /// waits from the kill to its successful answer. Separately, each such cart records when a call started after the
+    /// kill first answered (how long until every key was served again).
+    /// </summary>
     private void NoteRecovery(int cart, long started, long ended)
     {
         var recovered = Volatile.Read(ref _recoveredAfter);
         var killedAt = Volatile.Read(ref _killedAt);
-        if (recovered is not null && started >= killedAt && Volatile.Read(ref recovered[cart]) == 0)
+        if (recovered is null || Volatile.Read(ref recovered[cart]) < 0)
+        {
+            return;
+        }
+
+        if (started < killedAt)
+        {
+            if (ended > killedAt)
+            {
+                _callerWaits.Add(ended - killedAt);
+            }
+        }
+        else
         {
             Interlocked.CompareExchange(ref recovered[cart], Math.Max(1, ended - killedAt), 0);
         }
@@ -543,14 +561,16 @@ public sealed class LoadRunner
         }
 
         var tracked = recovered.Where(r => r >= 0).ToList();
-        var times = tracked.Where(r => r > 0).Select(r => r / (double)Stopwatch.Frequency).Order().ToList();
+        var answered = tracked.Count(r => r > 0);
+        var waits = _callerWaits.Select(r => r / (double)Stopwatch.Frequency).Order().ToList();
         return new KillRecovery(
             _killedSilo,
             tracked.Count,
-            times.Count,
-            tracked.Count - times.Count,
-            times.Count == 0 ? null : times[(times.Count - 1) / 2],
-            times.Count == 0 ? null : times[^1]);
+            answered,
+            tracked.Count - answered,
+            waits.Count,
+            waits.Count == 0 ? null : waits[(waits.Count - 1) / 2],
+            waits.Count == 0 ? null : waits[^1]);
     }
 
     /// <summary>The exception type, with the Shards error code when the store said why.</summary>

@@ -57,7 +57,7 @@ public class LoadReportTextTests
             Chaos = new ChaosReport(
                 ChaosMode.Kill,
                 [new ChaosEvent(7.5, "SIGKILL", "silo-2 (pid 4242), hosting 331 of 1000 carts"), new ChaosEvent(9.01, "silo started", "silo-2 (pid 4300)")],
-                new KillRecovery("silo-2", 331, 330, 1, 12.1, 14.25)),
+                new KillRecovery("silo-2", 331, 330, 1, 340, 12.1, 14.25)),
             WriteCheck = new WriteCheck(6_173, 17, 9, 0, 0, 990, 8, 31),
         };
 
@@ -65,7 +65,7 @@ public class LoadReportTextTests
 
         Assert.Contains("        40  SiloUnavailableException: The target silo became unavailable", text, StringComparison.Ordinal);
         Assert.Contains("Chaos (kill):\n     7.50 s  SIGKILL       silo-2 (pid 4242), hosting 331 of 1000 carts\n     9.01 s  silo started  silo-2 (pid 4300)\n", text, StringComparison.Ordinal);
-        Assert.Contains("Kill-to-recovery: 330 of 331 carts of silo-2 answered again, median 12.10 s, max 14.25 s after the kill; 1 had no successful call before the run ended", text, StringComparison.Ordinal);
+        Assert.Contains("Kill-to-recovery: 330 of 331 carts of silo-2 answered again; the 340 calls in flight to them at the kill were answered after median 12.10 s, max 14.25 s; 1 had no successful call before the run ended", text, StringComparison.Ordinal);
         Assert.Contains("Writes: acknowledged 6173, failed (unknown outcome) 17 of which 9 applied, lost 0, duplicated 0 (990 carts read back)", text, StringComparison.Ordinal);
         Assert.Contains("NOT CHECKED: 8 carts could not be read back in time (31 acknowledged writes in them)", text, StringComparison.Ordinal);
     }

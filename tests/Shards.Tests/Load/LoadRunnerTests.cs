@@ -171,6 +171,7 @@ public class LoadRunnerTests
         var recovery = Assert.IsType<KillRecovery>(chaosReport.Recovery);
         Assert.Equal(("silo-1", onSilo1), (recovery.Silo, recovery.Carts));
         Assert.Equal(onSilo1, recovery.Recovered + recovery.NotRecovered);
+        Assert.True(recovery.Callers <= options.Concurrency, "only calls in flight at the kill count as callers");
         Assert.True(report.Passed);
     }
 
