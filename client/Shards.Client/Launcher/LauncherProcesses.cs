@@ -11,39 +11,11 @@ public static class LauncherProcesses
 {
     private const string DefaultClusterId = "shards";
 
-    public static IReadOnlyList<LocalLauncherProcess> Find(string clusterId)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return [];
-        }
-
-        var found = new List<LocalLauncherProcess>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId)
-            {
-                continue;
-            }
-
-            string[] arguments;
-            try
-            {
-                arguments = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                continue;
-            }
-
-            if (ClusterOf(arguments) is { } cluster && cluster == clusterId)
-            {
-                found.Add(new LocalLauncherProcess(pid, cluster));
-            }
-        }
-
-        return found;
-    }
+    public static IReadOnlyList<LocalLauncherProcess> Find(string clusterId) =>
+        LocalProcesses.WithCommandLines()
+            .Where(p => ClusterOf(p.Arguments) == clusterId)
+            .Select(p => new LocalLauncherProcess(p.Pid, clusterId))
+            .ToList();
 
     /// <summary>
     /// True when the process has a handler for <paramref name="signal"/> (its <c>SigCgt</c> mask in /proc): a signal

@@ -11,29 +11,9 @@ public static class SiloProcesses
 {
     public static IReadOnlyList<LocalSiloProcess> Find(string clusterId)
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return [];
-        }
-
         var found = new List<LocalSiloProcess>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        foreach (var (pid, arguments) in LocalProcesses.WithCommandLines())
         {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-            {
-                continue;
-            }
-
-            string[] arguments;
-            try
-            {
-                arguments = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                continue;
-            }
-
             if (!arguments.Any(a => a.Contains(SiloExecutable.AssemblyName, StringComparison.Ordinal)))
             {
                 continue;

@@ -1,0 +1,34 @@
+namespace Shards.Client.Launcher;
+
+/// <summary>The processes of this machine with their command lines, read from /proc (Linux only).</summary>
+internal static class LocalProcesses
+{
+    /// <summary>Every other process whose command line can be read; empty on other systems.</summary>
+    public static IEnumerable<(int Pid, string[] Arguments)> WithCommandLines()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            yield break;
+        }
+
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+
+            string[] arguments;
+            try
+            {
+                arguments = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            yield return (pid, arguments);
+        }
+    }
+}
