@@ -31,6 +31,7 @@ public sealed class CliContext : IAsyncDisposable
 
         PrivatePostgres = Configuration.GetSection(PrivatePostgresOptions.Section).Get<PrivatePostgresOptions>() ?? new();
         ClientOptions = Configuration.GetSection(ShardsClientOptions.Section).Get<ShardsClientOptions>() ?? new();
+        StorageOptions = Configuration.GetSection(ShardsStorageOptions.Section).Get<ShardsStorageOptions>() ?? new();
         ConfiguredConnectionString = string.IsNullOrWhiteSpace(connection)
             ? Configuration.GetConnectionString(ConnectionStringNames.Shards)
             : connection;
@@ -48,6 +49,9 @@ public sealed class CliContext : IAsyncDisposable
     public PrivatePostgresOptions PrivatePostgres { get; }
 
     public ShardsClientOptions ClientOptions { get; }
+
+    /// <summary>Shard databases configured for this process (<c>Shards__Storage__Shards__N__...</c>); silos it launches inherit them.</summary>
+    public ShardsStorageOptions StorageOptions { get; }
 
     /// <summary>From <c>--connection</c> or <c>ConnectionStrings__Shards</c>; null means "use the private server".</summary>
     public string? ConfiguredConnectionString { get; }

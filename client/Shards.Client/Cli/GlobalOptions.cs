@@ -11,6 +11,9 @@ public sealed class GlobalOptions
 {
     public Option<bool> Json { get; } = new("--json") { Description = "Print one JSON document on stdout (for scripts)", Recursive = true };
 
+    /// <summary>Global options followed by a value (for <see cref="ShardsCli.Spelled"/>).</summary>
+    public static readonly IReadOnlySet<string> OptionsWithValue = new HashSet<string>(StringComparer.Ordinal) { "--connection", "--cluster-id" };
+
     public Option<string?> Connection { get; } = new("--connection")
     {
         Description = "PostgreSQL connection string (default: ConnectionStrings__Shards, else the private server of 'shards db start')",

@@ -20,11 +20,33 @@ public static class ShardsCli
         root.Subcommands.Add(StoreCommands.Where(global));
         root.Subcommands.Add(StoreCommands.Seed(global));
         root.Subcommands.Add(DistributionCommand.Create(global));
+        root.Subcommands.Add(ShardsCommand.Create(global));
         root.Subcommands.Add(KillCommand.Create(global));
         root.Subcommands.Add(LoadCommand.Create(global));
         return root;
     }
 
     public static Task<int> RunAsync(string[] args) =>
-        Build().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(45) });
+        Build().Parse(Spelled(args)).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(45) });
+
+    /// <summary>
+    /// <c>shards shards ...</c> means <c>shards map ...</c> (a subcommand cannot be named like the root command): the
+    /// first argument that is neither a global option nor its value is the command.
+    /// </summary>
+    public static string[] Spelled(string[] args)
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (GlobalOptions.OptionsWithValue.Contains(args[i]))
+            {
+                i++;
+            }
+            else if (!args[i].StartsWith('-'))
+            {
+                return args[i] == ShardsCommand.Spelling ? [.. args[..i], ShardsCommand.Name, .. args[(i + 1)..]] : args;
+            }
+        }
+
+        return args;
+    }
 }

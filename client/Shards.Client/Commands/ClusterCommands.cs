@@ -25,6 +25,7 @@ internal static class ClusterCommands
                 result.AddError("--silos must be between 1 and 32.");
             }
         });
+        var shards = ShardsOption();
         var noRestart = new Option<bool>("--no-restart") { Description = "Do not restart silos that crash" };
         var probesOnly = new Option<bool>("--probes-only")
         {
@@ -33,6 +34,7 @@ internal static class ClusterCommands
 
         var up = new Command("up", "Start N silos (and the private PostgreSQL unless one is configured), supervise them until Ctrl+C");
         up.Options.Add(silos);
+        up.Options.Add(shards);
         up.Options.Add(noRestart);
         up.Options.Add(probesOnly);
         global.SetAction(up, async (parseResult, context, ct) =>
@@ -40,6 +42,9 @@ internal static class ClusterCommands
             using var stop = new StopSignals(ct);
             ct = stop.Token;
             var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: true, ct);
+            var privateServer = context.ConfiguredConnectionString is null ? PrivatePostgresServer.Create(context.PrivatePostgres) : null;
+            var shardDatabases = await ShardDatabases.CreateAsync(context, privateServer, parseResult.GetValue(shards), ct);
+            await ShardDatabases.CheckMapAsync(context, connectionString, context.Cluster.ServiceId, shardDatabases, ct);
             var options = new LauncherOptions
             {
                 SiloCount = parseResult.GetValue(silos),
@@ -49,8 +54,14 @@ internal static class ClusterCommands
                 RestartCrashedSilos = !parseResult.GetValue(noRestart) && !parseResult.GetValue(probesOnly),
                 DeclareCrashedSilosDead = !parseResult.GetValue(probesOnly),
             };
+            foreach (var (name, value) in ShardDatabases.Environment(shardDatabases))
+            {
+                options.SiloEnvironment[name] = value;
+            }
+
             await using var launcher = new ClusterLauncher(options, message => CliOutput.Status($"[{DateTime.Now:HH:mm:ss}] {message}"));
-            CliOutput.Status($"Starting {options.SiloCount} silo(s) of cluster '{options.ClusterId}' (membership in {PostgresAvailability.Describe(connectionString)}) ...");
+            CliOutput.Status($"Starting {options.SiloCount} silo(s) of cluster '{options.ClusterId}' (membership in {PostgresAvailability.Describe(connectionString)}" +
+                (shardDatabases.Count > 0 ? $"; grain state in {string.Join(", ", shardDatabases)}" : string.Empty) + ") ...");
             var started = DateTime.UtcNow;
             await launcher.StartAsync(ct);
             context.Output.Line($"{options.SiloCount} silo(s) active after {(DateTime.UtcNow - started).TotalSeconds:0.0} s:");
@@ -97,6 +108,24 @@ internal static class ClusterCommands
         cluster.Subcommands.Add(up);
         cluster.Subcommands.Add(Restart(global));
         return cluster;
+    }
+
+    /// <summary><c>--shards N</c>: how many databases hold grain state (cluster up, demo).</summary>
+    internal static Option<int> ShardsOption()
+    {
+        var shards = new Option<int>("--shards")
+        {
+            Description = "Shard databases for grain state, created on the private PostgreSQL as shards_s0.. (default 1: the main database)",
+            DefaultValueFactory = _ => 1,
+        };
+        shards.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 1 or > ShardDatabases.MaxShards)
+            {
+                result.AddError($"--shards must be between 1 and {ShardDatabases.MaxShards}.");
+            }
+        });
+        return shards;
     }
 
     /// <summary><c>shards cluster restart</c>: SIGUSR2 to the launcher, then watch the silos being replaced.</summary>

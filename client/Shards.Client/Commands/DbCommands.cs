@@ -11,14 +11,21 @@ internal static class DbCommands
     {
         var db = new Command("db", "The PostgreSQL that holds membership, grain state and reminders");
 
-        var init = new Command("init", "Apply Shards' schema (idempotent) to the configured or private PostgreSQL");
+        var init = new Command("init", "Apply Shards' schema (idempotent) to the configured or private PostgreSQL, and to configured shard databases");
         global.SetAction(init, async (_, context, ct) =>
         {
             var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, ct);
-            var report = await SchemaMigrator.ApplyAsync(connectionString, ct);
-            context.Output.Line($"Schema at {PostgresAvailability.Describe(connectionString)}: " +
-                $"{report.Applied.Count} migration(s) applied ({string.Join(", ", report.Applied)}), {report.AlreadyCurrent.Count} already current.");
-            context.Output.Document(new { database = PostgresAvailability.Describe(connectionString), report.Applied, report.AlreadyCurrent });
+            var databases = new[] { connectionString }.Concat(context.StorageOptions.Shards.Select(s => s.ConnectionString)).DistinctBy(PostgresAvailability.Describe);
+            var reports = new List<object>();
+            foreach (var database in databases)
+            {
+                var report = await SchemaMigrator.ApplyAsync(database, ct);
+                context.Output.Line($"Schema at {PostgresAvailability.Describe(database)}: " +
+                    $"{report.Applied.Count} migration(s) applied ({string.Join(", ", report.Applied)}), {report.AlreadyCurrent.Count} already current.");
+                reports.Add(new { database = PostgresAvailability.Describe(database), report.Applied, report.AlreadyCurrent });
+            }
+
+            context.Output.Document(reports.Count == 1 ? reports[0] : new { databases = reports });
             return ExitCodes.Ok;
         });
 

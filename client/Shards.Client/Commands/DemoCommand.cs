@@ -19,7 +19,11 @@ internal static class DemoCommand
         });
         var products = StoreCommands.CountOption("--products", "Products to seed", 1000);
         var carts = StoreCommands.CountOption("--carts", "Carts to seed", 1000);
-        var command = new Command("demo", "Start PostgreSQL and silos, seed data, SIGKILL the busiest silo, time the failover, verify every value") { silos, products, carts };
+        var shards = ClusterCommands.ShardsOption();
+        var command = new Command("demo", "Start PostgreSQL and silos, seed data, SIGKILL the busiest silo, time the failover, verify every value")
+        {
+            silos, products, carts, shards,
+        };
         global.SetAction(command, async (parseResult, context, ct) =>
         {
             if (parseResult.GetValue(products) < 1)
@@ -27,7 +31,7 @@ internal static class DemoCommand
                 throw new CliException("--products must be at least 1 (carts hold products).");
             }
 
-            var story = new DemoStory(context, parseResult.GetValue(silos), parseResult.GetValue(products), parseResult.GetValue(carts));
+            var story = new DemoStory(context, parseResult.GetValue(silos), parseResult.GetValue(products), parseResult.GetValue(carts), parseResult.GetValue(shards));
             using var stop = new StopSignals(ct);
             var summary = await story.RunAsync(stop.Token);
             var output = context.Output;
@@ -40,6 +44,10 @@ internal static class DemoCommand
             output.Line($"  every key back after       {summary.AllKeysBackAfterSeconds:0.00} s (median {summary.MedianKeyBackAfterSeconds:0.00} s)");
             output.Line($"  keys moved to survivors    {summary.KeysMoved}/{summary.KeysOnKilledSilo}");
             output.Line($"  values verified            {summary.ValuesVerified}/{summary.Products + summary.Carts}, {summary.ValuesWrong} lost or wrong");
+            if (summary.RowsPerShard is { } rows)
+            {
+                output.Line($"  state rows per shard       {string.Join(", ", rows.Select(r => $"{r.Key.Split(' ')[0]} {r.Value}"))}");
+            }
             output.Document(summary);
             return summary.ValuesWrong == 0 ? ExitCodes.Ok : ExitCodes.CheckFailed;
         });

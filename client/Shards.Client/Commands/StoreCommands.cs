@@ -97,13 +97,23 @@ internal static class StoreCommands
     public static Command Where(GlobalOptions global)
     {
         var key = new Argument<string>("key") { Description = "product/SKU or cart/ID" };
-        var command = new Command("where", "Show which silo hosts a key, and since when") { key };
+        var command = new Command("where", "Show which silo hosts a key, since when, and which shard database holds its state") { key };
         global.SetAction(command, async (parseResult, context, ct) =>
         {
             var entity = ParseKey(parseResult.GetValue(key)!);
             var location = await entity.Grain(await context.ConnectAsync(ct)).WhereAsync();
             context.Output.Line($"{entity} lives on {location.SiloName} ({location.Silo}), activated {location.ActivatedAt:yyyy-MM-dd HH:mm:ss.fff} UTC");
-            context.Output.Document(new { key = entity.ToString(), location });
+
+            // The silos route by the stored shard map; routing the grain id with it here gives the same shard.
+            var map = await ShardsCommand.ReadMapAsync(await context.ResolveConnectionStringAsync(startPrivateServer: false, ct), context.Cluster.ServiceId, ct);
+            var shard = map?.Document.CreateRouter().ShardFor(location.GrainId);
+            var storage = shard is null ? null : new { shard, database = map!.Document.Find(shard)!.Target, mapVersion = map.Version };
+            if (storage is not null)
+            {
+                context.Output.Line($"its state is in shard {storage.shard} ({storage.database}), shard map version {storage.mapVersion}");
+            }
+
+            context.Output.Document(new { key = entity.ToString(), location, storage });
             return ExitCodes.Ok;
         });
         return command;

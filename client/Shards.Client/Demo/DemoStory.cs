@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Text.Json.Serialization;
 using Microsoft.Extensions.Configuration;
 using Shards.Client.Cli;
 using Shards.Client.Commands;
@@ -7,6 +8,7 @@ using Shards.Client.Launcher;
 using Shards.Contracts.Common;
 using Shards.Hosting.Database;
 using Shards.Hosting.Options;
+using Shards.Hosting.Sharding;
 
 namespace Shards.Client.Demo;
 
@@ -27,14 +29,15 @@ public sealed record DemoSummary(
     int ValuesVerified,
     int ValuesWrong,
     IReadOnlyDictionary<string, int> DistributionBefore,
-    IReadOnlyDictionary<string, int> DistributionAfter);
+    IReadOnlyDictionary<string, int> DistributionAfter,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyDictionary<string, long>? RowsPerShard = null);
 
 /// <summary>
 /// The whole kill-a-silo story: private PostgreSQL, N silos, seed, distribution, SIGKILL the busiest silo,
 /// watch the membership table declare it dead, time until every one of its keys answers from a survivor,
-/// verify every value, clean up.
+/// verify every value, clean up. With <c>shards</c> &gt; 1, grain state is spread over that many databases.
 /// </summary>
-public sealed class DemoStory(CliContext context, int silos, int products, int carts)
+public sealed class DemoStory(CliContext context, int silos, int products, int carts, int shards = 1)
 {
     private const int Steps = 8;
     private readonly CliOutput _out = context.Output;
@@ -45,6 +48,7 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
         PrivatePostgresServer? server = null;
         ClusterLauncher? launcher = null;
         var cluster = new ShardsClusterOptions { ClusterId = "shards", ServiceId = "shards" };
+        IReadOnlyList<ShardConnection> shardDatabases = [];
         try
         {
             // 1. PostgreSQL: a fresh private server, or the configured one with a cluster and service of our own.
@@ -52,6 +56,7 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
             {
                 if (context.ConfiguredConnectionString is { } configured)
                 {
+                    shardDatabases = await ShardDatabases.CreateAsync(context, null, shards, cancellationToken);
                     var stamp = DateTime.UtcNow.ToString("yyyyMMddHHmmss");
                     cluster = new ShardsClusterOptions { ClusterId = $"demo-{stamp}", ServiceId = $"demo-{stamp}" };
                     await SchemaMigrator.ApplyAsync(configured, cancellationToken);
@@ -68,21 +73,27 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
                 await server.DestroyAsync(cancellationToken);
                 var started = await server.StartAsync(cancellationToken);
                 var report = await SchemaMigrator.ApplyAsync(started, cancellationToken);
-                return (started, $"private server on {PostgresAvailability.Describe(started)}, {report.Applied.Count} migrations applied");
+                shardDatabases = await ShardDatabases.CreateAsync(context, server, shards, cancellationToken);
+                return (started, $"private server on {PostgresAvailability.Describe(started)}, {report.Applied.Count} migrations applied" +
+                    (shardDatabases.Count > 0 ? $", grain state in {shardDatabases.Count} shard databases ({string.Join(", ", shardDatabases.Select(s => s.Target))})" : string.Empty));
             });
 
             // 2. Silos.
-            launcher = new ClusterLauncher(
-                new LauncherOptions
-                {
-                    SiloCount = silos,
-                    ConnectionString = connectionString,
-                    ClusterId = cluster.ClusterId,
-                    ServiceId = cluster.ServiceId,
-                    RestartCrashedSilos = false,
-                    LogDirectory = Path.Combine(demoRoot, "logs"),
-                },
-                message => CliOutput.Status("    " + message));
+            var launcherOptions = new LauncherOptions
+            {
+                SiloCount = silos,
+                ConnectionString = connectionString,
+                ClusterId = cluster.ClusterId,
+                ServiceId = cluster.ServiceId,
+                RestartCrashedSilos = false,
+                LogDirectory = Path.Combine(demoRoot, "logs"),
+            };
+            foreach (var (name, value) in ShardDatabases.Environment(shardDatabases))
+            {
+                launcherOptions.SiloEnvironment[name] = value;
+            }
+
+            launcher = new ClusterLauncher(launcherOptions, message => CliOutput.Status("    " + message));
             await Step(2, "Silos", async () =>
             {
                 await launcher.StartAsync(cancellationToken);
@@ -115,6 +126,13 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
             var before = await KeyLocator.LocateAsync(client, keys, new Progress("locating", keys.Count), cancellationToken);
             Header(4, "Distribution", "where the keys live");
             DistributionCommand.Print(_out, before);
+            var rowsPerShard = shardDatabases.Count > 0 ? await RowsPerShardAsync(shardDatabases, cluster.ServiceId, cancellationToken) : null;
+            if (rowsPerShard is not null)
+            {
+                _out.Line("  and where their state is stored (rows per shard database):");
+                _out.Bars(rowsPerShard.Select(kv => (kv.Key, (int)kv.Value)));
+            }
+
             var busiest = before.Values.GroupBy(l => l.SiloName).MaxBy(g => g.Count())!;
             var victim = launcher.Silos.Single(s => s.Name == busiest.Key);
             var moved = before.Where(kv => kv.Value.SiloName == victim.Name).Select(kv => kv.Key).ToList();
@@ -162,7 +180,7 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
                 silos, products, carts, seedSeconds, writes / seedSeconds, victim.Name, moved.Count, declaredDead,
                 sorted.FirstOrDefault(), median, sorted.LastOrDefault(),
                 moved.Count(k => after[k].SiloName != victim.Name), keys.Count - wrong.Count, wrong.Count,
-                Count(before), Count(after));
+                Count(before), Count(after), rowsPerShard);
         }
         finally
         {
@@ -233,6 +251,18 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
         });
         progress.Finish();
         return result;
+    }
+
+    private static async Task<IReadOnlyDictionary<string, long>> RowsPerShardAsync(
+        IReadOnlyList<ShardConnection> shardDatabases, string serviceId, CancellationToken cancellationToken)
+    {
+        var rows = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var shard in shardDatabases)
+        {
+            rows[$"{shard.Name} {shard.Target}"] = (await ShardInspection.StatisticsAsync(shard.ConnectionString, serviceId, cancellationToken)).Sum(s => s.Rows);
+        }
+
+        return rows;
     }
 
     private async Task PrintMembersAsync(string connectionString, string clusterId, CancellationToken cancellationToken)

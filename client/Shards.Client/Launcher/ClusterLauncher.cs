@@ -181,6 +181,11 @@ public sealed class ClusterLauncher : IAsyncDisposable
             startInfo.ArgumentList.Add($"--{key}={value}");
         }
 
+        foreach (var (name, value) in _options.SiloEnvironment)
+        {
+            startInfo.Environment[name] = value;
+        }
+
         startInfo.Environment["ConnectionStrings__Shards"] = _options.ConnectionString;
         startInfo.Environment["DOTNET_ENVIRONMENT"] = Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") ?? "Production";
 

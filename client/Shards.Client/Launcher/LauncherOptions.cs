@@ -30,6 +30,9 @@ public sealed class LauncherOptions
     /// <summary>How long a silo may take to stop after SIGTERM before it is killed.</summary>
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Extra configuration passed to every silo as <c>--Key=Value</c> arguments.</summary>
+    /// <summary>Extra configuration passed to every silo as <c>--Key=Value</c> arguments (visible in a process list).</summary>
     public IDictionary<string, string> SiloSettings { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Extra environment variables for every silo: for settings that may hold secrets, e.g. shard connection strings.</summary>
+    public IDictionary<string, string> SiloEnvironment { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 }

@@ -13,8 +13,9 @@ internal static class StateWrites
     /// Makes <paramref name="next"/> the state and writes it. When the write fails the previous state object is
     /// put back, so the activation keeps serving what storage last acknowledged, and the caller gets a
     /// <see cref="ShardsException"/>: Conflict for a concurrent writer (etag mismatch; the activation is then
-    /// deactivated so the next call reloads from storage), StorageUnavailable for anything else. Storage exceptions
-    /// (e.g. Npgsql's, which are not serialisable) are logged here and never reach the caller.
+    /// deactivated so the next call reloads from storage), StorageUnavailable for anything else, with the reason when
+    /// Shards' storage gave one (a stale shard map, a storage error it translated). Storage exceptions (e.g. Npgsql's,
+    /// which are not serialisable) are logged here and never reach the caller.
     /// </summary>
     /// <param name="what">What is being changed, for the message, e.g. "product sku-1".</param>
     public static async Task CommitAsync<TState>(
@@ -41,8 +42,24 @@ internal static class StateWrites
             Log.WriteFailed(logger, grain.GrainContext.GrainId, exception);
             throw new ShardsException(
                 ShardsErrorCode.StorageUnavailable,
-                $"The {what} could not be stored: storage is unavailable. Nothing changed; retry later.");
+                StorageReason(exception) is { } reason
+                    ? $"The {what} could not be stored: {reason}"
+                    : $"The {what} could not be stored: storage is unavailable. Nothing changed; retry later.");
         }
+    }
+
+    /// <summary>The reason Shards' storage gave (e.g. a stale shard map), already fit for a caller; null for anything else.</summary>
+    private static string? StorageReason(Exception exception)
+    {
+        for (Exception? current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is ShardsException shards)
+            {
+                return shards.Message;
+            }
+        }
+
+        return null;
     }
 
     private static bool IsInconsistentState(Exception exception)

@@ -27,7 +27,7 @@ public static partial class PostgresAvailability
                 {
                     throw new PostgresNotAvailableException(
                         $"PostgreSQL at {target} did not answer within {maxWait.TotalSeconds:0} s: {ex.Message}. " +
-                        "Start it (shards db start) or fix ConnectionStrings__Shards.", ex);
+                        "Start it (shards db start) or fix its connection string (ConnectionStrings__Shards, or Shards__Storage__Shards__N__ConnectionString for a shard).", ex);
                 }
 
                 LogWaiting(logger, target, ex.Message, delay.TotalSeconds);

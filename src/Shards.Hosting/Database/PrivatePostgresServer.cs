@@ -179,12 +179,29 @@ public sealed class PrivatePostgresServer
             cancellationToken);
     }
 
-    private async Task EnsureDatabaseAsync(int port, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates <paramref name="database"/> on the running server unless it exists (e.g. the shard databases
+    /// <c>shards_s0</c>, <c>shards_s1</c>), and returns its connection string.
+    /// </summary>
+    public async Task<string> CreateDatabaseAsync(string database, CancellationToken cancellationToken = default)
     {
-        var database = _options.Database;
+        var status = await GetStatusAsync(cancellationToken);
+        if (status is not { Running: true, Port: { } port })
+        {
+            throw new PostgresNotAvailableException($"The private PostgreSQL in {RootDirectory} does not run: start it with 'shards db start'.");
+        }
+
+        await EnsureDatabaseAsync(port, database, cancellationToken);
+        return ConnectionStringFor(port, database);
+    }
+
+    private Task EnsureDatabaseAsync(int port, CancellationToken cancellationToken) => EnsureDatabaseAsync(port, _options.Database, cancellationToken);
+
+    private async Task EnsureDatabaseAsync(int port, string database, CancellationToken cancellationToken)
+    {
         if (!IsPlainIdentifier(database))
         {
-            throw new ArgumentException($"Shards:Postgres:Database '{database}' must be lower-case letters, digits and underscores.");
+            throw new ArgumentException($"Database name '{database}' must be lower-case letters, digits and underscores.");
         }
 
         await using var connection = new NpgsqlConnection(ConnectionStringFor(port, "postgres"));

@@ -6,10 +6,12 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Runtime;
+using Orleans.Runtime.Hosting;
 using Orleans.Storage;
 using Shards.Contracts;
 using Shards.Hosting.Database;
 using Shards.Hosting.Options;
+using Shards.Hosting.Sharding;
 using Shards.Hosting.Storage;
 
 namespace Shards.Hosting.Silo;
@@ -40,17 +42,23 @@ public static class ShardsSiloExtensions
 
         var cluster = builder.Configuration.GetSection(ShardsClusterOptions.Section).Get<ShardsClusterOptions>() ?? new();
         var endpoints = builder.Configuration.GetSection(SiloEndpointOptions.Section).Get<SiloEndpointOptions>() ?? new();
-        builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString.Value, cluster, endpoints, failureDetection));
+        var storage = builder.Configuration.GetSection(ShardsStorageOptions.Section).Get<ShardsStorageOptions>() ?? new();
+        builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString.Value, cluster, endpoints, failureDetection, storage));
         return builder;
     }
 
-    /// <summary>The silo-builder part, shared with in-process test clusters.</summary>
+    /// <summary>
+    /// The silo-builder part, shared with in-process test clusters. <paramref name="connectionString"/> is the main
+    /// database (membership, reminders, the shard map); grain state goes to the shards of <paramref name="storage"/>,
+    /// or to the main database when it configures none.
+    /// </summary>
     public static ISiloBuilder ConfigureShardsSilo(
         this ISiloBuilder silo,
         string connectionString,
         ShardsClusterOptions cluster,
         SiloEndpointOptions? endpoints,
-        FailureDetectionOptions? failureDetection = null)
+        FailureDetectionOptions? failureDetection = null,
+        ShardsStorageOptions? storage = null)
     {
         var detection = failureDetection ?? new FailureDetectionOptions();
         silo.Configure<ClusterMembershipOptions>(o =>
@@ -89,9 +97,12 @@ public static class ShardsSiloExtensions
             o.Invariant = AdoNetInvariants.PostgreSql;
             o.ConnectionString = connectionString;
         });
+        var storageOptions = storage ?? new ShardsStorageOptions();
+        var shards = ShardSet.Resolve(storageOptions, connectionString);
+        silo.AddShardMap(connectionString, shards, storageOptions);
         foreach (var storageName in StorageNames.All)
         {
-            silo.AddShardsGrainStorage(storageName, connectionString);
+            silo.AddShardsGrainStorage(storageName, shards);
         }
 
         silo.UseAdoNetReminderService(o =>
@@ -103,26 +114,58 @@ public static class ShardsSiloExtensions
     }
 
     /// <summary>
-    /// Orleans' ADO.NET grain storage on Shards' schema, with the Orleans binary serializer: state types are
-    /// identified by their [Alias], so renaming a class does not orphan stored state (the JSON default embeds
-    /// the assembly-qualified type name).
+    /// The silo's shard databases and its shard map monitor (the map itself lives in the main database at
+    /// <paramref name="mainConnectionString"/>). Throws <see cref="InvalidOperationException"/> for a bad configuration.
     /// </summary>
-    public static ISiloBuilder AddShardsGrainStorage(this ISiloBuilder silo, string storageName, string connectionString)
+    public static ISiloBuilder AddShardMap(this ISiloBuilder silo, string mainConnectionString, ShardSet shards, ShardsStorageOptions storage)
     {
-        silo.AddAdoNetGrainStorage(storageName, o =>
+        if (storage.MapRefreshPeriod <= TimeSpan.Zero || storage.MapLease <= storage.MapRefreshPeriod)
         {
-            o.Invariant = AdoNetInvariants.PostgreSql;
-            o.ConnectionString = connectionString;
-        });
-        silo.Services.AddOptions<AdoNetGrainStorageOptions>(storageName)
-            .Configure<IServiceProvider>((o, services) =>
-                o.GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>()));
+            throw new InvalidOperationException(
+                $"Shards:Storage:MapLease ({storage.MapLease}) must be longer than Shards:Storage:MapRefreshPeriod ({storage.MapRefreshPeriod}), which must be positive.");
+        }
 
-        // Resolved last, so it wins: grains (and the lifecycle registration above) get the translating wrapper.
-        silo.Services.AddKeyedSingleton<IGrainStorage>(storageName, (services, _) => new StorageFailureTranslation(
-            storageName,
-            AdoNetGrainStorageFactory.Create(services, storageName),
+        silo.Services.AddSingleton(shards);
+        silo.Services.AddSingleton(services => new ShardMapMonitor(
+            mainConnectionString,
+            services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
+            shards,
+            storage,
+            services.GetService<TimeProvider>() ?? TimeProvider.System,
+            services.GetRequiredService<ILogger<ShardMapMonitor>>()));
+        return silo;
+    }
+
+    /// <summary>
+    /// A grain storage named <paramref name="storageName"/> over the silo's shards (<see cref="AddShardMap"/>):
+    /// per shard, Orleans' ADO.NET grain storage on Shards' schema (named <c>storage@shard</c>, e.g. <c>catalog@s0</c>)
+    /// with the Orleans binary serializer; state types are identified by their [Alias], so renaming a class does not
+    /// orphan stored state (the JSON default embeds the assembly-qualified type name). The sharded storage routes
+    /// each grain to its shard, and the failure translation outside it keeps driver exceptions off the wire.
+    /// </summary>
+    public static ISiloBuilder AddShardsGrainStorage(this ISiloBuilder silo, string storageName, ShardSet shards)
+    {
+        foreach (var shard in shards.Shards)
+        {
+            silo.Services.AddOptions<AdoNetGrainStorageOptions>(ShardStorageName(storageName, shard.Name))
+                .Configure<IServiceProvider>((o, services) =>
+                {
+                    o.Invariant = AdoNetInvariants.PostgreSql;
+                    o.ConnectionString = shard.ConnectionString;
+                    o.GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>());
+                });
+        }
+
+        silo.Services.AddGrainStorage(storageName, (services, name) => new StorageFailureTranslation(
+            name,
+            new ShardedGrainStorage(
+                name,
+                services.GetRequiredService<ShardMapMonitor>(),
+                shards.Shards.ToDictionary(s => s.Name, s => (IGrainStorage)AdoNetGrainStorageFactory.Create(services, ShardStorageName(name, s.Name)))),
             services.GetRequiredService<ILoggerFactory>().CreateLogger<StorageFailureTranslation>()));
         return silo;
     }
+
+    /// <summary>The name of one shard's ADO.NET storage inside a sharded storage, e.g. <c>catalog@s0</c>.</summary>
+    public static string ShardStorageName(string storageName, string shardName) => $"{storageName}@{shardName}";
 }

@@ -5,18 +5,20 @@ using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 using Shards.Hosting.Database;
 using Shards.Hosting.Options;
+using Shards.Hosting.Sharding;
 
 namespace Shards.Hosting.Silo;
 
 /// <summary>
 /// Runs first in the silo lifecycle, before Orleans touches the membership table or opens a socket:
 /// refuses ports that are taken (the OS lets two silos share a port, and Orleans then declares the older one
-/// dead), waits for PostgreSQL with retries, and applies Shards' schema.
+/// dead), waits for PostgreSQL with retries, and applies Shards' schema to the main database and every shard database.
 /// </summary>
 internal sealed partial class SiloStartupChecks(
     IOptions<SiloEndpointOptions> endpoints,
     IOptions<DatabaseOptions> database,
     ShardsConnectionString connectionString,
+    ShardSet shards,
     ILogger<SiloStartupChecks> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     public void Participate(ISiloLifecycle lifecycle) =>
@@ -30,11 +32,17 @@ internal sealed partial class SiloStartupChecks(
 
         try
         {
-            await PostgresAvailability.WaitUntilReachableAsync(connectionString.Value, database.Value.StartupWait, logger, cancellationToken);
-            if (database.Value.ApplySchemaOnStart)
+            var databases = new[] { connectionString.Value }
+                .Concat(shards.Shards.Select(s => s.ConnectionString))
+                .DistinctBy(PostgresAvailability.Describe);
+            foreach (var target in databases)
             {
-                var report = await SchemaMigrator.ApplyAsync(connectionString.Value, cancellationToken);
-                LogSchema(logger, report.Applied.Count, report.AlreadyCurrent.Count);
+                await PostgresAvailability.WaitUntilReachableAsync(target, database.Value.StartupWait, logger, cancellationToken);
+                if (database.Value.ApplySchemaOnStart)
+                {
+                    var report = await SchemaMigrator.ApplyAsync(target, cancellationToken);
+                    LogSchema(logger, PostgresAvailability.Describe(target), report.Applied.Count, report.AlreadyCurrent.Count);
+                }
             }
         }
         catch (PostgresNotAvailableException ex)
@@ -60,6 +68,6 @@ internal sealed partial class SiloStartupChecks(
         }
     }
 
-    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Schema ready: {Applied} migration(s) applied, {Current} already current")]
-    private static partial void LogSchema(ILogger logger, int applied, int current);
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Schema ready in {Database}: {Applied} migration(s) applied, {Current} already current")]
+    private static partial void LogSchema(ILogger logger, string database, int applied, int current);
 }

@@ -4,6 +4,7 @@ using Orleans.Runtime;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Shards.Contracts;
+using Shards.Hosting.Sharding;
 using Shards.Hosting.Storage;
 using Shards.Tests.Infrastructure;
 
@@ -23,13 +24,20 @@ public sealed class GrainStorageContractTests(PostgresDatabaseFixture database) 
 
     private readonly List<OrleansAdoNetProviders> _providers = [];
 
+    /// <summary>
+    /// With no shard configured, each storage is the sharded storage over one shard, <c>main</c> (this database): every
+    /// contract test below therefore also shows that one shard behaves exactly like plain ADO.NET storage.
+    /// </summary>
     [Fact]
     public async Task Shards_silo_wiring_resolves_the_ado_net_storage_with_the_orleans_binary_serializer()
     {
         foreach (var name in StorageNames.All)
         {
             var wrapper = Assert.IsType<StorageFailureTranslation>(await StorageAsync(NewServiceId(), name));
-            var storage = Assert.IsType<AdoNetGrainStorage>(wrapper.Inner);
+            var sharded = Assert.IsType<ShardedGrainStorage>(wrapper.Inner);
+            var (shard, inner) = Assert.Single(sharded.Shards);
+            Assert.Equal(ShardSet.MainShardName, shard);
+            var storage = Assert.IsType<AdoNetGrainStorage>(inner);
             Assert.IsType<OrleansGrainStorageSerializer>(storage.Serializer);
         }
     }

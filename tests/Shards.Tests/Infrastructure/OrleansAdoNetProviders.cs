@@ -23,12 +23,36 @@ public sealed class OrleansAdoNetProviders : IDisposable
 
     private OrleansAdoNetProviders(IHost host) => _host = host;
 
-    /// <summary>Providers for one cluster and service in the database at <paramref name="connectionString"/>.</summary>
-    public static OrleansAdoNetProviders ForSilo(string connectionString, string clusterId, string serviceId)
+    /// <summary>
+    /// Providers for one cluster and service in the database at <paramref name="connectionString"/>; grain state in the
+    /// shards of <paramref name="storage"/>, or in that database when it names none.
+    /// </summary>
+    public static OrleansAdoNetProviders ForSilo(string connectionString, string clusterId, string serviceId, ShardsStorageOptions? storage = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         var cluster = new ShardsClusterOptions { ClusterId = clusterId, ServiceId = serviceId };
-        builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString, cluster, endpoints: null));
+        builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString, cluster, endpoints: null, storage: storage));
+        return new OrleansAdoNetProviders(builder.Build());
+    }
+
+    /// <summary>
+    /// Orleans' plain ADO.NET grain storage named <paramref name="storageName"/> on <paramref name="connectionString"/>,
+    /// with the serializer Shards uses, and nothing of Shards around it: what sharded storage is compared with.
+    /// </summary>
+    public static OrleansAdoNetProviders ForPlainAdoNetStorage(string connectionString, string serviceId, string storageName)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = ($"cluster-{serviceId}", serviceId));
+            silo.AddAdoNetGrainStorage(storageName, o =>
+            {
+                o.Invariant = Shards.Hosting.Database.AdoNetInvariants.PostgreSql;
+                o.ConnectionString = connectionString;
+            });
+            silo.Services.AddOptions<Orleans.Configuration.AdoNetGrainStorageOptions>(storageName).Configure<IServiceProvider>((o, services) =>
+                o.GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>()));
+        });
         return new OrleansAdoNetProviders(builder.Build());
     }
 

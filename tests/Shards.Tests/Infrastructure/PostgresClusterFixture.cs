@@ -22,10 +22,11 @@ public class PostgresClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         ConnectionString = await TestPostgres.CreateDatabaseAsync("cluster");
+        var storage = await CreateStorageAsync();
         var builder = new InProcessTestClusterBuilder(SiloCount);
         UseRealMembership(builder.Options);
         var cluster = new ShardsClusterOptions { ClusterId = builder.Options.ClusterId, ServiceId = builder.Options.ServiceId };
-        builder.ConfigureSilo((_, silo) => silo.ConfigureShardsSilo(ConnectionString, cluster, endpoints: null));
+        builder.ConfigureSilo((_, silo) => silo.ConfigureShardsSilo(ConnectionString, cluster, endpoints: null, storage: storage));
         builder.ConfigureClientHost(host => host.AddShardsClient(ConnectionString, cluster));
         Cluster = builder.Build();
         await Cluster.DeployAsync();
@@ -43,7 +44,10 @@ public class PostgresClusterFixture : IAsyncLifetime
         property.SetValue(options, false);
     }
 
-    public async Task DisposeAsync()
+    /// <summary>Where grain state goes; null: the main database (<see cref="ConnectionString"/>), as shard <c>main</c>.</summary>
+    protected virtual Task<ShardsStorageOptions?> CreateStorageAsync() => Task.FromResult<ShardsStorageOptions?>(null);
+
+    public virtual async Task DisposeAsync()
     {
         if (Cluster is not null)
         {

@@ -15,19 +15,22 @@ public static class TestPostgres
     private static readonly Lazy<Task<Server>> s_server = new(StartAsync);
 
     /// <summary>A new, empty database with Shards' schema applied; its connection string.</summary>
-    public static async Task<string> CreateDatabaseAsync(string purpose)
+    public static async Task<string> CreateDatabaseAsync(string purpose) =>
+        await CreateDatabaseOnAsync((await s_server.Value).AdminConnectionString, purpose);
+
+    /// <summary>A new, empty database with Shards' schema on the server of <paramref name="adminConnectionString"/>.</summary>
+    public static async Task<string> CreateDatabaseOnAsync(string adminConnectionString, string purpose)
     {
-        var server = await s_server.Value;
         var unique = $"t_{purpose.ToLowerInvariant()}_{Guid.NewGuid():N}";
         var name = unique[..Math.Min(unique.Length, 48)];
-        await using (var connection = new NpgsqlConnection(server.AdminConnectionString))
+        await using (var connection = new NpgsqlConnection(adminConnectionString))
         {
             await connection.OpenAsync();
             await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
             await create.ExecuteNonQueryAsync();
         }
 
-        var connectionString = new NpgsqlConnectionStringBuilder(server.AdminConnectionString) { Database = name }.ConnectionString;
+        var connectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = name }.ConnectionString;
         await SchemaMigrator.ApplyAsync(connectionString);
         return connectionString;
     }

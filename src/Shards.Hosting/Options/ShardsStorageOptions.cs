@@ -1,0 +1,34 @@
+namespace Shards.Hosting.Options;
+
+/// <summary>
+/// Where grain state lives (section <c>Shards:Storage</c>): one or more PostgreSQL databases, each grain in exactly
+/// one of them, chosen by the shard map (docs/sharding.md). Environment:
+/// <c>Shards__Storage__Shards__0__Name=s0</c>, <c>Shards__Storage__Shards__0__ConnectionString=...</c>. With no shard
+/// configured, all state goes to one shard named <c>main</c>: the database of <c>ConnectionStrings:Shards</c>.
+/// </summary>
+public sealed class ShardsStorageOptions
+{
+    public const string Section = "Shards:Storage";
+
+    /// <summary>The shard databases. Every shard of the stored shard map must be here, with the same database.</summary>
+    public List<ShardOptions> Shards { get; set; } = [];
+
+    /// <summary>How often a silo re-reads the shard map's current version from the main database.</summary>
+    public TimeSpan MapRefreshPeriod { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long a confirmation of the shard map stays good. A silo that could not confirm its map for this long
+    /// (the main database is unreachable) refuses writes: a newer map may exist that it cannot see.
+    /// </summary>
+    public TimeSpan MapLease { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>One shard database.</summary>
+public sealed class ShardOptions
+{
+    /// <summary>Stable name (1-32 of a-z, 0-9, '_' and '-', starting with a letter), e.g. <c>s0</c>. It places keys on the ring: never rename a shard.</summary>
+    public string Name { get; set; } = string.Empty;
+
+    /// <summary>Npgsql connection string of the shard's database. Never logged; shown as host:port/database.</summary>
+    public string ConnectionString { get; set; } = string.Empty;
+}

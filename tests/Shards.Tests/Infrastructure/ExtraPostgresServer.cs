@@ -1,0 +1,34 @@
+using Shards.Hosting.Database;
+using Shards.Hosting.Options;
+
+namespace Shards.Tests.Infrastructure;
+
+/// <summary>
+/// A second private PostgreSQL server (besides <see cref="TestPostgres"/>'), in a temp folder of its own, for shard
+/// databases on separate servers. Destroyed on dispose; a watchdog destroys it when the test process ends anyhow.
+/// </summary>
+public sealed class ExtraPostgresServer : IAsyncDisposable
+{
+    private readonly PrivatePostgresServer _server;
+
+    private ExtraPostgresServer(PrivatePostgresServer server, string adminConnectionString)
+    {
+        _server = server;
+        AdminConnectionString = adminConnectionString;
+    }
+
+    public string AdminConnectionString { get; }
+
+    public static async Task<ExtraPostgresServer> StartAsync()
+    {
+        var root = Path.Combine(Path.GetTempPath(), $"shards-tests-extra-{Environment.ProcessId}-{Guid.NewGuid():N}"[..54]);
+        var server = PrivatePostgresServer.Create(new PrivatePostgresOptions { Directory = root, Database = "postgres" });
+        server.DestroyWhenProcessExits(Environment.ProcessId);
+        return new ExtraPostgresServer(server, await server.StartAsync());
+    }
+
+    /// <summary>A new, empty database with Shards' schema on this server.</summary>
+    public Task<string> CreateDatabaseAsync(string purpose) => TestPostgres.CreateDatabaseOnAsync(AdminConnectionString, purpose);
+
+    public async ValueTask DisposeAsync() => await _server.DestroyAsync();
+}
