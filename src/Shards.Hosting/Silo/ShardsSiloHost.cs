@@ -58,6 +58,12 @@ public static class ShardsSiloHost
             await Console.Error.WriteLineAsync($"shards silo: cannot start: {Unwrap(ex).Message}");
             return StartupFailedExitCode;
         }
+        catch (OperationCanceledException)
+        {
+            // SIGTERM / Ctrl+C arrived while the silo was still joining: nothing is wrong.
+            await Console.Error.WriteLineAsync("shards silo: stopped before it finished starting");
+            return 0;
+        }
         catch (IOException ex) when (ex.InnerException is AddressInUseException)
         {
             await Console.Error.WriteLineAsync($"shards silo: cannot start: {ex.Message} Choose a free Shards:Api:Port, or stop the other process.");
