@@ -84,7 +84,7 @@ sed -n '1,/^$/p' "$work/cluster.out"
 
 SHARDS="dotnet $out/shards.dll" "$root/scripts/nginx-for-cluster.sh" --cluster-id "$cluster" --out "$prefix/nginx.conf"
 # For this run, nginx logs each request's status and the silos it tried (several when it re-sent the request).
-sed -i 's|^    access_log off;|    log_format chaos "$status|$request_method|$upstream_addr|$upstream_status";\n    access_log logs/access.log chaos;|' "$prefix/nginx.conf"
+sed -i 's#^    access_log off;#    log_format chaos "$status|$request_method|$uri|$upstream_addr|$upstream_status";\n    access_log logs/access.log chaos;#' "$prefix/nginx.conf"
 rm -f "$prefix/logs/access.log" "$prefix/logs/error.log"
 "$nginx_bin" -p "$prefix" -e logs/error.log -c nginx.conf
 nginx_started=1
@@ -92,10 +92,11 @@ base="http://127.0.0.1:8088"
 key_header="X-Api-Key: $(cat "$root/.shards/api-key")"
 for _ in $(seq 1 50); do curl -sf -o /dev/null "$base/health/live" && break; sleep 0.1; done
 
-echo "http-chaos: seeding 20 products and 20 carts through nginx ..." >&2
+echo "http-chaos: seeding 20 products (stock 1,000,000) and 20 carts (one unit) through nginx ..." >&2
 for i in $(seq -w 1 20); do
   curl -sf -o /dev/null -X PUT -H "$key_header" -H "Content-Type: application/json" \
     -d '{"name":"Chaos item '"$i"'","price":9.99,"stock":1000000}' "$base/api/products/sku-chaos-$i"
+  curl -sf -o /dev/null -X DELETE -H "$key_header" "$base/api/carts/cart-chaos-$i"
   curl -sf -o /dev/null -X POST -H "$key_header" -H "Content-Type: application/json" \
     -d '{"sku":"sku-chaos-'"$i"'","quantity":1}' "$base/api/carts/cart-chaos-$i/items"
 done
@@ -138,9 +139,28 @@ echo "==== what nginx saw ===="
 log="$prefix/logs/access.log"
 echo "responses to clients by status (including the seeding):"
 awk -F'|' '{print $1}' "$log" | sort | uniq -c | sed 's/^/  /'
-echo "requests nginx re-sent to another silo after an error: $(awk -F'|' '$3 ~ /,/' "$log" | wc -l)"
-echo "  their failed attempts, by what the dead silo gave: $(awk -F'|' '$3 ~ /,/ {n = split($4, s, ", "); for (i = 1; i < n; i++) print s[i]}' "$log" | sort | uniq -c | tr '\n' ' ')"
+echo "requests nginx re-sent to another silo after an error: $(awk -F'|' '$4 ~ /,/' "$log" | wc -l)"
+echo "  their failed attempts, by what the dead silo gave: $(awk -F'|' '$4 ~ /,/ {n = split($5, s, ", "); for (i = 1; i < n; i++) print s[i]}' "$log" | sort | uniq -c | tr '\n' ' ')"
 echo "launcher:"; grep -E "declared dead|restarting|is back" "$work/cluster.err" | sed 's/^/  /'
+echo "==== every acknowledged write is there exactly once ===="
+# Each 200 to a POST in nginx's log is an acknowledged write (the seeding's one cart addition included); a 499
+# (siege closed the connection when its time was up) may or may not have landed. Stock was seeded at 1,000,000.
+acknowledged=0; wrong=0; unsure=0
+for i in $(seq -w 1 20); do
+  count() { awk -F'|' -v s="$1" -v u="$2" '$1 == s && $2 == "POST" && $3 == u' "$log" | wc -l; }
+  adds=$(count 200 "/api/carts/cart-chaos-$i/items"); add_unsure=$(count 499 "/api/carts/cart-chaos-$i/items")
+  reserves=$(count 200 "/api/products/sku-chaos-$i/reserve"); reserve_unsure=$(count 499 "/api/products/sku-chaos-$i/reserve")
+  quantity=$(curl -s -H "$key_header" "$base/api/carts/cart-chaos-$i" | jq '.lines[0].quantity')
+  stock=$(curl -s -H "$key_header" "$base/api/products/sku-chaos-$i" | jq '.stock')
+  acknowledged=$((acknowledged + adds + reserves)); unsure=$((unsure + add_unsure + reserve_unsure))
+  extra_adds=$((quantity - adds)); extra_reserves=$((1000000 - stock - reserves))
+  if [ "$extra_adds" -lt 0 ] || [ "$extra_adds" -gt "$add_unsure" ] || [ "$extra_reserves" -lt 0 ] || [ "$extra_reserves" -gt "$reserve_unsure" ]; then
+    wrong=$((wrong + 1))
+    echo "  cart-chaos-$i: quantity $quantity for $adds acknowledged adds; sku-chaos-$i: stock $stock for $reserves acknowledged reserves"
+  fi
+done
+echo "acknowledged writes during the run: $acknowledged (plus $unsure cut off by siege's end, outcome unknown)"
+echo "carts and products checked: 40, lost or applied twice: $wrong"
 echo "==== checks ===="
 for i in 01 02 03; do
   curl -s -D - -o /dev/null -H "$key_header" "$base/api/carts/cart-chaos-$i" | grep -i "x-shards-silo" | sed "s/^/  cart-chaos-$i served by: /"
