@@ -166,3 +166,4 @@ for i in 01 02 03; do
   curl -s -D - -o /dev/null -H "$key_header" "$base/api/carts/cart-chaos-$i" | grep -i "x-shards-silo" | sed "s/^/  cart-chaos-$i served by: /"
 done
 echo "  seconds since the kill: $(( $(date +%s) - killed_at ))"
+[ "$wrong" -eq 0 ] || exit 5
