@@ -27,7 +27,6 @@ internal sealed class ApiExceptionHandler(ILogger<ApiExceptionHandler> logger) :
                 bad.StatusCode, "Payload too large", bad.Message, ApiErrorCodes.PayloadTooLarge),
             BadHttpRequestException bad => ApiProblems.Result(
                 StatusCodes.Status400BadRequest, "Invalid request", Describe(bad), ApiErrorCodes.Validation),
-            OperationCanceledException when httpContext.RequestAborted.IsCancellationRequested => null,
             _ => null,
         };
 
