@@ -53,6 +53,7 @@ internal static class ClusterCommands
                 ServiceId = context.Cluster.ServiceId,
                 RestartCrashedSilos = !parseResult.GetValue(noRestart) && !parseResult.GetValue(probesOnly),
                 DeclareCrashedSilosDead = !parseResult.GetValue(probesOnly),
+                ApiKey = LocalApiKey.LoadOrCreate(LocalApiKey.DefaultPath),
             };
             foreach (var (name, value) in ShardDatabases.Environment(shardDatabases))
             {
@@ -66,9 +67,19 @@ internal static class ClusterCommands
             await launcher.StartAsync(ct);
             context.Output.Line($"{options.SiloCount} silo(s) active after {(DateTime.UtcNow - started).TotalSeconds:0.0} s:");
             context.Output.Table(
-                ["SILO", "PID", "SILO PORT", "GATEWAY", "LOG"],
-                launcher.Silos.Select(s => (IReadOnlyList<string>)[s.Name, s.Pid?.ToString() ?? "-", s.SiloPort.ToString(), s.GatewayPort.ToString(), s.LogFile]));
-            context.Output.Document(new { silos = launcher.Silos.Select(s => new { s.Name, s.Pid, s.SiloPort, s.GatewayPort, s.LogFile }) });
+                ["SILO", "PID", "SILO PORT", "GATEWAY", "HTTP API", "LOG"],
+                launcher.Silos.Select(s => (IReadOnlyList<string>)[s.Name, s.Pid?.ToString() ?? "-", s.SiloPort.ToString(), s.GatewayPort.ToString(), s.HttpUrl, s.LogFile]));
+            context.Output.Document(new
+            {
+                silos = launcher.Silos.Select(s => new { s.Name, s.Pid, s.SiloPort, s.GatewayPort, s.HttpPort, s.HttpUrl, s.LogFile }),
+                apiKeyFile = Path.GetFullPath(LocalApiKey.DefaultPath),
+            });
+            context.Output.Line();
+            context.Output.Line($"HTTP API on every silo, API key in {LocalApiKey.DefaultPath} (header X-Api-Key). Try:");
+            context.Output.Line($"  curl -H \"X-Api-Key: $(cat {LocalApiKey.DefaultPath})\" {launcher.Silos[0].HttpUrl}/api/products/sku-00001");
+            context.Output.Line($"  curl {launcher.Silos[0].HttpUrl}/health/ready      OpenAPI: {launcher.Silos[0].HttpUrl}/openapi/v1.json");
+            context.Output.Line("  nginx over all silos' HTTP ports: scripts/nginx-for-cluster.sh (writes a config listening on 127.0.0.1:8088)");
+            context.Output.Line();
             context.Output.Line("Supervising: a crashed silo is restarted. Try 'shards members', 'shards kill silo-2' or 'shards cluster restart'");
             context.Output.Line("(SIGUSR2 to this process) in another terminal. Ctrl+C stops all.");
 

@@ -70,7 +70,7 @@ public sealed class ClusterLauncher : IAsyncDisposable
                 var old = _silos[i];
                 var watch = Stopwatch.StartNew();
                 var replacement = NewSilo(old.Name);
-                _report($"rolling restart: starting a replacement for {old.Name} on port {replacement.SiloPort}");
+                _report($"rolling restart: starting a replacement for {old.Name} on port {replacement.SiloPort} (HTTP {replacement.HttpUrl})");
                 await StartAndWaitActiveAsync(replacement, cancellationToken);
                 old.Retiring = true;
                 _silos[i] = replacement;
@@ -129,17 +129,20 @@ public sealed class ClusterLauncher : IAsyncDisposable
         return silo;
     }
 
+    /// <summary>A silo on three new free loopback ports: silo-to-silo, gateway and HTTP.</summary>
     private SupervisedSilo NewSilo(string name)
     {
-        var siloPort = PrivatePostgresServer.FreeLoopbackPort();
-        int gatewayPort;
-        do
+        var ports = new List<int>();
+        while (ports.Count < 3)
         {
-            gatewayPort = PrivatePostgresServer.FreeLoopbackPort();
+            var port = PrivatePostgresServer.FreeLoopbackPort();
+            if (!ports.Contains(port))
+            {
+                ports.Add(port);
+            }
         }
-        while (gatewayPort == siloPort);
 
-        return new SupervisedSilo(name, siloPort, gatewayPort, Path.GetFullPath(Path.Combine(_options.LogDirectory, name + ".log")));
+        return new SupervisedSilo(name, ports[0], ports[1], ports[2], Path.GetFullPath(Path.Combine(_options.LogDirectory, name + ".log")));
     }
 
     private async Task StartAndWaitActiveAsync(SupervisedSilo silo, CancellationToken cancellationToken)
@@ -172,6 +175,7 @@ public sealed class ClusterLauncher : IAsyncDisposable
             ["Shards:Silo:Name"] = silo.Name,
             ["Shards:Silo:SiloPort"] = silo.SiloPort.ToString(),
             ["Shards:Silo:GatewayPort"] = silo.GatewayPort.ToString(),
+            ["Shards:Api:Port"] = silo.HttpPort.ToString(),
             ["Shards:Cluster:ClusterId"] = _options.ClusterId,
             ["Shards:Cluster:ServiceId"] = _options.ServiceId,
             ["Shards:Silo:ParentProcessId"] = Environment.ProcessId.ToString(),
@@ -187,6 +191,11 @@ public sealed class ClusterLauncher : IAsyncDisposable
         }
 
         startInfo.Environment["ConnectionStrings__Shards"] = _options.ConnectionString;
+        if (_options.ApiKey is not null)
+        {
+            startInfo.Environment["Shards__Api__Keys__0"] = _options.ApiKey;
+        }
+
         startInfo.Environment["DOTNET_ENVIRONMENT"] = Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") ?? "Production";
 
         var log = new StreamWriter(new FileStream(silo.LogFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };

@@ -21,6 +21,12 @@ public sealed class LauncherOptions
     /// </summary>
     public bool DeclareCrashedSilosDead { get; set; } = true;
 
+    /// <summary>
+    /// The API key the silos' HTTP API accepts. It travels in the silos' environment (<c>Shards__Api__Keys__0</c>),
+    /// never on their command line, which any user can read with ps. Null: the silos get no key from the launcher.
+    /// </summary>
+    public string? ApiKey { get; set; }
+
     /// <summary>Folder for the silos' log files.</summary>
     public string LogDirectory { get; set; } = Path.Combine(".shards", "logs");
 

@@ -1,7 +1,7 @@
 namespace Shards.Client.Launcher;
 
-/// <summary>A silo process running on this machine, found from its command line.</summary>
-public sealed record LocalSiloProcess(int Pid, string Name, string ClusterId);
+/// <summary>A silo process running on this machine, found from its command line (ports 0 when not on it).</summary>
+public sealed record LocalSiloProcess(int Pid, string Name, string ClusterId, int SiloPort, int HttpPort);
 
 /// <summary>
 /// Finds silo processes on this machine by their command line (<c>--Shards:Silo:Name=...</c>), so that
@@ -23,12 +23,14 @@ public static class SiloProcesses
             var cluster = Setting(arguments, "Shards:Cluster:ClusterId") ?? "shards";
             if (name is not null && cluster == clusterId)
             {
-                found.Add(new LocalSiloProcess(pid, name, cluster));
+                found.Add(new LocalSiloProcess(pid, name, cluster, Port(arguments, "Shards:Silo:SiloPort"), Port(arguments, "Shards:Api:Port")));
             }
         }
 
         return found;
     }
+
+    private static int Port(string[] arguments, string key) => int.TryParse(Setting(arguments, key), out var port) ? port : 0;
 
     private static string? Setting(string[] arguments, string key)
     {

@@ -16,11 +16,12 @@ public enum SupervisedSiloState
 /// <summary>One silo process under the launcher's care. Its ports stay the same across restarts.</summary>
 public sealed class SupervisedSilo
 {
-    internal SupervisedSilo(string name, int siloPort, int gatewayPort, string logFile)
+    internal SupervisedSilo(string name, int siloPort, int gatewayPort, int httpPort, string logFile)
     {
         Name = name;
         SiloPort = siloPort;
         GatewayPort = gatewayPort;
+        HttpPort = httpPort;
         LogFile = logFile;
     }
 
@@ -29,6 +30,11 @@ public sealed class SupervisedSilo
     public int SiloPort { get; }
 
     public int GatewayPort { get; }
+
+    /// <summary>The port of the HTTP API this silo co-hosts (on 127.0.0.1).</summary>
+    public int HttpPort { get; }
+
+    public string HttpUrl => $"http://127.0.0.1:{HttpPort}";
 
     public string LogFile { get; }
 

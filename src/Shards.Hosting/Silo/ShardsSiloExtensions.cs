@@ -8,6 +8,7 @@ using Orleans.Configuration;
 using Orleans.Runtime;
 using Orleans.Runtime.Hosting;
 using Orleans.Storage;
+using Shards.Api.Health;
 using Shards.Contracts;
 using Shards.Hosting.Database;
 using Shards.Hosting.Options;
@@ -38,6 +39,7 @@ public static class ShardsSiloExtensions
         builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section);
         var failureDetection = builder.Configuration.GetSection(FailureDetectionOptions.Section).Get<FailureDetectionOptions>() ?? new();
         builder.Services.AddHostedService<ParentProcessWatch>();
+        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgresql", tags: [ApiHealth.ReadyTag]);
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
 
         var cluster = builder.Configuration.GetSection(ShardsClusterOptions.Section).Get<ShardsClusterOptions>() ?? new();

@@ -51,7 +51,8 @@ internal sealed partial class SiloStartupChecks(
         }
     }
 
-    private static void EnsurePortFree(string address, int port, string what)
+    /// <summary>Throws a <see cref="SiloStartupException"/> naming the setting when <paramref name="port"/> is taken.</summary>
+    internal static void EnsurePortFree(string address, int port, string what)
     {
         var ip = IPAddress.Parse(address);
         try
@@ -64,7 +65,7 @@ internal sealed partial class SiloStartupChecks(
         {
             throw new SiloStartupException(
                 $"The {what} {address}:{port} is already in use (another silo or program listens there). " +
-                "Choose a free port, or stop the other process; two silos on one port make Orleans declare one of them dead.");
+                "Choose a free port, or stop the other process (two silos on one silo port make Orleans declare one of them dead).");
         }
     }
 

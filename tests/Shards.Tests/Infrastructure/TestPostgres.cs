@@ -35,6 +35,29 @@ public static class TestPostgres
         return connectionString;
     }
 
+    /// <summary>
+    /// The connection string of a database that does not exist yet (for tests of a silo waiting for its database);
+    /// <see cref="CreateNamedDatabaseAsync"/> creates it.
+    /// </summary>
+    public static async Task<string> FutureDatabaseAsync(string purpose)
+    {
+        var server = await s_server.Value;
+        var unique = $"t_{purpose.ToLowerInvariant()}_{Guid.NewGuid():N}";
+        var name = unique[..Math.Min(unique.Length, 48)];
+        return new NpgsqlConnectionStringBuilder(server.AdminConnectionString) { Database = name }.ConnectionString;
+    }
+
+    /// <summary>Creates the (empty) database that <paramref name="connectionString"/> names.</summary>
+    public static async Task CreateNamedDatabaseAsync(string connectionString)
+    {
+        var server = await s_server.Value;
+        var name = new NpgsqlConnectionStringBuilder(connectionString).Database;
+        await using var connection = new NpgsqlConnection(server.AdminConnectionString);
+        await connection.OpenAsync();
+        await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+        await create.ExecuteNonQueryAsync();
+    }
+
     /// <summary>The private server (null when an external one is used), for tests that stop and start it.</summary>
     public static async Task<PrivatePostgresServer?> PrivateServerAsync() => (await s_server.Value).Private;
 

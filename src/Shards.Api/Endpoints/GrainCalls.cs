@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Shards.Api.Options;
+using Shards.Api.Problems;
+using Shards.Contracts.Common;
+using Shards.Domain;
+
+namespace Shards.Api.Endpoints;
+
+/// <summary>
+/// How an endpoint calls a grain: under the request's ID (Orleans request context), re-sent with bounded backoff
+/// while the cluster moves under it (a silo died or is stopping; an attempt got no answer), and with the outcome
+/// turned into HTTP: Validation 400, NotFound 404, Conflict 409, StorageUnavailable and exhausted retries 503 with
+/// <c>Retry-After</c>. Every attempt carries the same request ID, so a write is applied once.
+/// </summary>
+public sealed class GrainCalls(IOptions<ShardsApiOptions> options, ILogger<GrainCalls> logger)
+{
+    private static readonly TimeSpan s_firstDelay = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan s_maxDelay = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Runs <paramref name="call"/> and answers with <paramref name="ok"/>'s result, or a problem.</summary>
+    public async Task<IResult> RunAsync<T>(HttpContext http, string operation, Func<Task<T>> call, Func<T, IResult> ok)
+    {
+        var settings = options.Value;
+        var requestId = RequestIdentity.Of(http);
+        var watch = Stopwatch.StartNew();
+        var delay = s_firstDelay;
+        for (var attempt = 1; ; attempt++)
+        {
+            RequestContext.Set(RequestIds.ContextKey, requestId);
+            try
+            {
+                var value = await call().WaitAsync(settings.AttemptTimeout, http.RequestAborted);
+                return ok(value);
+            }
+            catch (Exception ex) when (TransientFailures.FindShardsException(ex) is { Code: not ShardsErrorCode.StorageUnavailable } shards)
+            {
+                return FromDomain(shards);
+            }
+            catch (Exception ex) when (TransientFailures.IsTransient(ex) && !http.RequestAborted.IsCancellationRequested)
+            {
+                if (watch.Elapsed + delay > settings.RetryBudget)
+                {
+                    ApiLog.GaveUp(logger, operation, watch.Elapsed.TotalSeconds, ex.GetType().Name);
+                    var why = TransientFailures.FindShardsException(ex)?.Message
+                        ?? $"the cluster did not answer within {settings.RetryBudget.TotalSeconds:0} s ({ex.GetType().Name}).";
+                    return ApiProblems.Unavailable($"{operation} could not be completed: {why} Retry later with the same {RequestIdentity.HeaderName}.", settings.RetryAfter);
+                }
+
+                if (logger.IsEnabled(LogLevel.Debug))
+                {
+                    ApiLog.Retrying(logger, operation, attempt, ex.GetType().Name, delay.TotalMilliseconds);
+                }
+
+                await Task.Delay(delay, http.RequestAborted);
+                delay = delay * 2 < s_maxDelay ? delay * 2 : s_maxDelay;
+            }
+            finally
+            {
+                RequestContext.Remove(RequestIds.ContextKey);
+            }
+        }
+    }
+
+    /// <summary>Checks an ID from the route before any grain is touched; null when it is valid.</summary>
+    public static IResult? CheckId(string value, Func<string, string> validate)
+    {
+        try
+        {
+            validate(value);
+            return null;
+        }
+        catch (DomainRuleException ex)
+        {
+            return ApiProblems.Validation(ex.Message);
+        }
+    }
+
+    private static IResult FromDomain(ShardsException exception) => exception.Code switch
+    {
+        ShardsErrorCode.NotFound => ApiProblems.NotFound(exception.Message),
+        ShardsErrorCode.Conflict => ApiProblems.Conflict(exception.Message),
+        _ => ApiProblems.Validation(exception.Message),
+    };
+}

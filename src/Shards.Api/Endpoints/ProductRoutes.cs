@@ -1,0 +1,50 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Shards.Api.Problems;
+using Shards.Contracts.Catalog;
+using Shards.Domain;
+
+namespace Shards.Api.Endpoints;
+
+/// <summary>The catalog service over HTTP: /api/products/{sku}.</summary>
+internal static class ProductRoutes
+{
+    public static void Map(RouteGroupBuilder api)
+    {
+        var products = api.MapGroup("/products/{sku}").WithTags("Products");
+
+        products.MapGet("/", (string sku, HttpContext http, IGrainFactory grains, GrainCalls calls) =>
+            GrainCalls.CheckId(sku, Identifiers.ValidateSku) is { } invalid
+                ? Task.FromResult(invalid)
+                : calls.RunAsync(http, $"Reading product {sku}", () => grains.GetGrain<IProductGrain>(sku).GetAsync(), product => product is null
+                    ? ApiProblems.NotFound($"There is no product with SKU {sku}.")
+                    : TypedResults.Ok(product)))
+            .WithName("GetProduct").WithSummary("A product: name, price, stock and version")
+            .Produces<ProductSnapshot>().ProducesProblem(StatusCodes.Status404NotFound);
+
+        products.MapPut("/", (string sku, ProductBody body, HttpContext http, IGrainFactory grains, GrainCalls calls) =>
+            GrainCalls.CheckId(sku, Identifiers.ValidateSku) is { } invalid
+                ? Task.FromResult(invalid)
+                : calls.RunAsync(
+                    http, $"Storing product {sku}",
+                    () => grains.GetGrain<IProductGrain>(sku).UpsertAsync(new ProductDefinition(body.Name, body.Price, body.Stock)),
+                    TypedResults.Ok))
+            .WithName("UpsertProduct").WithSummary("Create the product or replace its name, price and stock")
+            .Produces<ProductSnapshot>();
+
+        products.MapPost("/reserve", (string sku, QuantityBody body, HttpContext http, IGrainFactory grains, GrainCalls calls) =>
+            GrainCalls.CheckId(sku, Identifiers.ValidateSku) is { } invalid
+                ? Task.FromResult(invalid)
+                : calls.RunAsync(http, $"Reserving {body.Quantity} of {sku}", () => grains.GetGrain<IProductGrain>(sku).ReserveAsync(body.Quantity), TypedResults.Ok))
+            .WithName("ReserveStock").WithSummary("Take units out of stock (409 when not enough are left)")
+            .Produces<ProductSnapshot>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+
+        products.MapPost("/release", (string sku, QuantityBody body, HttpContext http, IGrainFactory grains, GrainCalls calls) =>
+            GrainCalls.CheckId(sku, Identifiers.ValidateSku) is { } invalid
+                ? Task.FromResult(invalid)
+                : calls.RunAsync(http, $"Releasing {body.Quantity} of {sku}", () => grains.GetGrain<IProductGrain>(sku).ReleaseAsync(body.Quantity), TypedResults.Ok))
+            .WithName("ReleaseStock").WithSummary("Put units back into stock")
+            .Produces<ProductSnapshot>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+    }
+}

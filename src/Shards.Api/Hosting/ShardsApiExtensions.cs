@@ -1,0 +1,184 @@
+using System.Net;
+using System.Text.Json.Serialization;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+using Shards.Api.Endpoints;
+using Shards.Api.Health;
+using Shards.Api.Options;
+using Shards.Api.Problems;
+using Shards.Api.Security;
+
+namespace Shards.Api.Hosting;
+
+/// <summary>
+/// The HTTP API a silo co-hosts: <c>builder.AddShardsApi()</c> registers it, <c>app.MapShardsApi()</c> builds its
+/// pipeline and routes. It calls grains through the silo's own <see cref="IGrainFactory"/>: no client needed.
+/// </summary>
+public static class ShardsApiExtensions
+{
+    /// <summary>Options, Kestrel on Shards:Api:ListenAddress:Port only, API keys, rate limits, problem details, health, OpenAPI.</summary>
+    public static WebApplicationBuilder AddShardsApi(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddSingleton<IValidateOptions<ShardsApiOptions>, ShardsApiOptionsValidation>();
+        services.AddOptions<ShardsApiOptions>().BindConfiguration(ShardsApiOptions.Section).ValidateOnStart();
+        if (builder.Configuration.GetSection(ShardsApiOptions.Section).GetValue(nameof(ShardsApiOptions.Enabled), true))
+        {
+            services.AddOptions<KestrelServerOptions>().Configure<IOptions<ShardsApiOptions>>((kestrel, api) =>
+            {
+                kestrel.Listen(IPAddress.Parse(api.Value.ListenAddress), api.Value.Port);
+                kestrel.Limits.MaxRequestBodySize = api.Value.MaxRequestBodyBytes;
+                kestrel.AddServerHeader = false;
+            });
+        }
+        else
+        {
+            services.AddSingleton<IServer, NoHttpServer>();
+        }
+
+        services.AddSingleton<SiloReadiness>();
+        services.AddSingleton<GrainCalls>();
+        services.AddSingleton(provider => new ApiKeys(provider.GetRequiredService<IOptions<ShardsApiOptions>>().Value.Keys));
+
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+        {
+            var http = context.HttpContext;
+            context.ProblemDetails.Instance ??= $"{http.Request.Method} {http.Request.Path}";
+            context.ProblemDetails.Extensions["silo"] = http.RequestServices.GetRequiredService<ILocalSiloDetails>().Name;
+            context.ProblemDetails.Extensions["traceId"] = http.TraceIdentifier;
+        });
+        services.AddExceptionHandler<ApiExceptionHandler>();
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.ConfigureHttpJsonOptions(o => ConfigureJson(o));
+
+        // Authentication core only: AddAuthentication() would also start ASP.NET data protection, which writes a key
+        // ring to the home folder and is of no use to an API-key scheme.
+        services.AddAuthenticationCore(o =>
+        {
+            o.AddScheme<ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, displayName: null);
+            o.DefaultScheme = ApiKeyAuthenticationHandler.SchemeName;
+        });
+        services.AddOptions<AuthenticationSchemeOptions>(ApiKeyAuthenticationHandler.SchemeName);
+        services.AddWebEncoders();
+        builder.Logging.AddFilter(typeof(ApiKeyAuthenticationHandler).FullName, LogLevel.Warning); // "was challenged" on every 401
+        services.AddAuthorizationBuilder().SetFallbackPolicy(
+            new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser().Build());
+        services.AddRateLimiter(ConfigureRateLimits);
+
+        services.AddHealthChecks().AddCheck<SiloActiveHealthCheck>("silo", tags: [ApiHealth.ReadyTag]);
+        services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Shards HTTP API";
+            document.Info.Description =
+                "Products and carts of a sharded Orleans store. Every route under /api needs the X-Api-Key header; " +
+                "errors are RFC 7807 problem details; POSTs may carry an Idempotency-Key (a GUID) to be applied once.";
+            return Task.CompletedTask;
+        }));
+        return builder;
+    }
+
+    /// <summary>
+    /// The pipeline (silo header, problem details, body limit, API keys, rate limits) and every route: /health/live,
+    /// /health/ready, /openapi/v1.json and /api/*.
+    /// </summary>
+    public static WebApplication MapShardsApi(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<IOptions<ShardsApiOptions>>().Value;
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ShardsApiExtensions));
+        if (options.Enabled)
+        {
+            ApiLog.Listening(logger, options.ListenAddress, options.Port, options.Keys.Count);
+        }
+
+        if (options.Keys.Count == 0)
+        {
+            ApiLog.NoKeys(logger);
+        }
+
+        app.UseSiloHeader();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseRequestBodyLimit();
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        app.UseJsonBodyCheck();
+
+        app.MapHealthChecks("/health/live", ApiHealth.Live()).AllowAnonymous().DisableRateLimiting();
+        app.MapHealthChecks("/health/ready", ApiHealth.Ready()).AllowAnonymous().DisableRateLimiting();
+        app.MapOpenApi();
+
+        var api = app.MapGroup("/api").AddEndpointFilter<RequestIdentity>().ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
+        ClusterRoutes.MapMembers(api);
+
+        // Routes that call grains answer 503 while this silo is not Active in the cluster.
+        var services = api.MapGroup(string.Empty).AddEndpointFilter<ReadinessGate>().ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        ProductRoutes.Map(services);
+        CartRoutes.Map(services);
+        ClusterRoutes.MapWhere(services);
+
+        // Checkout and orders add their routes here, on `services` (e.g. CheckoutRoutes.Map(services)).
+        return app;
+    }
+
+    /// <summary>camelCase JSON; a body must carry every field, no unknown field, no null for a required value.</summary>
+    private static void ConfigureJson(JsonOptions options)
+    {
+        var json = options.SerializerOptions;
+        json.RespectRequiredConstructorParameters = true;
+        json.RespectNullableAnnotations = true;
+        json.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        json.NumberHandling = JsonNumberHandling.Strict;
+    }
+
+    /// <summary>A token bucket per API key (per silo); over it: 429 with Retry-After and problem details.</summary>
+    private static void ConfigureRateLimits(RateLimiterOptions limiter)
+    {
+        limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+        {
+            var rate = context.RequestServices.GetRequiredService<IOptions<ShardsApiOptions>>().Value.RateLimit;
+            if (!rate.Enabled || context.User.Identity is not { IsAuthenticated: true, Name: { } key })
+            {
+                return RateLimitPartition.GetNoLimiter(string.Empty);
+            }
+
+            return RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = rate.Burst,
+                TokensPerPeriod = rate.PermitsPerSecond,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = rate.QueueLimit,
+                QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+                AutoReplenishment = true,
+            });
+        });
+        limiter.OnRejected = (context, _) =>
+        {
+            var http = context.HttpContext;
+            var rate = http.RequestServices.GetRequiredService<IOptions<ShardsApiOptions>>().Value.RateLimit;
+            var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
+            var key = http.User.Identity?.Name ?? "anonymous";
+            ApiLog.RateLimited(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ShardsApiExtensions)), key, http.Request.Path);
+            return new ValueTask(ApiProblems.WriteAsync(
+                http, StatusCodes.Status429TooManyRequests, "Too many requests",
+                $"This API key ({key}) sent more than {rate.PermitsPerSecond} requests per second (burst {rate.Burst}) to silo " +
+                $"{http.RequestServices.GetRequiredService<ILocalSiloDetails>().Name}. Slow down and retry after the Retry-After delay.",
+                ApiErrorCodes.RateLimited, retryAfter));
+        };
+    }
+}

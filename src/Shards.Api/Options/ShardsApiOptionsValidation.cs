@@ -1,0 +1,45 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace Shards.Api.Options;
+
+/// <summary>Checks the HTTP API settings at start, with messages that say which setting to fix.</summary>
+internal sealed class ShardsApiOptionsValidation : IValidateOptions<ShardsApiOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ShardsApiOptions options)
+    {
+        var failures = new List<string>();
+        if (!IPAddress.TryParse(options.ListenAddress, out _))
+        {
+            failures.Add($"Shards:Api:ListenAddress '{options.ListenAddress}' is not an IP address.");
+        }
+
+        if (options.Port is < 1 or > 65535)
+        {
+            failures.Add($"Shards:Api:Port {options.Port} is not a port (1-65535); set Shards:Api:Enabled=false to serve no HTTP.");
+        }
+
+        if (options.Keys.Any(string.IsNullOrWhiteSpace))
+        {
+            failures.Add("Shards:Api:Keys holds an empty key.");
+        }
+
+        var rate = options.RateLimit;
+        if (rate.Enabled && (rate.PermitsPerSecond < 1 || rate.Burst < 1 || rate.QueueLimit < 0))
+        {
+            failures.Add("Shards:Api:RateLimit needs PermitsPerSecond >= 1, Burst >= 1 and QueueLimit >= 0.");
+        }
+
+        if (options.MaxRequestBodyBytes < 1024)
+        {
+            failures.Add("Shards:Api:MaxRequestBodyBytes must be at least 1024.");
+        }
+
+        if (options.RetryBudget < TimeSpan.Zero || options.AttemptTimeout <= TimeSpan.Zero || options.RetryAfter < TimeSpan.FromSeconds(1))
+        {
+            failures.Add("Shards:Api:RetryBudget must be >= 0, AttemptTimeout > 0 and RetryAfter >= 1 s.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

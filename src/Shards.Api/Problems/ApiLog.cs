@@ -1,0 +1,29 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Shards.Api.Problems;
+
+/// <summary>Every log message of the HTTP API, with stable event IDs (3000-3099). API keys never appear.</summary>
+internal static partial class ApiLog
+{
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "HTTP API listening on http://{Address}:{Port} ({KeyCount} API key(s) configured)")]
+    public static partial void Listening(ILogger logger, string address, int port, int keyCount);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "HTTP API has no API keys configured: every request except /health/* gets 401 (set Shards__Api__Keys__0)")]
+    public static partial void NoKeys(ILogger logger);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Debug, Message = "Refused a request to {Path}: wrong API key")]
+    public static partial void WrongApiKey(ILogger logger, PathString path);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Debug, Message = "Retrying {Operation} (attempt {Attempt} failed with {Error}) in {DelayMs} ms")]
+    public static partial void Retrying(ILogger logger, string operation, int attempt, string error, double delayMs);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "{Operation} failed after retrying for {Seconds:0.0} s: {Error}; answered 503")]
+    public static partial void GaveUp(ILogger logger, string operation, double seconds, string error);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Error, Message = "Unexpected error serving {Method} {Path}")]
+    public static partial void Unexpected(ILogger logger, string method, PathString path, Exception exception);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Debug, Message = "Rate limit: {Key} got 429 on {Path}")]
+    public static partial void RateLimited(ILogger logger, string key, PathString path);
+}

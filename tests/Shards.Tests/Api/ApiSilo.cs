@@ -1,0 +1,126 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.TestHost;
+using Shards.Hosting.Database;
+using Shards.Hosting.Silo;
+using Shards.Tests.Infrastructure;
+
+namespace Shards.Tests.Api;
+
+/// <summary>
+/// A real Shards silo host (<see cref="ShardsSiloHost.Build"/>: the silo on PostgreSQL and its HTTP API) in this
+/// process, with Kestrel swapped for a test server: requests go through the whole ASP.NET pipeline and real grains.
+/// </summary>
+public sealed class ApiSilo : IAsyncDisposable
+{
+    private ApiSilo(WebApplication app, string connectionString, Task started)
+    {
+        App = app;
+        ConnectionString = connectionString;
+        Started = started;
+    }
+
+    public WebApplication App { get; }
+
+    public string ConnectionString { get; }
+
+    /// <summary>Completes when the silo is Active and the API serves (or fails with the start-up error).</summary>
+    public Task Started { get; }
+
+    /// <summary>Builds the silo host and starts it in the background; settings are <c>Key=Value</c> overrides.</summary>
+    public static ApiSilo Start(string connectionString, params string[] settings)
+    {
+        var cluster = $"api-{Guid.NewGuid():N}"[..16];
+        var args = new List<string>
+        {
+            $"--ConnectionStrings:Shards={connectionString}",
+            $"--Shards:Cluster:ClusterId={cluster}",
+            $"--Shards:Cluster:ServiceId={cluster}",
+            "--Shards:Silo:Name=api-silo",
+            $"--Shards:Silo:SiloPort={PrivatePostgresServer.FreeLoopbackPort()}",
+            $"--Shards:Silo:GatewayPort={PrivatePostgresServer.FreeLoopbackPort()}",
+        };
+        args.AddRange(settings.Select(setting => $"--{setting}"));
+        var app = ShardsSiloHost.Build([.. args], builder => builder.WebHost.UseTestServer());
+        return new ApiSilo(app, connectionString, app.StartAsync());
+    }
+
+    /// <summary>A client of the test server (available as soon as the server part has started).</summary>
+    public async Task<HttpClient> ClientAsync(string? apiKey)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                var client = App.GetTestServer().CreateClient();
+                if (apiKey is not null)
+                {
+                    client.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+                }
+
+                return client;
+            }
+            catch (InvalidOperationException) when (attempt < 200 && !Started.IsFaulted)
+            {
+                await Task.Delay(50); // the test server is not started yet
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await Started;
+            await App.StopAsync(timeout.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SiloStartupException or PostgresNotAvailableException)
+        {
+            // A silo that never started has nothing to stop.
+        }
+
+        await App.DisposeAsync();
+    }
+}
+
+/// <summary>Small helpers for JSON requests and problem documents.</summary>
+public static class Http
+{
+    public static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    public static Task<HttpResponseMessage> PutJsonAsync(this HttpClient client, string url, string json) => client.PutAsync(url, Json(json));
+
+    public static Task<HttpResponseMessage> PostJsonAsync(this HttpClient client, string url, string json, Guid? idempotencyKey = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = Json(json) };
+        if (idempotencyKey is { } key)
+        {
+            request.Headers.Add("Idempotency-Key", key.ToString());
+        }
+
+        return client.SendAsync(request);
+    }
+
+    public static async Task<JsonElement> JsonAsync(this HttpResponseMessage response) =>
+        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+
+    /// <summary>Asserts an RFC 7807 problem document with <paramref name="status"/>; returns its detail.</summary>
+    public static async Task<string> AssertProblemAsync(this HttpResponseMessage response, int status, string code)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode == status, $"expected {status}, got {(int)response.StatusCode}: {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonDocument.Parse(body).RootElement;
+        Assert.Equal(status, problem.GetProperty("status").GetInt32());
+        Assert.Equal(code, problem.GetProperty("code").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("title").GetString()));
+        return problem.GetProperty("detail").GetString() ?? string.Empty;
+    }
+
+    public static string Silo(this HttpResponseMessage response) =>
+        response.Headers.TryGetValues("X-Shards-Silo", out var values) ? values.Single() : string.Empty;
+
+    public static TimeSpan? RetryAfter(this HttpResponseMessage response) => response.Headers.RetryAfter?.Delta;
+}
