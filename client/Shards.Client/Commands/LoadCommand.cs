@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using Shards.Client.Cli;
+using Shards.Client.Launcher;
 using Shards.Client.Load;
 
 namespace Shards.Client.Commands;
@@ -39,6 +40,15 @@ internal static class LoadCommand
             DefaultValueFactory = _ => ChaosMode.None,
             HelpName = "none|kill|restart",
         };
+        var http = new Option<string?>("--http")
+        {
+            Description = "Load the HTTP API at this URL (a silo's port, or nginx in front of all) instead of the Orleans client",
+            HelpName = "url",
+        };
+        var apiKey = new Option<string?>("--api-key")
+        {
+            Description = "API key for --http (default: SHARDS_API_KEY, else .shards/api-key written by 'shards cluster up')",
+        };
         var chaosAt = new Option<TimeSpan?>("--chaos-at")
         {
             Description = "When the chaos strikes, after the start (default: the middle of the run)",
@@ -51,7 +61,7 @@ internal static class LoadCommand
             "Load test like siege (transactions, availability, response times, rate, per silo), with optional chaos; " +
             "then reads back every written cart: exits 5 if an acknowledged write was lost or one was applied twice")
         {
-            concurrent, time, reps, keys, writes, chaos, chaosAt,
+            concurrent, time, reps, keys, writes, chaos, chaosAt, http, apiKey,
         };
         global.SetAction(command, async (parseResult, context, ct) =>
         {
@@ -72,7 +82,7 @@ internal static class LoadCommand
             }
 
             using var stop = new StopSignals(ct);
-            var client = await context.ConnectAsync(stop.Token);
+            using var target = await CreateTargetAsync(context, parseResult.GetValue(http), parseResult.GetValue(apiKey), options.Concurrency, stop.Token);
             var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, stop.Token);
             var (monkey, problem) = await ChaosMonkey.ForAsync(options.Chaos, context.Cluster.ClusterId, connectionString, stop.Token);
             if (problem is not null)
@@ -81,7 +91,7 @@ internal static class LoadCommand
             }
 
             var observer = new ConsoleLoadObserver();
-            var runner = new LoadRunner(new OrleansLoadTarget(client), options, monkey, observer);
+            var runner = new LoadRunner(target.Target, options, monkey, observer);
             LoadReport report;
             try
             {
@@ -105,6 +115,37 @@ internal static class LoadCommand
             return report.Passed ? ExitCodes.Ok : ExitCodes.CheckFailed;
         });
         return command;
+    }
+
+    /// <summary>The Orleans client path, or the HTTP API when <paramref name="http"/> is given.</summary>
+    private static async Task<LoadTargetLease> CreateTargetAsync(
+        CliContext context, string? http, string? apiKey, int concurrency, CancellationToken cancellationToken)
+    {
+        if (http is null)
+        {
+            return new LoadTargetLease(new OrleansLoadTarget(await context.ConnectAsync(cancellationToken)));
+        }
+
+        if (!Uri.TryCreate(http, UriKind.Absolute, out var baseAddress) || baseAddress.Scheme is not ("http" or "https"))
+        {
+            throw new CliException($"--http must be an absolute http(s) URL, e.g. http://127.0.0.1:8088 (got '{http}').");
+        }
+
+        var key = apiKey ?? Environment.GetEnvironmentVariable("SHARDS_API_KEY")
+            ?? (File.Exists(LocalApiKey.DefaultPath) ? File.ReadAllText(LocalApiKey.DefaultPath).Trim() : null);
+        if (string.IsNullOrWhiteSpace(key))
+        {
+            throw new CliException("--http needs an API key: --api-key KEY, SHARDS_API_KEY, or .shards/api-key from 'shards cluster up'.");
+        }
+
+        var target = new HttpLoadTarget(baseAddress, key, concurrency);
+        return new LoadTargetLease(target, target);
+    }
+
+    /// <summary>A load target and what to dispose when the run is over.</summary>
+    private sealed record LoadTargetLease(ILoadTarget Target, IDisposable? Owned = null) : IDisposable
+    {
+        public void Dispose() => Owned?.Dispose();
     }
 
     private static TimeSpan? ParseDuration(ArgumentResult result)

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Shards.Client.Launcher;
+using Shards.Client.Load;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Processes;
@@ -52,6 +53,16 @@ public sealed class HttpApiProcessTests(Xunit.Abstractions.ITestOutputHelper out
         Assert.StartsWith("HTTP/1.1 200", curl, StringComparison.Ordinal);
         Assert.Contains($"X-Shards-Silo: {second.Name}", curl, StringComparison.Ordinal);
         Assert.Contains($"\"sku\":\"{skus[1]}\"", curl, StringComparison.Ordinal);
+
+        // `shards load --http`'s target: a bounded run through the HTTP API, every write read back and checked.
+        using (var target = new HttpLoadTarget(new Uri(second.HttpUrl), ApiKey, connections: 4))
+        {
+            var load = await new LoadRunner(target, new LoadOptions { Concurrency = 4, RequestsPerClient = 40, Keys = 20, WritePercent = 50 }.WithDefaults())
+                .RunAsync(ct);
+            Assert.Equal((160, 0), (load.Transactions, load.FailedTransactions));
+            Assert.Equal((0, 0), (load.WriteCheck.Lost, load.WriteCheck.Duplicated));
+            Assert.True(load.WriteCheck.Acknowledged > 0);
+        }
 
         Assert.True(launcher.Kill(first), "SIGKILL was not delivered");
         await Assert.ThrowsAsync<HttpRequestException>(() => WaitUntilRefusedAsync(http, first.HttpUrl, ct));
