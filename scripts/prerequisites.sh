@@ -32,3 +32,18 @@ ensure_postgres_binaries() {
   $prefix env DEBIAN_FRONTEND=noninteractive $install >&2 || shards_fail "could not install PostgreSQL. Run: sudo $install"
   postgres_binaries_present || shards_fail "PostgreSQL was installed but initdb is still missing."
 }
+
+# Installs a Debian package when COMMAND is missing (as root, or through sudo); stops with the command otherwise.
+ensure_command() {
+  local command="$1" package="$2"
+  command -v "$command" >/dev/null 2>&1 && return 0
+  local prefix=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null && prefix="sudo" \
+      || shards_fail "$command is missing. Install it with: sudo apt-get install -y $package"
+  fi
+  echo "shards: installing $package ..." >&2
+  $prefix env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  $prefix env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$package" >&2 \
+    || shards_fail "could not install $package. Run: sudo apt-get install -y $package"
+}
