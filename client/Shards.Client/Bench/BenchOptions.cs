@@ -30,6 +30,9 @@ public sealed record BenchOptions
     /// <summary>Where the PNGs and results.json go (the private PostgreSQL lives under .shards/bench/postgres).</summary>
     public string OutputDirectory { get; init; } = Path.Combine(".shards", "bench");
 
+    /// <summary>Where the bench's private PostgreSQL (postgres/, deleted at the end) and the silo logs (logs/) live.</summary>
+    public string WorkDirectory { get; init; } = Path.Combine(".shards", "bench");
+
     public bool Quick { get; init; }
 
     /// <summary>About five minutes on 2 cores.</summary>

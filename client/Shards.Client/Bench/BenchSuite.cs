@@ -32,7 +32,7 @@ public sealed class BenchSuite(CliContext context, BenchOptions options, string 
     {
         var startedAt = DateTimeOffset.UtcNow;
         var watch = Stopwatch.StartNew();
-        var root = Path.GetFullPath(Path.Combine(".shards", "bench"));
+        var root = Path.GetFullPath(options.WorkDirectory);
         var server = PrivatePostgresServer.Create(new PrivatePostgresOptions
         {
             Directory = Path.Combine(root, "postgres"),
