@@ -9,8 +9,13 @@ public sealed record BenchOptions
     /// <summary>Calls in flight for the call path, one fixed-duration run per level.</summary>
     public required IReadOnlyList<int> Concurrency { get; init; }
 
-    /// <summary>How long each call-path run lasts (after <see cref="Warmup"/>).</summary>
+    /// <summary>
+    /// Measured time per workload and level, split into <see cref="Rounds"/> runs: each round runs the three workloads
+    /// in a rotated order, so drift and neighbours' bursts on shared cores hit each of them alike.
+    /// </summary>
     public required TimeSpan Duration { get; init; }
+
+    public int Rounds { get; init; } = 3;
 
     /// <summary>Calls made and thrown away before each measured run.</summary>
     public required TimeSpan Warmup { get; init; }
@@ -40,8 +45,9 @@ public sealed record BenchOptions
     {
         SiloCounts = [1, 3],
         Concurrency = [1, 16, 64, 256],
-        Duration = TimeSpan.FromSeconds(4),
-        Warmup = TimeSpan.FromSeconds(0.5),
+        Duration = TimeSpan.FromSeconds(4.5),
+        Rounds = 3,
+        Warmup = TimeSpan.FromSeconds(0.3),
         WriteConcurrency = [16, 64],
         WriteDuration = TimeSpan.FromSeconds(8),
         ActivationSteps = [1000, 10_000],
@@ -54,6 +60,7 @@ public sealed record BenchOptions
         SiloCounts = [1],
         Concurrency = [1, 16],
         Duration = TimeSpan.FromSeconds(1.5),
+        Rounds = 1,
         Warmup = TimeSpan.FromSeconds(0.25),
         WriteConcurrency = [16],
         WriteDuration = TimeSpan.FromSeconds(3),

@@ -9,10 +9,10 @@ public static class BenchReportText
     public static void Print(CliOutput output, BenchResults results)
     {
         var m = results.Machine;
-        output.Line($"Machine: {m.Cores} cores, {m.MemoryGb:0.0} GB, Linux {m.Kernel}, .NET {m.DotnetVersion}, PostgreSQL {m.PostgresVersion}, Orleans {m.OrleansVersion}");
+        output.Line($"Machine: {m.Cores} cores, {m.MemoryGb:0.0} GB, Linux {m.Kernel}, .NET {m.DotnetVersion}, PostgreSQL {m.PostgresVersion}, Orleans {m.OrleansVersion}; load average {m.LoadAverageAtStart} at the start");
         output.Line($"Command: {results.Command}   ({results.ElapsedSeconds:0} s{(results.Quick ? ", quick smoke run: figures are indicative only" : "")})");
         output.Line();
-        output.Line($"Call path: calls/s through AddShardsClient, closed loop, {results.Calls.Select(c => c.Seconds).DefaultIfEmpty(0).Max():0.0} s per run; target: Shards reads >= {BenchResults.ReadTarget:P0} of the bare grain");
+        output.Line($"Call path: calls/s through AddShardsClient, closed loop, {results.Calls.Select(c => c.Seconds).DefaultIfEmpty(0).Max():0.0} s per workload and level in rounds of rotated order (calls/s: the median round); target: Shards reads >= {BenchResults.ReadTarget:P0} of the bare grain");
         output.Table(
             ["SILOS", "IN FLIGHT", "WORKLOAD", "CALLS/S", "P50 MS", "P99 MS", "CPU MS/1K CALLS", "ERRORS", "VS BARE", "TARGET"],
             results.Calls.Select(c =>

@@ -42,7 +42,8 @@ public sealed record BenchMachine(
     string Kernel,
     string DotnetVersion,
     string PostgresVersion,
-    string OrleansVersion);
+    string OrleansVersion,
+    string LoadAverageAtStart);
 
 /// <summary>The whole document <c>shards bench --json</c> prints and results.json holds.</summary>
 public sealed record BenchResults(

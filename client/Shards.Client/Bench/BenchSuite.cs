@@ -5,6 +5,7 @@ using Npgsql;
 using Shards.Client.Cli;
 using Shards.Client.Demo;
 using Shards.Client.Launcher;
+using Shards.Client.Load;
 using Shards.Contracts.Benchmarks;
 using Shards.Contracts.Carts;
 using Shards.Contracts.Catalog;
@@ -143,13 +144,27 @@ public sealed class BenchSuite(CliContext context, BenchOptions options, string 
 
         foreach (var inFlight in options.Concurrency)
         {
+            var rounds = Enumerable.Range(0, Workloads.Length).Select(_ => new List<LoopResult>()).ToArray();
+            var latencies = Enumerable.Range(0, Workloads.Length).Select(_ => new LatencyRecorder()).ToArray();
+            var slice = options.Duration / options.Rounds;
+            for (var round = 0; round < options.Rounds; round++)
+            {
+                for (var i = 0; i < Workloads.Length; i++)
+                {
+                    var w = (i + round) % Workloads.Length;
+                    rounds[w].Add(await ClosedLoop.RunAsync(inFlight, options.Warmup, slice, calls[w], options.Keys, pids, cancellationToken, latencies[w]));
+                }
+            }
+
             for (var w = 0; w < Workloads.Length; w++)
             {
-                var loop = await ClosedLoop.RunAsync(inFlight, options.Warmup, options.Duration, calls[w], options.Keys, pids, cancellationToken);
+                var runs = rounds[w];
+                var measured = runs.Sum(r => r.Calls);
+                var rates = runs.Select(r => r.PerSecond).Order().ToList();
                 var run = new CallRun(
-                    Workloads[w], silos, inFlight, loop.Calls, loop.Errors, loop.Seconds, loop.PerSecond,
-                    loop.Latency.PercentileMs(50) ?? 0, loop.Latency.PercentileMs(99) ?? 0,
-                    loop.Calls == 0 ? 0 : loop.CpuMs / loop.Calls * 1000, loop.Cdf());
+                    Workloads[w], silos, inFlight, measured, runs.Sum(r => r.Errors), runs.Sum(r => r.Seconds), rates[rates.Count / 2],
+                    latencies[w].PercentileMs(50) ?? 0, latencies[w].PercentileMs(99) ?? 0,
+                    measured == 0 ? 0 : runs.Sum(r => r.CpuMs) / measured * 1000, runs[^1].Cdf());
                 _calls.Add(run);
                 CliOutput.Status($"bench: {silos} silo(s), {inFlight,3} in flight, {run.Workload,-12} {run.CallsPerSecond,9:N0} calls/s  p50 {run.P50Ms:0.00} ms  p99 {run.P99Ms:0.00} ms");
             }
@@ -218,6 +233,7 @@ public sealed class BenchSuite(CliContext context, BenchOptions options, string 
         await using var query = new NpgsqlCommand("SHOW server_version", connection);
         var postgres = (string)(await query.ExecuteScalarAsync(cancellationToken))!;
         var orleans = typeof(IGrainFactory).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+', ' ')[0].TrimEnd('.') ?? "?";
-        return new BenchMachine(Environment.ProcessorCount, long.Parse(memoryKb, System.Globalization.CultureInfo.InvariantCulture) / 1024.0 / 1024.0, kernel, dotnet, postgres, orleans);
+        return new BenchMachine(Environment.ProcessorCount, long.Parse(memoryKb, System.Globalization.CultureInfo.InvariantCulture) / 1024.0 / 1024.0, kernel, dotnet, postgres, orleans,
+            string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)));
     }
 }

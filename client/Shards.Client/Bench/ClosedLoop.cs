@@ -3,7 +3,7 @@ using Shards.Client.Load;
 
 namespace Shards.Client.Bench;
 
-/// <summary>What one closed-loop run measured.</summary>
+/// <summary>What one closed-loop run measured (the latency recorder may hold earlier rounds too).</summary>
 public sealed record LoopResult(long Calls, long Errors, double Seconds, LatencyRecorder Latency, double CpuMs)
 {
     public double PerSecond => Calls / Seconds;
@@ -24,10 +24,10 @@ public static class ClosedLoop
 {
     public static async Task<LoopResult> RunAsync(
         int inFlight, TimeSpan warmup, TimeSpan duration, Func<int, Task> call, int keys,
-        IReadOnlyList<int> measuredPids, CancellationToken cancellationToken)
+        IReadOnlyList<int> measuredPids, CancellationToken cancellationToken, LatencyRecorder? into = null)
     {
         await RunPhaseAsync(inFlight, warmup, call, keys, null, cancellationToken);
-        var latency = new LatencyRecorder();
+        var latency = into ?? new LatencyRecorder();
         var cpuBefore = ProcessMeter.CpuMs(measuredPids);
         var watch = Stopwatch.StartNew();
         var (calls, errors) = await RunPhaseAsync(inFlight, duration, call, keys, latency, cancellationToken);
