@@ -26,12 +26,12 @@ public static class BenchPlotter
         var levels = results.Calls.Select(c => c.InFlight).Distinct().Order().ToArray();
         foreach (var silos in results.Calls.Select(c => c.Silos).Distinct().Order())
         {
-            for (var w = 0; w < BenchSuite.Workloads.Length; w++)
+            for (var w = 0; w < CallPathSuite.Workloads.Count; w++)
             {
-                var runs = results.Calls.Where(c => c.Silos == silos && c.Workload == BenchSuite.Workloads[w]).OrderBy(c => c.InFlight).ToList();
+                var runs = results.Calls.Where(c => c.Silos == silos && c.Workload == CallPathSuite.Workloads[w]).OrderBy(c => c.InFlight).ToList();
                 var line = plot.Add.Scatter(
                     runs.Select(r => Math.Log2(r.InFlight)).ToArray(), runs.Select(r => r.CallsPerSecond).ToArray(), s_colors[w]);
-                line.LegendText = $"{BenchSuite.Workloads[w]}, {silos} silo{(silos == 1 ? "" : "s")}";
+                line.LegendText = $"{CallPathSuite.Workloads[w]}, {silos} silo{(silos == 1 ? "" : "s")}";
                 line.LineWidth = 2;
                 line.MarkerSize = 7;
                 line.LinePattern = silos == 1 ? LinePattern.Solid : LinePattern.Dashed;
@@ -56,9 +56,9 @@ public static class BenchPlotter
         var level = results.Calls.Where(c => c.InFlight <= 64).Select(c => c.InFlight).DefaultIfEmpty(1).Max();
         foreach (var silos in results.Calls.Select(c => c.Silos).Distinct().Order())
         {
-            for (var w = 0; w < BenchSuite.Workloads.Length; w++)
+            for (var w = 0; w < CallPathSuite.Workloads.Count; w++)
             {
-                var run = results.Calls.FirstOrDefault(c => c.Silos == silos && c.InFlight == level && c.Workload == BenchSuite.Workloads[w]);
+                var run = results.Calls.FirstOrDefault(c => c.Silos == silos && c.InFlight == level && c.Workload == CallPathSuite.Workloads[w]);
                 if (run is null || run.Cdf.Count == 0)
                 {
                     continue;
@@ -66,7 +66,7 @@ public static class BenchPlotter
 
                 var line = plot.Add.Scatter(
                     run.Cdf.Select(p => Math.Log10(Math.Max(0.01, p.Ms))).ToArray(), run.Cdf.Select(p => p.Percentile).ToArray(), s_colors[w]);
-                line.LegendText = $"{BenchSuite.Workloads[w]}, {silos} silo{(silos == 1 ? "" : "s")}";
+                line.LegendText = $"{CallPathSuite.Workloads[w]}, {silos} silo{(silos == 1 ? "" : "s")}";
                 line.LineWidth = 2;
                 line.MarkerSize = 0;
                 line.LinePattern = silos == 1 ? LinePattern.Solid : LinePattern.Dashed;

@@ -21,7 +21,7 @@ public sealed class BenchQuickTests(Xunit.Abstractions.ITestOutputHelper output)
             var results = await new BenchSuite(context, options, "shards bench --quick").RunAsync(CancellationToken.None);
 
             output.WriteLine(CliOutput.ToJson(results with { Calls = [.. results.Calls.Select(c => c with { Cdf = [] })] }));
-            Assert.Equal(options.Concurrency.Count * BenchSuite.Workloads.Length, results.Calls.Count);
+            Assert.Equal(options.Concurrency.Count * CallPathSuite.Workloads.Count, results.Calls.Count);
             Assert.All(results.Calls, c =>
             {
                 Assert.True(c.Calls > 0 && c.CallsPerSecond > 0, $"{c.Workload} at {c.InFlight}: no call answered");
