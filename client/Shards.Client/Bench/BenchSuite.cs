@@ -32,6 +32,7 @@ public sealed class BenchSuite(CliContext context, BenchOptions options, string 
             await server.DestroyAsync(cancellationToken);
             CliOutput.Status("bench: starting a private PostgreSQL ...");
             var connectionString = await server.StartAsync(cancellationToken);
+            server.DestroyWhenProcessExits(Environment.ProcessId); // even if this process is SIGKILLed (silos watch us too)
             await SchemaMigrator.ApplyAsync(connectionString, cancellationToken);
             var machine = await MachineProbe.DescribeAsync(connectionString, cancellationToken);
             var calls = new List<CallRun>();
