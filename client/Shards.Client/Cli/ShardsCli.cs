@@ -23,6 +23,7 @@ public static class ShardsCli
         root.Subcommands.Add(ShardsCommand.Create(global));
         root.Subcommands.Add(KillCommand.Create(global));
         root.Subcommands.Add(LoadCommand.Create(global));
+        root.Subcommands.Add(BenchCommand.Create(global));
         return root;
     }
 

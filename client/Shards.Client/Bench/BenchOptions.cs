@@ -1,0 +1,72 @@
+namespace Shards.Client.Bench;
+
+/// <summary>What <c>shards bench</c> runs: the full suite by default, a smoke run of about a minute with <c>--quick</c>.</summary>
+public sealed record BenchOptions
+{
+    /// <summary>Silo counts the call path is measured with.</summary>
+    public required IReadOnlyList<int> SiloCounts { get; init; }
+
+    /// <summary>Calls in flight for the call path, one fixed-duration run per level.</summary>
+    public required IReadOnlyList<int> Concurrency { get; init; }
+
+    /// <summary>
+    /// Measured time per workload and level, split into <see cref="Rounds"/> runs: each round runs the three workloads
+    /// in a rotated order, so drift and neighbours' bursts on shared cores hit each of them alike.
+    /// </summary>
+    public required TimeSpan Duration { get; init; }
+
+    public int Rounds { get; init; } = 3;
+
+    /// <summary>Calls made and thrown away before each measured run.</summary>
+    public required TimeSpan Warmup { get; init; }
+
+    /// <summary>Writes in flight, and pgbench connections, for the persisted-write comparison.</summary>
+    public required IReadOnlyList<int> WriteConcurrency { get; init; }
+
+    /// <summary>How long each write run and each pgbench run lasts.</summary>
+    public required TimeSpan WriteDuration { get; init; }
+
+    /// <summary>Grains activated for the memory figures (cumulative steps).</summary>
+    public required IReadOnlyList<int> ActivationSteps { get; init; }
+
+    /// <summary>Seeded products and carts (and ping keys) the reads pick from at random.</summary>
+    public int Keys { get; init; } = 1000;
+
+    /// <summary>Where the PNGs and results.json go (the private PostgreSQL lives under .shards/bench/postgres).</summary>
+    public string OutputDirectory { get; init; } = Path.Combine(".shards", "bench");
+
+    /// <summary>Where the bench's private PostgreSQL (postgres/, deleted at the end) and the silo logs (logs/) live.</summary>
+    public string WorkDirectory { get; init; } = Path.Combine(".shards", "bench");
+
+    public bool Quick { get; init; }
+
+    /// <summary>About five minutes on 2 cores.</summary>
+    public static BenchOptions Full(string outputDirectory) => new()
+    {
+        SiloCounts = [1, 3],
+        Concurrency = [1, 16, 64, 256],
+        Duration = TimeSpan.FromSeconds(4.5),
+        Rounds = 3,
+        Warmup = TimeSpan.FromSeconds(0.3),
+        WriteConcurrency = [16, 64],
+        WriteDuration = TimeSpan.FromSeconds(8),
+        ActivationSteps = [1000, 10_000],
+        OutputDirectory = outputDirectory,
+    };
+
+    /// <summary>The CI smoke run: one silo, short runs, fewer levels; under a minute.</summary>
+    public static BenchOptions QuickRun(string outputDirectory) => new()
+    {
+        SiloCounts = [1],
+        Concurrency = [1, 16],
+        Duration = TimeSpan.FromSeconds(1.5),
+        Rounds = 1,
+        Warmup = TimeSpan.FromSeconds(0.25),
+        WriteConcurrency = [16],
+        WriteDuration = TimeSpan.FromSeconds(3),
+        ActivationSteps = [1000],
+        Keys = 200,
+        OutputDirectory = outputDirectory,
+        Quick = true,
+    };
+}

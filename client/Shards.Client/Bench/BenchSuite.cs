@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using Shards.Client.Cli;
+using Shards.Client.Demo;
+using Shards.Client.Launcher;
+using Shards.Hosting.Database;
+using Shards.Hosting.Options;
+
+namespace Shards.Client.Bench;
+
+/// <summary>
+/// <c>shards bench</c>: a private PostgreSQL and silos of its own, then side by side in one run: the call path (bare
+/// ping grain vs product and cart reads, per silo count and concurrency), persisted writes (Shards vs pgbench -N on
+/// the same server), memory and CPU. Everything is stopped and deleted at the end, also on Ctrl+C.
+/// </summary>
+public sealed class BenchSuite(CliContext context, BenchOptions options, string command)
+{
+    private const string ServiceId = "shards";
+
+    public async Task<BenchResults> RunAsync(CancellationToken cancellationToken)
+    {
+        var startedAt = DateTimeOffset.UtcNow;
+        var watch = Stopwatch.StartNew();
+        var root = Path.GetFullPath(options.WorkDirectory);
+        var server = PrivatePostgresServer.Create(new PrivatePostgresOptions
+        {
+            Directory = Path.Combine(root, "postgres"),
+            BinDirectory = context.PrivatePostgres.BinDirectory,
+            Database = "shards",
+        });
+        try
+        {
+            await server.DestroyAsync(cancellationToken);
+            CliOutput.Status("bench: starting a private PostgreSQL ...");
+            var connectionString = await server.StartAsync(cancellationToken);
+            server.DestroyWhenProcessExits(Environment.ProcessId); // even if this process is SIGKILLed (silos watch us too)
+            await SchemaMigrator.ApplyAsync(connectionString, cancellationToken);
+            var machine = await MachineProbe.DescribeAsync(connectionString, cancellationToken);
+            var calls = new List<CallRun>();
+            var writes = new List<WriteComparison>();
+            var memory = new List<MemoryStep>();
+            var seeded = false;
+            foreach (var silos in options.SiloCounts)
+            {
+                await using var launcher = new ClusterLauncher(
+                    new LauncherOptions
+                    {
+                        SiloCount = silos,
+                        ConnectionString = connectionString,
+                        ClusterId = $"bench-{silos}",
+                        ServiceId = ServiceId,
+                        RestartCrashedSilos = false,
+                        LogDirectory = Path.Combine(root, "logs"),
+                    },
+                    message => CliOutput.Status("bench:   " + message));
+                CliOutput.Status($"bench: starting {silos} silo(s) ...");
+                await launcher.StartAsync(cancellationToken);
+                await using var client = new CliContext(true, connectionString, $"bench-{silos}");
+                var grains = await client.ConnectAsync(cancellationToken);
+                var pids = launcher.Silos.Select(s => s.Pid ?? 0).Where(p => p > 0).ToList();
+                memory.Add(new MemoryStep(silos, 0, CostSuite.AverageRss(pids)));
+                if (silos == options.SiloCounts[0])
+                {
+                    memory.AddRange(await CostSuite.ActivationAsync(grains, options, silos, pids, cancellationToken));
+                }
+
+                if (!seeded)
+                {
+                    CliOutput.Status($"bench: seeding {options.Keys} products and {options.Keys} carts ...");
+                    var seeder = new StoreSeeder(grains, options.Keys, options.Keys);
+                    await seeder.SeedProductsAsync(null, cancellationToken);
+                    await seeder.SeedCartsAsync(null, cancellationToken);
+                    seeded = true;
+                }
+
+                calls.AddRange(await CallPathSuite.RunAsync(grains, options, silos, [.. pids, Environment.ProcessId], cancellationToken));
+                if (silos == options.SiloCounts[0])
+                {
+                    writes.AddRange(await WriteSuite.RunAsync(grains, options, connectionString, cancellationToken));
+                }
+            }
+
+            var results = new BenchResults(
+                startedAt, 0, options.Quick, command, machine, calls, CallPathSuite.Ratios(calls), writes, memory,
+                CostSuite.RssPer1000Grains(memory, options.SiloCounts[0]), []);
+            var plots = BenchPlotter.Write(results, options.OutputDirectory);
+            results = results with { ElapsedSeconds = watch.Elapsed.TotalSeconds, Plots = plots };
+            await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, "results.json"), CliOutput.ToJson(results), cancellationToken);
+            return results;
+        }
+        finally
+        {
+            CliOutput.Status("bench: cleaning up: silos are stopped, PostgreSQL is stopped and deleted ...");
+            await server.DestroyAsync(CancellationToken.None);
+        }
+    }
+}

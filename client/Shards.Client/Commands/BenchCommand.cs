@@ -1,0 +1,38 @@
+using System.CommandLine;
+using Shards.Client.Bench;
+using Shards.Client.Cli;
+
+namespace Shards.Client.Commands;
+
+/// <summary><c>shards bench</c>: Shards side by side with bare Orleans and pgbench, in one run, on this machine.</summary>
+internal static class BenchCommand
+{
+    public static Command Create(GlobalOptions global)
+    {
+        var quick = new Option<bool>("--quick") { Description = "Smoke run of about a minute: 1 silo, short runs, fewer levels (CI)" };
+        var output = new Option<string>("--out")
+        {
+            Description = "Folder whose bench/ subfolder gets the PNG plots and results.json (default: .shards)",
+            DefaultValueFactory = _ => ".shards",
+            HelpName = "folder",
+        };
+        var command = new Command(
+            "bench",
+            "Measure Shards against a bare Orleans grain and pgbench on the same machine, in one run; print tables, write plots")
+        {
+            quick, output,
+        };
+        global.SetAction(command, async (parseResult, context, ct) =>
+        {
+            var directory = Path.Combine(parseResult.GetValue(output)!, "bench");
+            var options = parseResult.GetValue(quick) ? BenchOptions.QuickRun(directory) : BenchOptions.Full(directory);
+            var line = "shards bench" + (options.Quick ? " --quick" : "") + (parseResult.GetValue(output) is ".shards" ? "" : $" --out {parseResult.GetValue(output)}");
+            using var stop = new StopSignals(ct);
+            var results = await new BenchSuite(context, options, line).RunAsync(stop.Token);
+            BenchReportText.Print(context.Output, results);
+            context.Output.Document(results);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,15 @@
+using Orleans.Placement;
+using Shards.Contracts.Benchmarks;
+
+namespace Shards.Grains.Benchmarks;
+
+/// <summary>
+/// The bare grain of <c>shards bench</c>. Hash-based placement like the product and cart grains, so the baseline
+/// spreads over the silos exactly as the grains it is compared with; otherwise nothing but the call.
+/// </summary>
+[GrainType("ping")]
+[HashBasedPlacement]
+public sealed class PingGrain : Grain, IPingGrain
+{
+    public Task<int> PingAsync(int value) => Task.FromResult(value);
+}

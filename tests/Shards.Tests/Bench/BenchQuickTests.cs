@@ -1,0 +1,47 @@
+using Shards.Client.Bench;
+using Shards.Client.Cli;
+
+namespace Shards.Tests.Bench;
+
+/// <summary>
+/// The CI smoke run of <c>shards bench --quick</c>, in-process against its own private PostgreSQL and silo process.
+/// It proves the bench runs end to end and produces sane figures; it asserts no rate (2 shared cores vary too much).
+/// </summary>
+public sealed class BenchQuickTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    [Fact(Timeout = 180_000)]
+    public async Task The_quick_bench_runs_and_reports_non_zero_figures_and_plots()
+    {
+        var root = Path.Combine(Path.GetTempPath(), $"shards-bench-test-{Guid.NewGuid():N}");
+        try
+        {
+            var options = BenchOptions.QuickRun(Path.Combine(root, "out")) with { WorkDirectory = Path.Combine(root, "work") };
+            await using var context = new CliContext(json: true, connection: null, clusterId: null);
+
+            var results = await new BenchSuite(context, options, "shards bench --quick").RunAsync(CancellationToken.None);
+
+            output.WriteLine(CliOutput.ToJson(results with { Calls = [.. results.Calls.Select(c => c with { Cdf = [] })] }));
+            Assert.Equal(options.Concurrency.Count * CallPathSuite.Workloads.Count, results.Calls.Count);
+            Assert.All(results.Calls, c =>
+            {
+                Assert.True(c.Calls > 0 && c.CallsPerSecond > 0, $"{c.Workload} at {c.InFlight}: no call answered");
+                Assert.True(c.P50Ms > 0 && c.P99Ms >= c.P50Ms, $"{c.Workload} at {c.InFlight}: p50 {c.P50Ms}, p99 {c.P99Ms}");
+            });
+            Assert.All(results.Ratios, r => Assert.True(r.Ratio > 0));
+            var write = Assert.Single(results.Writes);
+            Assert.True(write.WritesPerSecond > 0 && write.PgbenchTps > 0 && write.Ratio > 0);
+            Assert.All(results.Memory, m => Assert.True(m.RssMbPerSilo > 10, $"RSS {m.RssMbPerSilo} MB"));
+            Assert.Contains(results.Calls, c => c.CpuMsPer1000Calls > 0);
+            Assert.Equal(2, results.Plots.Count);
+            Assert.All(results.Plots, plot => Assert.True(new FileInfo(plot).Length > 1000, plot));
+            Assert.False(Directory.Exists(Path.Combine(root, "work", "postgres")), "the private PostgreSQL was not deleted");
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+}
