@@ -69,7 +69,7 @@ public sealed class GlobalOptions
             PostgresNotAvailableException postgres => (postgres.Message, ExitCodes.Unavailable),
             NpgsqlException npgsql => ($"PostgreSQL error: {npgsql.Message}", ExitCodes.Unavailable),
             OperationCanceledException when cancellationToken.IsCancellationRequested => ("cancelled", 130),
-            var other when TransientFaults.IsTransient(other) => ($"the cluster did not answer ({exception.GetType().Name}: {exception.Message})", ExitCodes.Unavailable),
+            var other when ShardsFailures.IsTransient(other) => ($"the cluster did not answer ({exception.GetType().Name}: {exception.Message})", ExitCodes.Unavailable),
             _ => ($"unexpected error: {exception.GetType().Name}: {exception.Message}", 70),
         };
 }

@@ -241,7 +241,7 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
                         return;
                     }
                 }
-                catch (Exception ex) when (Shards.Hosting.Client.TransientFaults.IsTransient(ex))
+                catch (Exception ex) when (ShardsFailures.IsTransient(ex))
                 {
                     // The killed silo still owns the key: Orleans has not declared it dead yet.
                 }

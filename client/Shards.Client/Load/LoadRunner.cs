@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Shards.Hosting.Client;
+using Shards.Contracts.Common;
 
 namespace Shards.Client.Load;
 

@@ -35,16 +35,16 @@ public sealed class GrainCalls(IOptions<ShardsApiOptions> options, ILogger<Grain
                 var value = await call().WaitAsync(settings.AttemptTimeout, http.RequestAborted);
                 return ok(value);
             }
-            catch (Exception ex) when (TransientFailures.FindShardsException(ex) is { Code: not ShardsErrorCode.StorageUnavailable } shards)
+            catch (Exception ex) when (ShardsFailures.Find(ex) is { Code: not ShardsErrorCode.StorageUnavailable } shards)
             {
                 return FromDomain(shards);
             }
-            catch (Exception ex) when (TransientFailures.IsTransient(ex) && !http.RequestAborted.IsCancellationRequested)
+            catch (Exception ex) when (ShardsFailures.IsTransient(ex) && !http.RequestAborted.IsCancellationRequested)
             {
                 if (watch.Elapsed + delay > settings.RetryBudget)
                 {
                     ApiLog.GaveUp(logger, operation, watch.Elapsed.TotalSeconds, ex.GetType().Name);
-                    var why = TransientFailures.FindShardsException(ex)?.Message
+                    var why = ShardsFailures.Find(ex)?.Message
                         ?? $"the cluster did not answer within {settings.RetryBudget.TotalSeconds:0} s ({ex.GetType().Name}).";
                     return ApiProblems.Unavailable($"{operation} could not be completed: {why} Retry later with the same {RequestIdentity.HeaderName}.", settings.RetryAfter);
                 }

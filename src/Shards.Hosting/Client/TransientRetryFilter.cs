@@ -49,7 +49,7 @@ internal sealed partial class TransientRetryFilter(ShardsClientOptions options, 
                     failure = ex;
                 }
 
-                if (failure is null || !TransientFaults.IsTransient(failure) || DateTime.UtcNow + delay > deadline)
+                if (failure is null || !ShardsFailures.IsTransient(failure) || DateTime.UtcNow + delay > deadline)
                 {
                     if (failure is not null && context.Response?.Exception is null)
                     {

@@ -4,6 +4,7 @@ using Shards.Contracts.Catalog;
 using Shards.Hosting.Client;
 using Shards.Hosting.Database;
 using Shards.Tests.Infrastructure;
+using Shards.Contracts.Common;
 
 namespace Shards.Tests.Cluster;
 
