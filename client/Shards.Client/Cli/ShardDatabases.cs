@@ -13,6 +13,9 @@ public static class ShardDatabases
 {
     public const int MaxShards = 16;
 
+    /// <summary>Set for silos on the private PostgreSQL (<see cref="Hosting.Options.ShardsStorageOptions.ReachUnconfiguredShards"/>).</summary>
+    public const string ReachUnconfiguredShardsVariable = "Shards__Storage__ReachUnconfiguredShards";
+
     /// <summary>
     /// The shards for <paramref name="count"/>: none (the main database is the one shard) for 1, else
     /// <c>s0</c>..<c>s{N-1}</c> in new databases <c>shards_s0</c>.. on <paramref name="server"/>, with Shards' schema.
@@ -53,7 +56,8 @@ public static class ShardDatabases
     /// refuse to start, or leave a configured shard unused).
     /// </summary>
     public static async Task CheckMapAsync(
-        CliContext context, string mainConnectionString, string serviceId, IReadOnlyList<ShardConnection> shards, CancellationToken cancellationToken)
+        CliContext context, string mainConnectionString, string serviceId, IReadOnlyList<ShardConnection> shards, CancellationToken cancellationToken,
+        bool reachUnconfigured = false)
     {
         ShardMap? map;
         try
@@ -68,6 +72,13 @@ public static class ShardDatabases
         var names = shards.Count > 0
             ? shards.Select(s => s.Name).ToList()
             : ShardSet.Resolve(context.StorageOptions, mainConnectionString).Names.ToList();
+        if (map is not null && reachUnconfigured && map.Version > 1 && !map.Document.IsMoving)
+        {
+            // Resharded: the silos reach the map's shards on the private server whatever --shards configured.
+            CliOutput.Status($"Service '{serviceId}' keeps its state in shards {string.Join(", ", map.Document.Names)} (shard map version {map.Version}); the silos reach them on the private PostgreSQL.");
+            return;
+        }
+
         if (map is not null && !map.Document.Names.Order(StringComparer.Ordinal).SequenceEqual(names.Order(StringComparer.Ordinal)))
         {
             var count = map.Document.Shards.Count;
@@ -78,7 +89,7 @@ public static class ShardDatabases
             throw new CliException(
                 $"Service '{serviceId}' already keeps its state in shards {string.Join(", ", map.Document.Names)} (shard map version {map.Version}), " +
                 $"not {string.Join(", ", names)}: {suggestion}, or use a fresh database ('shards db stop' and remove its folder). " +
-                "Moving state between shards (resharding) is not supported yet.");
+                "To change the shards of a running cluster, use 'shards reshard add|remove'.");
         }
     }
 

@@ -21,6 +21,7 @@ public static class ShardsCli
         root.Subcommands.Add(StoreCommands.Seed(global));
         root.Subcommands.Add(DistributionCommand.Create(global));
         root.Subcommands.Add(ShardsCommand.Create(global));
+        root.Subcommands.Add(ReshardCommand.Create(global));
         root.Subcommands.Add(KillCommand.Create(global));
         root.Subcommands.Add(LoadCommand.Create(global));
         root.Subcommands.Add(BenchCommand.Create(global));

@@ -44,7 +44,7 @@ internal static class ClusterCommands
             var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: true, ct);
             var privateServer = context.ConfiguredConnectionString is null ? PrivatePostgresServer.Create(context.PrivatePostgres) : null;
             var shardDatabases = await ShardDatabases.CreateAsync(context, privateServer, parseResult.GetValue(shards), ct);
-            await ShardDatabases.CheckMapAsync(context, connectionString, context.Cluster.ServiceId, shardDatabases, ct);
+            await ShardDatabases.CheckMapAsync(context, connectionString, context.Cluster.ServiceId, shardDatabases, ct, reachUnconfigured: privateServer is not null);
             var options = new LauncherOptions
             {
                 SiloCount = parseResult.GetValue(silos),
@@ -58,6 +58,13 @@ internal static class ClusterCommands
             foreach (var (name, value) in ShardDatabases.Environment(shardDatabases))
             {
                 options.SiloEnvironment[name] = value;
+            }
+
+            if (privateServer is not null)
+            {
+                // Every database on the private server takes the main connection's credentials: silos reach shards that
+                // 'shards reshard add' adds while they run.
+                options.SiloEnvironment[ShardDatabases.ReachUnconfiguredShardsVariable] = "true";
             }
 
             await using var launcher = new ClusterLauncher(options, message => CliOutput.Status($"[{DateTime.Now:HH:mm:ss}] {message}"));

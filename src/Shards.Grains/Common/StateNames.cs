@@ -9,4 +9,15 @@ public static class StateNames
 {
     public const string Product = "product";
     public const string Cart = "cart";
+
+    /// <summary>
+    /// The grain type ([GrainType]) that owns each state. A stored row names its state and key but not its grain type,
+    /// and the shard router hashes the grain id (<c>type/key</c>), so resharding needs this to place a row. A state
+    /// missing here makes <c>shards reshard</c> refuse (nothing moves) instead of guessing.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> GrainTypes = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        [Product] = "product",
+        [Cart] = "cart",
+    };
 }

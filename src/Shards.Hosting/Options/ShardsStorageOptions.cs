@@ -21,6 +21,17 @@ public sealed class ShardsStorageOptions
     /// (the main database is unreachable) refuses writes: a newer map may exist that it cannot see.
     /// </summary>
     public TimeSpan MapLease { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Whether a silo may reach a shard of the stored map that it has no connection string for, with the main
+    /// connection string (its credentials) pointed at the host, port and database the map records; the database must
+    /// say it is that shard. Lets <c>shards reshard add</c> add a database to running silos (the local launcher sets it).
+    /// Off by default: a silo then refuses a map naming a shard it is not configured for.
+    /// </summary>
+    public bool ReachUnconfiguredShards { get; set; }
+
+    /// <summary>Rows a resharding moves per batch (one transaction per batch on each side); their writes wait for it.</summary>
+    public int ReshardBatchSize { get; set; } = 200;
 }
 
 /// <summary>One shard database.</summary>

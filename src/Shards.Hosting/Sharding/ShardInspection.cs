@@ -16,17 +16,20 @@ public static class ShardInspection
     /// </summary>
     public static IReadOnlyList<ShardConnection> ConnectionsFor(ShardMapDocument map, string mainConnectionString, ShardsStorageOptions? configured)
     {
-        return map.Shards.Select(location =>
+        return map.AllShards.Select(location => ConnectionFor(location, mainConnectionString, configured)).ToList();
+    }
+
+    /// <summary>One shard's connection: configured, else the main connection string pointed at the shard's database.</summary>
+    public static ShardConnection ConnectionFor(ShardLocation location, string mainConnectionString, ShardsStorageOptions? configured)
+    {
+        var own = configured?.Shards.FirstOrDefault(s => s.Name == location.Name && !string.IsNullOrWhiteSpace(s.ConnectionString));
+        var connectionString = own?.ConnectionString ?? new NpgsqlConnectionStringBuilder(mainConnectionString)
         {
-            var own = configured?.Shards.FirstOrDefault(s => s.Name == location.Name && !string.IsNullOrWhiteSpace(s.ConnectionString));
-            var connectionString = own?.ConnectionString ?? new NpgsqlConnectionStringBuilder(mainConnectionString)
-            {
-                Host = location.Host,
-                Port = location.Port,
-                Database = location.Database,
-            }.ConnectionString;
-            return new ShardConnection(location.Name, connectionString);
-        }).ToList();
+            Host = location.Host,
+            Port = location.Port,
+            Database = location.Database,
+        }.ConnectionString;
+        return new ShardConnection(location.Name, connectionString);
     }
 
     /// <summary>Rows and bytes (<c>octet_length(payloadbinary)</c>) per state name of one service in one shard database.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Orleans.Runtime;
@@ -31,6 +32,7 @@ public sealed partial class ShardMapMonitor : IDisposable
     private Task? _started;
     private Task? _loop;
     private int _disposed;
+    private readonly ConcurrentDictionary<string, ShardConnection> _reached = new(StringComparer.Ordinal);
     private volatile View? _view;
 
     public ShardMapMonitor(
@@ -103,7 +105,7 @@ public sealed partial class ShardMapMonitor : IDisposable
                 return true;
             }
 
-            if (latest.ProblemFor(Shards) is { } problem)
+            if (await ProblemWithAsync(latest, cancellationToken) is { } problem)
             {
                 if (view.Newer?.Version != latest.Version)
                 {
@@ -114,7 +116,7 @@ public sealed partial class ShardMapMonitor : IDisposable
                 return false;
             }
 
-            _view = new View(latest, latest.Document.CreateRouter(), askedAt, null);
+            _view = View.Of(latest, askedAt);
             LogMapAdopted(_logger, ServiceId, view.Map.Version, latest.ToString());
             return true;
         }
@@ -124,11 +126,24 @@ public sealed partial class ShardMapMonitor : IDisposable
         }
     }
 
-    /// <summary>The shard to read <paramref name="grainId"/>'s state from; refuses when a newer map exists that this silo cannot use.</summary>
-    public string ShardForRead(GrainId grainId) => Route(grainId, "read", requireLease: false);
+    /// <summary>Where to read <paramref name="grainId"/>'s state; refuses when a newer map exists that this silo cannot use.</summary>
+    public ShardRoute RouteRead(GrainId grainId) => Route(grainId, "read", requireLease: false);
 
-    /// <summary>The shard to write or clear <paramref name="grainId"/>'s state in; refuses unless the map is current and confirmed.</summary>
-    public string ShardForWrite(GrainId grainId, string verb = "write") => Route(grainId, verb, requireLease: true);
+    /// <summary>Where to write or clear <paramref name="grainId"/>'s state; refuses unless the map is current and confirmed.</summary>
+    public ShardRoute RouteWrite(GrainId grainId, string verb = "write") => Route(grainId, verb, requireLease: true);
+
+    /// <summary>The shard to read <paramref name="grainId"/>'s state from (while it moves: the shard it moves from).</summary>
+    public string ShardForRead(GrainId grainId) => RouteRead(grainId).Shard;
+
+    /// <summary>The shard to write <paramref name="grainId"/>'s state in (while it moves: the shard it moves from).</summary>
+    public string ShardForWrite(GrainId grainId, string verb = "write") => RouteWrite(grainId, verb).Shard;
+
+    /// <summary>
+    /// How to reach a shard of the map: its configured connection string, or, with
+    /// <see cref="ShardsStorageOptions.ReachUnconfiguredShards"/>, the main connection string pointed at the database the
+    /// map records (checked to be that shard). Null when this silo cannot reach it.
+    /// </summary>
+    public ShardConnection? ConnectionFor(string shard) => Shards.Find(shard) ?? _reached.GetValueOrDefault(shard);
 
     public void Dispose()
     {
@@ -142,7 +157,7 @@ public sealed partial class ShardMapMonitor : IDisposable
         _refreshing.Dispose();
     }
 
-    private string Route(GrainId grainId, string verb, bool requireLease)
+    private ShardRoute Route(GrainId grainId, string verb, bool requireLease)
     {
         var view = _view ?? throw new ShardsException(
             ShardsErrorCode.StorageUnavailable,
@@ -164,7 +179,40 @@ public sealed partial class ShardMapMonitor : IDisposable
                 $"Refusing to {verb} {grainId}, since a newer map may send it elsewhere; nothing changed, retry later.");
         }
 
-        return view.Router.ShardFor(grainId.ToString());
+        var key = grainId.ToString();
+        var shard = view.Router.ShardFor(key);
+        return view.TargetRouter?.ShardFor(key) is { } target && target != shard ? new ShardRoute(shard, target) : new ShardRoute(shard, null);
+    }
+
+    /// <summary>
+    /// Why this silo cannot route with <paramref name="map"/>, or null. Shards of the map that are not configured are
+    /// reached through the main connection string when <see cref="ShardsStorageOptions.ReachUnconfiguredShards"/> is set,
+    /// once their database says it is that shard of this service.
+    /// </summary>
+    private async Task<string?> ProblemWithAsync(ShardMap map, CancellationToken cancellationToken)
+    {
+        if (_options.ReachUnconfiguredShards)
+        {
+            foreach (var location in map.Document.AllShards.Where(l => ConnectionFor(l.Name) is null))
+            {
+                var derived = ShardInspection.ConnectionFor(location, _mainConnectionString, configured: null);
+                try
+                {
+                    var identity = await ShardMapStore.ClaimIdentityAsync(derived.ConnectionString, ServiceId, location.Name, cancellationToken);
+                    if (identity == location.Name)
+                    {
+                        _reached[location.Name] = derived;
+                        LogShardReached(_logger, location.Name, derived.Target, ServiceId);
+                    }
+                }
+                catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+                {
+                    LogShardUnreachable(_logger, location.Name, derived.Target, ex.Message);
+                }
+            }
+        }
+
+        return map.ProblemFor(Shards, name => _reached.ContainsKey(name));
     }
 
     private async Task StartCoreAsync(CancellationToken cancellationToken)
@@ -195,19 +243,19 @@ public sealed partial class ShardMapMonitor : IDisposable
                     ?? throw new InvalidOperationException($"The shard map of service '{ServiceId}' vanished right after it was created.");
             }
 
-            if (map.ProblemFor(Shards) is { } problem)
+            if (await ProblemWithAsync(map, cancellationToken) is { } problem)
             {
                 throw new SiloStartupException(
                     $"This silo cannot use the shard map: {problem}. Configure every shard of the map (Shards__Storage__Shards__N__Name/ConnectionString); " +
-                    "changing the shards of an existing service is resharding, which Shards does not do yet.");
+                    "or set Shards__Storage__ReachUnconfiguredShards=true when every shard database accepts the main connection's credentials.");
             }
 
-            foreach (var unused in Shards.Names.Where(name => map.Document.Find(name) is null))
+            foreach (var unused in Shards.Names.Where(name => map.Document.AllShards.All(s => s.Name != name)))
             {
                 LogShardNotInMap(_logger, unused, ServiceId, map.Version);
             }
 
-            _view = new View(map, map.Document.CreateRouter(), askedAt, null);
+            _view = View.Of(map, askedAt);
             LogMapLoaded(_logger, ServiceId, map.ToString());
             _loop = RefreshLoopAsync(_stopping.Token);
         }
@@ -251,7 +299,10 @@ public sealed partial class ShardMapMonitor : IDisposable
     }
 
     /// <summary>What the silo routes with, when it was last confirmed (a timestamp of <see cref="TimeProvider"/>), and a newer version it cannot use.</summary>
-    private sealed record View(ShardMap Map, ShardRouter Router, long ConfirmedAt, NewerMap? Newer);
+    private sealed record View(ShardMap Map, ShardRouter Router, ShardRouter? TargetRouter, long ConfirmedAt, NewerMap? Newer)
+    {
+        public static View Of(ShardMap map, long confirmedAt) => new(map, map.Document.CreateRouter(), map.Document.CreateTargetRouter(), confirmedAt, null);
+    }
 
     private sealed record NewerMap(int Version, string Problem);
 
@@ -275,6 +326,12 @@ public sealed partial class ShardMapMonitor : IDisposable
 
     [LoggerMessage(EventId = 1407, Level = LogLevel.Information, Message = "Shard map of service {ServiceId} confirmed again")]
     private static partial void LogRefreshRecovered(ILogger logger, string serviceId);
+
+    [LoggerMessage(EventId = 1409, Level = LogLevel.Information, Message = "Shard {Shard} of the shard map is not configured on this silo; reaching it at {Target} through the main connection string (service {ServiceId})")]
+    private static partial void LogShardReached(ILogger logger, string shard, string target, string serviceId);
+
+    [LoggerMessage(EventId = 1410, Level = LogLevel.Warning, Message = "Shard {Shard} of the shard map is not configured on this silo and cannot be reached at {Target}: {Reason}")]
+    private static partial void LogShardUnreachable(ILogger logger, string shard, string target, string reason);
 
     [LoggerMessage(EventId = 1408, Level = LogLevel.Warning, Message = "Configured shard {Shard} is not in the shard map of service {ServiceId} (version {Version}); it stays unused until a map version adds it")]
     private static partial void LogShardNotInMap(ILogger logger, string shard, string serviceId, int version);

@@ -163,9 +163,26 @@ public static class ShardsSiloExtensions
             new ShardedGrainStorage(
                 name,
                 services.GetRequiredService<ShardMapMonitor>(),
-                shards.Shards.ToDictionary(s => s.Name, s => (IGrainStorage)AdoNetGrainStorageFactory.Create(services, ShardStorageName(name, s.Name)))),
+                shards.Shards.ToDictionary(s => s.Name, s => (IGrainStorage)AdoNetGrainStorageFactory.Create(services, ShardStorageName(name, s.Name))),
+                reached => ReachedShardStorage(services, name, reached)),
             services.GetRequiredService<ILoggerFactory>().CreateLogger<StorageFailureTranslation>()));
         return silo;
+    }
+
+    /// <summary>
+    /// Orleans' ADO.NET storage for a shard of the map that the silo was not configured with (a resharding added it,
+    /// <see cref="ShardsStorageOptions.ReachUnconfiguredShards"/>): configured like the others, created on first use.
+    /// </summary>
+    private static AdoNetGrainStorage ReachedShardStorage(IServiceProvider services, string storageName, ShardConnection shard)
+    {
+        var name = ShardStorageName(storageName, shard.Name);
+        var options = new AdoNetGrainStorageOptions
+        {
+            Invariant = AdoNetInvariants.PostgreSql,
+            ConnectionString = shard.ConnectionString,
+            GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>()),
+        };
+        return ActivatorUtilities.CreateInstance<AdoNetGrainStorage>(services, Microsoft.Extensions.Options.Options.Create(options), name, services.GetRequiredService<IOptions<ClusterOptions>>());
     }
 
     /// <summary>The name of one shard's ADO.NET storage inside a sharded storage, e.g. <c>catalog@s0</c>.</summary>

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Runtime;
 using Orleans.Storage;
 using Shards.Contracts.Common;
@@ -10,23 +12,72 @@ namespace Shards.Hosting.Storage;
 /// <see cref="GrainId"/> to, and is read, written and cleared there by that shard's own Orleans ADO.NET storage
 /// (no SQL of Shards' own). ETags are the shard row's versions, so conflicts are detected exactly as with one
 /// database. With one shard this is plain ADO.NET storage plus the shard map's stale-map rule.
+/// While a resharding moves a grain (a moving map), its row is in the old shard until the coordinator moved it (with
+/// its version), then in the new one: the old shard is asked first and is the owner while it holds the row
+/// (docs/sharding.md, "Online resharding").
 /// </summary>
-public sealed class ShardedGrainStorage(string storageName, ShardMapMonitor map, IReadOnlyDictionary<string, IGrainStorage> shards)
+public sealed class ShardedGrainStorage(
+    string storageName, ShardMapMonitor map, IReadOnlyDictionary<string, IGrainStorage> shards, Func<ShardConnection, IGrainStorage>? reach = null)
     : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
 {
-    /// <summary>The per-shard storages, by shard name.</summary>
+    private readonly ConcurrentDictionary<string, Lazy<Task<IGrainStorage>>> _reached = new(StringComparer.Ordinal);
+
+    /// <summary>The per-shard storages of the configured shards, by shard name.</summary>
     public IReadOnlyDictionary<string, IGrainStorage> Shards => shards;
 
     public ShardMapMonitor Map => map;
 
-    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
-        Shard(map.ShardForRead(grainId)).ReadStateAsync(stateName, grainId, grainState);
+    public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var route = map.RouteRead(grainId);
+        await (await ShardAsync(route.Shard)).ReadStateAsync(stateName, grainId, grainState);
+        if (route.MovingTo is { } target && grainState.ETag is null)
+        {
+            // No row in the old shard: either the grain is new or the resharding moved it already.
+            await (await ShardAsync(target)).ReadStateAsync(stateName, grainId, grainState);
+        }
+    }
 
-    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
-        Shard(map.ShardForWrite(grainId)).WriteStateAsync(stateName, grainId, grainState);
+    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var route = map.RouteWrite(grainId);
+        if (route.MovingTo is not { } target)
+        {
+            await (await ShardAsync(route.Shard)).WriteStateAsync(stateName, grainId, grainState);
+            return;
+        }
 
-    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
-        Shard(map.ShardForWrite(grainId, "clear")).ClearStateAsync(stateName, grainId, grainState);
+        if (grainState.ETag is null)
+        {
+            // A new grain (no row in either shard when it read): it starts in its new shard, behind the coordinator's scan.
+            await (await ShardAsync(target)).WriteStateAsync(stateName, grainId, grainState);
+            return;
+        }
+
+        await WithMovedFallbackAsync(stateName, grainId, grainState, route.Shard, target, (storage, state) => storage.WriteStateAsync(stateName, grainId, state));
+    }
+
+    public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var route = map.RouteWrite(grainId, "clear");
+        if (route.MovingTo is not { } target)
+        {
+            await (await ShardAsync(route.Shard)).ClearStateAsync(stateName, grainId, grainState);
+            return;
+        }
+
+        if (!grainState.RecordExists)
+        {
+            // Orleans' provider reads before clearing a state it does not know to exist; read from where the row is.
+            await ReadStateAsync(stateName, grainId, grainState);
+            if (!grainState.RecordExists)
+            {
+                return;
+            }
+        }
+
+        await WithMovedFallbackAsync(stateName, grainId, grainState, route.Shard, target, (storage, state) => storage.ClearStateAsync(stateName, grainId, state));
+    }
 
     /// <summary>
     /// The map loads before any storage initialises (it may refuse the silo's start); every shard's storage then
@@ -41,7 +92,60 @@ public sealed class ShardedGrainStorage(string storageName, ShardMapMonitor map,
         }
     }
 
-    private IGrainStorage Shard(string name) => shards.TryGetValue(name, out var storage)
-        ? storage
-        : throw new ShardsException(ShardsErrorCode.StorageUnavailable, $"Storage '{storageName}' has no shard '{name}' on this silo. Nothing changed.");
+    /// <summary>
+    /// A write or clear of a moving grain with an ETag: in the old shard while it holds the row (a version conflict
+    /// there is a real conflict), else in the new shard, where the coordinator put the row with the same version.
+    /// A row being moved is locked by the coordinator: the old shard's write waits, then finds it gone.
+    /// </summary>
+    private async Task WithMovedFallbackAsync<T>(
+        string stateName, GrainId grainId, IGrainState<T> grainState, string from, string to, Func<IGrainStorage, IGrainState<T>, Task> operation)
+    {
+        var old = await ShardAsync(from);
+        try
+        {
+            await operation(old, grainState);
+            return;
+        }
+        catch (InconsistentStateException)
+        {
+            var probe = new GrainState<T>();
+            await old.ReadStateAsync(stateName, grainId, probe);
+            if (probe.ETag is not null)
+            {
+                throw;
+            }
+        }
+
+        await operation(await ShardAsync(to), grainState);
+    }
+
+    private ValueTask<IGrainStorage> ShardAsync(string name)
+    {
+        if (shards.TryGetValue(name, out var storage))
+        {
+            return ValueTask.FromResult(storage);
+        }
+
+        if (reach is not null && map.ConnectionFor(name) is { } connection)
+        {
+            var lazy = _reached.GetOrAdd(name, _ => new Lazy<Task<IGrainStorage>>(() => StartReachedAsync(connection)));
+            return new ValueTask<IGrainStorage>(lazy.Value);
+        }
+
+        throw new ShardsException(ShardsErrorCode.StorageUnavailable, $"Storage '{storageName}' has no shard '{name}' on this silo. Nothing changed.");
+    }
+
+    /// <summary>A storage for a shard the silo reaches without configuration, initialised as the silo's start would.</summary>
+    private async Task<IGrainStorage> StartReachedAsync(ShardConnection connection)
+    {
+        var storage = reach!(connection);
+        if (storage is ILifecycleParticipant<ISiloLifecycle> participant)
+        {
+            var lifecycle = new SiloLifecycleSubject(NullLogger<SiloLifecycleSubject>.Instance);
+            participant.Participate(lifecycle);
+            await lifecycle.OnStart(CancellationToken.None);
+        }
+
+        return storage;
+    }
 }
