@@ -247,6 +247,7 @@ public sealed partial class ShardMapMonitor : IDisposable
             {
                 throw new SiloStartupException(
                     $"This silo cannot use the shard map: {problem}. Configure every shard of the map (Shards__Storage__Shards__N__Name/ConnectionString); " +
+                    "a resharding ('shards reshard add') rolls a new shard's connection string out to every silo first, " +
                     "or set Shards__Storage__ReachUnconfiguredShards=true when every shard database accepts the main connection's credentials.");
             }
 
