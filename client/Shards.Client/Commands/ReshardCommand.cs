@@ -66,7 +66,8 @@ internal static class ReshardCommand
             context.Output.Line(
                 $"Resharding {(result.Resumed ? "resumed and " : string.Empty)}done: {request}. Shard map version {result.FromVersion} -> {result.TargetVersion}; " +
                 $"{result.KeysMoved} key(s) moved" + (result.KeysScanned > 0 ? $" of {result.KeysScanned} scanned ({100.0 * result.KeysMoved / result.KeysScanned:0.0} %)" : string.Empty) +
-                $" in {moveSeconds:0.0} s ({(moveSeconds > 0 ? result.KeysMoved / moveSeconds : 0):0} keys/s); {result.TotalTime.TotalSeconds:0.0} s with the fences.");
+                (result.Resumed ? $"; this run moved {result.KeysMovedThisRun}" : string.Empty) +
+                $" in {moveSeconds:0.0} s ({(moveSeconds > 0 ? result.KeysMovedThisRun / moveSeconds : 0):0} keys/s); {result.TotalTime.TotalSeconds:0.0} s with the fences.");
             if (operation == ReshardOperation.Remove)
             {
                 context.Output.Line($"Shard '{request.Name}' holds no state of service '{serviceId}' any more: its connection string can be dropped from the silos' configuration.");
@@ -80,6 +81,7 @@ internal static class ReshardCommand
                 result.FromVersion,
                 result.TargetVersion,
                 result.KeysMoved,
+                result.KeysMovedThisRun,
                 result.KeysScanned,
                 result.Resumed,
                 moveSeconds,

@@ -150,6 +150,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
 
         Assert.True(result.Resumed);
         Assert.Equal(expectedMoves, result.KeysMoved);
+        Assert.Equal(expectedMoves - record.KeysMoved, result.KeysMovedThisRun);
         Assert.Equal(0, writers.Conflicts);
         await AssertEveryKeyOnceWhereRoutedAsync(serviceId, after, keys, writers, ("s0", shards.S0), ("s1", shards.S1), ("s2", s2));
     }

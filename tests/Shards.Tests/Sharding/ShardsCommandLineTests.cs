@@ -46,4 +46,23 @@ public sealed class ShardsCommandLineTests
 
         Assert.Contains(result.Errors, e => e.Message.Contains("--shards must be between 1 and 16", StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData("reshard add s2", "add")]
+    [InlineData("reshard add Host=127.0.0.1;Database=shards_s2 --name s2", "add")]
+    [InlineData("reshard remove s1", "remove")]
+    public void Reshard_add_and_remove_take_a_database(string commandLine, string operation)
+    {
+        var result = ShardsCli.Build().Parse(commandLine.Split(' '));
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(operation, result.CommandResult.Command.Name);
+    }
+
+    [Theory]
+    [InlineData("reshard add")]
+    [InlineData("reshard remove")]
+    [InlineData("reshard remove s1 --name s2")]
+    public void Reshard_without_a_database_or_with_a_name_to_remove_is_rejected(string commandLine) =>
+        Assert.NotEmpty(ShardsCli.Build().Parse(commandLine.Split(' ')).Errors);
 }

@@ -117,7 +117,8 @@ public sealed class ReshardCoordinator(string main, string serviceId, ShardsStor
 
         await ReshardingStore.FinishAsync(main, serviceId, record.MovingVersion, cancellationToken);
         var final = await ShardMapStore.ReadCurrentAsync(main, serviceId, cancellationToken);
-        return new ReshardResult(request, record.FromVersion, final?.Version ?? record.MovingVersion + 1, keysMoved, scanned, resumed, moveTime, started.Elapsed);
+        return new ReshardResult(
+            request, record.FromVersion, final?.Version ?? record.MovingVersion + 1, keysMoved, keysMoved - record.KeysMoved, scanned, resumed, moveTime, started.Elapsed);
     }
 
     /// <summary>Checks the request against the map and the databases, prepares the new database, and returns the moving map.</summary>

@@ -27,12 +27,13 @@ public sealed record ReshardProgress(string Phase, long KeysMoved, long KeysTota
 /// <param name="FromVersion">The map version before the resharding.</param>
 /// <param name="TargetVersion">The map version it ends with.</param>
 /// <param name="KeysMoved">Keys moved, over every run of this resharding.</param>
+/// <param name="KeysMovedThisRun">Keys this run moved (less than <paramref name="KeysMoved"/> when it resumed an interrupted one).</param>
 /// <param name="KeysScanned">Keys (rows) of the service in the shards when this run first scanned them.</param>
 /// <param name="Resumed">True when this run continued a resharding an earlier run began.</param>
 /// <param name="MoveTime">Time this run spent moving rows (without the fences).</param>
 /// <param name="TotalTime">This run's whole time, fences included.</param>
 public sealed record ReshardResult(
-    ReshardRequest Request, int FromVersion, int TargetVersion, long KeysMoved, long KeysScanned, bool Resumed, TimeSpan MoveTime, TimeSpan TotalTime);
+    ReshardRequest Request, int FromVersion, int TargetVersion, long KeysMoved, long KeysMovedThisRun, long KeysScanned, bool Resumed, TimeSpan MoveTime, TimeSpan TotalTime);
 
 /// <summary>A resharding that cannot start or go on, with a message a person can act on.</summary>
 /// <param name="DependencyDown">True when a database does not answer (retry later), false for bad input.</param>
