@@ -68,6 +68,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         await newKeys;
 
         Assert.Equal(expectedMoves, result.KeysMoved);
+        Assert.Equal(seeded.Count, result.KeysScanned);
         Assert.InRange((double)result.KeysMoved / seeded.Count, 0.25, 0.42);
         Assert.Equal(3, result.TargetVersion);
         Assert.False(result.Resumed);
@@ -151,6 +152,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         Assert.True(result.Resumed);
         Assert.Equal(expectedMoves, result.KeysMoved);
         Assert.Equal(expectedMoves - record.KeysMoved, result.KeysMovedThisRun);
+        Assert.Equal(keys.Count, result.KeysScanned); // the rows the first run moved already count too
         Assert.Equal(0, writers.Conflicts);
         await AssertEveryKeyOnceWhereRoutedAsync(serviceId, after, keys, writers, ("s0", shards.S0), ("s1", shards.S1), ("s2", s2));
     }

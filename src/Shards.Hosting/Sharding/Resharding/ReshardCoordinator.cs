@@ -192,7 +192,10 @@ public sealed class ReshardCoordinator(string main, string serviceId, ShardsStor
         return moving;
     }
 
-    /// <summary>Moves every row whose owner differs on the target ring, rescanning until a pass finds none.</summary>
+    /// <summary>
+    /// Moves every row whose owner differs on the target ring, rescanning until a pass finds none. Returns the keys moved
+    /// (all runs) and the service's rows in every shard at the first scan.
+    /// </summary>
     private async Task<(long KeysMoved, long Scanned)> MoveAllAsync(
         ReshardRequest request, ReshardingRecord record, ShardMap map, IProgress<ReshardProgress>? progress, Stopwatch watch, CancellationToken cancellationToken)
     {
@@ -218,7 +221,17 @@ public sealed class ReshardCoordinator(string main, string serviceId, ShardsStor
                     .Select(g => (from, connections[g.Key], g.Select(x => x.Key).ToList())));
             }
 
-            scanned = scanned < 0 ? rows : scanned;
+            if (scanned < 0)
+            {
+                // Rows already in a shard only the target ring has (moved by an interrupted run, or new) count too.
+                foreach (var added in map.Document.AllShards.Where(s => map.Document.Find(s.Name) is null))
+                {
+                    var to = connections[added.Name];
+                    rows += (await Guard(() => ShardRows.ScanAsync(to, serviceId, cancellationToken), to.ToString(), to.ConnectionString)).Count;
+                }
+
+                scanned = rows;
+            }
             var remaining = pending.Sum(p => (long)p.Keys.Count);
             if (remaining == 0)
             {
