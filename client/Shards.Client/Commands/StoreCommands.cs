@@ -110,7 +110,10 @@ internal static class StoreCommands
             var storage = shard is null ? null : new { shard, database = map!.Document.Find(shard)!.Target, mapVersion = map.Version };
             if (storage is not null)
             {
-                context.Output.Line($"its state is in shard {storage.shard} ({storage.database}), shard map version {storage.mapVersion}");
+                var movingTo = map!.Document.CreateTargetRouter()?.ShardFor(location.GrainId) is { } target && target != shard ? target : null;
+                context.Output.Line(movingTo is null
+                    ? $"its state is in shard {storage.shard} ({storage.database}), shard map version {storage.mapVersion}"
+                    : $"its state is in shard {storage.shard} ({storage.database}) until the resharding in progress moves it to {movingTo}, shard map version {storage.mapVersion}");
             }
 
             context.Output.Document(new { key = entity.ToString(), location, storage });
