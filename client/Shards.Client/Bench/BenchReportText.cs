@@ -131,9 +131,9 @@ public static class BenchReportText
                 [.. results.ShardWrites.Select(w => (IReadOnlyList<string>)
                 [
                     N(w.Shards), w.SeparateServers ? $"{w.Servers} separate" : "1 (shared)", N(w.WritesPerSecond), F(w.WriteP50Ms), F(w.WriteP99Ms), N(w.Errors),
-                    $"{w.ScalingRatio:0.00}x", N(w.PgbenchTps), w.Servers == 1 ? N(w.PgbenchClientsPerServer) : $"{w.Servers} x {w.PgbenchClientsPerServer}", $"{w.RatioToPgbench:0.00}x",
+                    w.ScalingRatio is { } scaling ? $"{scaling:0.00}x" : "-", N(w.PgbenchTps), w.Servers == 1 ? N(w.PgbenchClientsPerServer) : $"{w.Servers} x {w.PgbenchClientsPerServer}", $"{w.RatioToPgbench:0.00}x",
                 ])],
-                [$"'VS 1 SHARD' divides by the first row of the same run; every server is a private PostgreSQL on this machine, so separate servers share its {results.Machine.Cores} cores and disk."]);
+                [$"'VS 1 SHARD' divides by the 1-shard row of the same run; every server is a private PostgreSQL on this machine, so separate servers share its {results.Machine.Cores} cores and disk."]);
         }
 
         if (results.Placement.Count > 0)

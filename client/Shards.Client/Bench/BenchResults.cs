@@ -34,7 +34,7 @@ public sealed record WriteComparison(
 
 /// <summary>
 /// Acknowledged writes with grain state sharded over <see cref="Shards"/> databases, on one server or on as many
-/// separate servers; <see cref="ScalingRatio"/> is against the first (1-shard) layout of the same run, and
+/// separate servers; <see cref="ScalingRatio"/> is against the 1-shard layout of the same run (null without one), and
 /// <see cref="PgbenchTps"/> is pgbench -N on the same server(s) at once (<see cref="PgbenchClientsPerServer"/> each).
 /// </summary>
 public sealed record ShardWriteRun(
@@ -47,7 +47,7 @@ public sealed record ShardWriteRun(
     double WritesPerSecond,
     double WriteP50Ms,
     double WriteP99Ms,
-    double ScalingRatio,
+    double? ScalingRatio,
     double PgbenchTps,
     int PgbenchClientsPerServer,
     double RatioToPgbench);

@@ -37,7 +37,7 @@ public sealed class ShardWriteSuite(CliContext context, BenchOptions options, st
                     await new Pgbench(_serverConnections[server]).InitialiseAsync(cancellationToken);
                 }
 
-                runs.Add(await RunLayoutAsync(layout, runs.FirstOrDefault()?.WritesPerSecond, cancellationToken));
+                runs.Add(await RunLayoutAsync(layout, runs.FirstOrDefault(r => r.Shards == 1)?.WritesPerSecond, cancellationToken));
             }
 
             return runs;
@@ -102,7 +102,7 @@ public sealed class ShardWriteSuite(CliContext context, BenchOptions options, st
         return new ShardWriteRun(
             layout.Shards, layout.SeparateServers, servers, options.ShardWriteInFlight, loop.Calls, loop.Errors, loop.PerSecond,
             loop.Latency.PercentileMs(50) ?? 0, loop.Latency.PercentileMs(99) ?? 0,
-            oneShardWritesPerSecond is { } one && one > 0 ? loop.PerSecond / one : 1.0,
+            layout.Shards == 1 ? 1.0 : oneShardWritesPerSecond is { } one && one > 0 ? loop.PerSecond / one : null,
             ceiling, perServer, ceiling > 0 ? loop.PerSecond / ceiling : 0);
     }
 
