@@ -14,6 +14,11 @@ public sealed class PlacementOptions
     /// <summary>How long the silo set must stay unchanged before the rebalancer acts (several silos often join together).</summary>
     public TimeSpan SettleDelay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>After a change, how many more passes ask the activations still here to migrate, <see cref="RecheckPeriod"/> apart.</summary>
+    public int Rechecks { get; set; } = 3;
+
+    public TimeSpan RecheckPeriod { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Migrations asked for at once; the rebalancer pauses <see cref="BatchPause"/> between batches.</summary>
     public int BatchSize { get; set; } = 200;
 
