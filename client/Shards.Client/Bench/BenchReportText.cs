@@ -52,7 +52,7 @@ public static class BenchReportText
         foreach (var table in Tables(results))
         {
             text.AppendLine(table.Title).AppendLine();
-            text.AppendLine("| " + string.Join(" | ", table.Headers.Select(h => h.ToLowerInvariant())) + " |");
+            text.AppendLine("| " + string.Join(" | ", table.Headers.Select(MarkdownHeader)) + " |");
             text.AppendLine("|" + string.Concat(table.Headers.Select(_ => "---|")));
             foreach (var row in table.Rows)
             {
@@ -73,6 +73,10 @@ public static class BenchReportText
 
         return text.ToString();
     }
+
+    /// <summary>A header in lower case, but flags as they are spelled: "PGBENCH -N TPS" is "pgbench -N tps", not "-n".</summary>
+    private static string MarkdownHeader(string header) =>
+        string.Join(' ', header.Split(' ').Select(word => word.StartsWith('-') ? word : word.ToLowerInvariant()));
 
     private static IEnumerable<string> Header(BenchResults results)
     {
