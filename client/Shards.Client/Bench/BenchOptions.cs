@@ -1,5 +1,28 @@
 namespace Shards.Client.Bench;
 
+/// <summary>The parts of <c>shards bench</c> (<c>--suite</c>); the default runs them all.</summary>
+[Flags]
+public enum BenchParts
+{
+    /// <summary>Call path, persisted writes vs pgbench, memory and CPU.</summary>
+    Calls = 1,
+
+    /// <summary>Placement spread and churn (no PostgreSQL, no silo).</summary>
+    Placement = 2,
+
+    /// <summary>Persisted writes with 1, 2 and 4 shard databases, on one server and on separate servers, vs pgbench.</summary>
+    ShardWrites = 4,
+
+    All = Calls | Placement | ShardWrites,
+}
+
+/// <summary>Grain state over <see cref="Shards"/> databases: all on the bench's server, or one per private server.</summary>
+public sealed record ShardLayout(int Shards, bool SeparateServers)
+{
+    public string Describe() => Shards == 1 ? "1 shard database"
+        : $"{Shards} shard databases on {(SeparateServers ? $"{Shards} separate servers" : "one server")}";
+}
+
 /// <summary>What <c>shards bench</c> runs: the full suite by default, a smoke run of about a minute with <c>--quick</c>.</summary>
 public sealed record BenchOptions
 {
@@ -40,6 +63,21 @@ public sealed record BenchOptions
 
     public bool Quick { get; init; }
 
+    public BenchParts Parts { get; init; } = BenchParts.All;
+
+    /// <summary>Keys placed by each placement director (with 3 silos, then 4).</summary>
+    public int PlacementKeys { get; init; } = 100_000;
+
+    /// <summary>The shard-count write runs, in order; the first is the baseline of the scaling ratio.</summary>
+    public IReadOnlyList<ShardLayout> ShardLayouts { get; init; } =
+        [new(1, false), new(2, false), new(4, false), new(2, true), new(4, true)];
+
+    /// <summary>Writes in flight in each shard-count run (split between the servers for pgbench).</summary>
+    public int ShardWriteInFlight { get; init; } = 64;
+
+    /// <summary>How long each shard-count write run and its pgbench run last.</summary>
+    public TimeSpan ShardWriteDuration { get; init; } = TimeSpan.FromSeconds(8);
+
     /// <summary>About five minutes on 2 cores.</summary>
     public static BenchOptions Full(string outputDirectory) => new()
     {
@@ -54,7 +92,10 @@ public sealed record BenchOptions
         OutputDirectory = outputDirectory,
     };
 
-    /// <summary>The CI smoke run: one silo, short runs, fewer levels; under a minute.</summary>
+    /// <summary>
+    /// The CI smoke run: one silo, short runs, fewer levels, and of the shard-count runs only 2 shard databases on 2
+    /// separate servers (the path with the most parts); under a minute on a quiet machine.
+    /// </summary>
     public static BenchOptions QuickRun(string outputDirectory) => new()
     {
         SiloCounts = [1],
@@ -68,5 +109,8 @@ public sealed record BenchOptions
         Keys = 200,
         OutputDirectory = outputDirectory,
         Quick = true,
+        ShardLayouts = [new(2, true)],
+        ShardWriteInFlight = 16,
+        ShardWriteDuration = TimeSpan.FromSeconds(2),
     };
 }

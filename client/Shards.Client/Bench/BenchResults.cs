@@ -32,8 +32,41 @@ public sealed record WriteComparison(
     double Ratio,
     bool TargetMet);
 
+/// <summary>
+/// Acknowledged writes with grain state sharded over <see cref="Shards"/> databases, on one server or on as many
+/// separate servers; <see cref="ScalingRatio"/> is against the 1-shard layout of the same run (null without one), and
+/// <see cref="PgbenchTps"/> is pgbench -N on the same server(s) at once (<see cref="PgbenchClientsPerServer"/> each).
+/// </summary>
+public sealed record ShardWriteRun(
+    int Shards,
+    bool SeparateServers,
+    int Servers,
+    int InFlight,
+    long Writes,
+    long Errors,
+    double WritesPerSecond,
+    double WriteP50Ms,
+    double WriteP99Ms,
+    double? ScalingRatio,
+    double PgbenchTps,
+    int PgbenchClientsPerServer,
+    double RatioToPgbench);
+
 /// <summary>Resident memory of the silos (average per silo) idle and after activating grains.</summary>
 public sealed record MemoryStep(int Silos, int ActiveGrains, double RssMbPerSilo);
+
+/// <summary>
+/// One placement strategy over the same keys: max/mean and min/mean keys per silo with 3 silos, max/mean with 4, the
+/// fraction of keys placed elsewhere once a 4th silo joined, and the share of those that went to the new silo.
+/// </summary>
+public sealed record PlacementRow(
+    string Strategy,
+    int Keys,
+    double SpreadWith3,
+    double MinShareWith3,
+    double SpreadWith4,
+    double MovedOnJoin,
+    double MovedToNewSilo);
 
 /// <summary>Where the figures were measured.</summary>
 public sealed record BenchMachine(
@@ -57,7 +90,10 @@ public sealed record BenchResults(
     IReadOnlyList<WriteComparison> Writes,
     IReadOnlyList<MemoryStep> Memory,
     double? RssMbPer1000Grains,
-    IReadOnlyList<string> Plots)
+    IReadOnlyList<string> Plots,
+    IReadOnlyList<PlacementRow> Placement,
+    IReadOnlyList<ShardWriteRun> ShardWrites,
+    string LoadAverageAtEnd)
 {
     /// <summary>Shards reads must reach this share of the bare grain's throughput.</summary>
     public const double ReadTarget = 0.8;

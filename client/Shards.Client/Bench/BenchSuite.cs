@@ -20,6 +20,21 @@ public sealed class BenchSuite(CliContext context, BenchOptions options, string 
     {
         var startedAt = DateTimeOffset.UtcNow;
         var watch = Stopwatch.StartNew();
+        Directory.CreateDirectory(options.OutputDirectory);
+        IReadOnlyList<PlacementRow> placement = [];
+        if (options.Parts.HasFlag(BenchParts.Placement))
+        {
+            CliOutput.Status($"bench: placing {options.PlacementKeys:N0} keys with each placement director, 3 silos then 4 ...");
+            placement = await PlacementSuite.RunAsync(options.PlacementKeys, cancellationToken);
+        }
+
+        if (!options.Parts.HasFlag(BenchParts.Calls) && !options.Parts.HasFlag(BenchParts.ShardWrites))
+        {
+            var machineOnly = await MachineProbe.DescribeAsync(null, cancellationToken);
+            return await FinishAsync(new BenchResults(
+                startedAt, 0, options.Quick, command, machineOnly, [], [], [], [], null, [], placement, [], ""), watch, cancellationToken);
+        }
+
         var root = Path.GetFullPath(options.WorkDirectory);
         var server = PrivatePostgresServer.Create(new PrivatePostgresOptions
         {
@@ -38,59 +53,84 @@ public sealed class BenchSuite(CliContext context, BenchOptions options, string 
             var calls = new List<CallRun>();
             var writes = new List<WriteComparison>();
             var memory = new List<MemoryStep>();
-            var seeded = false;
-            foreach (var silos in options.SiloCounts)
+            if (options.Parts.HasFlag(BenchParts.Calls))
             {
-                await using var launcher = new ClusterLauncher(
-                    new LauncherOptions
-                    {
-                        SiloCount = silos,
-                        ConnectionString = connectionString,
-                        ClusterId = $"bench-{silos}",
-                        ServiceId = ServiceId,
-                        RestartCrashedSilos = false,
-                        LogDirectory = Path.Combine(root, "logs"),
-                    },
-                    message => CliOutput.Status("bench:   " + message));
-                CliOutput.Status($"bench: starting {silos} silo(s) ...");
-                await launcher.StartAsync(cancellationToken);
-                await using var client = new CliContext(true, connectionString, $"bench-{silos}");
-                var grains = await client.ConnectAsync(cancellationToken);
-                var pids = launcher.Silos.Select(s => s.Pid ?? 0).Where(p => p > 0).ToList();
-                memory.Add(new MemoryStep(silos, 0, CostSuite.AverageRss(pids)));
-                if (silos == options.SiloCounts[0])
-                {
-                    memory.AddRange(await CostSuite.ActivationAsync(grains, options, silos, pids, cancellationToken));
-                }
-
-                if (!seeded)
-                {
-                    CliOutput.Status($"bench: seeding {options.Keys} products and {options.Keys} carts ...");
-                    var seeder = new StoreSeeder(grains, options.Keys, options.Keys);
-                    await seeder.SeedProductsAsync(null, cancellationToken);
-                    await seeder.SeedCartsAsync(null, cancellationToken);
-                    seeded = true;
-                }
-
-                calls.AddRange(await CallPathSuite.RunAsync(grains, options, silos, [.. pids, Environment.ProcessId], cancellationToken));
-                if (silos == options.SiloCounts[0])
-                {
-                    writes.AddRange(await WriteSuite.RunAsync(grains, options, connectionString, cancellationToken));
-                }
+                await RunCallsAsync(connectionString, root, calls, writes, memory, cancellationToken);
             }
 
-            var results = new BenchResults(
-                startedAt, 0, options.Quick, command, machine, calls, CallPathSuite.Ratios(calls), writes, memory,
-                CostSuite.RssPer1000Grains(memory, options.SiloCounts[0]), []);
-            var plots = BenchPlotter.Write(results, options.OutputDirectory);
-            results = results with { ElapsedSeconds = watch.Elapsed.TotalSeconds, Plots = plots };
-            await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, "results.json"), CliOutput.ToJson(results), cancellationToken);
-            return results;
+            IReadOnlyList<ShardWriteRun> shardWrites = [];
+            if (options.Parts.HasFlag(BenchParts.ShardWrites))
+            {
+                shardWrites = await new ShardWriteSuite(context, options, connectionString, root).RunAsync(cancellationToken);
+            }
+
+            return await FinishAsync(
+                new BenchResults(
+                    startedAt, 0, options.Quick, command, machine, calls, CallPathSuite.Ratios(calls), writes, memory,
+                    memory.Count > 0 ? CostSuite.RssPer1000Grains(memory, options.SiloCounts[0]) : null, [], placement, shardWrites, ""),
+                watch,
+                cancellationToken);
         }
         finally
         {
             CliOutput.Status("bench: cleaning up: silos are stopped, PostgreSQL is stopped and deleted ...");
             await server.DestroyAsync(CancellationToken.None);
         }
+    }
+
+    /// <summary>The call path per silo count, then persisted writes vs pgbench and memory on the first silo count.</summary>
+    private async Task RunCallsAsync(
+        string connectionString, string root, List<CallRun> calls, List<WriteComparison> writes, List<MemoryStep> memory, CancellationToken cancellationToken)
+    {
+        var seeded = false;
+        foreach (var silos in options.SiloCounts)
+        {
+            await using var launcher = new ClusterLauncher(
+                new LauncherOptions
+                {
+                    SiloCount = silos,
+                    ConnectionString = connectionString,
+                    ClusterId = $"bench-{silos}",
+                    ServiceId = ServiceId,
+                    RestartCrashedSilos = false,
+                    LogDirectory = Path.Combine(root, "logs"),
+                },
+                message => CliOutput.Status("bench:   " + message));
+            CliOutput.Status($"bench: starting {silos} silo(s) ...");
+            await launcher.StartAsync(cancellationToken);
+            await using var client = new CliContext(true, connectionString, $"bench-{silos}");
+            var grains = await client.ConnectAsync(cancellationToken);
+            var pids = launcher.Silos.Select(s => s.Pid ?? 0).Where(p => p > 0).ToList();
+            memory.Add(new MemoryStep(silos, 0, CostSuite.AverageRss(pids)));
+            if (silos == options.SiloCounts[0])
+            {
+                memory.AddRange(await CostSuite.ActivationAsync(grains, options, silos, pids, cancellationToken));
+            }
+
+            if (!seeded)
+            {
+                CliOutput.Status($"bench: seeding {options.Keys} products and {options.Keys} carts ...");
+                var seeder = new StoreSeeder(grains, options.Keys, options.Keys);
+                await seeder.SeedProductsAsync(null, cancellationToken);
+                await seeder.SeedCartsAsync(null, cancellationToken);
+                seeded = true;
+            }
+
+            calls.AddRange(await CallPathSuite.RunAsync(grains, options, silos, [.. pids, Environment.ProcessId], cancellationToken));
+            if (silos == options.SiloCounts[0])
+            {
+                writes.AddRange(await WriteSuite.RunAsync(grains, options, connectionString, cancellationToken));
+            }
+        }
+    }
+
+    /// <summary>Plots, the elapsed time, the load average at the end, results.json and the markdown tables.</summary>
+    private async Task<BenchResults> FinishAsync(BenchResults results, Stopwatch watch, CancellationToken cancellationToken)
+    {
+        var plots = results.Calls.Count > 0 ? BenchPlotter.Write(results, options.OutputDirectory) : [];
+        results = results with { ElapsedSeconds = watch.Elapsed.TotalSeconds, Plots = plots, LoadAverageAtEnd = MachineProbe.LoadAverage() };
+        await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, "results.json"), CliOutput.ToJson(results), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, "results.md"), BenchReportText.Markdown(results), cancellationToken);
+        return results;
     }
 }

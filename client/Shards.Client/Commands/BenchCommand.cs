@@ -16,17 +16,34 @@ internal static class BenchCommand
             DefaultValueFactory = _ => ".shards",
             HelpName = "folder",
         };
+        var suite = new Option<string>("--suite")
+        {
+            Description = "What to run: all (default), calls (call path, writes vs pgbench, memory), placement (spread and churn), shard-writes (writes with 1, 2, 4 shard databases)",
+            DefaultValueFactory = _ => "all",
+            HelpName = "part",
+        };
+        suite.AcceptOnlyFromAmong("all", "calls", "placement", "shard-writes");
         var command = new Command(
             "bench",
             "Measure Shards against a bare Orleans grain and pgbench on the same machine, in one run; print tables, write plots")
         {
-            quick, output,
+            quick, output, suite,
         };
         global.SetAction(command, async (parseResult, context, ct) =>
         {
             var directory = Path.Combine(parseResult.GetValue(output)!, "bench");
-            var options = parseResult.GetValue(quick) ? BenchOptions.QuickRun(directory) : BenchOptions.Full(directory);
-            var line = "shards bench" + (options.Quick ? " --quick" : "") + (parseResult.GetValue(output) is ".shards" ? "" : $" --out {parseResult.GetValue(output)}");
+            var options = (parseResult.GetValue(quick) ? BenchOptions.QuickRun(directory) : BenchOptions.Full(directory)) with
+            {
+                Parts = parseResult.GetValue(suite) switch
+                {
+                    "calls" => BenchParts.Calls,
+                    "placement" => BenchParts.Placement,
+                    "shard-writes" => BenchParts.ShardWrites,
+                    _ => BenchParts.All,
+                },
+            };
+            var line = "shards bench" + (options.Quick ? " --quick" : "") + (parseResult.GetValue(output) is ".shards" ? "" : $" --out {parseResult.GetValue(output)}")
+                + (parseResult.GetValue(suite) is "all" ? "" : $" --suite {parseResult.GetValue(suite)}");
             using var stop = new StopSignals(ct);
             var results = await new BenchSuite(context, options, line).RunAsync(stop.Token);
             BenchReportText.Print(context.Output, results);

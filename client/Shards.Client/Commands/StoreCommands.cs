@@ -4,6 +4,8 @@ using Shards.Client.Demo;
 using Shards.Contracts.Carts;
 using Shards.Contracts.Catalog;
 using Shards.Contracts.Common;
+using Shards.Domain.Placement;
+using Shards.Hosting.Database;
 
 namespace Shards.Client.Commands;
 
@@ -104,8 +106,19 @@ internal static class StoreCommands
             var location = await entity.Grain(await context.ConnectAsync(ct)).WhereAsync();
             context.Output.Line($"{entity} lives on {location.SiloName} ({location.Silo}), activated {location.ActivatedAt:yyyy-MM-dd HH:mm:ss.fff} UTC");
 
+            // Products and carts are placed by consistent hashing over the active silos' endpoints: the same ring here.
+            var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, ct);
+            var active = (await MembershipTableReader.ReadAsync(connectionString, context.Cluster.ClusterId, ct))
+                .Where(m => m.Status == SiloStatusCode.Active).Select(m => m.Endpoint).Distinct().ToList();
+            var home = active.Count == 0 ? null : new HomeSiloRing(active).HomeOf(location.GrainId);
+            if (home is not null)
+            {
+                var there = location.Silo.StartsWith($"S{home}:", StringComparison.Ordinal);
+                context.Output.Line($"its home silo (consistent hash over {active.Count} active silos) is {home}{(there ? "" : ": not there yet (the rebalancer moves it when idle)")}");
+            }
+
             // The silos route by the stored shard map; routing the grain id with it here gives the same shard.
-            var map = await ShardsCommand.ReadMapAsync(await context.ResolveConnectionStringAsync(startPrivateServer: false, ct), context.Cluster.ServiceId, ct);
+            var map = await ShardsCommand.ReadMapAsync(connectionString, context.Cluster.ServiceId, ct);
             var shard = map?.Document.CreateRouter().ShardFor(location.GrainId);
             var storage = shard is null ? null : new { shard, database = map!.Document.Find(shard)!.Target, mapVersion = map.Version };
             if (storage is not null)
@@ -116,7 +129,7 @@ internal static class StoreCommands
                     : $"its state is in shard {storage.shard} ({storage.database}) until the resharding in progress moves it to {movingTo}, shard map version {storage.mapVersion}");
             }
 
-            context.Output.Document(new { key = entity.ToString(), location, storage });
+            context.Output.Document(new { key = entity.ToString(), location, home, storage });
             return ExitCodes.Ok;
         });
         return command;

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Orleans.Placement;
 using Shards.Contracts;
 using Shards.Contracts.Carts;
 using Shards.Contracts.Catalog;
@@ -7,6 +6,7 @@ using Shards.Contracts.Common;
 using Shards.Domain;
 using Shards.Domain.Carts;
 using Shards.Grains.Common;
+using Shards.Grains.Placement;
 
 namespace Shards.Grains.Carts;
 
@@ -15,11 +15,12 @@ namespace Shards.Grains.Carts;
 /// is added or set; the cart does not reserve stock (checkout does). A change is acknowledged only once stored.
 /// </summary>
 /// <remarks>
-/// Hash-based placement: the silo is picked from a hash of the grain ID, so carts spread evenly and
-/// deterministically over the silos (the default resource-optimised placement puts most new keys on one silo).
+/// Consistent-hash placement: each cart lives on its home silo on a ring over the live silos (docs/sharding.md),
+/// so carts spread evenly and predictably, and when a silo joins or leaves only ~1/N of them move (the default
+/// resource-optimised placement puts most new keys on one silo; Orleans' hash-based placement moves ~3/4 on a join).
 /// </remarks>
 [GrainType("cart")]
-[HashBasedPlacement]
+[ConsistentHashPlacement]
 public sealed class CartGrain(
     [PersistentState(StateNames.Cart, StorageNames.Carts)] IPersistentState<CartState> state,
     ILocalSiloDetails silo,

@@ -1,11 +1,11 @@
 using Microsoft.Extensions.Logging;
-using Orleans.Placement;
 using Shards.Contracts;
 using Shards.Contracts.Catalog;
 using Shards.Contracts.Common;
 using Shards.Domain;
 using Shards.Domain.Catalog;
 using Shards.Grains.Common;
+using Shards.Grains.Placement;
 
 namespace Shards.Grains.Catalog;
 
@@ -14,11 +14,12 @@ namespace Shards.Grains.Catalog;
 /// acknowledged; a rejected change leaves the product as it was.
 /// </summary>
 /// <remarks>
-/// Hash-based placement: the silo is picked from a hash of the grain ID, so products spread evenly and
-/// deterministically over the silos (the default resource-optimised placement puts most new keys on one silo).
+/// Consistent-hash placement: each product lives on its home silo on a ring over the live silos (docs/sharding.md),
+/// so products spread evenly and predictably, and when a silo joins or leaves only ~1/N of them move (the default
+/// resource-optimised placement puts most new keys on one silo; Orleans' hash-based placement moves ~3/4 on a join).
 /// </remarks>
 [GrainType("product")]
-[HashBasedPlacement]
+[ConsistentHashPlacement]
 public sealed class ProductGrain(
     [PersistentState(StateNames.Product, StorageNames.Catalog)] IPersistentState<ProductState> state,
     ILocalSiloDetails silo,

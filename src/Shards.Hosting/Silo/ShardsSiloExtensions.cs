@@ -12,6 +12,7 @@ using Shards.Api.Health;
 using Shards.Contracts;
 using Shards.Hosting.Database;
 using Shards.Hosting.Options;
+using Shards.Hosting.Placement;
 using Shards.Hosting.Sharding;
 using Shards.Hosting.Storage;
 
@@ -37,6 +38,7 @@ public static class ShardsSiloExtensions
             .Validate(o => IPAddress.TryParse(o.AdvertisedAddress, out _) && IPAddress.TryParse(o.ListenAddress, out _), "AdvertisedAddress and ListenAddress must be IP addresses")
             .ValidateOnStart();
         builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section);
+        builder.Services.AddOptions<PlacementOptions>().BindConfiguration(PlacementOptions.Section);
         var failureDetection = builder.Configuration.GetSection(FailureDetectionOptions.Section).Get<FailureDetectionOptions>() ?? new();
         builder.Services.AddHostedService<ParentProcessWatch>();
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgresql", tags: [ApiHealth.ReadyTag]);
@@ -107,6 +109,7 @@ public static class ShardsSiloExtensions
             silo.AddShardsGrainStorage(storageName, shards);
         }
 
+        silo.AddConsistentHashPlacement();
         silo.UseAdoNetReminderService(o =>
         {
             o.Invariant = AdoNetInvariants.PostgreSql;

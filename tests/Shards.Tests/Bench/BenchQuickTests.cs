@@ -33,8 +33,14 @@ public sealed class BenchQuickTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.All(results.Memory, m => Assert.True(m.RssMbPerSilo > 10, $"RSS {m.RssMbPerSilo} MB"));
             Assert.Contains(results.Calls, c => c.CpuMsPer1000Calls > 0);
             Assert.Equal(2, results.Plots.Count);
+            Assert.Equal(3, results.Placement.Count);
+            Assert.All(results.Placement, p => Assert.True(p.SpreadWith3 >= 1.0 && p.MovedOnJoin > 0, $"{p.Strategy}: spread {p.SpreadWith3}, moved {p.MovedOnJoin}"));
+            var sharded = Assert.Single(results.ShardWrites);
+            Assert.True(sharded is { Shards: 2, Servers: 2, Errors: 0 } && sharded.WritesPerSecond > 0 && sharded.PgbenchTps > 0, $"{sharded}");
+            Assert.Contains("| shard dbs |", File.ReadAllText(Path.Combine(options.OutputDirectory, "results.md")));
             Assert.All(results.Plots, plot => Assert.True(new FileInfo(plot).Length > 1000, plot));
             Assert.False(Directory.Exists(Path.Combine(root, "work", "postgres")), "the private PostgreSQL was not deleted");
+            Assert.False(Directory.Exists(Path.Combine(root, "work", "postgres-1")), "the second private PostgreSQL was not deleted");
         }
         finally
         {

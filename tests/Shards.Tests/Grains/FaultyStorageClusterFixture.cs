@@ -3,6 +3,7 @@ using Orleans.Hosting;
 using Orleans.Storage;
 using Orleans.TestingHost;
 using Shards.Contracts;
+using Shards.Hosting.Placement;
 
 namespace Shards.Tests.Grains;
 
@@ -26,6 +27,7 @@ public sealed class FaultyStorageClusterFixture : IAsyncLifetime
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>
         {
+            silo.AddConsistentHashPlacement(); // the store grains' placement, as AddShardsSilo registers it
             foreach (var name in new[] { StorageNames.Catalog, StorageNames.Carts })
             {
                 silo.AddMemoryGrainStorage(name + InnerSuffix);

@@ -1,6 +1,7 @@
 using Orleans.Hosting;
 using Orleans.TestingHost;
 using Shards.Contracts;
+using Shards.Hosting.Placement;
 
 namespace Shards.Tests.Grains;
 
@@ -16,6 +17,7 @@ public sealed class ShardsClusterFixture : IAsyncLifetime
         var builder = new InProcessTestClusterBuilder(2);
         builder.ConfigureSilo((_, silo) =>
         {
+            silo.AddConsistentHashPlacement(); // the store grains' placement, as AddShardsSilo registers it
             silo.AddMemoryGrainStorage(StorageNames.Catalog);
             silo.AddMemoryGrainStorage(StorageNames.Carts);
         });

@@ -26,7 +26,7 @@ public class PostgresClusterFixture : IAsyncLifetime
         var builder = new InProcessTestClusterBuilder(SiloCount);
         UseRealMembership(builder.Options);
         var cluster = new ShardsClusterOptions { ClusterId = builder.Options.ClusterId, ServiceId = builder.Options.ServiceId };
-        builder.ConfigureSilo((_, silo) => silo.ConfigureShardsSilo(ConnectionString, cluster, endpoints: null, storage: storage));
+        builder.ConfigureSilo((_, silo) => ConfigureSilo(silo.ConfigureShardsSilo(ConnectionString, cluster, endpoints: null, storage: storage)));
         builder.ConfigureClientHost(host => host.AddShardsClient(ConnectionString, cluster));
         Cluster = builder.Build();
         await Cluster.DeployAsync();
@@ -42,6 +42,11 @@ public class PostgresClusterFixture : IAsyncLifetime
             "UseTestClusterMembership", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)
             ?? throw new InvalidOperationException("InProcessTestClusterOptions.UseTestClusterMembership is gone: revisit the test fixture.");
         property.SetValue(options, false);
+    }
+
+    /// <summary>Extra silo configuration of a derived fixture, after Shards' own.</summary>
+    protected virtual void ConfigureSilo(ISiloBuilder silo)
+    {
     }
 
     /// <summary>Where grain state goes; null: the main database (<see cref="ConnectionString"/>), as shard <c>main</c>.</summary>

@@ -36,6 +36,7 @@ public sealed class WireTypeSerializationTests : IDisposable
             Lines = [new CartLineState { Sku = "sku-1", Quantity = 2, UnitPrice = 2.50m }, new CartLineState { Sku = "b", Quantity = 1, UnitPrice = 0m }],
             Version = 2,
         },
+        [typeof(Shards.Grains.Placement.ConsistentHashPlacement)] = new Shards.Grains.Placement.ConsistentHashPlacement(),
     };
 
     private readonly ServiceProvider _services;
