@@ -21,6 +21,9 @@ public sealed class ShardsStorageOptions
     /// (the main database is unreachable) refuses writes: a newer map may exist that it cannot see.
     /// </summary>
     public TimeSpan MapLease { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Concurrent grain writes to one shard share one transaction (section <c>Shards:Storage:GroupCommit</c>).</summary>
+    public GroupCommitOptions GroupCommit { get; set; } = new();
 }
 
 /// <summary>One shard database.</summary>

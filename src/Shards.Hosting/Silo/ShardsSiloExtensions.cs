@@ -104,7 +104,7 @@ public static class ShardsSiloExtensions
         silo.AddShardMap(connectionString, shards, storageOptions);
         foreach (var storageName in StorageNames.All)
         {
-            silo.AddShardsGrainStorage(storageName, shards);
+            silo.AddShardsGrainStorage(storageName, shards, storageOptions.GroupCommit);
         }
 
         silo.UseAdoNetReminderService(o =>
@@ -143,10 +143,13 @@ public static class ShardsSiloExtensions
     /// per shard, Orleans' ADO.NET grain storage on Shards' schema (named <c>storage@shard</c>, e.g. <c>catalog@s0</c>)
     /// with the Orleans binary serializer; state types are identified by their [Alias], so renaming a class does not
     /// orphan stored state (the JSON default embeds the assembly-qualified type name). The sharded storage routes
-    /// each grain to its shard, and the failure translation outside it keeps driver exceptions off the wire.
+    /// each grain to its shard, and the failure translation outside it keeps driver exceptions off the wire. With
+    /// <paramref name="groupCommit"/> enabled (the default), each shard's writes go through
+    /// <see cref="GroupCommitGrainStorage"/>: concurrent writes share one transaction.
     /// </summary>
-    public static ISiloBuilder AddShardsGrainStorage(this ISiloBuilder silo, string storageName, ShardSet shards)
+    public static ISiloBuilder AddShardsGrainStorage(this ISiloBuilder silo, string storageName, ShardSet shards, GroupCommitOptions? groupCommit = null)
     {
+        groupCommit ??= new GroupCommitOptions();
         foreach (var shard in shards.Shards)
         {
             silo.Services.AddOptions<AdoNetGrainStorageOptions>(ShardStorageName(storageName, shard.Name))
@@ -163,9 +166,27 @@ public static class ShardsSiloExtensions
             new ShardedGrainStorage(
                 name,
                 services.GetRequiredService<ShardMapMonitor>(),
-                shards.Shards.ToDictionary(s => s.Name, s => (IGrainStorage)AdoNetGrainStorageFactory.Create(services, ShardStorageName(name, s.Name)))),
+                shards.Shards.ToDictionary(s => s.Name, s => ShardStorage(services, ShardStorageName(name, s.Name), s.ConnectionString, groupCommit))),
             services.GetRequiredService<ILoggerFactory>().CreateLogger<StorageFailureTranslation>()));
         return silo;
+    }
+
+    /// <summary>One shard's storage: Orleans' ADO.NET storage, behind group commit unless that is disabled.</summary>
+    private static IGrainStorage ShardStorage(IServiceProvider services, string name, string connectionString, GroupCommitOptions groupCommit)
+    {
+        var adoNet = AdoNetGrainStorageFactory.Create(services, name);
+        if (!groupCommit.Enabled)
+        {
+            return adoNet;
+        }
+
+        return new GroupCommitGrainStorage(
+            name,
+            adoNet,
+            connectionString,
+            services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
+            groupCommit,
+            services.GetRequiredService<ILoggerFactory>().CreateLogger<GroupCommitGrainStorage>());
     }
 
     /// <summary>The name of one shard's ADO.NET storage inside a sharded storage, e.g. <c>catalog@s0</c>.</summary>
