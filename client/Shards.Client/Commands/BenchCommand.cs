@@ -22,6 +22,7 @@ internal static class BenchCommand
         {
             quick, output,
         };
+        command.Subcommands.Add(BenchSuiteCommands.Writes(global));
         global.SetAction(command, async (parseResult, context, ct) =>
         {
             var directory = Path.Combine(parseResult.GetValue(output)!, "bench");

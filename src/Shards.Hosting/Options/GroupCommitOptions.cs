@@ -10,5 +10,5 @@ public sealed class GroupCommitOptions
     public int MaxWritesPerCommit { get; set; } = 64;
 
     /// <summary>How many commits of one shard run at once (each on its own connection).</summary>
-    public int Committers { get; set; } = 2;
+    public int Committers { get; set; } = 4;
 }
