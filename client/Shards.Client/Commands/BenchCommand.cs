@@ -23,6 +23,7 @@ internal static class BenchCommand
             quick, output,
         };
         command.Subcommands.Add(BenchSuiteCommands.Writes(global));
+        command.Subcommands.Add(BenchSuiteCommands.Failover(global));
         global.SetAction(command, async (parseResult, context, ct) =>
         {
             var directory = Path.Combine(parseResult.GetValue(output)!, "bench");

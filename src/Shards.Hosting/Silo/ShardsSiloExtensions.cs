@@ -66,6 +66,7 @@ public static class ShardsSiloExtensions
         silo.Configure<ClusterMembershipOptions>(o =>
         {
             o.ProbeTimeout = detection.ProbeTimeout;
+            o.MaxProbeTimeout = detection.MaxProbeTimeout < detection.ProbeTimeout ? detection.ProbeTimeout : detection.MaxProbeTimeout;
             o.NumMissedProbesLimit = detection.MissedProbesLimit;
             o.NumVotesForDeathDeclaration = detection.VotesForDeathDeclaration;
             o.IAmAliveTablePublishTimeout = detection.IAmAlivePublishPeriod;
