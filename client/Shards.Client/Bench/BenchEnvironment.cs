@@ -64,6 +64,7 @@ public sealed class BenchEnvironment : IAsyncDisposable
             ServiceId = clusterId,
             RestartCrashedSilos = false,
             DeclareCrashedSilosDead = declareCrashedSilosDead,
+            KillFrozenSilosAfter = declareCrashedSilosDead ? TimeSpan.FromSeconds(1) : null,
             LogDirectory = Path.Combine(Root, "logs"),
         };
         foreach (var (key, value) in siloSettings ?? new Dictionary<string, string>())

@@ -23,7 +23,7 @@ public sealed record RollingRestartSample(
     double RestartSeconds, long Ok, long Failed, double Availability, double? P99Ms, double? LongestMs, long Lost, long Duplicated);
 
 /// <summary>One SIGSTOP under load: when the membership table said Dead, and what callers saw.</summary>
-public sealed record FreezeSample(int Freeze, string Silo, double? EvictedAfterSeconds, int Callers, double? InFlightMaxSeconds, long Failed, double Availability);
+public sealed record FreezeSample(string Mode, int Freeze, string Silo, double? EvictedAfterSeconds, int Callers, double? InFlightMaxSeconds, long Failed, double Availability);
 
 public sealed record FailoverResults(
     DateTimeOffset StartedAt, string Command, BenchMachine Machine, int Concurrency, int Keys,
@@ -91,9 +91,9 @@ public static class FailoverSuite
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
             }
 
-            for (var freeze = 1; freeze <= freezes && !declareDead; freeze++)
+            for (var freeze = 1; freeze <= freezes; freeze++)
             {
-                freezeSamples.Add(await FreezeAsync(freeze, freezes, launcher, target, environment.ConnectionString, clusterId, series, cancellationToken));
+                freezeSamples.Add(await FreezeAsync(mode, freeze, freezes, launcher, target, environment.ConnectionString, clusterId, series, cancellationToken));
                 await launcher.StartAdditionalSiloAsync(cancellationToken);
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
             }
@@ -114,7 +114,7 @@ public static class FailoverSuite
 
     /// <summary>One silo frozen (SIGSTOP) under load, until the membership table says Dead; then SIGKILLed.</summary>
     private static async Task<FreezeSample> FreezeAsync(
-        int freeze, int freezes, ClusterLauncher launcher, TimedLoadTarget target, string connectionString, string clusterId,
+        string mode, int freeze, int freezes, ClusterLauncher launcher, TimedLoadTarget target, string connectionString, string clusterId,
         List<ThroughputSeries> series, CancellationToken cancellationToken)
     {
         var chaos = new FreezeChaos(launcher, target, connectionString, clusterId, Keys);
@@ -124,15 +124,15 @@ public static class FailoverSuite
                 .RunAsync(cancellationToken);
             var recovery = report.Chaos?.Recovery;
             CliOutput.Status(
-                $"bench failover: freeze {freeze}/{freezes}: {recovery?.Silo} declared dead {Seconds(chaos.EvictedAfterSeconds)} s after SIGSTOP; " +
+                $"bench failover: {mode}, freeze {freeze}/{freezes}: {recovery?.Silo} declared dead {Seconds(chaos.EvictedAfterSeconds)} s after SIGSTOP; " +
                 $"in-flight callers {recovery?.Callers}, slowest {Seconds(recovery?.MaxSeconds)}; {report.FailedTransactions} failed");
             if (freeze == 1 && chaos.StruckAt is { } struck)
             {
-                series.Add(target.Around("SIGSTOP, probes only", struck, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(8)));
+                series.Add(target.Around($"SIGSTOP, {mode}", struck, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(8)));
             }
 
             return new FreezeSample(
-                freeze, recovery?.Silo ?? "-", chaos.EvictedAfterSeconds, recovery?.Callers ?? 0, recovery?.MaxSeconds, report.FailedTransactions,
+                mode, freeze, recovery?.Silo ?? "-", chaos.EvictedAfterSeconds, recovery?.Callers ?? 0, recovery?.MaxSeconds, report.FailedTransactions,
                 report.Availability);
         }
         finally
@@ -193,12 +193,12 @@ public static class FailoverSuite
         if (results.Freezes.Count > 0)
         {
             output.Line();
-            output.Line("Frozen silo (SIGSTOP; only probes can tell) under the same load (target: declared dead in under 5 s)");
+            output.Line("Frozen silo (SIGSTOP) under the same load; with the launcher's help it SIGKILLs a silo stopped for 1 s (target: declared dead in under 5 s)");
             output.Table(
-                ["FREEZE", "SILO", "DECLARED DEAD AFTER S", "IN-FLIGHT CALLERS", "SLOWEST S", "FAILED", "AVAILABILITY"],
+                ["MODE", "FREEZE", "SILO", "DECLARED DEAD AFTER S", "IN-FLIGHT CALLERS", "SLOWEST S", "FAILED", "AVAILABILITY"],
                 results.Freezes.Select(f => (IReadOnlyList<string>)
                 [
-                    $"{f.Freeze}", f.Silo, Seconds(f.EvictedAfterSeconds), $"{f.Callers}", Seconds(f.InFlightMaxSeconds), $"{f.Failed}", $"{f.Availability:0.000} %",
+                    f.Mode, $"{f.Freeze}", f.Silo, Seconds(f.EvictedAfterSeconds), $"{f.Callers}", Seconds(f.InFlightMaxSeconds), $"{f.Failed}", $"{f.Availability:0.000} %",
                 ]));
         }
 

@@ -7,8 +7,9 @@ namespace Shards.Client.Bench;
 
 /// <summary>
 /// Freezes (SIGSTOP) the running silo that hosts the most of the run's carts, then watches the membership table
-/// until that silo's row says Dead: no process exits, so only the silos' probes can find it out (the launcher
-/// cannot help). The frozen process is then SIGKILLed, as an operator would, so that it never comes back.
+/// until that silo's row says Dead: no process exits, so either the silos' probes find it out, or a launcher that
+/// watches its processes' state (<see cref="LauncherOptions.KillFrozenSilosAfter"/>) kills it. The frozen process is
+/// then SIGKILLed (if still there), as an operator would, so that it never comes back.
 /// </summary>
 public sealed class FreezeChaos(ClusterLauncher launcher, ILoadTarget target, string connectionString, string clusterId, int keys) : IChaos
 {

@@ -17,6 +17,32 @@ namespace Shards.Tests.Processes;
 /// </summary>
 public sealed class LauncherTests(Xunit.Abstractions.ITestOutputHelper output)
 {
+    /// <summary>
+    /// A frozen silo (SIGSTOP) never exits, so only probes could find it out; the launcher sees the process state
+    /// (T in /proc/PID/stat), SIGKILLs it after <see cref="LauncherOptions.KillFrozenSilosAfter"/>, and declares it dead.
+    /// </summary>
+    [Fact(Timeout = 180_000)]
+    public async Task The_launcher_kills_a_frozen_silo_and_declares_it_dead()
+    {
+        await using var run = await ClusterRun.StartAsync("frozen", silos: 3, restart: false);
+        var victim = run.Launcher.Silos[1];
+        var pid = victim.Pid!.Value;
+        var frozenAt = DateTime.UtcNow;
+
+        Assert.True(PosixSignals.Send(pid, PosixSignals.SigStop));
+        Assert.True(LocalProcesses.IsStopped(pid));
+        await run.WaitForStatusAsync(victim.SiloPort, SiloStatusCode.Dead, TimeSpan.FromSeconds(30));
+
+        output.WriteLine($"Dead after {(DateTime.UtcNow - frozenAt).TotalSeconds:0.00} s");
+        Assert.Contains(run.Reports, r => r.Contains("SIGSTOP", StringComparison.Ordinal) && r.Contains(victim.Name, StringComparison.Ordinal));
+        for (var i = 0; i < 50 && !System.Diagnostics.Process.GetProcesses().All(p => p.Id != pid); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.DoesNotContain(System.Diagnostics.Process.GetProcesses(), p => p.Id == pid);
+    }
+
     [Fact(Timeout = 180_000)]
     public async Task The_launcher_declares_a_crashed_silo_dead_without_waiting_for_probes()
     {
