@@ -29,6 +29,8 @@ internal static class BenchCommand
         {
             quick, output, suite,
         };
+        command.Subcommands.Add(BenchSuiteCommands.Writes(global));
+        command.Subcommands.Add(BenchSuiteCommands.Failover(global));
         global.SetAction(command, async (parseResult, context, ct) =>
         {
             var directory = Path.Combine(parseResult.GetValue(output)!, "bench");

@@ -53,6 +53,7 @@ internal static class ClusterCommands
                 ServiceId = context.Cluster.ServiceId,
                 RestartCrashedSilos = !parseResult.GetValue(noRestart) && !parseResult.GetValue(probesOnly),
                 DeclareCrashedSilosDead = !parseResult.GetValue(probesOnly),
+                KillFrozenSilosAfter = parseResult.GetValue(probesOnly) ? null : TimeSpan.FromSeconds(1),
                 ApiKey = LocalApiKey.LoadOrCreate(LocalApiKey.DefaultPath),
             };
             foreach (var (name, value) in ShardDatabases.Environment(shardDatabases))

@@ -276,7 +276,7 @@ public sealed class ClusterLauncher : IAsyncDisposable
             var process = silo.Process!;
             try
             {
-                await process.WaitForExitAsync(_stopping.Token);
+                await WaitForExitOrKillFrozenAsync(silo, process);
             }
             catch (OperationCanceledException)
             {
@@ -323,6 +323,49 @@ public sealed class ClusterLauncher : IAsyncDisposable
             catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or Npgsql.NpgsqlException)
             {
                 _report($"{silo.Name} failed to restart: {ex.Message.Split(Environment.NewLine)[0]}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits for the process to exit. A process found stopped (SIGSTOP) for <see cref="LauncherOptions.KillFrozenSilosAfter"/>
+    /// is SIGKILLed: it can serve nothing, and its exit then takes the usual crash path (declared dead at once).
+    /// </summary>
+    private async Task WaitForExitOrKillFrozenAsync(SupervisedSilo silo, Process process)
+    {
+        if (_options.KillFrozenSilosAfter is not { } limit)
+        {
+            await process.WaitForExitAsync(_stopping.Token);
+            return;
+        }
+
+        var check = TimeSpan.FromMilliseconds(Math.Clamp(limit.TotalMilliseconds / 4, 50, 250));
+        long? stoppedSince = null;
+        while (!process.HasExited)
+        {
+            try
+            {
+                await process.WaitForExitAsync(_stopping.Token).WaitAsync(check, _stopping.Token);
+                return;
+            }
+            catch (TimeoutException)
+            {
+                // Still running: is it frozen?
+            }
+
+            if (silo.Retiring || !LocalProcesses.IsStopped(process.Id))
+            {
+                stoppedSince = null;
+                continue;
+            }
+
+            stoppedSince ??= Stopwatch.GetTimestamp();
+            if (Stopwatch.GetElapsedTime(stoppedSince.Value) >= limit)
+            {
+                _report($"{silo.Name} (pid {process.Id}) has been stopped (SIGSTOP) for {limit.TotalSeconds:0.#} s: SIGKILL, as for a crash");
+                PosixSignals.Send(process.Id, PosixSignals.SigKill);
+                await process.WaitForExitAsync(_stopping.Token);
+                return;
             }
         }
     }

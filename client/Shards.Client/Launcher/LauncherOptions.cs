@@ -22,6 +22,13 @@ public sealed class LauncherOptions
     public bool DeclareCrashedSilosDead { get; set; } = true;
 
     /// <summary>
+    /// A silo process stopped (state T in /proc/PID/stat: SIGSTOP) for this long is SIGKILLed, which turns the freeze
+    /// into a crash the launcher handles as any other (declared dead at once, restarted if restarts are on). A frozen
+    /// process serves nothing, and Orleans' probes would evict it a few seconds later anyway. Null: leave it to the probes.
+    /// </summary>
+    public TimeSpan? KillFrozenSilosAfter { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// The API key the silos' HTTP API accepts. It travels in the silos' environment (<c>Shards__Api__Keys__0</c>),
     /// never on their command line, which any user can read with ps. Null: the silos get no key from the launcher.
     /// </summary>

@@ -31,4 +31,28 @@ internal static class LocalProcesses
             yield return (pid, arguments);
         }
     }
+
+    /// <summary>
+    /// True when the process is stopped by a signal (state <c>T</c> in /proc/PID/stat: SIGSTOP, SIGTSTP); false when it
+    /// runs, sleeps, is gone, or this is not Linux.
+    /// </summary>
+    public static bool IsStopped(int pid)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        try
+        {
+            // "PID (comm) S ...": the command name may hold spaces and parentheses, the state follows the last ')'.
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var end = stat.LastIndexOf(')');
+            return end > 0 && end + 2 < stat.Length && stat[end + 2] == 'T';
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
 }

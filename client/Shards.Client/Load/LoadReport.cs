@@ -56,6 +56,9 @@ public sealed record ChaosEvent(double AtSeconds, string Action, string Detail);
 /// Kill-to-recovery, as callers saw it: the <see cref="Callers"/> calls in flight to the killed silo's carts at the
 /// kill, each from the kill to its successful answer (median and max). <see cref="Recovered"/> carts answered a call
 /// started after the kill; <see cref="NotRecovered"/> carts had no successful call before the run ended.
+/// <see cref="AllCartsSeconds"/>: from the kill until the last of the killed silo's carts answered a call started after
+/// the kill (null when one never did).
 /// </summary>
 public sealed record KillRecovery(
-    string Silo, int Carts, int Recovered, int NotRecovered, int Callers, double? MedianSeconds, double? MaxSeconds);
+    string Silo, int Carts, int Recovered, int NotRecovered, int Callers, double? MedianSeconds, double? MaxSeconds,
+    double? AllCartsSeconds = null);

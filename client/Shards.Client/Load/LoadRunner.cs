@@ -571,7 +571,8 @@ public sealed class LoadRunner
             tracked.Count - answered,
             waits.Count,
             waits.Count == 0 ? null : waits[(waits.Count - 1) / 2],
-            waits.Count == 0 ? null : waits[^1]);
+            waits.Count == 0 ? null : waits[^1],
+            tracked.Count > 0 && answered == tracked.Count ? tracked.Max() / (double)Stopwatch.Frequency : null);
     }
 
     /// <summary>The exception type, with the Shards error code when the store said why.</summary>

@@ -29,6 +29,16 @@ public sealed class CartGrain(
 {
     private DateTimeOffset _activatedAt;
 
+    /// <summary>
+    /// The stored state <see cref="_cart"/> and <see cref="_view"/> were built from. Every acknowledged write (and an
+    /// activation's read) replaces the state object, so a different reference means the cache is stale.
+    /// </summary>
+    private CartState? _cachedFor;
+
+    private Cart? _cart;
+
+    private CartView? _view;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _activatedAt = time.GetUtcNow();
@@ -80,9 +90,11 @@ public sealed class CartGrain(
         return await SaveAsync(cart, DomainRules.Check(() => cart.Remove(sku)));
     }
 
+    /// <summary>Answers the view built after the last acknowledged write (or on the first read), without rebuilding it.</summary>
     public Task<CartView> GetAsync()
     {
-        return Task.FromResult(View(CurrentCart(), state.State.Version));
+        var cart = CurrentCart();
+        return Task.FromResult(_view ??= View(cart, state.State.Version));
     }
 
     public async Task<CartView> ClearAsync()
@@ -102,13 +114,23 @@ public sealed class CartGrain(
         return Task.FromResult(GrainLocations.Of(this, silo, _activatedAt));
     }
 
-    /// <summary>The stored cart as a domain object; validates the cart ID (the grain key) first.</summary>
+    /// <summary>
+    /// The stored cart as a domain object; validates the cart ID (the grain key) first. Rebuilt only when the stored
+    /// state object changed since the last call (the cart is immutable, so the cached one is safe to share).
+    /// </summary>
     private Cart CurrentCart()
     {
         var stored = state.State;
-        return DomainRules.Check(() => Cart.Restore(
+        if (_cart is not null && ReferenceEquals(_cachedFor, stored))
+        {
+            return _cart;
+        }
+
+        var cart = DomainRules.Check(() => Cart.Restore(
             this.GetPrimaryKeyString(),
             stored.Lines.Select(line => CartLine.Create(line.Sku, line.Quantity, line.UnitPrice))));
+        (_cachedFor, _cart, _view) = (stored, cart, null);
+        return cart;
     }
 
     private async Task<decimal> CurrentPriceAsync(Cart cart, string sku)
@@ -135,7 +157,9 @@ public sealed class CartGrain(
             AppliedRequests = RequestDeduplication.Record(state.State.AppliedRequests),
         };
         await state.CommitAsync(stored, this, logger, $"cart {next.CartId}");
-        return View(next, stored.Version);
+        var view = View(next, stored.Version);
+        (_cachedFor, _cart, _view) = (stored, next, view);
+        return view;
     }
 
     /// <summary>The wire view. Lines is a plain array: Orleans has no codec for the compiler's collection-expression types.</summary>

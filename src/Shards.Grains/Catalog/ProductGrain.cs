@@ -28,6 +28,11 @@ public sealed class ProductGrain(
 {
     private DateTimeOffset _activatedAt;
 
+    /// <summary>The stored state <see cref="_snapshot"/> was built from (every acknowledged write replaces the state object).</summary>
+    private ProductState? _snapshotOf;
+
+    private ProductSnapshot? _snapshot;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _activatedAt = time.GetUtcNow();
@@ -54,10 +59,23 @@ public sealed class ProductGrain(
         return await SaveAsync(current, next);
     }
 
+    /// <summary>Answers the snapshot built after the last acknowledged write (or on the first read), without rebuilding it.</summary>
     public Task<ProductSnapshot?> GetAsync()
     {
+        var stored = state.State;
+        if (_snapshot is not null && ReferenceEquals(_snapshotOf, stored))
+        {
+            return Task.FromResult<ProductSnapshot?>(_snapshot);
+        }
+
         var product = CurrentProduct(ValidSku());
-        return Task.FromResult(product is null ? null : Snapshot(product, state.State.Version));
+        if (product is null)
+        {
+            return Task.FromResult<ProductSnapshot?>(null);
+        }
+
+        (_snapshotOf, _snapshot) = (stored, Snapshot(product, stored.Version));
+        return Task.FromResult<ProductSnapshot?>(_snapshot);
     }
 
     public async Task<ProductSnapshot> ReserveAsync(int quantity)
@@ -120,7 +138,8 @@ public sealed class ProductGrain(
             AppliedRequests = RequestDeduplication.Record(state.State.AppliedRequests),
         };
         await state.CommitAsync(stored, this, logger, $"product {next.Sku}");
-        return Snapshot(next, stored.Version);
+        (_snapshotOf, _snapshot) = (stored, Snapshot(next, stored.Version));
+        return _snapshot;
     }
 
     private static ProductSnapshot Snapshot(Product product, long version) =>

@@ -32,6 +32,9 @@ public sealed class ShardsStorageOptions
 
     /// <summary>Rows a resharding moves per batch (one transaction per batch on each side); their writes wait for it.</summary>
     public int ReshardBatchSize { get; set; } = 200;
+
+    /// <summary>Concurrent grain writes to one shard share one transaction (section <c>Shards:Storage:GroupCommit</c>).</summary>
+    public GroupCommitOptions GroupCommit { get; set; } = new();
 }
 
 /// <summary>One shard database.</summary>

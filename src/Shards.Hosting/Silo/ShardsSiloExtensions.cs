@@ -68,6 +68,7 @@ public static class ShardsSiloExtensions
         silo.Configure<ClusterMembershipOptions>(o =>
         {
             o.ProbeTimeout = detection.ProbeTimeout;
+            o.MaxProbeTimeout = detection.MaxProbeTimeout < detection.ProbeTimeout ? detection.ProbeTimeout : detection.MaxProbeTimeout;
             o.NumMissedProbesLimit = detection.MissedProbesLimit;
             o.NumVotesForDeathDeclaration = detection.VotesForDeathDeclaration;
             o.IAmAliveTablePublishTimeout = detection.IAmAlivePublishPeriod;
@@ -106,7 +107,7 @@ public static class ShardsSiloExtensions
         silo.AddShardMap(connectionString, shards, storageOptions);
         foreach (var storageName in StorageNames.All)
         {
-            silo.AddShardsGrainStorage(storageName, shards);
+            silo.AddShardsGrainStorage(storageName, shards, storageOptions.GroupCommit);
         }
 
         silo.AddConsistentHashPlacement();
@@ -146,10 +147,13 @@ public static class ShardsSiloExtensions
     /// per shard, Orleans' ADO.NET grain storage on Shards' schema (named <c>storage@shard</c>, e.g. <c>catalog@s0</c>)
     /// with the Orleans binary serializer; state types are identified by their [Alias], so renaming a class does not
     /// orphan stored state (the JSON default embeds the assembly-qualified type name). The sharded storage routes
-    /// each grain to its shard, and the failure translation outside it keeps driver exceptions off the wire.
+    /// each grain to its shard, and the failure translation outside it keeps driver exceptions off the wire. With
+    /// <paramref name="groupCommit"/> enabled (the default), each shard's writes go through
+    /// <see cref="GroupCommitGrainStorage"/>: concurrent writes share one transaction.
     /// </summary>
-    public static ISiloBuilder AddShardsGrainStorage(this ISiloBuilder silo, string storageName, ShardSet shards)
+    public static ISiloBuilder AddShardsGrainStorage(this ISiloBuilder silo, string storageName, ShardSet shards, GroupCommitOptions? groupCommit = null)
     {
+        groupCommit ??= new GroupCommitOptions();
         foreach (var shard in shards.Shards)
         {
             silo.Services.AddOptions<AdoNetGrainStorageOptions>(ShardStorageName(storageName, shard.Name))
@@ -166,17 +170,21 @@ public static class ShardsSiloExtensions
             new ShardedGrainStorage(
                 name,
                 services.GetRequiredService<ShardMapMonitor>(),
-                shards.Shards.ToDictionary(s => s.Name, s => (IGrainStorage)AdoNetGrainStorageFactory.Create(services, ShardStorageName(name, s.Name))),
-                reached => ReachedShardStorage(services, name, reached)),
+                shards.Shards.ToDictionary(s => s.Name, s => ShardStorage(services, ShardStorageName(name, s.Name), s.ConnectionString, groupCommit)),
+                reached => ReachedShardStorage(services, name, reached, groupCommit)),
             services.GetRequiredService<ILoggerFactory>().CreateLogger<StorageFailureTranslation>()));
         return silo;
     }
 
+    /// <summary>One shard's storage: Orleans' ADO.NET storage, behind group commit unless that is disabled.</summary>
+    private static IGrainStorage ShardStorage(IServiceProvider services, string name, string connectionString, GroupCommitOptions groupCommit) =>
+        WithGroupCommit(services, name, AdoNetGrainStorageFactory.Create(services, name), connectionString, groupCommit);
+
     /// <summary>
-    /// Orleans' ADO.NET storage for a shard of the map that the silo was not configured with (a resharding added it,
+    /// The storage for a shard of the map that the silo was not configured with (a resharding added it,
     /// <see cref="ShardsStorageOptions.ReachUnconfiguredShards"/>): configured like the others, created on first use.
     /// </summary>
-    private static AdoNetGrainStorage ReachedShardStorage(IServiceProvider services, string storageName, ShardConnection shard)
+    private static IGrainStorage ReachedShardStorage(IServiceProvider services, string storageName, ShardConnection shard, GroupCommitOptions groupCommit)
     {
         var name = ShardStorageName(storageName, shard.Name);
         var options = new AdoNetGrainStorageOptions
@@ -185,7 +193,26 @@ public static class ShardsSiloExtensions
             ConnectionString = shard.ConnectionString,
             GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>()),
         };
-        return ActivatorUtilities.CreateInstance<AdoNetGrainStorage>(services, Microsoft.Extensions.Options.Options.Create(options), name, services.GetRequiredService<IOptions<ClusterOptions>>());
+        var adoNet = ActivatorUtilities.CreateInstance<AdoNetGrainStorage>(
+            services, Microsoft.Extensions.Options.Options.Create(options), name, services.GetRequiredService<IOptions<ClusterOptions>>());
+        return WithGroupCommit(services, name, adoNet, shard.ConnectionString, groupCommit);
+    }
+
+    private static IGrainStorage WithGroupCommit(
+        IServiceProvider services, string name, AdoNetGrainStorage adoNet, string connectionString, GroupCommitOptions groupCommit)
+    {
+        if (!groupCommit.Enabled)
+        {
+            return adoNet;
+        }
+
+        return new GroupCommitGrainStorage(
+            name,
+            adoNet,
+            connectionString,
+            services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
+            groupCommit,
+            services.GetRequiredService<ILoggerFactory>().CreateLogger<GroupCommitGrainStorage>());
     }
 
     /// <summary>The name of one shard's ADO.NET storage inside a sharded storage, e.g. <c>catalog@s0</c>.</summary>

@@ -4,6 +4,7 @@ using Orleans.Runtime;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Shards.Contracts;
+using Shards.Hosting.Options;
 using Shards.Hosting.Sharding;
 using Shards.Hosting.Storage;
 using Shards.Tests.Infrastructure;
@@ -37,9 +38,74 @@ public sealed class GrainStorageContractTests(PostgresDatabaseFixture database) 
             var sharded = Assert.IsType<ShardedGrainStorage>(wrapper.Inner);
             var (shard, inner) = Assert.Single(sharded.Shards);
             Assert.Equal(ShardSet.MainShardName, shard);
-            var storage = Assert.IsType<AdoNetGrainStorage>(inner);
-            Assert.IsType<OrleansGrainStorageSerializer>(storage.Serializer);
+            var groupCommit = Assert.IsType<GroupCommitGrainStorage>(inner);
+            Assert.IsType<OrleansGrainStorageSerializer>(groupCommit.Inner.Serializer);
         }
+    }
+
+    /// <summary>
+    /// Group commit: concurrent writes of many grains share transactions, yet each keeps its own version check: the
+    /// stale ones fail alone with InconsistentStateException, every other one is stored once with its own ETag.
+    /// </summary>
+    [Fact]
+    public async Task Concurrent_writes_share_commits_and_a_stale_etag_fails_only_its_own_write()
+    {
+        var serviceId = NewServiceId();
+        var storage = await StorageAsync(serviceId);
+        var grains = Enumerable.Range(0, 64).Select(i => GrainId.Create("product", $"sku-{i:000}")).ToArray();
+        var states = grains.Select((_, i) => new GrainState<ContractProductState>(Product($"v1-{i}", i))).ToArray();
+        await Task.WhenAll(grains.Select((grain, i) => storage.WriteStateAsync(ProductState, grain, states[i])));
+        var firstETags = states.Select(s => s.ETag).ToArray();
+        var groupCommit = GroupCommitOf(storage);
+        var commitsBefore = groupCommit.Commits;
+
+        // Every 8th writer holds a stale ETag (another writer moved the row on since it read).
+        foreach (var i in Enumerable.Range(0, 64).Where(i => i % 8 == 0))
+        {
+            var other = new GrainState<ContractProductState>(Product($"other-{i}", i), firstETags[i]) { RecordExists = true };
+            await storage.WriteStateAsync(ProductState, grains[i], other);
+        }
+
+        foreach (var (state, i) in states.Select((s, i) => (s, i)))
+        {
+            state.State = Product($"v2-{i}", i);
+        }
+
+        var outcomes = await Task.WhenAll(grains.Select((grain, i) => Outcome(storage.WriteStateAsync(ProductState, grain, states[i]))));
+
+        Assert.True(groupCommit.Commits - commitsBefore < 8 + 56, "no two of 56 concurrent writes shared a commit");
+        Assert.Equal(64, await RowCount(serviceId, ProductState));
+        for (var i = 0; i < 64; i++)
+        {
+            var stored = await ReadAsync(storage, grains[i]);
+            if (i % 8 == 0)
+            {
+                Assert.IsType<InconsistentStateException>(outcomes[i]);
+                Assert.Equal($"other-{i}", stored.State?.Name);
+            }
+            else
+            {
+                Assert.Null(outcomes[i]);
+                Assert.NotEqual(firstETags[i], states[i].ETag);
+                Assert.Equal(states[i].ETag, stored.ETag);
+                Assert.Equal($"v2-{i}", stored.State?.Name);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Group_commit_can_be_turned_off_which_leaves_the_plain_ado_net_storage()
+    {
+        var serviceId = NewServiceId();
+        var options = new ShardsStorageOptions { GroupCommit = { Enabled = false } };
+        using var providers = OrleansAdoNetProviders.ForSilo(database.ConnectionString, $"cluster-{serviceId}", serviceId, options);
+        var storage = await providers.GrainStorageAsync(StorageNames.Catalog);
+        var sharded = Assert.IsType<ShardedGrainStorage>(Assert.IsType<StorageFailureTranslation>(storage).Inner);
+        Assert.IsType<AdoNetGrainStorage>(Assert.Single(sharded.Shards).Value);
+
+        var state = new GrainState<ContractProductState>(Product("Lamp", 1m));
+        await storage.WriteStateAsync(ProductState, Sku1, state);
+        Assert.Equal("Lamp", await StoredNameAsync(storage, Sku1));
     }
 
     [Fact]
@@ -354,6 +420,9 @@ public sealed class GrainStorageContractTests(PostgresDatabaseFixture database) 
         _providers.Add(providers);
         return await providers.GrainStorageAsync(storageName);
     }
+
+    private static GroupCommitGrainStorage GroupCommitOf(IGrainStorage storage) => Assert.IsType<GroupCommitGrainStorage>(
+        Assert.Single(Assert.IsType<ShardedGrainStorage>(Assert.IsType<StorageFailureTranslation>(storage).Inner).Shards).Value);
 
     private static async Task<GrainState<ContractProductState>> ReadAsync(IGrainStorage storage, GrainId grain, string stateName = ProductState)
     {

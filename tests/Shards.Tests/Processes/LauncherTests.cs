@@ -17,6 +17,44 @@ namespace Shards.Tests.Processes;
 /// </summary>
 public sealed class LauncherTests(Xunit.Abstractions.ITestOutputHelper output)
 {
+    /// <summary>
+    /// A frozen silo (SIGSTOP) never exits, so only probes could find it out; the launcher sees the process state
+    /// (T in /proc/PID/stat), SIGKILLs it after <see cref="LauncherOptions.KillFrozenSilosAfter"/>, and declares it dead.
+    /// </summary>
+    [Fact(Timeout = 180_000)]
+    public async Task The_launcher_kills_a_frozen_silo_and_declares_it_dead()
+    {
+        await using var run = await ClusterRun.StartAsync("frozen", silos: 3, restart: false);
+        var victim = run.Launcher.Silos[1];
+        var pid = victim.Pid!.Value;
+        var frozenAt = DateTime.UtcNow;
+
+        Assert.True(PosixSignals.Send(pid, PosixSignals.SigStop));
+        var seenStopped = false;
+        for (var i = 0; i < 50 && !(seenStopped = LocalProcesses.IsStopped(pid)); i++)
+        {
+            await Task.Delay(20); // the kernel stops the process's threads asynchronously
+        }
+
+        Assert.True(seenStopped || run.Reports.Any(r => r.Contains("SIGSTOP", StringComparison.Ordinal)), "the process never showed as stopped");
+        await run.WaitForStatusAsync(victim.SiloPort, SiloStatusCode.Dead, TimeSpan.FromSeconds(30));
+
+        output.WriteLine($"Dead after {(DateTime.UtcNow - frozenAt).TotalSeconds:0.00} s");
+        var exited = $"{victim.Name} exited with code 137";
+        for (var i = 0; i < 100 && !run.Reports.Any(r => r.Contains(exited, StringComparison.Ordinal)); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        foreach (var report in run.Reports)
+        {
+            output.WriteLine(report);
+        }
+
+        Assert.Contains(run.Reports, r => r.Contains("SIGSTOP", StringComparison.Ordinal) && r.Contains(victim.Name, StringComparison.Ordinal));
+        Assert.Contains(run.Reports, r => r.Contains(exited, StringComparison.Ordinal));
+    }
+
     [Fact(Timeout = 180_000)]
     public async Task The_launcher_declares_a_crashed_silo_dead_without_waiting_for_probes()
     {
