@@ -36,10 +36,20 @@ internal sealed class MembershipEventsWatcher(IClusterMembershipService membersh
             {
                 return;
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex)
             {
+                // Never let watching stop the silo: log and watch again.
                 TelemetryLog.MembershipWatchFailed(logger, ex.GetType().Name);
+            }
+
+            // The stream ended (the silo is stopping) or failed: wait a little before watching again.
+            try
+            {
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
             }
         }
     }

@@ -23,11 +23,12 @@ public static class ShardsDashboardExtensions
             return silo;
         }
 
-        return silo.AddDashboard(o =>
+        DashboardStartAfterSilo.Register(silo.Services, () => silo.AddDashboard(o =>
         {
             o.CounterUpdateIntervalMs = (int)Math.Max(1000, dashboard.CounterUpdateInterval.TotalMilliseconds);
             o.HideTrace = !dashboard.LogStream;
-        });
+        }));
+        return silo;
     }
 
     public static WebApplication MapShardsDashboard(this WebApplication app)

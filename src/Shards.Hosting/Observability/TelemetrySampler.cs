@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using Orleans.Configuration;
 using Orleans.Runtime;
 using Shards.Hosting.Options;
@@ -69,9 +68,15 @@ internal sealed class TelemetrySampler(
             {
                 await sample(stoppingToken);
             }
-            catch (Exception ex) when (ex is NpgsqlException or OrleansException or TimeoutException or InvalidOperationException && !stoppingToken.IsCancellationRequested)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                TelemetryLog.SampleFailed(logger, what, ex.Message, period.TotalSeconds);
+                // Whatever went wrong (PostgreSQL down, the cluster moving, the silo not active yet), a sample must
+                // never stop the silo: keep the last values and try again next period.
+                TelemetryLog.SampleFailed(logger, what, $"{ex.GetType().Name}: {ex.Message}", period.TotalSeconds);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
             }
         }
         while (await WaitAsync(timer, stoppingToken));
