@@ -27,6 +27,10 @@ internal static class ClusterCommands
         });
         var shards = ShardsOption();
         var noRestart = new Option<bool>("--no-restart") { Description = "Do not restart silos that crash" };
+        var dashboard = new Option<bool>("--dashboard")
+        {
+            Description = "Serve the Orleans Dashboard on every silo's HTTP port at /dashboard/ (about 80 MB more per silo)",
+        };
         var probesOnly = new Option<bool>("--probes-only")
         {
             Description = "No launcher help on a crash: no restart, no immediate death declaration (to measure Orleans' probes alone)",
@@ -37,6 +41,7 @@ internal static class ClusterCommands
         up.Options.Add(shards);
         up.Options.Add(noRestart);
         up.Options.Add(probesOnly);
+        up.Options.Add(dashboard);
         global.SetAction(up, async (parseResult, context, ct) =>
         {
             using var stop = new StopSignals(ct);
@@ -68,6 +73,11 @@ internal static class ClusterCommands
                 options.SiloEnvironment[ShardDatabases.ReachUnconfiguredShardsVariable] = "true";
             }
 
+            if (parseResult.GetValue(dashboard))
+            {
+                options.SiloSettings["Shards:Dashboard:Enabled"] = "true";
+            }
+
             await using var launcher = new ClusterLauncher(options, message => CliOutput.Status($"[{DateTime.Now:HH:mm:ss}] {message}"));
             CliOutput.Status($"Starting {options.SiloCount} silo(s) of cluster '{options.ClusterId}' (membership in {PostgresAvailability.Describe(connectionString)}" +
                 (shardDatabases.Count > 0 ? $"; grain state in {string.Join(", ", shardDatabases)}" : string.Empty) + ") ...");
@@ -87,6 +97,12 @@ internal static class ClusterCommands
             context.Output.Line($"  curl -H \"X-Api-Key: $(cat {LocalApiKey.DefaultPath})\" {launcher.Silos[0].HttpUrl}/api/products/sku-00001");
             context.Output.Line($"  curl {launcher.Silos[0].HttpUrl}/health/ready      OpenAPI: {launcher.Silos[0].HttpUrl}/openapi/v1.json");
             context.Output.Line("  nginx over all silos' HTTP ports: scripts/nginx-for-cluster.sh (writes a config listening on 127.0.0.1:8088)");
+            context.Output.Line($"  curl -u \":$(cat {LocalApiKey.DefaultPath})\" {launcher.Silos[0].HttpUrl}/metrics      (Prometheus metrics, see docs/operations.md)");
+            if (parseResult.GetValue(dashboard))
+            {
+                context.Output.Line($"  Orleans Dashboard: {launcher.Silos[0].HttpUrl}/dashboard/ (any user name, password: the API key in {LocalApiKey.DefaultPath})");
+            }
+
             context.Output.Line();
             context.Output.Line("Supervising: a crashed silo is restarted. Try 'shards members', 'shards kill silo-2' or 'shards cluster restart'");
             context.Output.Line("(SIGUSR2 to this process) in another terminal. Ctrl+C stops all.");

@@ -20,6 +20,7 @@ using Shards.Api.Health;
 using Shards.Api.Options;
 using Shards.Api.Problems;
 using Shards.Api.Security;
+using Shards.Api.Telemetry;
 
 namespace Shards.Api.Hosting;
 
@@ -51,6 +52,7 @@ public static class ShardsApiExtensions
 
         services.AddSingleton<SiloReadiness>();
         services.AddSingleton<GrainCalls>();
+        services.AddSingleton<ApiMetrics>();
         services.AddSingleton(provider => new ApiKeys(provider.GetRequiredService<IOptions<ShardsApiOptions>>().Value.Keys));
 
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
@@ -69,13 +71,17 @@ public static class ShardsApiExtensions
         services.AddAuthenticationCore(o =>
         {
             o.AddScheme<ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, displayName: null);
+            o.AddScheme<OperatorKeyAuthenticationHandler>(OperatorKeyAuthenticationHandler.SchemeName, displayName: null);
             o.DefaultScheme = ApiKeyAuthenticationHandler.SchemeName;
         });
         services.AddOptions<AuthenticationSchemeOptions>(ApiKeyAuthenticationHandler.SchemeName);
+        services.AddOptions<AuthenticationSchemeOptions>(OperatorKeyAuthenticationHandler.SchemeName);
         services.AddWebEncoders();
         builder.Logging.AddFilter(typeof(ApiKeyAuthenticationHandler).FullName, LogLevel.Warning); // "was challenged" on every 401
+        builder.Logging.AddFilter(typeof(OperatorKeyAuthenticationHandler).FullName, LogLevel.Warning);
         services.AddAuthorizationBuilder().SetFallbackPolicy(
-            new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser().Build());
+            new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser().Build())
+            .AddPolicy(OperatorAccess.PolicyName, OperatorAccess.Policy);
         services.AddRateLimiter(ConfigureRateLimits);
 
         services.AddHealthChecks().AddCheck<SiloActiveHealthCheck>("silo", tags: [ApiHealth.ReadyTag]);
@@ -113,6 +119,7 @@ public static class ShardsApiExtensions
         app.UseStatusCodePages();
         app.UseRequestBodyLimit();
         app.UseRouting();
+        app.UseApiMetrics();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();

@@ -11,6 +11,7 @@ using Orleans.Storage;
 using Shards.Api.Health;
 using Shards.Contracts;
 using Shards.Hosting.Database;
+using Shards.Hosting.Observability;
 using Shards.Hosting.Options;
 using Shards.Hosting.Placement;
 using Shards.Hosting.Sharding;
@@ -47,7 +48,15 @@ public static class ShardsSiloExtensions
         var cluster = builder.Configuration.GetSection(ShardsClusterOptions.Section).Get<ShardsClusterOptions>() ?? new();
         var endpoints = builder.Configuration.GetSection(SiloEndpointOptions.Section).Get<SiloEndpointOptions>() ?? new();
         var storage = builder.Configuration.GetSection(ShardsStorageOptions.Section).Get<ShardsStorageOptions>() ?? new();
-        builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString.Value, cluster, endpoints, failureDetection, storage));
+        var telemetry = builder.Configuration.GetSection(ShardsTelemetryOptions.Section).Get<ShardsTelemetryOptions>() ?? new();
+        var dashboard = builder.Configuration.GetSection(ShardsDashboardOptions.Section).Get<ShardsDashboardOptions>() ?? new();
+        builder.Services.AddOptions<ShardsDashboardOptions>().BindConfiguration(ShardsDashboardOptions.Section)
+            .Validate(o => o.Path.StartsWith('/') && o.Path.Length > 1 && !o.Path.StartsWith("/api", StringComparison.Ordinal), "Shards:Dashboard:Path must start with / and not be under /api (e.g. /dashboard)")
+            .ValidateOnStart();
+        builder.AddShardsTelemetry(endpoints.EffectiveName);
+        builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString.Value, cluster, endpoints, failureDetection, storage)
+            .AddShardsSiloTelemetry(telemetry)
+            .AddShardsDashboard(dashboard));
         return builder;
     }
 

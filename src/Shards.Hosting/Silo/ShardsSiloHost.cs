@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Shards.Api.Hosting;
 using Shards.Api.Options;
 using Shards.Hosting.Database;
+using Shards.Hosting.Observability;
 
 namespace Shards.Hosting.Silo;
 
@@ -35,6 +36,8 @@ public static class ShardsSiloHost
         configure?.Invoke(builder);
         var app = builder.Build();
         app.MapShardsApi();
+        app.MapShardsTelemetry();
+        app.MapShardsDashboard();
         return app;
     }
 

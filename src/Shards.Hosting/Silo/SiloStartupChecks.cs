@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using Orleans.Runtime;
 using Shards.Hosting.Database;
 using Shards.Hosting.Options;
@@ -19,6 +20,7 @@ internal sealed partial class SiloStartupChecks(
     IOptions<DatabaseOptions> database,
     ShardsConnectionString connectionString,
     ShardSet shards,
+    IOptions<ClusterOptions> cluster,
     ILogger<SiloStartupChecks> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     public void Participate(ISiloLifecycle lifecycle) =>
@@ -27,6 +29,8 @@ internal sealed partial class SiloStartupChecks(
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         var options = endpoints.Value;
+        LogStarting(logger, options.EffectiveName, cluster.Value.ClusterId, cluster.Value.ServiceId, options.AdvertisedAddress, options.SiloPort,
+            options.GatewayPort, PostgresAvailability.Describe(connectionString.Value), string.Join(", ", shards.Shards));
         EnsurePortFree(options.ListenAddress, options.SiloPort, "silo port (Shards:Silo:SiloPort)");
         EnsurePortFree(options.ListenAddress, options.GatewayPort, "gateway port (Shards:Silo:GatewayPort)");
 
@@ -68,6 +72,11 @@ internal sealed partial class SiloStartupChecks(
                 "Choose a free port, or stop the other process (two silos on one silo port make Orleans declare one of them dead).");
         }
     }
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Information, Message = "Silo {SiloName} of cluster {ClusterId} (service {ServiceId}) starting: " +
+        "advertised {Address}, silo port {SiloPort}, gateway port {GatewayPort}; main database {Database}; grain state in {Shards}")]
+    private static partial void LogStarting(
+        ILogger logger, string siloName, string clusterId, string serviceId, string address, int siloPort, int gatewayPort, string database, string shards);
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "Schema ready in {Database}: {Applied} migration(s) applied, {Current} already current")]
     private static partial void LogSchema(ILogger logger, string database, int applied, int current);

@@ -29,7 +29,10 @@ public sealed class ApiSilo : IAsyncDisposable
     public Task Started { get; }
 
     /// <summary>Builds the silo host and starts it in the background; settings are <c>Key=Value</c> overrides.</summary>
-    public static ApiSilo Start(string connectionString, params string[] settings)
+    public static ApiSilo Start(string connectionString, params string[] settings) => Start(connectionString, configure: null, settings);
+
+    /// <summary>As <see cref="Start(string, string[])"/>, with <paramref name="configure"/> run on the host builder (e.g. to add a log provider).</summary>
+    public static ApiSilo Start(string connectionString, Action<WebApplicationBuilder>? configure, params string[] settings)
     {
         var cluster = $"api-{Guid.NewGuid():N}"[..16];
         var args = new List<string>
@@ -42,7 +45,11 @@ public sealed class ApiSilo : IAsyncDisposable
             $"--Shards:Silo:GatewayPort={PrivatePostgresServer.FreeLoopbackPort()}",
         };
         args.AddRange(settings.Select(setting => $"--{setting}"));
-        var app = ShardsSiloHost.Build([.. args], builder => builder.WebHost.UseTestServer());
+        var app = ShardsSiloHost.Build([.. args], builder =>
+        {
+            builder.WebHost.UseTestServer();
+            configure?.Invoke(builder);
+        });
         return new ApiSilo(app, connectionString, app.StartAsync());
     }
 

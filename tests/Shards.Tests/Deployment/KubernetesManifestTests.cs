@@ -1,0 +1,169 @@
+using Microsoft.Extensions.Configuration;
+using Shards.Api.Options;
+using Shards.Hosting.Options;
+using YamlDotNet.RepresentationModel;
+
+namespace Shards.Tests.Deployment;
+
+/// <summary>
+/// deploy/kubernetes/*.yaml (no cluster runs here) read with a real YAML parser: the silo container's environment
+/// binds to the options the silo reads, its ports and probes agree with them, secrets come from the example Secret,
+/// the Service reaches the HTTP port, and the RBAC rights are those Microsoft.Orleans.Hosting.Kubernetes needs.
+/// </summary>
+public sealed class KubernetesManifestTests
+{
+    private static readonly string s_folder = Path.Combine(RepositoryRoot(), "deploy", "kubernetes");
+    private readonly List<YamlMappingNode> _documents = Documents();
+
+    [Fact]
+    public void Manifests_declare_a_deployment_a_service_rbac_and_an_example_secret()
+    {
+        Assert.Equal(
+            ["Deployment", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount"],
+            _documents.Select(d => Scalar(d, "kind")).Order(StringComparer.Ordinal));
+        Assert.All(_documents, d => Assert.False(string.IsNullOrEmpty(Scalar(d, "apiVersion"))));
+    }
+
+    [Fact]
+    public void Silo_environment_binds_to_the_options_the_silo_reads_and_ports_and_probes_agree()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(SiloEnvironment()).Build();
+        var endpoints = configuration.GetSection(SiloEndpointOptions.Section).Get<SiloEndpointOptions>()!;
+        var cluster = configuration.GetSection(ShardsClusterOptions.Section).Get<ShardsClusterOptions>()!;
+        var api = configuration.GetSection(ShardsApiOptions.Section).Get<ShardsApiOptions>()!;
+        var telemetry = configuration.GetSection(ShardsTelemetryOptions.Section).Get<ShardsTelemetryOptions>()!;
+
+        Assert.Equal("0.0.0.0", endpoints.ListenAddress);
+        Assert.Equal("0.0.0.0", api.ListenAddress);
+        Assert.Equal("from:status.podIP", endpoints.AdvertisedAddress);
+        Assert.Equal("from:metadata.name", endpoints.Name);
+        Assert.Equal(["secret:shards-secrets/api-key"], api.Keys);
+        Assert.Equal("secret:shards-secrets/connection-string", configuration.GetConnectionString(ConnectionStringNames.Shards));
+        Assert.Equal(TelemetryExporter.Prometheus, telemetry.Exporter);
+
+        var container = Container();
+        var ports = ((YamlSequenceNode)container["ports"]).Children.Cast<YamlMappingNode>()
+            .ToDictionary(p => Scalar(p, "name")!, p => int.Parse(Scalar(p, "containerPort")!));
+        Assert.Equal(endpoints.SiloPort, ports["silo"]);
+        Assert.Equal(endpoints.GatewayPort, ports["gateway"]);
+        Assert.Equal(api.Port, ports["http"]);
+        Assert.Equal("/health/ready", Scalar(Get(container, "readinessProbe", "httpGet"), "path"));
+        Assert.Equal("/health/live", Scalar(Get(container, "livenessProbe", "httpGet"), "path"));
+        Assert.Equal("http", Scalar(Get(container, "readinessProbe", "httpGet"), "port"));
+
+        var annotations = Get(Kind("Deployment"), "spec", "template", "metadata", "annotations");
+        Assert.Equal(api.Port.ToString(), Scalar(annotations, "prometheus.io/port"));
+        Assert.Equal(telemetry.MetricsPath, Scalar(annotations, "prometheus.io/path"));
+
+        var labels = Get(Kind("Deployment"), "spec", "template", "metadata", "labels");
+        Assert.Equal(cluster.ServiceId, Scalar(labels, "orleans/serviceId"));
+        Assert.Equal(cluster.ClusterId, Scalar(labels, "orleans/clusterId"));
+    }
+
+    [Fact]
+    public void Every_shards_setting_in_the_environment_names_a_real_option()
+    {
+        var known = new Dictionary<string, Type>(StringComparer.Ordinal)
+        {
+            [ShardsClusterOptions.Section] = typeof(ShardsClusterOptions),
+            [SiloEndpointOptions.Section] = typeof(SiloEndpointOptions),
+            [ShardsApiOptions.Section] = typeof(ShardsApiOptions),
+            [ShardsTelemetryOptions.Section] = typeof(ShardsTelemetryOptions),
+            [ShardsDashboardOptions.Section] = typeof(ShardsDashboardOptions),
+        };
+        var settings = SiloEnvironment().Keys.Where(k => k.StartsWith("Shards:", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(settings);
+        foreach (var key in settings)
+        {
+            var section = known.Keys.SingleOrDefault(s => key.StartsWith(s + ":", StringComparison.Ordinal));
+            Assert.True(section is not null, $"{key} belongs to no options class the silo binds");
+            var property = key[(section!.Length + 1)..].Split(':')[0];
+            Assert.True(known[section].GetProperty(property) is not null, $"{key}: {known[section].Name} has no property {property}");
+        }
+    }
+
+    [Fact]
+    public void Secrets_referenced_by_the_deployment_exist_in_the_example_secret_with_placeholder_values()
+    {
+        var secret = Kind("Secret");
+        var data = (YamlMappingNode)secret["stringData"];
+        foreach (var value in SiloEnvironment().Values.Where(v => v!.StartsWith("secret:", StringComparison.Ordinal)))
+        {
+            var (name, key) = (value!["secret:".Length..].Split('/')[0], value.Split('/')[1]);
+            Assert.Equal(Scalar(Get(secret, "metadata"), "name"), name);
+            Assert.True(data.Children.ContainsKey(key), $"the example Secret has no key {key}");
+        }
+
+        Assert.All(data.Children.Values, v => Assert.Contains("change-me", ((YamlScalarNode)v).Value, StringComparison.Ordinal));
+        Assert.EndsWith(".example.yaml", Directory.GetFiles(s_folder).Single(f => File.ReadAllText(f).Contains("kind: Secret", StringComparison.Ordinal)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Service_targets_the_silo_pods_http_port_and_rbac_grants_the_pod_rights_kubernetes_hosting_needs()
+    {
+        var service = Kind("Service");
+        var selector = (YamlMappingNode)Get(service, "spec")["selector"];
+        var podLabels = Get(Kind("Deployment"), "spec", "template", "metadata", "labels");
+        Assert.All(selector.Children, pair => Assert.Equal(((YamlScalarNode)pair.Value).Value, Scalar(podLabels, ((YamlScalarNode)pair.Key).Value!)));
+        var port = (YamlMappingNode)((YamlSequenceNode)Get(service, "spec")["ports"]).Children.Single();
+        Assert.Equal("http", Scalar(port, "targetPort"));
+
+        var rule = (YamlMappingNode)((YamlSequenceNode)Kind("Role")["rules"]).Children.Single();
+        Assert.Equal(["pods"], ((YamlSequenceNode)rule["resources"]).Children.Select(c => ((YamlScalarNode)c).Value));
+        Assert.Equal(["delete", "get", "list", "watch"], ((YamlSequenceNode)rule["verbs"]).Children.Select(c => ((YamlScalarNode)c).Value).Order(StringComparer.Ordinal));
+        var account = Scalar(Get(Kind("ServiceAccount"), "metadata"), "name");
+        Assert.Equal(account, Scalar(Get(Kind("Deployment"), "spec", "template", "spec"), "serviceAccountName"));
+        Assert.Equal(account, Scalar((YamlMappingNode)((YamlSequenceNode)Kind("RoleBinding")["subjects"]).Children.Single(), "name"));
+        Assert.Equal(Scalar(Get(Kind("Role"), "metadata"), "name"), Scalar(Get(Kind("RoleBinding"), "roleRef"), "name"));
+    }
+
+    /// <summary>
+    /// The silo container's environment as configuration keys (__ → :): plain values as they are, a secret as
+    /// <c>secret:NAME/KEY</c>, a Downward API field as <c>from:FIELD</c>.
+    /// </summary>
+    private Dictionary<string, string?> SiloEnvironment() =>
+        ((YamlSequenceNode)Container()["env"]).Children.Cast<YamlMappingNode>().ToDictionary(
+            variable => Scalar(variable, "name")!.Replace("__", ":", StringComparison.Ordinal),
+            variable => variable.Children.ContainsKey("value")
+                ? Scalar(variable, "value")
+                : Get(variable, "valueFrom") is var from && from.Children.ContainsKey("secretKeyRef")
+                    ? $"secret:{Scalar(Get(from, "secretKeyRef"), "name")}/{Scalar(Get(from, "secretKeyRef"), "key")}"
+                    : $"from:{Scalar(Get(from, "fieldRef"), "fieldPath")}");
+
+    private YamlMappingNode Container() =>
+        (YamlMappingNode)((YamlSequenceNode)Get(Kind("Deployment"), "spec", "template", "spec")["containers"]).Children.Single();
+
+    private YamlMappingNode Kind(string kind) => _documents.Single(d => Scalar(d, "kind") == kind);
+
+    private static YamlMappingNode Get(YamlMappingNode node, params string[] path) =>
+        path.Aggregate(node, (current, key) => (YamlMappingNode)current[key]);
+
+    private static string? Scalar(YamlMappingNode node, string key) => ((YamlScalarNode)node[key]).Value;
+
+    private static List<YamlMappingNode> Documents()
+    {
+        var documents = new List<YamlMappingNode>();
+        foreach (var file in Directory.GetFiles(s_folder, "*.yaml").Order(StringComparer.Ordinal))
+        {
+            var yaml = new YamlStream();
+            using var reader = new StreamReader(file);
+            yaml.Load(reader);
+            documents.AddRange(yaml.Documents.Select(d => (YamlMappingNode)d.RootNode));
+        }
+
+        return documents;
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Shards.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Shards.sln not found above the test's folder.");
+    }
+}
