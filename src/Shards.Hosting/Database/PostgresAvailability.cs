@@ -51,6 +51,6 @@ public static partial class PostgresAvailability
         }
     }
 
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "PostgreSQL at {Target} is not reachable ({Reason}); retrying in {DelaySeconds:0.##} s")]
+    [LoggerMessage(EventId = 1050, Level = LogLevel.Warning, Message = "PostgreSQL at {Target} is not reachable ({Reason}); retrying in {DelaySeconds:0.##} s")]
     private static partial void LogWaiting(ILogger logger, string target, string reason, double delaySeconds);
 }

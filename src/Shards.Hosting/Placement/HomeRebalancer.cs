@@ -127,13 +127,13 @@ internal sealed partial class HomeRebalancer(
         return leaving.Count;
     }
 
-    [LoggerMessage(EventId = 1601, Level = LogLevel.Information,
+    [LoggerMessage(EventId = 1701, Level = LogLevel.Information,
         Message = "Silos changed ({Silos} active): migrating {Leaving} of {Tracked} consistent-hash placed activations to their new home")]
     private static partial void LogRebalancing(ILogger logger, int silos, int leaving, int tracked);
 
-    [LoggerMessage(EventId = 1603, Level = LogLevel.Debug, Message = "Placement recheck: asking {Leaving} activations again to migrate to their home")]
+    [LoggerMessage(EventId = 1703, Level = LogLevel.Debug, Message = "Placement recheck: asking {Leaving} activations again to migrate to their home")]
     private static partial void LogRecheck(ILogger logger, int leaving);
 
-    [LoggerMessage(EventId = 1602, Level = LogLevel.Error, Message = "The placement rebalancer stopped; activations stay where they are until deactivated")]
+    [LoggerMessage(EventId = 1702, Level = LogLevel.Error, Message = "The placement rebalancer stopped; activations stay where they are until deactivated")]
     private static partial void LogFailed(ILogger logger, Exception exception);
 }
