@@ -9,4 +9,6 @@ public static class StateNames
 {
     public const string Product = "product";
     public const string Cart = "cart";
+    public const string Order = "order";
+    public const string Payment = "payment";
 }
