@@ -1,3 +1,4 @@
+using Orleans.Concurrency;
 using Shards.Contracts.Common;
 
 namespace Shards.Contracts.Orders;
@@ -97,6 +98,10 @@ public interface ICheckoutGrain : IGrainWithStringKey, ILocatableGrain
     /// </summary>
     Task<CheckoutOutcome> CheckoutAsync(string cartId, string paymentToken);
 
-    /// <summary>The order, or null when no checkout was ever started under this ID.</summary>
+    /// <summary>
+    /// The order, or null when no checkout was ever started under this ID. Interleaves with a running checkout: it
+    /// answers the last persisted step (e.g. Paying while the gateway is slow) instead of waiting for the outcome.
+    /// </summary>
+    [AlwaysInterleave]
     Task<OrderView?> GetAsync();
 }

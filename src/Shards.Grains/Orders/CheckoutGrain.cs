@@ -65,6 +65,7 @@ public sealed class CheckoutGrain(
             Identifiers.ValidatePaymentToken(paymentToken);
         });
         var requestId = RequestDeduplication.Current();
+        RequestContext.Remove(RequestIds.ContextKey); // the saga's own calls are idempotent by order ID, not by the caller's request
         if (Order.Stage != 0)
         {
             if (Order.CartId != cartId)
@@ -363,7 +364,17 @@ public sealed class CheckoutGrain(
         var now = time.GetUtcNow();
         var next = change(Order) with { UpdatedAt = now };
         next = next with { Steps = [.. next.Steps, new OrderStepState { Step = step, Detail = detail, At = now }] };
-        await state.CommitAsync(next, this, logger, $"order {OrderId}");
+        try
+        {
+            await state.CommitAsync(next, this, logger, $"order {OrderId}");
+        }
+        catch (ShardsException exception) when (exception.Code == ShardsErrorCode.Conflict)
+        {
+            // Another activation of this order wrote first (a brief duplicate while the cluster changed): this one is
+            // deactivating, and a retry resumes from what was stored. Transient for the caller, never a refusal.
+            throw new ShardsException(ShardsErrorCode.StorageUnavailable, $"Order {OrderId} moved while this step was stored; retry and it resumes where it is.", exception);
+        }
+
         Log.OrderStep(logger, OrderId, step, detail);
     }
 

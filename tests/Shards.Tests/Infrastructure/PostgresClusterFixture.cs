@@ -26,7 +26,11 @@ public class PostgresClusterFixture : IAsyncLifetime
         var builder = new InProcessTestClusterBuilder(SiloCount);
         UseRealMembership(builder.Options);
         var cluster = new ShardsClusterOptions { ClusterId = builder.Options.ClusterId, ServiceId = builder.Options.ServiceId };
-        builder.ConfigureSilo((_, silo) => silo.ConfigureShardsSilo(ConnectionString, cluster, endpoints: null, storage: storage));
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.ConfigureShardsSilo(ConnectionString, cluster, endpoints: null, storage: storage);
+            ConfigureSilo(silo);
+        });
         builder.ConfigureClientHost(host => host.AddShardsClient(ConnectionString, cluster));
         Cluster = builder.Build();
         await Cluster.DeployAsync();
@@ -42,6 +46,11 @@ public class PostgresClusterFixture : IAsyncLifetime
             "UseTestClusterMembership", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)
             ?? throw new InvalidOperationException("InProcessTestClusterOptions.UseTestClusterMembership is gone: revisit the test fixture.");
         property.SetValue(options, false);
+    }
+
+    /// <summary>Test settings for every silo, applied after Shards' own wiring (e.g. faster saga retries).</summary>
+    protected virtual void ConfigureSilo(ISiloBuilder silo)
+    {
     }
 
     /// <summary>Where grain state goes; null: the main database (<see cref="ConnectionString"/>), as shard <c>main</c>.</summary>
