@@ -94,7 +94,19 @@ public sealed class CheckoutGrain(
         }
 
         // The reminder first: from the first persisted step on, a crash cannot strand the saga.
-        await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+        try
+        {
+            await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+        }
+        catch (Exception exception) when (exception is not ShardsException)
+        {
+            // The reminder table's driver errors are not serialisable: the caller gets Shards' transient error instead.
+            Log.SagaInterrupted(logger, orderId, "reminder registration", 0, exception);
+            throw new ShardsException(
+                ShardsErrorCode.StorageUnavailable,
+                $"Order {orderId} could not be started: its reminder could not be stored ({exception.GetType().Name}). No order was created; retry.");
+        }
+
         var now = time.GetUtcNow();
         await AdvanceAsync(
             _ => new OrderState { Stage = CheckoutStage.Accepted, CartId = cartId, PaymentToken = paymentToken, StartedBy = requestId, CreatedAt = now },
@@ -406,9 +418,9 @@ public sealed class CheckoutGrain(
                 await this.UnregisterReminder(reminder);
             }
         }
-        catch (Exception exception) when (ShardsFailures.IsTransient(exception) || exception is ReminderException)
+        catch (Exception exception)
         {
-            // The order is finished either way; the reminder's next tick tries again.
+            // The order is finished either way (a driver error included); the reminder's next tick tries again.
             Log.SagaInterrupted(logger, OrderId, Order.Stage.ToString(), options.Value.ReminderPeriod.TotalSeconds, exception);
         }
     }

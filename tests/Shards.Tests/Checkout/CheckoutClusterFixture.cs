@@ -33,3 +33,24 @@ public sealed class CheckoutKillFixture : CheckoutClusterFixture;
 
 /// <summary>A checkout cluster of its own, for the chaos test.</summary>
 public sealed class CheckoutChaosFixture : CheckoutClusterFixture;
+
+/// <summary>A checkout cluster whose PostgreSQL is a server of its own, which the test restarts.</summary>
+public sealed class CheckoutRestartFixture : CheckoutClusterFixture
+{
+    public ExtraPostgresServer Server { get; private set; } = null!;
+
+    protected override async Task<string> CreateMainDatabaseAsync()
+    {
+        Server = await ExtraPostgresServer.StartAsync();
+        return await Server.CreateDatabaseAsync("restart");
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (Server is not null)
+        {
+            await Server.DisposeAsync();
+        }
+    }
+}

@@ -21,7 +21,7 @@ public class PostgresClusterFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        ConnectionString = await TestPostgres.CreateDatabaseAsync("cluster");
+        ConnectionString = await CreateMainDatabaseAsync();
         var storage = await CreateStorageAsync();
         var builder = new InProcessTestClusterBuilder(SiloCount);
         UseRealMembership(builder.Options);
@@ -47,6 +47,9 @@ public class PostgresClusterFixture : IAsyncLifetime
             ?? throw new InvalidOperationException("InProcessTestClusterOptions.UseTestClusterMembership is gone: revisit the test fixture.");
         property.SetValue(options, false);
     }
+
+    /// <summary>The main database (membership, reminders, and grain state unless <see cref="CreateStorageAsync"/> says otherwise).</summary>
+    protected virtual Task<string> CreateMainDatabaseAsync() => TestPostgres.CreateDatabaseAsync("cluster");
 
     /// <summary>Test settings for every silo, applied after Shards' own wiring (e.g. faster saga retries).</summary>
     protected virtual void ConfigureSilo(ISiloBuilder silo)
