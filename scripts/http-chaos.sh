@@ -216,7 +216,7 @@ for p in 1 2 3; do
     bad_orders=$((bad_orders + 1)); echo "  $sku: stock $stock, reserved $reserved, sold $sold; paid orders bought ${sold_expected[$sku]:-0}"
   fi
 done
-echo "checkout answers 200/201 during the run: $acknowledged_orders; orders paid: $paid of 60 (the others were never reached by siege)"
+echo "checkout answers 200/201 during the run: $acknowledged_orders; orders paid: $paid of 60 (an order siege never sent does not exist)"
 echo "orders, carts and products wrong: $bad_orders"
 echo "==== checks ===="
 for i in 01 02 03; do
