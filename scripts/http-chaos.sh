@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# HTTP chaos run: 3 silos behind nginx, siege sends a GET/POST mix for 30 s, one silo is SIGKILLed after ~10 s.
-# Prints siege's report (availability, failed transactions) and how nginx routed around the dead silo.
+# HTTP chaos run: 3 silos behind nginx, siege sends a GET/POST mix (checkouts included) for 30 s, one silo is
+# SIGKILLed after ~10 s. Prints siege's report (availability, failed transactions), how nginx routed around the dead
+# silo, and checks every acknowledged write and every checkout (paid once, cart emptied once, sold units counted).
 #   scripts/http-chaos.sh [--silos 3] [--time 30S] [--concurrency 20] [--kill-after 10]
 # Installs nginx, siege and jq with apt-get when missing (as root). Everything runs on 127.0.0.1 and stops at the
 # end: nginx (private prefix .shards/nginx), siege, the cluster, and the private PostgreSQL if this script started it.
@@ -101,14 +102,32 @@ for i in $(seq -w 1 20); do
     -d '{"sku":"sku-chaos-'"$i"'","quantity":1}' "$base/api/carts/cart-chaos-$i/items"
 done
 
-# The mix: reads of products and carts, cart additions and stock reservations (half reads, half writes).
+# Checkouts: 60 orders, each of its own cart (names unique to this run), over 3 products nothing else touches.
+run="r$$"
+echo "http-chaos: seeding 3 products and 60 carts to check out ($run) ..." >&2
+for p in 1 2 3; do
+  curl -sf -o /dev/null -X PUT -H "$key_header" -H "Content-Type: application/json" \
+    -d '{"name":"Checkout item '"$p"'","price":2.50,"stock":1000000}' "$base/api/products/sku-order-$run-$p"
+done
+for i in $(seq -w 1 60); do
+  curl -sf -o /dev/null -X POST -H "$key_header" -H "Content-Type: application/json" \
+    -d '{"sku":"sku-order-'"$run"'-'"$(( 10#$i % 3 + 1 ))"'","quantity":'"$(( 10#$i % 4 + 1 ))"'}' "$base/api/carts/cart-order-$run-$i/items"
+done
+
+# The mix: reads of products and carts, cart additions, stock reservations and checkouts. siege picks lines at
+# random, so an order line may be sent several times: a repeat is a retry of the same order (200, never charged again).
 urls="$work/urls.txt"
-for i in $(seq -w 1 20); do
-  echo "$base/api/products/sku-chaos-$i"
-  echo "$base/api/carts/cart-chaos-$i"
-  echo "$base/api/carts/cart-chaos-$i/items POST {\"sku\":\"sku-chaos-$i\",\"quantity\":1}"
-  echo "$base/api/products/sku-chaos-$i/reserve POST {\"quantity\":1}"
-done >"$urls"
+{
+  for i in $(seq -w 1 20); do
+    echo "$base/api/products/sku-chaos-$i"
+    echo "$base/api/carts/cart-chaos-$i"
+    echo "$base/api/carts/cart-chaos-$i/items POST {\"sku\":\"sku-chaos-$i\",\"quantity\":1}"
+    echo "$base/api/products/sku-chaos-$i/reserve POST {\"quantity\":1}"
+  done
+  for i in $(seq -w 1 60); do
+    echo "$base/api/orders POST {\"orderId\":\"order-$run-$i\",\"cartId\":\"cart-order-$run-$i\",\"paymentToken\":\"tok-visa\"}"
+  done
+} >"$urls"
 # siege 4.0.7 stalls on keep-alive connections with chunked responses: one connection per request (nginx itself
 # keeps its connections to the silos alive).
 cat >"$work/siegerc" <<RC
@@ -161,9 +180,47 @@ for i in $(seq -w 1 20); do
 done
 echo "acknowledged writes during the run: $acknowledged (plus $unsure cut off by siege's end, outcome unknown)"
 echo "carts and products checked: 40, lost or applied twice: $wrong"
+echo "==== every checkout is paid once, its cart emptied once, its units sold once ===="
+# Every order that exists must end Paid (every cart holds one line and every token pays), with purchased delivered:
+# its cart empty, emptied by this order only. Products: sold = sum over paid orders, stock + reserved + sold =
+# 1,000,000. (nginx's log does not show which order a 200/201 answered: the body is not logged.)
+acknowledged_orders=$(awk -F'|' '($1 == 200 || $1 == 201) && $2 == "POST" && $3 == "/api/orders"' "$log" | wc -l)
+paid=0; bad_orders=0; declare -A sold_expected=()
+for i in $(seq -w 1 60); do
+  order=""
+  for _ in $(seq 1 60); do # an order interrupted by the kill settles by itself (saga timer or reminder)
+    order=$(curl -s -H "$key_header" "$base/api/orders/order-$run-$i")
+    status=$(echo "$order" | jq -r '.status // "none"'); pending=$(echo "$order" | jq -r '.pendingDeliveries // 0')
+    { [ "$status" = "Pending" ] || { [ "$status" = "Paid" ] && [ "$pending" != "0" ]; }; } || break
+    sleep 1
+  done
+  case "$status" in
+    Paid)
+      paid=$((paid + 1))
+      cart=$(curl -s -H "$key_header" "$base/api/carts/cart-order-$run-$i")
+      if [ "$(echo "$cart" | jq -c '[(.lines | length), .purchasedOrders]')" != "[0,[\"order-$run-$i\"]]" ]; then
+        bad_orders=$((bad_orders + 1)); echo "  order-$run-$i: paid, but its cart is $cart"
+      fi
+      while read -r sku quantity; do sold_expected[$sku]=$(( ${sold_expected[$sku]:-0} + quantity )); done \
+        < <(echo "$order" | jq -r '.lines[] | "\(.sku) \(.quantity)"')
+      ;;
+    none) ;; # never reached, or refused before the order was stored
+    *) bad_orders=$((bad_orders + 1)); echo "  order-$run-$i: $status ($(echo "$order" | jq -r '.failureReason'))" ;;
+  esac
+done
+for p in 1 2 3; do
+  sku="sku-order-$run-$p"
+  product=$(curl -s -H "$key_header" "$base/api/products/$sku")
+  read -r stock reserved sold < <(echo "$product" | jq -r '"\(.stock) \(.reserved) \(.sold)"')
+  if [ "$sold" -ne "${sold_expected[$sku]:-0}" ] || [ $((stock + reserved + sold)) -ne 1000000 ]; then
+    bad_orders=$((bad_orders + 1)); echo "  $sku: stock $stock, reserved $reserved, sold $sold; paid orders bought ${sold_expected[$sku]:-0}"
+  fi
+done
+echo "checkout answers 200/201 during the run: $acknowledged_orders; orders paid: $paid of 60 (an order siege never sent does not exist)"
+echo "orders, carts and products wrong: $bad_orders"
 echo "==== checks ===="
 for i in 01 02 03; do
   curl -s -D - -o /dev/null -H "$key_header" "$base/api/carts/cart-chaos-$i" | grep -i "x-shards-silo" | sed "s/^/  cart-chaos-$i served by: /"
 done
 echo "  seconds since the kill: $(( $(date +%s) - killed_at ))"
-[ "$wrong" -eq 0 ] || exit 5
+[ "$wrong" -eq 0 ] && [ "$bad_orders" -eq 0 ] || exit 5

@@ -9,8 +9,9 @@ public static class StorageNames
     public const string Catalog = "catalog";
     public const string Carts = "carts";
     public const string Orders = "orders";
+    public const string Payments = "payments";
     public const string PubSub = "PubSubStore";
 
     /// <summary>Every storage name a silo must register.</summary>
-    public static readonly IReadOnlyList<string> All = [Catalog, Carts, Orders];
+    public static readonly IReadOnlyList<string> All = [Catalog, Carts, Orders, Payments];
 }

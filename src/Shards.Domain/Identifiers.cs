@@ -1,7 +1,7 @@
 namespace Shards.Domain;
 
 /// <summary>
-/// Rules for the IDs that key grains: SKUs and cart IDs are 1 to 64 characters of ASCII letters, digits,
+/// Rules for the IDs that key grains: SKUs, cart IDs and order IDs (and payment tokens) are 1 to 64 characters of ASCII letters, digits,
 /// '_', '.' and '-', and start with a letter or digit (so they are safe in a URL, a shell and a log line).
 /// They must also hold at least one character that is not a hexadecimal digit: Orleans' ADO.NET storage reads a
 /// key made only of 0-9/a-f as a number, so "1001" and "01001" (or "abc" and "0ABC") would share one record.
@@ -19,6 +19,15 @@ public static class Identifiers
 
     /// <summary>Returns <paramref name="cartId"/> when it is a valid cart ID; throws a Validation error otherwise.</summary>
     public static string ValidateCartId(string? cartId) => Validate(cartId, "cart ID");
+
+    /// <summary>Returns <paramref name="orderId"/> when it is a valid order ID; throws a Validation error otherwise.</summary>
+    public static string ValidateOrderId(string? orderId) => Validate(orderId, "order ID");
+
+    /// <summary>
+    /// Returns <paramref name="token"/> when it is a valid payment token (a card token such as tok-visa, never a card
+    /// number); throws a Validation error otherwise.
+    /// </summary>
+    public static string ValidatePaymentToken(string? token) => Validate(token, "payment token");
 
     /// <summary>True when <paramref name="value"/> follows the ID rule.</summary>
     public static bool IsValid(string? value) => Problem(value) is null;

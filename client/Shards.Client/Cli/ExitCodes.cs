@@ -16,6 +16,9 @@ public static class ExitCodes
 
     /// <summary>The demo or a check found lost or wrong values.</summary>
     public const int CheckFailed = 5;
+
+    /// <summary>The order failed (payment declined or timed out, not enough stock); it was compensated and says why.</summary>
+    public const int OrderFailed = 6;
 }
 
 /// <summary>An error the CLI reports as one clear line with an exit code, never a stack trace.</summary>

@@ -186,7 +186,7 @@ internal static class StoreCommands
 
     private static void PrintProduct(CliContext context, ProductSnapshot product)
     {
-        context.Output.Line($"{product.Sku}: {product.Name}, price {product.Price:0.00}, stock {product.Stock} (version {product.Version})");
+        context.Output.Line($"{product.Sku}: {product.Name}, price {product.Price:0.00}, stock {product.Stock}, reserved {product.Reserved}, sold {product.Sold} (version {product.Version})");
         context.Output.Document(product);
     }
 
@@ -197,6 +197,11 @@ internal static class StoreCommands
             ["SKU", "QTY", "UNIT", "TOTAL"],
             cart.Lines.Select(l => (IReadOnlyList<string>)[l.Sku, l.Quantity.ToString(), l.UnitPrice.ToString("0.00"), l.LineTotal.ToString("0.00")]));
         context.Output.Line($"Total: {cart.Total:0.00}");
+        if (cart.CheckoutOrderId is { } orderId)
+        {
+            context.Output.Line($"Locked: being checked out by order {orderId}.");
+        }
+
         context.Output.Document(cart);
     }
 }

@@ -89,7 +89,7 @@ public static class ShardsApiExtensions
         {
             document.Info.Title = "Shards HTTP API";
             document.Info.Description =
-                "Products and carts of a sharded Orleans store. Every route under /api needs the X-Api-Key header; " +
+                "Products, carts and orders of a sharded Orleans store. Every route under /api needs the X-Api-Key header; " +
                 "errors are RFC 7807 problem details; POSTs may carry an Idempotency-Key (a GUID) to be applied once.";
             return Task.CompletedTask;
         }));
@@ -139,7 +139,7 @@ public static class ShardsApiExtensions
         CartRoutes.Map(services);
         ClusterRoutes.MapWhere(services);
 
-        // Checkout and orders add their routes here, on `services` (e.g. CheckoutRoutes.Map(services)).
+        OrderRoutes.Map(services);
         return app;
     }
 
@@ -151,6 +151,7 @@ public static class ShardsApiExtensions
         json.RespectNullableAnnotations = true;
         json.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         json.NumberHandling = JsonNumberHandling.Strict;
+        json.Converters.Add(new JsonStringEnumConverter()); // an order's status reads "Paid", not 2
     }
 
     /// <summary>A token bucket per API key (per silo); over it: 429 with Retry-After and problem details.</summary>

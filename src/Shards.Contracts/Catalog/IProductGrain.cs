@@ -1,4 +1,5 @@
 using Shards.Contracts.Common;
+using Shards.Contracts.Events;
 
 namespace Shards.Contracts.Catalog;
 
@@ -10,21 +11,26 @@ public sealed record ProductDefinition(
     [property: Id(2)] int Stock);
 
 /// <summary>A product as the catalog service shows it.</summary>
+/// <param name="Stock">Units available: neither reserved by an unfinished order nor sold.</param>
 /// <param name="Version">Counts the acknowledged writes of this product (1 after creation).</param>
+/// <param name="Reserved">Units held by orders being checked out.</param>
+/// <param name="Sold">Units sold: recorded when <c>purchased</c> reaches the product.</param>
 [GenerateSerializer, Immutable, Alias("shards.ProductSnapshot")]
 public sealed record ProductSnapshot(
     [property: Id(0)] string Sku,
     [property: Id(1)] string Name,
     [property: Id(2)] decimal Price,
     [property: Id(3)] int Stock,
-    [property: Id(4)] long Version);
+    [property: Id(4)] long Version,
+    [property: Id(5)] int Reserved = 0,
+    [property: Id(6)] long Sold = 0);
 
 /// <summary>
 /// The catalog service: one grain per product, keyed by SKU. Every change is acknowledged only after it is
 /// stored in PostgreSQL; a rejected change (validation, conflict, storage failure) changes nothing.
 /// </summary>
 [Alias("shards.IProductGrain")]
-public interface IProductGrain : IGrainWithStringKey, ILocatableGrain
+public interface IProductGrain : IGrainWithStringKey, ILocatableGrain, IPurchasedSubscriber
 {
     /// <summary>Creates the product or replaces its name, price and stock.</summary>
     Task<ProductSnapshot> UpsertAsync(ProductDefinition definition);
@@ -37,4 +43,14 @@ public interface IProductGrain : IGrainWithStringKey, ILocatableGrain
 
     /// <summary>Puts <paramref name="quantity"/> units back into stock.</summary>
     Task<ProductSnapshot> ReleaseAsync(int quantity);
+
+    /// <summary>
+    /// Holds <paramref name="quantity"/> units for order <paramref name="orderId"/> (Conflict when not enough are
+    /// available). Once per order: a repeat, or a reserve after the order's reservation was settled, changes nothing.
+    /// The reservation becomes sold units when <c>purchased</c> arrives, or goes back to stock with <see cref="ReleaseOrderAsync"/>.
+    /// </summary>
+    Task<ProductSnapshot> ReserveForOrderAsync(string orderId, int quantity);
+
+    /// <summary>Puts order <paramref name="orderId"/>'s reservation back into stock; nothing when it holds none. Safe to repeat.</summary>
+    Task<ProductSnapshot> ReleaseOrderAsync(string orderId);
 }

@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace Shards.Contracts.Common;
 
 /// <summary>Where an activation lives: what <c>shards where KEY</c> prints.</summary>
@@ -15,6 +17,10 @@ public sealed record GrainLocation(
 /// <summary>A grain that can say where it lives.</summary>
 public interface ILocatableGrain : IGrain
 {
-    /// <summary>The silo hosting this activation and when it was activated. Activates the grain if needed.</summary>
+    /// <summary>
+    /// The silo hosting this activation and when it was activated. Activates the grain if needed. Interleaves: it reads
+    /// no state, so it answers even while the grain is busy (e.g. an order waiting for its payment).
+    /// </summary>
+    [AlwaysInterleave]
     Task<GrainLocation> WhereAsync();
 }

@@ -5,7 +5,9 @@ using Shards.Contracts.Catalog;
 using Shards.Contracts.Common;
 using Shards.Domain;
 using Shards.Domain.Carts;
+using Shards.Contracts.Events;
 using Shards.Grains.Common;
+using Shards.Grains.Events;
 using Shards.Grains.Placement;
 
 namespace Shards.Grains.Carts;
@@ -19,7 +21,7 @@ namespace Shards.Grains.Carts;
 /// so carts spread evenly and predictably, and when a silo joins or leaves only ~1/N of them move (the default
 /// resource-optimised placement puts most new keys on one silo; Orleans' hash-based placement moves ~3/4 on a join).
 /// </remarks>
-[GrainType("cart")]
+[GrainType(TypeName)]
 [ConsistentHashPlacement]
 public sealed class CartGrain(
     [PersistentState(StateNames.Cart, StorageNames.Carts)] IPersistentState<CartState> state,
@@ -27,6 +29,12 @@ public sealed class CartGrain(
     TimeProvider time,
     ILogger<CartGrain> logger) : Grain, ICartGrain
 {
+    /// <summary>The grain type: subscriptions and grain IDs (<c>cart/ID</c>) name it.</summary>
+    public const string TypeName = "cart";
+
+    /// <summary>How many purchased orders a cart remembers against redelivery.</summary>
+    public const int PurchasedOrdersRemembered = 64;
+
     private DateTimeOffset _activatedAt;
 
     /// <summary>
@@ -53,6 +61,8 @@ public sealed class CartGrain(
             return View(cart, state.State.Version);
         }
 
+        RequireUnlocked(cart);
+
         DomainRules.Check(() =>
         {
             Identifiers.ValidateSku(sku);
@@ -70,6 +80,8 @@ public sealed class CartGrain(
             return View(cart, state.State.Version);
         }
 
+        RequireUnlocked(cart);
+
         DomainRules.Check(() =>
         {
             Identifiers.ValidateSku(sku);
@@ -86,6 +98,8 @@ public sealed class CartGrain(
         {
             return View(cart, state.State.Version);
         }
+
+        RequireUnlocked(cart);
 
         return await SaveAsync(cart, DomainRules.Check(() => cart.Remove(sku)));
     }
@@ -105,7 +119,62 @@ public sealed class CartGrain(
             return View(cart, state.State.Version);
         }
 
+        RequireUnlocked(cart);
+
         return await SaveAsync(cart, cart.Clear());
+    }
+
+    public async Task<CartView> BeginCheckoutAsync(string orderId)
+    {
+        var cart = CurrentCart();
+        DomainRules.Check(() => Identifiers.ValidateOrderId(orderId));
+        var stored = state.State;
+        if (stored.CheckoutOrderId == orderId)
+        {
+            return View(cart, stored.Version);
+        }
+
+        if (RecentIds.Contains(stored.PurchasedOrders, orderId))
+        {
+            throw new ShardsException(ShardsErrorCode.Conflict, $"Order {orderId} was already paid for cart {cart.CartId}; it cannot check it out again.");
+        }
+
+        RequireUnlocked(cart);
+        if (cart.IsEmpty)
+        {
+            throw new ShardsException(ShardsErrorCode.Conflict, $"Cart {cart.CartId} is empty: there is nothing to check out. Add a product first.");
+        }
+
+        return await SaveAsync(cart, cart, checkoutOrderId: orderId);
+    }
+
+    public async Task<CartView> CancelCheckoutAsync(string orderId)
+    {
+        var cart = CurrentCart();
+        return state.State.CheckoutOrderId == orderId ? await SaveAsync(cart, cart, checkoutOrderId: new(null)) : View(cart, state.State.Version);
+    }
+
+    /// <summary>
+    /// <c>purchased</c>: the order that locked this cart was paid, so the cart is emptied and unlocked, once. The lock
+    /// is the token: a redelivered event finds the order among the purchased ones (or the cart no longer locked by it)
+    /// and changes nothing, so lines added after the purchase are never lost to a late redelivery.
+    /// </summary>
+    public async Task OnPurchasedAsync(PurchasedEvent purchased)
+    {
+        var cart = CurrentCart();
+        var stored = state.State;
+        if (RecentIds.Contains(stored.PurchasedOrders, purchased.OrderId))
+        {
+            return;
+        }
+
+        if (stored.CheckoutOrderId != purchased.OrderId)
+        {
+            Log.PurchaseWithoutLock(logger, purchased.OrderId, cart.CartId, stored.CheckoutOrderId);
+            return;
+        }
+
+        await SaveAsync(cart, cart.Clear(), checkoutOrderId: new(null), purchased: RecentIds.Add(stored.PurchasedOrders, purchased.OrderId, PurchasedOrdersRemembered));
     }
 
     public Task<GrainLocation> WhereAsync()
@@ -140,12 +209,24 @@ public sealed class CartGrain(
             ShardsErrorCode.NotFound, $"There is no product with SKU {sku}. Cart {cart.CartId} was not changed.");
     }
 
-    private async Task<CartView> SaveAsync(Cart current, Cart next)
+    /// <summary>Conflict while an order is checking the cart out: its lines are what that order pays for.</summary>
+    private void RequireUnlocked(Cart cart)
     {
-        var version = state.State.Version;
-        if (ReferenceEquals(current, next))
+        if (state.State.CheckoutOrderId is { } orderId)
         {
-            return View(current, version);
+            throw new ShardsException(
+                ShardsErrorCode.Conflict,
+                $"Cart {cart.CartId} is being checked out by order {orderId}; it can change again once that order is paid or has failed. Nothing changed.");
+        }
+    }
+
+    /// <summary>Stores <paramref name="next"/>; the checkout lock and purchased orders are kept unless given.</summary>
+    private async Task<CartView> SaveAsync(Cart current, Cart next, Optional<string?> checkoutOrderId = default, string[]? purchased = null)
+    {
+        var previous = state.State;
+        if (ReferenceEquals(current, next) && !checkoutOrderId.HasValue && purchased is null)
+        {
+            return View(current, previous.Version);
         }
 
         var stored = new CartState
@@ -153,8 +234,10 @@ public sealed class CartGrain(
             Lines = next.Lines
                 .Select(line => new CartLineState { Sku = line.Sku, Quantity = line.Quantity, UnitPrice = line.UnitPrice })
                 .ToArray(),
-            Version = version + 1,
-            AppliedRequests = RequestDeduplication.Record(state.State.AppliedRequests),
+            Version = previous.Version + 1,
+            AppliedRequests = RequestDeduplication.Record(previous.AppliedRequests),
+            CheckoutOrderId = checkoutOrderId.HasValue ? checkoutOrderId.Value : previous.CheckoutOrderId,
+            PurchasedOrders = purchased ?? previous.PurchasedOrders,
         };
         await state.CommitAsync(stored, this, logger, $"cart {next.CartId}");
         var view = View(next, stored.Version);
@@ -163,9 +246,11 @@ public sealed class CartGrain(
     }
 
     /// <summary>The wire view. Lines is a plain array: Orleans has no codec for the compiler's collection-expression types.</summary>
-    private static CartView View(Cart cart, long version) => new(
+    private CartView View(Cart cart, long version) => new(
         cart.CartId,
         cart.Lines.Select(line => new CartLineView(line.Sku, line.Quantity, line.UnitPrice, line.LineTotal)).ToArray(),
         cart.Total,
-        version);
+        version,
+        state.State.CheckoutOrderId,
+        state.State.PurchasedOrders);
 }

@@ -17,6 +17,14 @@ public sealed class CartState
     /// <summary>IDs of the last commands applied, stored with the change (see RequestDeduplication).</summary>
     [Id(2)]
     public Guid[] AppliedRequests { get; init; } = [];
+
+    /// <summary>The order checking this cart out (null when none): the cart refuses changes while it is set.</summary>
+    [Id(3)]
+    public string? CheckoutOrderId { get; init; }
+
+    /// <summary>The last orders whose <c>purchased</c> emptied this cart, oldest first: a redelivery is recognised.</summary>
+    [Id(4)]
+    public string[] PurchasedOrders { get; init; } = [];
 }
 
 /// <summary>One stored cart line: the unit price is the product's price when the line was last added or set.</summary>

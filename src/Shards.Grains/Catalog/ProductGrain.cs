@@ -4,7 +4,9 @@ using Shards.Contracts.Catalog;
 using Shards.Contracts.Common;
 using Shards.Domain;
 using Shards.Domain.Catalog;
+using Shards.Contracts.Events;
 using Shards.Grains.Common;
+using Shards.Grains.Events;
 using Shards.Grains.Placement;
 
 namespace Shards.Grains.Catalog;
@@ -18,7 +20,7 @@ namespace Shards.Grains.Catalog;
 /// so products spread evenly and predictably, and when a silo joins or leaves only ~1/N of them move (the default
 /// resource-optimised placement puts most new keys on one silo; Orleans' hash-based placement moves ~3/4 on a join).
 /// </remarks>
-[GrainType("product")]
+[GrainType(TypeName)]
 [ConsistentHashPlacement]
 public sealed class ProductGrain(
     [PersistentState(StateNames.Product, StorageNames.Catalog)] IPersistentState<ProductState> state,
@@ -26,6 +28,12 @@ public sealed class ProductGrain(
     TimeProvider time,
     ILogger<ProductGrain> logger) : Grain, IProductGrain
 {
+    /// <summary>The grain type: subscriptions and grain IDs (<c>product/SKU</c>) name it.</summary>
+    public const string TypeName = "product";
+
+    /// <summary>How many settled orders a product remembers against a late repeat of their reserve.</summary>
+    public const int SettledOrdersRemembered = 256;
+
     private DateTimeOffset _activatedAt;
 
     /// <summary>The stored state <see cref="_snapshot"/> was built from (every acknowledged write replaces the state object).</summary>
@@ -100,6 +108,65 @@ public sealed class ProductGrain(
         return await SaveAsync(current, DomainRules.Check(() => current.Release(quantity)));
     }
 
+    public async Task<ProductSnapshot> ReserveForOrderAsync(string orderId, int quantity)
+    {
+        var current = ExistingProduct("Nothing was reserved.");
+        DomainRules.Check(() => Identifiers.ValidateOrderId(orderId));
+        var stored = state.State;
+        if (FindReservation(orderId) is not null || RecentIds.Contains(stored.SettledOrders, orderId))
+        {
+            return Snapshot(current, stored.Version); // reserved once per order, whatever is re-sent
+        }
+
+        var next = DomainRules.Check(() => current.Reserve(quantity));
+        return await SaveAsync(current, next, force: true, reservations: [.. stored.Reservations, new OrderReservation { OrderId = orderId, Quantity = quantity }]);
+    }
+
+    public async Task<ProductSnapshot> ReleaseOrderAsync(string orderId)
+    {
+        var current = ExistingProduct("Nothing was released.");
+        DomainRules.Check(() => Identifiers.ValidateOrderId(orderId));
+        var stored = state.State;
+        if (RecentIds.Contains(stored.SettledOrders, orderId))
+        {
+            return Snapshot(current, stored.Version);
+        }
+
+        // Settled even when nothing was reserved: a reserve of this order still in flight must not land afterwards.
+        var reservation = FindReservation(orderId);
+        var next = reservation is null ? current : DomainRules.Check(() => current.Release(reservation.Quantity));
+        return await SaveAsync(
+            current, next, force: true,
+            reservations: stored.Reservations.Where(r => r.OrderId != orderId).ToArray(),
+            settled: RecentIds.Add(stored.SettledOrders, orderId, SettledOrdersRemembered));
+    }
+
+    /// <summary>
+    /// <c>purchased</c>: the order's reservation of this product becomes sold units. Idempotent: the reservation is
+    /// consumed once, and a redelivered event finds none (the order is then among the settled ones).
+    /// </summary>
+    public async Task OnPurchasedAsync(PurchasedEvent purchased)
+    {
+        var current = ExistingProduct("Nothing was sold.");
+        var reservation = FindReservation(purchased.OrderId);
+        if (reservation is null)
+        {
+            if (!RecentIds.Contains(state.State.SettledOrders, purchased.OrderId))
+            {
+                Log.PurchaseWithoutReservation(logger, purchased.OrderId, current.Sku);
+            }
+
+            return;
+        }
+
+        var stored = state.State;
+        await SaveAsync(
+            current, current, force: true,
+            reservations: stored.Reservations.Where(r => r.OrderId != purchased.OrderId).ToArray(),
+            settled: RecentIds.Add(stored.SettledOrders, purchased.OrderId, SettledOrdersRemembered),
+            sold: stored.Sold + reservation.Quantity);
+    }
+
     public Task<GrainLocation> WhereAsync()
     {
         ValidSku();
@@ -121,12 +188,19 @@ public sealed class ProductGrain(
             ?? throw new ShardsException(ShardsErrorCode.NotFound, $"There is no product with SKU {sku}. {nothingChanged}");
     }
 
-    private async Task<ProductSnapshot> SaveAsync(Product? current, Product next)
+    private OrderReservation? FindReservation(string orderId) => Array.Find(state.State.Reservations, r => r.OrderId == orderId);
+
+    /// <summary>
+    /// Stores <paramref name="next"/> with the order bookkeeping (kept as it is unless given). Nothing is written when
+    /// the product did not change, unless <paramref name="force"/> (the bookkeeping changed).
+    /// </summary>
+    private async Task<ProductSnapshot> SaveAsync(
+        Product? current, Product next, bool force = false, OrderReservation[]? reservations = null, string[]? settled = null, long? sold = null)
     {
-        var version = state.State.Version;
-        if (ReferenceEquals(current, next))
+        var previous = state.State;
+        if (ReferenceEquals(current, next) && !force)
         {
-            return Snapshot(next, version);
+            return Snapshot(next, previous.Version);
         }
 
         var stored = new ProductState
@@ -134,14 +208,17 @@ public sealed class ProductGrain(
             Name = next.Name,
             Price = next.Price,
             Stock = next.Stock,
-            Version = version + 1,
-            AppliedRequests = RequestDeduplication.Record(state.State.AppliedRequests),
+            Version = previous.Version + 1,
+            AppliedRequests = RequestDeduplication.Record(previous.AppliedRequests),
+            Reservations = reservations ?? previous.Reservations,
+            SettledOrders = settled ?? previous.SettledOrders,
+            Sold = sold ?? previous.Sold,
         };
         await state.CommitAsync(stored, this, logger, $"product {next.Sku}");
         (_snapshotOf, _snapshot) = (stored, Snapshot(next, stored.Version));
         return _snapshot;
     }
 
-    private static ProductSnapshot Snapshot(Product product, long version) =>
-        new(product.Sku, product.Name, product.Price, product.Stock, version);
+    private ProductSnapshot Snapshot(Product product, long version) =>
+        new(product.Sku, product.Name, product.Price, product.Stock, version, state.State.Reservations.Sum(r => r.Quantity), state.State.Sold);
 }

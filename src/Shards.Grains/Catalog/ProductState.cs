@@ -3,6 +3,8 @@ namespace Shards.Grains.Catalog;
 /// <summary>
 /// What the catalog stores per product (the SKU is the grain key). <see cref="Version"/> counts acknowledged
 /// writes: 0 means the product was never created. Treated as immutable: grains build a new instance per change.
+/// Units are conserved by checkout: <see cref="Stock"/> (available) + reserved (the sum of
+/// <see cref="Reservations"/>) + <see cref="Sold"/> changes only by an upsert or a manual reserve/release.
 /// </summary>
 [GenerateSerializer, Alias("shards.ProductState")]
 public sealed class ProductState
@@ -22,4 +24,27 @@ public sealed class ProductState
     /// <summary>IDs of the last commands applied, stored with the change (see RequestDeduplication).</summary>
     [Id(4)]
     public Guid[] AppliedRequests { get; init; } = [];
+
+    /// <summary>Units held by unfinished orders, one entry per order.</summary>
+    [Id(5)]
+    public OrderReservation[] Reservations { get; init; } = [];
+
+    /// <summary>Units sold: reservations turned into sales by <c>purchased</c>.</summary>
+    [Id(6)]
+    public long Sold { get; init; }
+
+    /// <summary>The last orders whose reservation was sold or released: a late repeat of their reserve changes nothing.</summary>
+    [Id(7)]
+    public string[] SettledOrders { get; init; } = [];
+}
+
+/// <summary>Units of a product held for one order.</summary>
+[GenerateSerializer, Alias("shards.OrderReservation")]
+public sealed class OrderReservation
+{
+    [Id(0)]
+    public string OrderId { get; init; } = "";
+
+    [Id(1)]
+    public int Quantity { get; init; }
 }

@@ -9,6 +9,8 @@ public static class StateNames
 {
     public const string Product = "product";
     public const string Cart = "cart";
+    public const string Order = "order";
+    public const string Payment = "payment";
 
     /// <summary>
     /// The grain type ([GrainType]) that owns each state. A stored row names its state and key but not its grain type,
@@ -19,5 +21,7 @@ public static class StateNames
     {
         [Product] = "product",
         [Cart] = "cart",
+        [Order] = "checkout",
+        [Payment] = "payment",
     };
 }

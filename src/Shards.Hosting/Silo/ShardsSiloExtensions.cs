@@ -10,8 +10,14 @@ using Orleans.Runtime.Hosting;
 using Orleans.Storage;
 using Shards.Api.Health;
 using Shards.Contracts;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Shards.Grains.Carts;
+using Shards.Grains.Catalog;
+using Shards.Grains.Orders;
+using Shards.Grains.Payments;
 using Shards.Hosting.Database;
 using Shards.Hosting.Observability;
+using Shards.Hosting.Payments;
 using Shards.Hosting.Options;
 using Shards.Hosting.Placement;
 using Shards.Hosting.Sharding;
@@ -125,6 +131,26 @@ public static class ShardsSiloExtensions
             o.Invariant = AdoNetInvariants.PostgreSql;
             o.ConnectionString = connectionString;
         });
+        silo.AddShardsServices(connectionString);
+        return silo;
+    }
+
+    /// <summary>
+    /// The y-axis services' own registrations: the catalog and the cart service subscribe to <c>purchased</c>, checkout
+    /// and payment options, and the payment gateway (the simulated one, its ledger in the main database at
+    /// <paramref name="connectionString"/>, unless another <see cref="IPaymentGateway"/> was registered first).
+    /// </summary>
+    public static ISiloBuilder AddShardsServices(this ISiloBuilder silo, string connectionString)
+    {
+        silo.Services.AddCatalogService().AddCartService().AddCheckoutService();
+        silo.Services.AddOptions<SimulatedPaymentGatewayOptions>().BindConfiguration(SimulatedPaymentGatewayOptions.Section)
+            .Validate(o => o.MaxApprovedAmount >= 0 && o.ResponseDelay >= TimeSpan.Zero, "Shards:Payments:Simulated:MaxApprovedAmount and ResponseDelay cannot be negative")
+            .ValidateOnStart();
+        silo.Services.TryAddSingleton<IPaymentGateway>(services => new SimulatedPaymentGateway(
+            connectionString,
+            services.GetRequiredService<IOptions<ClusterOptions>>(),
+            services.GetRequiredService<IOptions<SimulatedPaymentGatewayOptions>>(),
+            services.GetService<TimeProvider>() ?? TimeProvider.System));
         return silo;
     }
 

@@ -1,3 +1,4 @@
+using Npgsql;
 using Shards.Hosting.Database;
 using Shards.Hosting.Options;
 
@@ -22,13 +23,27 @@ public sealed class ExtraPostgresServer : IAsyncDisposable
     public static async Task<ExtraPostgresServer> StartAsync()
     {
         var root = Path.Combine(Path.GetTempPath(), $"shards-tests-extra-{Environment.ProcessId}-{Guid.NewGuid():N}"[..54]);
-        var server = PrivatePostgresServer.Create(new PrivatePostgresOptions { Directory = root, Database = "postgres" });
+        // A pinned port, so that a restarted server is where its clients' connection strings say.
+        var server = PrivatePostgresServer.Create(new PrivatePostgresOptions { Directory = root, Database = "postgres", Port = PrivatePostgresServer.FreeLoopbackPort() });
         server.DestroyWhenProcessExits(Environment.ProcessId);
         return new ExtraPostgresServer(server, await server.StartAsync());
     }
 
     /// <summary>A new, empty database with Shards' schema on this server.</summary>
     public Task<string> CreateDatabaseAsync(string purpose) => TestPostgres.CreateDatabaseOnAsync(AdminConnectionString, purpose);
+
+    /// <summary>Stops the server (fast shutdown), keeps it down for <paramref name="downtime"/>, and starts it again on the same port.</summary>
+    public async Task RestartAsync(TimeSpan downtime)
+    {
+        await _server.StopAsync();
+        await Task.Delay(downtime);
+        using (var admin = new NpgsqlConnection(AdminConnectionString))
+        {
+            NpgsqlConnection.ClearPool(admin); // this process's pooled admin connections died with the server
+        }
+
+        await _server.StartAsync();
+    }
 
     public async ValueTask DisposeAsync() => await _server.DestroyAsync();
 }

@@ -21,12 +21,16 @@ public class PostgresClusterFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        ConnectionString = await TestPostgres.CreateDatabaseAsync("cluster");
+        ConnectionString = await CreateMainDatabaseAsync();
         var storage = await CreateStorageAsync();
         var builder = new InProcessTestClusterBuilder(SiloCount);
         UseRealMembership(builder.Options);
         var cluster = new ShardsClusterOptions { ClusterId = builder.Options.ClusterId, ServiceId = builder.Options.ServiceId };
-        builder.ConfigureSilo((_, silo) => ConfigureSilo(silo.ConfigureShardsSilo(ConnectionString, cluster, endpoints: null, storage: storage)));
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.ConfigureShardsSilo(ConnectionString, cluster, endpoints: null, storage: storage);
+            ConfigureSilo(silo);
+        });
         builder.ConfigureClientHost(host => host.AddShardsClient(ConnectionString, cluster));
         Cluster = builder.Build();
         await Cluster.DeployAsync();
@@ -44,7 +48,10 @@ public class PostgresClusterFixture : IAsyncLifetime
         property.SetValue(options, false);
     }
 
-    /// <summary>Extra silo configuration of a derived fixture, after Shards' own.</summary>
+    /// <summary>The main database (membership, reminders, and grain state unless <see cref="CreateStorageAsync"/> says otherwise).</summary>
+    protected virtual Task<string> CreateMainDatabaseAsync() => TestPostgres.CreateDatabaseAsync("cluster");
+
+    /// <summary>Test settings for every silo, applied after Shards' own wiring (e.g. faster saga retries).</summary>
     protected virtual void ConfigureSilo(ISiloBuilder silo)
     {
     }

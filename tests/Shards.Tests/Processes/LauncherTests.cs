@@ -140,7 +140,7 @@ public sealed class LauncherTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     /// <summary>A private database, a launcher with N silo processes, and clients; everything stops on dispose.</summary>
-    private sealed class ClusterRun : IAsyncDisposable
+    internal sealed class ClusterRun : IAsyncDisposable
     {
         private readonly List<IHost> _clients = [];
         private readonly string _logs;

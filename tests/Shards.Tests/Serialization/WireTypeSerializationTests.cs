@@ -6,8 +6,13 @@ using Orleans.Serialization;
 using Shards.Contracts.Carts;
 using Shards.Contracts.Catalog;
 using Shards.Contracts.Common;
+using Shards.Contracts.Events;
+using Shards.Contracts.Orders;
+using Shards.Contracts.Payments;
 using Shards.Grains.Carts;
 using Shards.Grains.Catalog;
+using Shards.Grains.Orders;
+using Shards.Grains.Payments;
 
 namespace Shards.Tests.Serialization;
 
@@ -19,22 +24,63 @@ public sealed class WireTypeSerializationTests : IDisposable
 {
     private static readonly Assembly[] ShardsAssemblies = [typeof(ProductSnapshot).Assembly, typeof(ProductState).Assembly];
 
+    private static readonly DateTimeOffset SampleTime = new(2026, 11, 24, 23, 0, 0, TimeSpan.Zero);
+
+    private static readonly PurchasedEvent SamplePurchased = new("purchased:order-1", "order-1", "cart-1", new[] { new PurchasedLine("sku-1", 3, 2.50m) }, SampleTime);
+
+    private static readonly OrderView SampleOrder = new(
+        "order-1", "cart-1", OrderStatus.Failed, CheckoutStage.Failed, new[] { new OrderLineView("sku-1", 3, 2.50m, 7.50m) }, 7.50m, "tok-decline",
+        "the payment was declined", 0, new[] { new OrderStepView("compensated", "released 1 line(s)", SampleTime) }, SampleTime, SampleTime);
+
     /// <summary>One representative value per serialisable type (edge values where they matter: decimal scale, offsets).</summary>
     private static readonly Dictionary<Type, object> Samples = new()
     {
         [typeof(ProductDefinition)] = new ProductDefinition("Widget \u00e9\u00e8", 19.90m, 1_000_000_000),
-        [typeof(ProductSnapshot)] = new ProductSnapshot("sku-1", "Widget", 1_000_000m, 0, long.MaxValue),
+        [typeof(ProductSnapshot)] = new ProductSnapshot("sku-1", "Widget", 1_000_000m, 0, long.MaxValue, Reserved: 4, Sold: 9),
         [typeof(CartLineView)] = new CartLineView("sku-1", 10_000, 0.01m, 100m),
         [typeof(CartView)] = new CartView("cart-1", [new CartLineView("sku-1", 2, 1.50m, 3.00m), new CartLineView("sku-2", 1, 0m, 0m)], 3.00m, 7),
         [typeof(GrainLocation)] = new GrainLocation("product/sku-1", "S127.0.0.1:11111:123456789", "silo-1", new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.FromHours(2))),
         [typeof(ShardsErrorCode)] = ShardsErrorCode.StorageUnavailable,
         [typeof(ShardsException)] = new ShardsException(ShardsErrorCode.Conflict, "Cannot reserve 6 of sku-1: only 5 in stock."),
-        [typeof(ProductState)] = new ProductState { Name = "Widget", Price = 19.99m, Stock = 5, Version = 3 },
+        [typeof(ProductState)] = new ProductState { Name = "Widget", Price = 19.99m, Stock = 5, Version = 3, Reservations = [new OrderReservation { OrderId = "order-1", Quantity = 2 }], Sold = 4, SettledOrders = ["order-0"] },
         [typeof(CartLineState)] = new CartLineState { Sku = "sku-1", Quantity = 2, UnitPrice = 2.50m },
         [typeof(CartState)] = new CartState
         {
             Lines = [new CartLineState { Sku = "sku-1", Quantity = 2, UnitPrice = 2.50m }, new CartLineState { Sku = "b", Quantity = 1, UnitPrice = 0m }],
             Version = 2,
+            CheckoutOrderId = "order-1",
+            PurchasedOrders = ["order-0"],
+        },
+        [typeof(PurchasedLine)] = new PurchasedLine("sku-1", 3, 2.50m),
+        [typeof(PurchasedEvent)] = SamplePurchased,
+        [typeof(PaymentStatus)] = PaymentStatus.TimedOut,
+        [typeof(PaymentView)] = new PaymentView("order-1", PaymentStatus.Approved, 12.30m, "sim-1", null),
+        [typeof(OrderStatus)] = OrderStatus.Paid,
+        [typeof(CheckoutStage)] = CheckoutStage.Compensating,
+        [typeof(OrderLineView)] = new OrderLineView("sku-1", 3, 2.50m, 7.50m),
+        [typeof(OrderStepView)] = new OrderStepView("paid", "payment sim-1 approved", SampleTime),
+        [typeof(OrderView)] = SampleOrder,
+        [typeof(CheckoutOutcome)] = new CheckoutOutcome(SampleOrder, Created: true),
+        [typeof(PaymentState)] = new PaymentState { Status = PaymentStatus.Refunded, Amount = 7.50m, Reference = "sim-1", Reason = "timed out", UpdatedAt = SampleTime },
+        [typeof(OrderReservation)] = new OrderReservation { OrderId = "order-1", Quantity = 3 },
+        [typeof(OrderLineState)] = new OrderLineState { Sku = "sku-1", Quantity = 3, UnitPrice = 2.50m },
+        [typeof(OrderStepState)] = new OrderStepState { Step = "reserved", Detail = "3 x sku-1", At = SampleTime },
+        [typeof(DeliveryState)] = new DeliveryState { Subscription = "carts", GrainType = "cart", Key = "cart-1", Acknowledged = true },
+        [typeof(OrderState)] = new OrderState
+        {
+            Stage = CheckoutStage.Publishing,
+            CartId = "cart-1",
+            PaymentToken = "tok-visa",
+            Lines = [new OrderLineState { Sku = "sku-1", Quantity = 3, UnitPrice = 2.50m }],
+            Total = 7.50m,
+            LinesReserved = 1,
+            PaymentRequested = true,
+            Steps = [new OrderStepState { Step = "paid", Detail = "approved", At = SampleTime }],
+            Purchased = SamplePurchased,
+            Deliveries = [new DeliveryState { Subscription = "catalog", GrainType = "product", Key = "sku-1" }],
+            StartedBy = Guid.Parse("6f1c2d3e-0000-4000-8000-000000000001"),
+            CreatedAt = SampleTime,
+            UpdatedAt = SampleTime,
         },
         [typeof(Shards.Grains.Placement.ConsistentHashPlacement)] = new Shards.Grains.Placement.ConsistentHashPlacement(),
     };

@@ -1,0 +1,459 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Placement;
+using Shards.Contracts;
+using Shards.Contracts.Carts;
+using Shards.Contracts.Catalog;
+using Shards.Contracts.Common;
+using Shards.Contracts.Events;
+using Shards.Contracts.Orders;
+using Shards.Contracts.Payments;
+using Shards.Domain;
+using Shards.Grains.Common;
+using Shards.Grains.Events;
+
+namespace Shards.Grains.Orders;
+
+/// <summary>
+/// One order, keyed by order ID: checkout as a saga. Stages, each persisted before the next begins:
+/// Accepted (reminder registered) → Reserving (cart locked, its lines copied; one reservation per line, each
+/// persisted) → Paying → Publishing (paid; the outbox event written in the same write) → Completed once every
+/// subscriber acknowledged <c>purchased</c>. A step refused for a business reason (empty cart, not enough stock,
+/// payment declined or timed out) moves to Compensating: release every reservation, refund, unlock the cart → Failed.
+/// A transient failure (a silo died, storage down) leaves the stage as it is: a timer (while active) or the reminder
+/// (after a crash) drives the saga on, and every step is idempotent by order ID, so resuming never repeats an effect.
+/// </summary>
+[GrainType("checkout")]
+[HashBasedPlacement]
+public sealed class CheckoutGrain(
+    [PersistentState(StateNames.Order, StorageNames.Orders)] IPersistentState<OrderState> state,
+    IEnumerable<PurchasedSubscription> subscriptions,
+    IOptions<CheckoutOptions> options,
+    ILocalSiloDetails silo,
+    TimeProvider time,
+    ILogger<CheckoutGrain> logger) : Grain, ICheckoutGrain, IRemindable
+{
+    private const string ReminderName = "checkout-saga";
+
+    private DateTimeOffset _activatedAt;
+    private IGrainTimer? _resume;
+
+    private string OrderId => this.GetPrimaryKeyString();
+
+    private OrderState Order => state.State;
+
+    private bool IsUnfinished => Order.Stage is not (0 or CheckoutStage.Completed or CheckoutStage.Failed);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _activatedAt = time.GetUtcNow();
+        if (IsUnfinished)
+        {
+            ScheduleResume(TimeSpan.Zero); // reactivated mid-saga (after a crash, or by any call): carry on at once
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<CheckoutOutcome> CheckoutAsync(string cartId, string paymentToken)
+    {
+        var orderId = ValidOrderId();
+        DomainRules.Check(() =>
+        {
+            Identifiers.ValidateCartId(cartId);
+            Identifiers.ValidatePaymentToken(paymentToken);
+        });
+        var requestId = RequestDeduplication.Current();
+        RequestContext.Remove(RequestIds.ContextKey); // the saga's own calls are idempotent by order ID, not by the caller's request
+        if (Order.Stage != 0)
+        {
+            if (Order.CartId != cartId)
+            {
+                throw new ShardsException(
+                    ShardsErrorCode.Conflict,
+                    $"Order {orderId} already exists for cart {Order.CartId}; use a new order ID to check out cart {cartId}.");
+            }
+
+            await DriveAsync(); // a repeat: the same outcome, after finishing whatever was left
+            return new CheckoutOutcome(View(), requestId is { } repeat && Order.StartedBy == repeat);
+        }
+
+        // Refused without creating the order: nothing to check out, or the cart is another order's.
+        var cart = await GrainFactory.GetGrain<ICartGrain>(cartId).GetAsync();
+        if (cart.Lines.Count == 0)
+        {
+            throw new ShardsException(ShardsErrorCode.Conflict, $"Cart {cartId} is empty: there is nothing to check out. No order was created.");
+        }
+
+        if (cart.CheckoutOrderId is { } other && other != orderId)
+        {
+            throw new ShardsException(
+                ShardsErrorCode.Conflict,
+                $"Cart {cartId} is already being checked out by order {other}. No order was created; retry once that order is paid or has failed.");
+        }
+
+        // The reminder first: from the first persisted step on, a crash cannot strand the saga.
+        try
+        {
+            await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+        }
+        catch (Exception exception) when (exception is not ShardsException)
+        {
+            // The reminder table's driver errors are not serialisable: the caller gets Shards' transient error instead.
+            Log.SagaInterrupted(logger, orderId, "reminder registration", 0, exception);
+            throw new ShardsException(
+                ShardsErrorCode.StorageUnavailable,
+                $"Order {orderId} could not be started: its reminder could not be stored ({exception.GetType().Name}). No order was created; retry.");
+        }
+
+        var now = time.GetUtcNow();
+        await AdvanceAsync(
+            _ => new OrderState { Stage = CheckoutStage.Accepted, CartId = cartId, PaymentToken = paymentToken, StartedBy = requestId, CreatedAt = now },
+            "accepted", $"checkout of cart {cartId}, paying with {paymentToken}");
+        await DriveAsync();
+        return new CheckoutOutcome(View(), Created: true);
+    }
+
+    public Task<OrderView?> GetAsync()
+    {
+        ValidOrderId();
+        return Task.FromResult(Order.Stage == 0 ? null : View());
+    }
+
+    public Task<GrainLocation> WhereAsync()
+    {
+        ValidOrderId();
+        return Task.FromResult(GrainLocations.Of(this, silo, _activatedAt));
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != ReminderName)
+        {
+            return;
+        }
+
+        try
+        {
+            await RunSagaAsync();
+        }
+        catch (Exception exception)
+        {
+            Log.SagaInterrupted(logger, OrderId, Order.Stage.ToString(), options.Value.ReminderPeriod.TotalSeconds, exception);
+        }
+    }
+
+    /// <summary>Runs the saga as far as it goes now; on a transient failure, schedules a retry and tells the caller.</summary>
+    private async Task DriveAsync()
+    {
+        try
+        {
+            await RunSagaAsync();
+        }
+        catch (Exception exception)
+        {
+            ScheduleResume(options.Value.RetryDelay);
+            if (ShardsFailures.IsTransient(exception))
+            {
+                Log.SagaInterrupted(logger, OrderId, Order.Stage.ToString(), options.Value.RetryDelay.TotalSeconds, exception);
+            }
+            else
+            {
+                Log.SagaFailedUnexpectedly(logger, OrderId, Order.Stage.ToString(), exception);
+            }
+
+            throw;
+        }
+    }
+
+    private async Task RunSagaAsync()
+    {
+        while (true)
+        {
+            switch (Order.Stage)
+            {
+                case CheckoutStage.Accepted:
+                    await LockCartAsync();
+                    break;
+                case CheckoutStage.Reserving:
+                    await ReserveNextLineAsync();
+                    break;
+                case CheckoutStage.Paying:
+                    await PayAsync();
+                    break;
+                case CheckoutStage.Publishing:
+                    if (!await RelayAsync())
+                    {
+                        ScheduleResume(options.Value.RetryDelay);
+                        return;
+                    }
+
+                    break;
+                case CheckoutStage.Compensating:
+                    await CompensateAsync();
+                    break;
+                case CheckoutStage.Completed or CheckoutStage.Failed:
+                    await StopReminderAsync();
+                    return;
+                default:
+                    await StopReminderAsync(); // a reminder of an order whose first write never landed
+                    return;
+            }
+        }
+    }
+
+    private async Task LockCartAsync()
+    {
+        CartView cart;
+        try
+        {
+            cart = await GrainFactory.GetGrain<ICartGrain>(Order.CartId).BeginCheckoutAsync(OrderId);
+        }
+        catch (Exception exception) when (Refusal(exception) is { } refused)
+        {
+            await StartCompensationAsync($"cart {Order.CartId} could not be checked out: {refused.Message}");
+            return;
+        }
+
+        var lines = cart.Lines.Select(l => new OrderLineState { Sku = l.Sku, Quantity = l.Quantity, UnitPrice = l.UnitPrice }).ToArray();
+        await AdvanceAsync(
+            o => o with { Stage = CheckoutStage.Reserving, Lines = lines, Total = cart.Total },
+            "cart-locked", $"cart {Order.CartId} locked: {lines.Length} line(s), total {Money(cart.Total)}");
+    }
+
+    private async Task ReserveNextLineAsync()
+    {
+        var index = Order.LinesReserved;
+        if (index >= Order.Lines.Length)
+        {
+            await AdvanceAsync(o => o with { Stage = CheckoutStage.Paying }, "reserved", $"all {Order.Lines.Length} line(s) reserved");
+            return;
+        }
+
+        var line = Order.Lines[index];
+        try
+        {
+            await GrainFactory.GetGrain<IProductGrain>(line.Sku).ReserveForOrderAsync(OrderId, line.Quantity);
+        }
+        catch (Exception exception) when (Refusal(exception) is { } refused)
+        {
+            await StartCompensationAsync($"stock could not be reserved: {refused.Message}");
+            return;
+        }
+
+        var reserved = index + 1;
+        await AdvanceAsync(
+            o => o with { LinesReserved = reserved, Stage = reserved == o.Lines.Length ? CheckoutStage.Paying : CheckoutStage.Reserving },
+            "reserved", $"{line.Quantity} x {line.Sku}");
+    }
+
+    private async Task PayAsync()
+    {
+        if (!Order.PaymentRequested)
+        {
+            await AdvanceAsync(o => o with { PaymentRequested = true }, "payment-requested", $"{Money(Order.Total)} with {Order.PaymentToken}");
+        }
+
+        PaymentView payment;
+        try
+        {
+            payment = await GrainFactory.GetGrain<IPaymentGrain>(OrderId).ChargeAsync(Order.Total, Order.PaymentToken);
+        }
+        catch (Exception exception) when (Refusal(exception) is { } refused)
+        {
+            await StartCompensationAsync($"the payment was refused: {refused.Message}");
+            return;
+        }
+
+        switch (payment.Status)
+        {
+            case PaymentStatus.Approved:
+                var purchased = new PurchasedEvent(
+                    PurchasedEvent.IdFor(OrderId),
+                    OrderId,
+                    Order.CartId,
+                    Order.Lines.Select(l => new PurchasedLine(l.Sku, l.Quantity, l.UnitPrice)).ToArray(),
+                    time.GetUtcNow());
+                var deliveries = subscriptions
+                    .SelectMany(s => s.Keys(purchased).Distinct(StringComparer.Ordinal).Select(key =>
+                        new DeliveryState { Subscription = s.Name, GrainType = s.GrainType.ToString(), Key = key }))
+                    .ToArray();
+                await AdvanceAsync(
+                    o => o with { Stage = CheckoutStage.Publishing, Purchased = purchased, Deliveries = deliveries },
+                    "paid", $"payment {payment.Reference} approved; purchased queued for {deliveries.Length} subscriber grain(s)");
+                break;
+            case PaymentStatus.Declined:
+                await StartCompensationAsync($"the payment was declined: {payment.Reason}");
+                break;
+            case PaymentStatus.TimedOut:
+                await StartCompensationAsync($"the payment timed out: {payment.Reason}");
+                break;
+            default:
+                await StartCompensationAsync($"the payment is {payment.Status}");
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Delivers the outbox event to every subscriber grain that has not acknowledged it, all at once, and stores the
+    /// acknowledgements. True when every subscriber has acknowledged it.
+    /// </summary>
+    private async Task<bool> RelayAsync()
+    {
+        var purchased = Order.Purchased!;
+        var deliveries = Order.Deliveries;
+        var attempts = deliveries
+            .Select(async d =>
+            {
+                if (d.Acknowledged)
+                {
+                    return d;
+                }
+
+                try
+                {
+                    await GrainFactory.GetGrain<IPurchasedSubscriber>(GrainId.Create(d.GrainType, d.Key)).OnPurchasedAsync(purchased);
+                    return d with { Acknowledged = true };
+                }
+                catch (Exception exception)
+                {
+                    Log.DeliveryFailed(logger, OrderId, d.Subscription, d.Key, exception);
+                    return d;
+                }
+            })
+            .ToArray();
+        var delivered = await Task.WhenAll(attempts);
+        var newly = delivered.Where((d, i) => d.Acknowledged && !deliveries[i].Acknowledged).Select(d => $"{d.Subscription}:{d.Key}").ToArray();
+        var done = delivered.All(d => d.Acknowledged);
+        if (newly.Length > 0 || done)
+        {
+            await AdvanceAsync(
+                o => o with { Deliveries = delivered, Stage = done ? CheckoutStage.Completed : CheckoutStage.Publishing },
+                done ? "delivered" : "partly-delivered",
+                $"purchased acknowledged by {string.Join(", ", newly)}");
+        }
+
+        return done;
+    }
+
+    private Task StartCompensationAsync(string reason) =>
+        AdvanceAsync(o => o with { Stage = CheckoutStage.Compensating, FailureReason = reason }, "compensating", reason);
+
+    /// <summary>Undoes every step that may have taken effect; each undo is idempotent, so a resumed compensation is safe.</summary>
+    private async Task CompensateAsync()
+    {
+        // The line being reserved when the saga stopped may have been reserved too (its answer lost): release it as well.
+        var touched = Order.Lines.Take(Math.Min(Order.LinesReserved + 1, Order.Lines.Length)).ToArray();
+        foreach (var line in touched)
+        {
+            try
+            {
+                await GrainFactory.GetGrain<IProductGrain>(line.Sku).ReleaseOrderAsync(OrderId);
+            }
+            catch (Exception exception) when (Refusal(exception) is { Code: ShardsErrorCode.NotFound })
+            {
+                // no such product: nothing was reserved
+            }
+        }
+
+        var refunded = false;
+        if (Order.PaymentRequested)
+        {
+            refunded = (await GrainFactory.GetGrain<IPaymentGrain>(OrderId).RefundAsync()).Status == PaymentStatus.Refunded;
+        }
+
+        await GrainFactory.GetGrain<ICartGrain>(Order.CartId).CancelCheckoutAsync(OrderId);
+        await AdvanceAsync(
+            o => o with { Stage = CheckoutStage.Failed },
+            "compensated",
+            $"released {touched.Length} line(s){(refunded ? ", payment refunded" : string.Empty)}, cart {Order.CartId} unlocked");
+    }
+
+    /// <summary>Stores the next state with its step in the history, then logs the step.</summary>
+    private async Task AdvanceAsync(Func<OrderState, OrderState> change, string step, string detail)
+    {
+        var now = time.GetUtcNow();
+        var next = change(Order) with { UpdatedAt = now };
+        next = next with { Steps = [.. next.Steps, new OrderStepState { Step = step, Detail = detail, At = now }] };
+        try
+        {
+            await state.CommitAsync(next, this, logger, $"order {OrderId}");
+        }
+        catch (ShardsException exception) when (exception.Code == ShardsErrorCode.Conflict)
+        {
+            // Another activation of this order wrote first (a brief duplicate while the cluster changed): this one is
+            // deactivating, and a retry resumes from what was stored. Transient for the caller, never a refusal.
+            throw new ShardsException(ShardsErrorCode.StorageUnavailable, $"Order {OrderId} moved while this step was stored; retry and it resumes where it is.", exception);
+        }
+
+        Log.OrderStep(logger, OrderId, step, detail);
+    }
+
+    private void ScheduleResume(TimeSpan delay)
+    {
+        _resume?.Dispose();
+        _resume = this.RegisterGrainTimer(ResumeAsync, new GrainTimerCreationOptions(delay, Timeout.InfiniteTimeSpan));
+    }
+
+    private async Task ResumeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await RunSagaAsync();
+        }
+        catch (Exception exception)
+        {
+            Log.SagaInterrupted(logger, OrderId, Order.Stage.ToString(), options.Value.RetryDelay.TotalSeconds, exception);
+            ScheduleResume(options.Value.RetryDelay);
+        }
+    }
+
+    private async Task StopReminderAsync()
+    {
+        try
+        {
+            if (await this.GetReminder(ReminderName) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+        }
+        catch (Exception exception)
+        {
+            // The order is finished either way (a driver error included); the reminder's next tick tries again.
+            Log.SagaInterrupted(logger, OrderId, Order.Stage.ToString(), options.Value.ReminderPeriod.TotalSeconds, exception);
+        }
+    }
+
+    /// <summary>A step refused for a business reason (validation, not found, conflict): the saga compensates. Null for anything transient.</summary>
+    private static ShardsException? Refusal(Exception exception) =>
+        ShardsFailures.Find(exception) is { Code: not ShardsErrorCode.StorageUnavailable } refused ? refused : null;
+
+    private string ValidOrderId() => DomainRules.Check(() => Identifiers.ValidateOrderId(OrderId));
+
+    private static string Money(decimal value) => value.ToString("0.00", CultureInfo.InvariantCulture);
+
+    private OrderView View()
+    {
+        var order = Order;
+        var status = order.Stage switch
+        {
+            CheckoutStage.Publishing or CheckoutStage.Completed => OrderStatus.Paid,
+            CheckoutStage.Failed => OrderStatus.Failed,
+            _ => OrderStatus.Pending,
+        };
+        return new OrderView(
+            OrderId,
+            order.CartId,
+            status,
+            order.Stage,
+            order.Lines.Select(l => new OrderLineView(l.Sku, l.Quantity, l.UnitPrice, l.Quantity * l.UnitPrice)).ToArray(),
+            order.Total,
+            order.PaymentToken,
+            order.FailureReason,
+            order.Deliveries.Count(d => !d.Acknowledged),
+            order.Steps.Select(s => new OrderStepView(s.Step, s.Detail, s.At)).ToArray(),
+            order.CreatedAt,
+            order.UpdatedAt);
+    }
+}

@@ -1,0 +1,110 @@
+using System.Net;
+using System.Text.Json;
+
+namespace Shards.Tests.Api;
+
+/// <summary>Checkout and orders over HTTP on a real silo: 201/200 with the order, 400/404/409 problems, Idempotency-Key.</summary>
+public sealed class OrderApiTests(ApiSiloFixture fixture) : IClassFixture<ApiSiloFixture>
+{
+    [Fact]
+    public async Task A_checkout_answers_201_with_the_paid_order_and_a_repeat_answers_200_with_the_same_order()
+    {
+        using var client = await fixture.ClientAsync();
+        await CartAsync(client, "cart-api-paid", "sku-api-paid", stock: 10, quantity: 3);
+        const string Body = """{"orderId":"order-api-paid","cartId":"cart-api-paid","paymentToken":"tok-visa"}""";
+
+        var created = await client.PostJsonAsync("/api/orders", Body);
+        var repeated = await client.PostJsonAsync("/api/orders", Body);
+        var read = await client.GetAsync("/api/orders/order-api-paid");
+        var cart = await (await client.GetAsync("/api/carts/cart-api-paid")).JsonAsync();
+        var product = await (await client.GetAsync("/api/products/sku-api-paid")).JsonAsync();
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal("/api/orders/order-api-paid", created.Headers.Location?.OriginalString);
+        var order = await created.JsonAsync();
+        Assert.Equal("Paid", order.GetProperty("status").GetString());
+        Assert.Equal("Completed", order.GetProperty("stage").GetString());
+        Assert.Equal(7.5m, order.GetProperty("total").GetDecimal());
+        Assert.Contains(order.GetProperty("steps").EnumerateArray(), s => s.GetProperty("step").GetString() == "paid");
+        Assert.Equal(HttpStatusCode.OK, repeated.StatusCode);
+        Assert.Equal(order.GetProperty("steps").GetRawText(), (await repeated.JsonAsync()).GetProperty("steps").GetRawText());
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        Assert.Equal("Paid", (await read.JsonAsync()).GetProperty("status").GetString());
+        Assert.Empty(cart.GetProperty("lines").EnumerateArray());
+        Assert.Equal(7, product.GetProperty("stock").GetInt32());
+        Assert.Equal(3, product.GetProperty("sold").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_declined_payment_is_a_created_order_that_failed_with_its_reason()
+    {
+        using var client = await fixture.ClientAsync();
+        await CartAsync(client, "cart-api-declined", "sku-api-declined", stock: 5, quantity: 2);
+
+        var response = await client.PostJsonAsync("/api/orders", """{"orderId":"order-api-declined","cartId":"cart-api-declined","paymentToken":"tok-decline"}""");
+        var product = await (await client.GetAsync("/api/products/sku-api-declined")).JsonAsync();
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var order = await response.JsonAsync();
+        Assert.Equal("Failed", order.GetProperty("status").GetString());
+        Assert.Contains("declined", order.GetProperty("failureReason").GetString(), StringComparison.Ordinal);
+        Assert.Equal(5, product.GetProperty("stock").GetInt32());
+        Assert.Equal(0, product.GetProperty("reserved").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("""{"orderId":"12","cartId":"cart-api-bad","paymentToken":"tok-visa"}""", "Invalid order ID")]
+    [InlineData("""{"orderId":"order-api-bad","cartId":"cart api","paymentToken":"tok-visa"}""", "Invalid cart ID")]
+    [InlineData("""{"orderId":"order-api-bad","cartId":"cart-api-bad","paymentToken":"4111 1111"}""", "Invalid payment token")]
+    [InlineData("""{"orderId":"order-api-bad","cartId":"cart-api-bad"}""", "paymentToken")]
+    public async Task Bad_checkout_input_is_a_400_problem_and_creates_no_order(string body, string expected)
+    {
+        using var client = await fixture.ClientAsync();
+
+        var response = await client.PostJsonAsync("/api/orders", body);
+
+        Assert.Contains(expected, await response.AssertProblemAsync(400, "validation"), StringComparison.Ordinal);
+        await (await client.GetAsync("/api/orders/order-api-bad")).AssertProblemAsync(404, "notFound");
+    }
+
+    [Fact]
+    public async Task An_empty_cart_and_an_order_id_taken_by_another_cart_are_409_problems()
+    {
+        using var client = await fixture.ClientAsync();
+        await CartAsync(client, "cart-api-taken", "sku-api-taken", stock: 5, quantity: 1);
+        await client.PostJsonAsync("/api/orders", """{"orderId":"order-api-taken","cartId":"cart-api-taken","paymentToken":"tok-visa"}""");
+
+        var empty = await client.PostJsonAsync("/api/orders", """{"orderId":"order-api-empty","cartId":"cart-api-never-filled","paymentToken":"tok-visa"}""");
+        var taken = await client.PostJsonAsync("/api/orders", """{"orderId":"order-api-taken","cartId":"cart-api-other","paymentToken":"tok-visa"}""");
+
+        Assert.Contains("empty", await empty.AssertProblemAsync(409, "conflict"), StringComparison.Ordinal);
+        Assert.Contains("already exists for cart cart-api-taken", await taken.AssertProblemAsync(409, "conflict"), StringComparison.Ordinal);
+        await (await client.GetAsync("/api/orders/order-api-empty")).AssertProblemAsync(404, "notFound");
+    }
+
+    [Fact]
+    public async Task A_checkout_resent_with_its_idempotency_key_replays_201_and_charges_once()
+    {
+        using var client = await fixture.ClientAsync();
+        await CartAsync(client, "cart-api-key", "sku-api-key", stock: 10, quantity: 4);
+        var key = Guid.NewGuid();
+        const string Body = """{"orderId":"order-api-key","cartId":"cart-api-key","paymentToken":"tok-visa"}""";
+
+        var first = await client.PostJsonAsync("/api/orders", Body, key);
+        var resent = await client.PostJsonAsync("/api/orders", Body, key);
+        var product = await (await client.GetAsync("/api/products/sku-api-key")).JsonAsync();
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, resent.StatusCode);
+        Assert.Equal((await first.JsonAsync()).GetRawText(), (await resent.JsonAsync()).GetRawText());
+        Assert.Equal(4, product.GetProperty("sold").GetInt64());
+        Assert.Equal(6, product.GetProperty("stock").GetInt32());
+    }
+
+    private static async Task CartAsync(HttpClient client, string cart, string sku, int stock, int quantity)
+    {
+        Assert.Equal(HttpStatusCode.OK, (await client.PutJsonAsync($"/api/products/{sku}", $$"""{"name":"Thing","price":2.5,"stock":{{stock}}}""")).StatusCode);
+        var added = await client.PostJsonAsync($"/api/carts/{cart}/items", JsonSerializer.Serialize(new { sku, quantity }));
+        Assert.Equal(HttpStatusCode.OK, added.StatusCode);
+    }
+}
