@@ -12,6 +12,7 @@ using Shards.Api.Health;
 using Shards.Contracts;
 using Shards.Hosting.Database;
 using Shards.Hosting.Options;
+using Shards.Hosting.Security;
 using Shards.Hosting.Sharding;
 using Shards.Hosting.Storage;
 
@@ -22,7 +23,8 @@ public static class ShardsSiloExtensions
 {
     /// <summary>
     /// A Shards silo: AdoNet clustering (the membership table in PostgreSQL is the service registry), grain state
-    /// and reminders in PostgreSQL on Shards' own schema, loopback endpoints, options validated at start.
+    /// and reminders in PostgreSQL on Shards' own schema, loopback endpoints, optional TLS (Shards:Tls), options
+    /// validated at start.
     /// </summary>
     public static IHostApplicationBuilder AddShardsSilo(this IHostApplicationBuilder builder)
     {
@@ -45,7 +47,8 @@ public static class ShardsSiloExtensions
         var cluster = builder.Configuration.GetSection(ShardsClusterOptions.Section).Get<ShardsClusterOptions>() ?? new();
         var endpoints = builder.Configuration.GetSection(SiloEndpointOptions.Section).Get<SiloEndpointOptions>() ?? new();
         var storage = builder.Configuration.GetSection(ShardsStorageOptions.Section).Get<ShardsStorageOptions>() ?? new();
-        builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString.Value, cluster, endpoints, failureDetection, storage));
+        var tls = ClusterTls.From(builder.Configuration.GetSection(ShardsTlsOptions.Section).Get<ShardsTlsOptions>());
+        builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString.Value, cluster, endpoints, failureDetection, storage, tls));
         return builder;
     }
 
@@ -60,7 +63,8 @@ public static class ShardsSiloExtensions
         ShardsClusterOptions cluster,
         SiloEndpointOptions? endpoints,
         FailureDetectionOptions? failureDetection = null,
-        ShardsStorageOptions? storage = null)
+        ShardsStorageOptions? storage = null,
+        ClusterTls? tls = null)
     {
         var detection = failureDetection ?? new FailureDetectionOptions();
         silo.Configure<ClusterMembershipOptions>(o =>
@@ -92,6 +96,12 @@ public static class ShardsSiloExtensions
                 o.GatewayListeningEndpoint = new IPEndPoint(listen, endpoints.GatewayPort);
             });
             silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloStartupChecks>();
+        }
+
+        if (tls is not null)
+        {
+            // Silo-to-silo and gateway connections; a client or silo without the cluster certificate is refused.
+            silo.UseTls(tls.Certificate, tls.Configure);
         }
 
         silo.UseAdoNetClustering(o =>
