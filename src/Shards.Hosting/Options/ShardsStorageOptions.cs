@@ -21,6 +21,13 @@ public sealed class ShardsStorageOptions
     /// (the main database is unreachable) refuses writes: a newer map may exist that it cannot see.
     /// </summary>
     public TimeSpan MapLease { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Longest wait for one grain state read or write (Npgsql's command timeout on the shards' connections). A slow
+    /// PostgreSQL (a lock held on the storage table, a saturated server) then fails the call with a clear storage error
+    /// ("could not be stored ... Nothing changed") instead of holding it; keep it above the slowest healthy write.
+    /// </summary>
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>One shard database.</summary>

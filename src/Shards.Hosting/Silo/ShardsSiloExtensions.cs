@@ -114,7 +114,7 @@ public static class ShardsSiloExtensions
         silo.AddShardMap(connectionString, shards, storageOptions);
         foreach (var storageName in StorageNames.All)
         {
-            silo.AddShardsGrainStorage(storageName, shards);
+            silo.AddShardsGrainStorage(storageName, shards, storageOptions.CommandTimeout);
         }
 
         silo.UseAdoNetReminderService(o =>
@@ -155,7 +155,7 @@ public static class ShardsSiloExtensions
     /// orphan stored state (the JSON default embeds the assembly-qualified type name). The sharded storage routes
     /// each grain to its shard, and the failure translation outside it keeps driver exceptions off the wire.
     /// </summary>
-    public static ISiloBuilder AddShardsGrainStorage(this ISiloBuilder silo, string storageName, ShardSet shards)
+    public static ISiloBuilder AddShardsGrainStorage(this ISiloBuilder silo, string storageName, ShardSet shards, TimeSpan? commandTimeout = null)
     {
         foreach (var shard in shards.Shards)
         {
@@ -163,7 +163,7 @@ public static class ShardsSiloExtensions
                 .Configure<IServiceProvider>((o, services) =>
                 {
                     o.Invariant = AdoNetInvariants.PostgreSql;
-                    o.ConnectionString = shard.ConnectionString;
+                    o.ConnectionString = commandTimeout is { } timeout ? WithCommandTimeout(shard.ConnectionString, timeout) : shard.ConnectionString;
                     o.GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>());
                 });
         }
@@ -177,6 +177,14 @@ public static class ShardsSiloExtensions
             services.GetRequiredService<ILoggerFactory>().CreateLogger<StorageFailureTranslation>()));
         return silo;
     }
+
+    /// <summary>
+    /// <paramref name="connectionString"/> with Npgsql's command timeout set to <paramref name="timeout"/> (whole seconds,
+    /// at least 1): a grain read or write that PostgreSQL does not answer in time (a lock held on the storage table, a
+    /// saturated server) fails with a clear storage error instead of holding the grain for Npgsql's default 30 s.
+    /// </summary>
+    public static string WithCommandTimeout(string connectionString, TimeSpan timeout) =>
+        new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { CommandTimeout = Math.Max(1, (int)Math.Ceiling(timeout.TotalSeconds)) }.ConnectionString;
 
     /// <summary>The name of one shard's ADO.NET storage inside a sharded storage, e.g. <c>catalog@s0</c>.</summary>
     public static string ShardStorageName(string storageName, string shardName) => $"{storageName}@{shardName}";
