@@ -35,7 +35,13 @@ public static class LocalTlsCertificate
     }
 
     /// <summary>The local cluster runs without TLS: the other commands stop using the certificate.</summary>
-    public static void MarkDisabled() => File.Delete(s_enabled);
+    public static void MarkDisabled()
+    {
+        if (File.Exists(s_enabled))
+        {
+            File.Delete(s_enabled);
+        }
+    }
 
     /// <summary>The local cluster's TLS settings while it runs with TLS; null otherwise.</summary>
     public static ShardsTlsOptions? Current() =>
