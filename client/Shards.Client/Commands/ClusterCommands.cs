@@ -74,7 +74,7 @@ internal static class ClusterCommands
 
             await using var launcher = new ClusterLauncher(options, message => CliOutput.Status($"[{DateTime.Now:HH:mm:ss}] {message}"));
             CliOutput.Status($"Starting {options.SiloCount} silo(s) of cluster '{options.ClusterId}'" +
-                (options.Tls is { Enabled: true } ? $" with TLS (certificate {options.Tls.CertificatePath ?? options.Tls.StoreSubject})" : string.Empty) + " (membership in {PostgresAvailability.Describe(connectionString)}" +
+                (options.Tls is { Enabled: true } ? $" with TLS (certificate {options.Tls.CertificatePath ?? options.Tls.StoreSubject})" : string.Empty) + $" (membership in {PostgresAvailability.Describe(connectionString)}" +
                 (shardDatabases.Count > 0 ? $"; grain state in {string.Join(", ", shardDatabases)}" : string.Empty) + ") ...");
             var started = DateTime.UtcNow;
             await launcher.StartAsync(ct);

@@ -19,7 +19,7 @@ public sealed class ClusterUnreachableException(string message, Exception? inner
                 : " The gateways dropped the connection: if the cluster runs with TLS (Shards:Tls:Enabled), this client needs the cluster certificate too " +
                   "(Shards__Tls__Enabled=true, Shards__Tls__CertificatePath, Shards__Tls__CertificatePassword).";
         return new ClusterUnreachableException(
-            $"Could not connect to cluster '{clusterId}' within {connectTimeout.TotalSeconds:0} s: {Chain(failure).Last().Message}{hint}", failure);
+            $"Could not connect to cluster '{clusterId}' within {connectTimeout.TotalSeconds:0} s: {Chain(failure).Last().Message.TrimEnd('.')}.{hint}", failure);
     }
 
     private static IEnumerable<Exception> Chain(Exception exception)
