@@ -89,6 +89,13 @@ public sealed class PrivatePostgresServer
         var port = _options.Port > 0 ? _options.Port
             : ReadInstance() is { Port: > 0 } previous && IsLoopbackPortFree(previous.Port) ? previous.Port
             : FreeLoopbackPort();
+        if (ReadInstance()?.Port == port)
+        {
+            // Back on the same port: connections this process pooled before the stop were ended by the old server
+            // (57P01) and would fail once each; drop them.
+            NpgsqlConnection.ClearAllPools();
+        }
+
         var start = await RunAsOwnerAsync(
             _binaries.PgCtl,
             ["start", "-w", "-t", ((int)_options.CommandTimeout.TotalSeconds).ToString(), "-D", DataDirectory, "-l", LogFile, "-o", $"-p {port}"],
