@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Shards.Hosting.Client;
 using Shards.Hosting.Database;
 using Shards.Hosting.Options;
+using Shards.Hosting.Security;
 
 namespace Shards.Client.Cli;
 
@@ -82,6 +83,13 @@ public sealed class CliContext : IAsyncDisposable
             "(or start everything with 'shards cluster up').", ExitCodes.Unavailable);
     }
 
+    /// <summary>
+    /// TLS of the cluster's connections: the <c>Shards:Tls</c> configuration (environment <c>Shards__Tls__*</c>) when it
+    /// enables TLS, else the certificate of a local <c>shards cluster up --tls</c>, else null (plain TCP).
+    /// </summary>
+    public ShardsTlsOptions? Tls =>
+        Configuration.GetSection(ShardsTlsOptions.Section).Get<ShardsTlsOptions>() is { Enabled: true } configured ? configured : Launcher.LocalTlsCertificate.Current();
+
     /// <summary>A connected cluster client; fails fast and clearly when no silo is active.</summary>
     public async Task<IClusterClient> ConnectAsync(CancellationToken cancellationToken)
     {
@@ -112,7 +120,17 @@ public sealed class CliContext : IAsyncDisposable
         builder.Configuration.AddConfiguration(Configuration);
         builder.Logging.AddConfiguration(Configuration.GetSection("Logging"));
         builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-        builder.AddShardsClient(connectionString, Cluster, ClientOptions);
+        ClusterTls? tls;
+        try
+        {
+            tls = ClusterTls.From(Tls);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new CliException(ex.Message, ExitCodes.BadInput);
+        }
+
+        builder.AddShardsClient(connectionString, Cluster, ClientOptions, tls);
         var host = builder.Build();
         try
         {
@@ -121,9 +139,7 @@ public sealed class CliContext : IAsyncDisposable
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             host.Dispose();
-            throw new CliException(
-                $"Could not connect to cluster '{Cluster.ClusterId}' within {ClientOptions.ConnectTimeout.TotalSeconds:0} s: {ex.Message}",
-                ExitCodes.Unavailable);
+            throw new CliException(ClusterUnreachableException.For(Cluster.ClusterId, ClientOptions.ConnectTimeout, ex, Tls is { Enabled: true }).Message, ExitCodes.Unavailable);
         }
 
         _clientHost = host;

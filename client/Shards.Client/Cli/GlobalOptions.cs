@@ -63,6 +63,7 @@ public sealed class GlobalOptions
         (ShardsFailures.Find(exception) ?? exception) switch
         {
             CliException cli => (cli.Message, cli.ExitCode),
+            Shards.Domain.DomainRuleException rule => (rule.Message, ExitCodes.BadInput),
             ShardsException { Code: ShardsErrorCode.NotFound } shards => (shards.Message, ExitCodes.NotFound),
             ShardsException { Code: ShardsErrorCode.StorageUnavailable } shards => (shards.Message, ExitCodes.Unavailable),
             ShardsException shards => (shards.Message, ExitCodes.BadInput),

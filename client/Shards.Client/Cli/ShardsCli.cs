@@ -30,8 +30,32 @@ public static class ShardsCli
         return root;
     }
 
-    public static Task<int> RunAsync(string[] args) =>
-        Build().Parse(Spelled(args)).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(45) });
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var parsed = Build().Parse(Spelled(args));
+        if (parsed.Errors.Count > 0 && !args.Any(a => a is "--help" or "-h" or "-?"))
+        {
+            // One line, no help page: what is wrong, and where the usage is.
+            await Console.Error.WriteLineAsync(ParseErrorLine(parsed));
+            return ExitCodes.BadInput;
+        }
+
+        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(45) });
+    }
+
+    /// <summary>"shards cart add: Invalid SKU ... (usage: shards cart add --help)".</summary>
+    public static string ParseErrorLine(ParseResult parsed)
+    {
+        var names = new List<string>();
+        for (var result = parsed.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Insert(0, result.Command is RootCommand ? "shards" : result.Command.Name);
+        }
+
+        var command = string.Join(' ', names);
+        var errors = string.Join(" ", parsed.Errors.Select(e => e.Message.ReplaceLineEndings(" ").Trim()).Distinct(StringComparer.Ordinal));
+        return $"{command}: {errors} (usage: {command} --help)";
+    }
 
     /// <summary>
     /// <c>shards shards ...</c> means <c>shards map ...</c> (a subcommand cannot be named like the root command): the

@@ -36,12 +36,18 @@ internal static class ClusterCommands
             Description = "No launcher help on a crash: no restart, no immediate death declaration (to measure Orleans' probes alone)",
         };
 
+        var tls = new Option<bool>("--tls")
+        {
+            Description = "TLS between silos and clients with a self-signed cluster certificate made in .shards/tls (or give your own with Shards__Tls__*)",
+        };
+
         var up = new Command("up", "Start N silos (and the private PostgreSQL unless one is configured), supervise them until Ctrl+C");
         up.Options.Add(silos);
         up.Options.Add(shards);
         up.Options.Add(noRestart);
         up.Options.Add(probesOnly);
         up.Options.Add(dashboard);
+        up.Options.Add(tls);
         global.SetAction(up, async (parseResult, context, ct) =>
         {
             using var stop = new StopSignals(ct);
@@ -60,7 +66,13 @@ internal static class ClusterCommands
                 DeclareCrashedSilosDead = !parseResult.GetValue(probesOnly),
                 KillFrozenSilosAfter = parseResult.GetValue(probesOnly) ? null : TimeSpan.FromSeconds(1),
                 ApiKey = LocalApiKey.LoadOrCreate(LocalApiKey.DefaultPath),
+                Tls = parseResult.GetValue(tls) ? LocalTlsCertificate.LoadOrCreate() : context.Tls,
             };
+            if (!parseResult.GetValue(tls))
+            {
+                LocalTlsCertificate.MarkDisabled();
+            }
+
             foreach (var (name, value) in ShardDatabases.Environment(shardDatabases))
             {
                 options.SiloEnvironment[name] = value;
@@ -79,7 +91,8 @@ internal static class ClusterCommands
             }
 
             await using var launcher = new ClusterLauncher(options, message => CliOutput.Status($"[{DateTime.Now:HH:mm:ss}] {message}"));
-            CliOutput.Status($"Starting {options.SiloCount} silo(s) of cluster '{options.ClusterId}' (membership in {PostgresAvailability.Describe(connectionString)}" +
+            CliOutput.Status($"Starting {options.SiloCount} silo(s) of cluster '{options.ClusterId}'" +
+                (options.Tls is { Enabled: true } ? $" with TLS (certificate {options.Tls.CertificatePath ?? options.Tls.StoreSubject})" : string.Empty) + $" (membership in {PostgresAvailability.Describe(connectionString)}" +
                 (shardDatabases.Count > 0 ? $"; grain state in {string.Join(", ", shardDatabases)}" : string.Empty) + ") ...");
             var started = DateTime.UtcNow;
             await launcher.StartAsync(ct);

@@ -36,9 +36,17 @@ internal static class LoadCommand
         };
         var chaos = new Option<ChaosMode>("--chaos")
         {
-            Description = "kill: SIGKILL a random local silo mid-run; restart: SIGUSR2 to 'shards cluster up' (rolling restart)",
+            Description = "kill: SIGKILL a random local silo mid-run; restart: SIGUSR2 to 'shards cluster up' (rolling restart); " +
+                "pg-restart: stop the private PostgreSQL for --outage, then start it",
             DefaultValueFactory = _ => ChaosMode.None,
-            HelpName = "none|kill|restart",
+            CustomParser = ParseChaos,
+            HelpName = ChaosModes.Spellings,
+        };
+        var outage = new Option<TimeSpan?>("--outage")
+        {
+            Description = $"How long --chaos pg-restart keeps PostgreSQL stopped (default {LoadDuration.Format(LoadOptions.DefaultOutage)})",
+            CustomParser = ParseDuration,
+            HelpName = "duration",
         };
         var http = new Option<string?>("--http")
         {
@@ -61,7 +69,7 @@ internal static class LoadCommand
             "Load test like siege (transactions, availability, response times, rate, per silo), with optional chaos; " +
             "then reads back every written cart: exits 5 if an acknowledged write was lost or one was applied twice")
         {
-            concurrent, time, reps, keys, writes, chaos, chaosAt, http, apiKey,
+            concurrent, time, reps, keys, writes, chaos, chaosAt, outage, http, apiKey,
         };
         global.SetAction(command, async (parseResult, context, ct) =>
         {
@@ -74,6 +82,7 @@ internal static class LoadCommand
                 WritePercent = parseResult.GetValue(writes),
                 Chaos = parseResult.GetValue(chaos),
                 ChaosAt = parseResult.GetValue(chaosAt),
+                Outage = parseResult.GetValue(outage),
             }.WithDefaults();
             var errors = options.Validate();
             if (errors.Count > 0)
@@ -84,7 +93,9 @@ internal static class LoadCommand
             using var stop = new StopSignals(ct);
             using var target = await CreateTargetAsync(context, parseResult.GetValue(http), parseResult.GetValue(apiKey), options.Concurrency, stop.Token);
             var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, stop.Token);
-            var (monkey, problem) = await ChaosMonkey.ForAsync(options.Chaos, context.Cluster.ClusterId, connectionString, stop.Token);
+            var (monkey, problem) = options.Chaos == ChaosMode.PgRestart
+                ? await PostgresChaosAsync(context, options.EffectiveOutage!.Value, stop.Token)
+                : await ChaosMonkey.ForAsync(options.Chaos, context.Cluster.ClusterId, connectionString, stop.Token);
             if (problem is not null)
             {
                 throw new CliException(problem, ExitCodes.Unavailable);
@@ -140,6 +151,31 @@ internal static class LoadCommand
 
         var target = new HttpLoadTarget(baseAddress, key, concurrency);
         return new LoadTargetLease(target, target);
+    }
+
+    /// <summary>The pg-restart chaos: only on the private PostgreSQL that Shards manages (never on a configured server).</summary>
+    private static async Task<(IChaos? Chaos, string? Problem)> PostgresChaosAsync(CliContext context, TimeSpan outage, CancellationToken cancellationToken)
+    {
+        if (context.ConfiguredConnectionString is not null)
+        {
+            return (null, "--chaos pg-restart stops and starts the private PostgreSQL that 'shards cluster up' / 'shards db start' manage; " +
+                "this run is configured with another server (--connection or ConnectionStrings__Shards), which Shards does not stop.");
+        }
+
+        var (chaos, problem) = await PostgresRestartChaos.ForAsync(Shards.Hosting.Database.PrivatePostgresServer.Create(context.PrivatePostgres), outage, cancellationToken);
+        return (chaos, problem);
+    }
+
+    private static ChaosMode ParseChaos(ArgumentResult result)
+    {
+        var text = result.Tokens.Single().Value;
+        if (ChaosModes.Parse(text) is { } mode)
+        {
+            return mode;
+        }
+
+        result.AddError($"--chaos must be one of {ChaosModes.Spellings} (got '{text}').");
+        return ChaosMode.None;
     }
 
     /// <summary>A load target and what to dispose when the run is over.</summary>

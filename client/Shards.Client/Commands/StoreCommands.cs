@@ -6,6 +6,8 @@ using Shards.Contracts.Catalog;
 using Shards.Contracts.Common;
 using Shards.Domain.Placement;
 using Shards.Hosting.Database;
+using Shards.Domain;
+using Shards.Domain.Catalog;
 
 namespace Shards.Client.Commands;
 
@@ -15,11 +17,14 @@ internal static class StoreCommands
     public static Command Product(GlobalOptions global)
     {
         var product = new Command("product", "The catalog service: one grain per product, keyed by SKU");
-        var sku = new Argument<string>("sku") { Description = "Product SKU, e.g. sku-00042" };
+        var sku = new Argument<string>("sku") { Description = "Product SKU, e.g. sku-00042" }.Checked(id => Identifiers.ValidateSku(id));
 
-        var name = new Option<string>("--name") { Description = "Product name (1-200 characters)", Required = true };
-        var price = new Option<decimal>("--price") { Description = "Unit price, >= 0, at most 2 decimals", Required = true };
-        var stock = new Option<int>("--stock") { Description = "Units in stock, >= 0", Required = true };
+        var name = new Option<string>("--name") { Description = "Product name (1-200 characters)", Required = true }
+            .Checked(value => Domain.Catalog.Product.Create("sku-check", value, 0m, 0));
+        var price = new Option<decimal>("--price") { Description = "Unit price, >= 0, at most 2 decimals", Required = true }
+            .Checked(value => Prices.Validate(value));
+        var stock = new Option<int>("--stock") { Description = "Units in stock, >= 0", Required = true }
+            .Checked(value => Domain.Catalog.Product.Create("sku-check", "check", 0m, value));
         var upsert = new Command("upsert", "Create a product or replace its name, price and stock") { sku, name, price, stock };
         global.SetAction(upsert, async (parseResult, context, ct) =>
         {
@@ -39,7 +44,7 @@ internal static class StoreCommands
             return ExitCodes.Ok;
         });
 
-        var quantity = new Argument<int>("quantity") { Description = "Number of units (> 0)" };
+        var quantity = new Argument<int>("quantity") { Description = "Number of units (> 0)" }.Checked(CliValidation.PositiveQuantity);
         var reserve = new Command("reserve", "Take units out of stock") { sku, quantity };
         global.SetAction(reserve, async (parseResult, context, ct) =>
         {
@@ -65,10 +70,12 @@ internal static class StoreCommands
     public static Command Cart(GlobalOptions global)
     {
         var cart = new Command("cart", "The cart service: one grain per cart, keyed by cart ID");
-        var cartId = new Argument<string>("cart") { Description = "Cart ID, e.g. cart-00042" };
-        var sku = new Argument<string>("sku") { Description = "Product SKU" };
-        var quantity = new Argument<int>("quantity") { Description = "Number of units", DefaultValueFactory = _ => 1 };
-        var setQuantity = new Argument<int>("quantity") { Description = "New quantity (0 removes the line)" };
+        var cartId = new Argument<string>("cart") { Description = "Cart ID, e.g. cart-00042" }.Checked(id => Identifiers.ValidateCartId(id));
+        var sku = new Argument<string>("sku") { Description = "Product SKU" }.Checked(id => Identifiers.ValidateSku(id));
+        var quantity = new Argument<int>("quantity") { Description = "Number of units", DefaultValueFactory = _ => 1 }
+            .Checked(value => Domain.Carts.Cart.ValidateLineQuantity(value));
+        var setQuantity = new Argument<int>("quantity") { Description = "New quantity (0 removes the line)" }
+            .Checked(value => Domain.Carts.Cart.ValidateQuantityToSet(value));
 
         Command Make(string name, string description, Func<ICartGrain, ParseResult, Task<CartView>> call, params Argument[] arguments)
         {

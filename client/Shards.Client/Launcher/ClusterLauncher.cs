@@ -191,6 +191,14 @@ public sealed class ClusterLauncher : IAsyncDisposable
         }
 
         startInfo.Environment["ConnectionStrings__Shards"] = _options.ConnectionString;
+        if (_options.Tls is { Enabled: true } tls)
+        {
+            startInfo.Environment["Shards__Tls__Enabled"] = "true";
+            startInfo.Environment["Shards__Tls__CertificatePath"] = tls.CertificatePath ?? string.Empty;
+            startInfo.Environment["Shards__Tls__CertificatePassword"] = tls.CertificatePassword ?? string.Empty;
+            startInfo.Environment["Shards__Tls__StoreSubject"] = tls.StoreSubject ?? string.Empty;
+        }
+
         if (_options.ApiKey is not null)
         {
             startInfo.Environment["Shards__Api__Keys__0"] = _options.ApiKey;
@@ -376,7 +384,8 @@ public sealed class ClusterLauncher : IAsyncDisposable
         builder.AddShardsClient(
             _options.ConnectionString,
             new ShardsClusterOptions { ClusterId = _options.ClusterId, ServiceId = _options.ServiceId },
-            new ShardsClientOptions { GatewayListRefreshPeriod = TimeSpan.FromSeconds(1), ResponseTimeout = TimeSpan.FromMilliseconds(500), RetryBudget = TimeSpan.FromSeconds(5) });
+            new ShardsClientOptions { GatewayListRefreshPeriod = TimeSpan.FromSeconds(1), ResponseTimeout = TimeSpan.FromMilliseconds(500), RetryBudget = TimeSpan.FromSeconds(5) },
+            Shards.Hosting.Security.ClusterTls.From(_options.Tls));
         var host = builder.Build();
         await host.StartAsync(cancellationToken);
         _adminClient = host;

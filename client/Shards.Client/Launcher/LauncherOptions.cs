@@ -1,3 +1,5 @@
+using Shards.Hosting.Options;
+
 namespace Shards.Client.Launcher;
 
 /// <summary>How <c>shards cluster up</c> starts and supervises silos.</summary>
@@ -10,7 +12,14 @@ public sealed class LauncherOptions
 
     public string ClusterId { get; set; } = "shards";
 
-    public string ServiceId { get; set; } = "shards";
+    private string? _serviceId;
+
+    /// <summary>Grain state, reminders and the shard map are keyed by it; default: the ClusterId (see ShardsClusterOptions).</summary>
+    public string ServiceId
+    {
+        get => string.IsNullOrWhiteSpace(_serviceId) ? ClusterId : _serviceId;
+        set => _serviceId = value;
+    }
 
     /// <summary>Restart a silo that exits without being asked to (as a cluster master re-forks a crashed worker).</summary>
     public bool RestartCrashedSilos { get; set; } = true;
@@ -33,6 +42,13 @@ public sealed class LauncherOptions
     /// never on their command line, which any user can read with ps. Null: the silos get no key from the launcher.
     /// </summary>
     public string? ApiKey { get; set; }
+
+    /// <summary>
+    /// TLS on the Orleans connections of the silos and of the launcher's own client; null: whatever the silos'
+    /// environment says (off by default). The certificate password travels in the silos' environment, never on their
+    /// command line.
+    /// </summary>
+    public ShardsTlsOptions? Tls { get; set; }
 
     /// <summary>Folder for the silos' log files.</summary>
     public string LogDirectory { get; set; } = Path.Combine(".shards", "logs");

@@ -3,8 +3,18 @@ using Shards.Hosting.Database;
 
 namespace Shards.Client.Load;
 
-/// <summary>What the chaos did: an action, a detail for people, and the silo it took down when it took one down.</summary>
-public sealed record ChaosAction(string Action, string Detail, string? SiloDown = null);
+/// <summary>
+/// What the chaos did: an action, a detail for people, the silo it took down when it took one down, and whether a
+/// dependency outage (PostgreSQL stopped) began or ended with it.
+/// </summary>
+public sealed record ChaosAction(string Action, string Detail, string? SiloDown = null, OutagePhase? Outage = null);
+
+/// <summary>The start or end of a dependency outage the chaos caused.</summary>
+public enum OutagePhase
+{
+    Began,
+    Ended,
+}
 
 /// <summary>Breaks the cluster once during a load run, then reports the changes it sees until the run ends.</summary>
 public interface IChaos

@@ -12,6 +12,25 @@ public enum ChaosMode
 
     /// <summary>SIGUSR2 to the <c>shards cluster up</c> launcher: it replaces its silos one at a time.</summary>
     Restart,
+
+    /// <summary>Stop the private PostgreSQL for <see cref="LoadOptions.Outage"/>, then start it again (<c>pg-restart</c>).</summary>
+    PgRestart,
+}
+
+/// <summary>How chaos modes are spelled on the command line and in reports.</summary>
+public static class ChaosModes
+{
+    public const string Spellings = "none|kill|restart|pg-restart";
+
+    public static string Name(ChaosMode mode) => mode switch
+    {
+        ChaosMode.PgRestart => "pg-restart",
+        _ => mode.ToString().ToLowerInvariant(),
+    };
+
+    /// <summary>The mode spelled <paramref name="text"/>; null when it is none of <see cref="Spellings"/>.</summary>
+    public static ChaosMode? Parse(string text) =>
+        Enum.GetValues<ChaosMode>().Cast<ChaosMode?>().FirstOrDefault(mode => string.Equals(Name(mode!.Value), text.Trim(), StringComparison.OrdinalIgnoreCase));
 }
 
 /// <summary>
@@ -41,6 +60,15 @@ public sealed record LoadOptions
     public int WritePercent { get; init; } = 50;
 
     public ChaosMode Chaos { get; init; } = ChaosMode.None;
+
+    public static readonly TimeSpan DefaultOutage = TimeSpan.FromSeconds(20);
+    public static readonly TimeSpan MaxOutage = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long <see cref="ChaosMode.PgRestart"/> keeps PostgreSQL stopped; null: <see cref="DefaultOutage"/>.</summary>
+    public TimeSpan? Outage { get; init; }
+
+    /// <summary>The outage of a <see cref="ChaosMode.PgRestart"/> run; null for other modes.</summary>
+    public TimeSpan? EffectiveOutage => Chaos == ChaosMode.PgRestart ? Outage ?? DefaultOutage : null;
 
     /// <summary>When the chaos strikes, after the start of the run; null: the middle of a timed run.</summary>
     public TimeSpan? ChaosAt { get; init; }
@@ -95,7 +123,7 @@ public sealed record LoadOptions
 
         if (Chaos == ChaosMode.None && ChaosAt is not null)
         {
-            errors.Add("--chaos-at needs --chaos kill or --chaos restart.");
+            errors.Add("--chaos-at needs --chaos kill, restart or pg-restart.");
         }
         else if (ChaosAt is { } at && at <= TimeSpan.Zero)
         {
@@ -108,6 +136,20 @@ public sealed record LoadOptions
         else if (Chaos != ChaosMode.None && ChaosAt is null && RequestsPerClient is not null)
         {
             errors.Add("With -r/--reps the length of the run is not known in advance: give --chaos-at too (e.g. --chaos-at 10s).");
+        }
+
+        if (Outage is not null && Chaos != ChaosMode.PgRestart)
+        {
+            errors.Add("--outage needs --chaos pg-restart.");
+        }
+        else if (Outage is { } outage && (outage <= TimeSpan.Zero || outage > MaxOutage))
+        {
+            errors.Add($"--outage must be more than 0 and at most {LoadDuration.Format(MaxOutage)} (got {LoadDuration.Format(outage)}).");
+        }
+        else if (EffectiveOutage is { } down && EffectiveChaosAt is { } from && Duration is { } total && from + down >= total)
+        {
+            errors.Add($"PostgreSQL would still be down when the run ends ({LoadDuration.Format(from)} + --outage {LoadDuration.Format(down)} >= -t {LoadDuration.Format(total)}): " +
+                "give a longer -t, an earlier --chaos-at or a shorter --outage.");
         }
 
         return errors;

@@ -46,8 +46,20 @@ public sealed record FailureKind(string Kind, long Count, string Example);
 /// <summary>One second of the run (by completion time): successful and failed calls.</summary>
 public sealed record SecondSample(int Second, long Ok, long Failed);
 
-/// <summary>What the chaos did, when, and how long the killed silo's carts took to answer again.</summary>
-public sealed record ChaosReport(ChaosMode Mode, IReadOnlyList<ChaosEvent> Events, KillRecovery? Recovery);
+/// <summary>What the chaos did, when, how long the killed silo's carts took to answer again, and a PostgreSQL outage.</summary>
+public sealed record ChaosReport(ChaosMode Mode, IReadOnlyList<ChaosEvent> Events, KillRecovery? Recovery, DependencyOutage? Outage = null);
+
+/// <summary>
+/// A PostgreSQL outage (<c>--chaos pg-restart</c>), as callers saw it: it lasted from <see cref="DownAtSeconds"/> to
+/// <see cref="BackAtSeconds"/> (after the start of the run); the calls that completed meanwhile, by kind;
+/// <see cref="RecoverySeconds"/> from PostgreSQL being back to the first acknowledged write started after that; and
+/// <see cref="LastFailedWriteSeconds"/> from PostgreSQL being back to the last write that still failed.
+/// </summary>
+public sealed record DependencyOutage(
+    double DownAtSeconds, double? BackAtSeconds, OperationCounts WritesDuring, OperationCounts ReadsDuring, double? RecoverySeconds, double? LastFailedWriteSeconds)
+{
+    public double? DownSeconds => BackAtSeconds - DownAtSeconds;
+}
 
 /// <summary>Something the chaos did or saw, <see cref="AtSeconds"/> after the start of the run.</summary>
 public sealed record ChaosEvent(double AtSeconds, string Action, string Detail);

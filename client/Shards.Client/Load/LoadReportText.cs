@@ -76,7 +76,7 @@ public static class LoadReportText
         if (report.Chaos is { } chaos)
         {
             Line();
-            Line($"Chaos ({chaos.Mode.ToString().ToLowerInvariant()}):");
+            Line($"Chaos ({ChaosModes.Name(chaos.Mode)}):");
             if (chaos.Events.Count == 0)
             {
                 Line("  nothing done: the run ended before --chaos-at");
@@ -85,6 +85,22 @@ public static class LoadReportText
             foreach (var chaosEvent in chaos.Events)
             {
                 Line($"  {Number(chaosEvent.AtSeconds),7} s  {chaosEvent.Action,-13} {chaosEvent.Detail}");
+            }
+
+            if (chaos.Outage is { } outage)
+            {
+                Line(outage.BackAtSeconds is { } back
+                    ? $"  PostgreSQL down {Number(outage.DownSeconds ?? 0)} s ({Number(outage.DownAtSeconds)} s to {Number(back)} s):"
+                    : $"  PostgreSQL down from {Number(outage.DownAtSeconds)} s and NOT started again before the run ended:");
+                Line($"    during the outage: writes {Count(outage.WritesDuring.Ok)} ok, {Count(outage.WritesDuring.Failed)} failed; " +
+                    $"reads {Count(outage.ReadsDuring.Ok)} ok, {Count(outage.ReadsDuring.Failed)} failed");
+                if (outage.BackAtSeconds is not null)
+                {
+                    Line(outage.RecoverySeconds is { } recovered
+                        ? $"    recovery: first write started after the restart acknowledged {Number(recovered)} s after PostgreSQL was back" +
+                          (outage.LastFailedWriteSeconds is { } lastFailed ? $"; last failed write {Number(lastFailed)} s after" : "; no write failed after it was back")
+                        : "    recovery: NO write started after the restart was acknowledged before the run ended");
+                }
             }
 
             if (chaos.Recovery is { } recovery)

@@ -47,6 +47,8 @@ public sealed class LoadRunner
     private long[]? _recoveredAfter;
     private readonly System.Collections.Concurrent.ConcurrentBag<long> _callerWaits = [];
     private CancellationToken _abort;
+    private long _outageBeganAt, _outageEndedAt, _firstWriteAfterOutage, _lastFailedWriteAt;
+    private long _outageWritesOk, _outageWritesFailed, _outageReadsOk, _outageReadsFailed;
 
     public LoadRunner(ILoadTarget target, LoadOptions options, IChaos? chaos = null, ILoadObserver? observer = null)
     {
@@ -150,7 +152,8 @@ public sealed class LoadRunner
             $"Running {_options.Concurrency} clients " +
             (_options.Duration is { } d ? $"for {LoadDuration.Format(d)}" : $"for {_options.RequestsPerClient} requests each") +
             $", {_options.WritePercent} % writes over {_workload.Keys} carts" +
-            (_chaos is not null ? $", chaos '{_options.Chaos.ToString().ToLowerInvariant()}' at {LoadDuration.Format(_options.EffectiveChaosAt!.Value)}" : string.Empty) +
+            (_chaos is not null ? $", chaos '{ChaosModes.Name(_options.Chaos)}' at {LoadDuration.Format(_options.EffectiveChaosAt!.Value)}" : string.Empty) +
+            (_options.EffectiveOutage is { } outage && _chaos is not null ? $" for {LoadDuration.Format(outage)}" : string.Empty) +
             " (Ctrl+C stops early and still reports)");
         _start = Stopwatch.GetTimestamp();
         using var run = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -269,6 +272,8 @@ public sealed class LoadRunner
             Failed(cart, cartSlot, second, Describe(failure), failure.Message);
         }
 
+        NoteOutage(cartSlot >= 0, started, ended, failure is null);
+
         // A failed call, or a location older than the last change the chaos made: ask the cart where it lives now.
         if (failure is not null || Volatile.Read(ref _locatedAt[cart]) < Volatile.Read(ref _topologyChangedAt))
         {
@@ -381,8 +386,79 @@ public sealed class LoadRunner
             _events.Add(chaosEvent);
         }
 
+        if (action.Outage == OutagePhase.Began)
+        {
+            Volatile.Write(ref _outageBeganAt, now);
+        }
+        else if (action.Outage == OutagePhase.Ended)
+        {
+            Volatile.Write(ref _outageEndedAt, now);
+        }
+
         Volatile.Write(ref _topologyChangedAt, now);
         _observer.Chaos(chaosEvent);
+    }
+
+    /// <summary>
+    /// Calls that completed while a dependency was down (by completion time), the first write started after it came
+    /// back that was acknowledged, and the last failed write.
+    /// </summary>
+    private void NoteOutage(bool write, long started, long ended, bool ok)
+    {
+        var began = Volatile.Read(ref _outageBeganAt);
+        if (began == 0 || ended < began)
+        {
+            return;
+        }
+
+        var over = Volatile.Read(ref _outageEndedAt);
+        if (over == 0 || ended <= over)
+        {
+            if (write)
+            {
+                Interlocked.Increment(ref ok ? ref _outageWritesOk : ref _outageWritesFailed);
+            }
+            else
+            {
+                Interlocked.Increment(ref ok ? ref _outageReadsOk : ref _outageReadsFailed);
+            }
+        }
+        else if (write && ok && started >= over)
+        {
+            Interlocked.CompareExchange(ref _firstWriteAfterOutage, ended, 0);
+        }
+
+        if (write && !ok)
+        {
+            for (var last = Interlocked.Read(ref _lastFailedWriteAt); ended > last; last = Interlocked.Read(ref _lastFailedWriteAt))
+            {
+                if (Interlocked.CompareExchange(ref _lastFailedWriteAt, ended, last) == last)
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    private DependencyOutage? Outage()
+    {
+        var began = Interlocked.Read(ref _outageBeganAt);
+        if (began == 0)
+        {
+            return null;
+        }
+
+        var over = Interlocked.Read(ref _outageEndedAt);
+        var firstWrite = Interlocked.Read(ref _firstWriteAfterOutage);
+        var lastFailed = Interlocked.Read(ref _lastFailedWriteAt);
+        double At(long timestamp) => Stopwatch.GetElapsedTime(_start, timestamp).TotalSeconds;
+        return new DependencyOutage(
+            At(began),
+            over == 0 ? null : At(over),
+            new OperationCounts(_outageWritesOk, _outageWritesFailed),
+            new OperationCounts(_outageReadsOk, _outageReadsFailed),
+            over == 0 || firstWrite == 0 ? null : Stopwatch.GetElapsedTime(over, firstWrite).TotalSeconds,
+            over == 0 || lastFailed <= over ? null : Stopwatch.GetElapsedTime(over, lastFailed).TotalSeconds);
     }
 
     /// <summary>Marks the carts the killed silo hosted; each records when it first answered a call started after the kill.</summary>
@@ -527,7 +603,7 @@ public sealed class LoadRunner
                 events = [.. _events];
             }
 
-            chaos = new ChaosReport(_options.Chaos, events, Recovery());
+            chaos = new ChaosReport(_options.Chaos, events, Recovery(), Outage());
         }
 
         var settings = new LoadSettings(

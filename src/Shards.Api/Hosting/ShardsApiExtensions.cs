@@ -59,6 +59,7 @@ public static class ShardsApiExtensions
         {
             var http = context.HttpContext;
             context.ProblemDetails.Instance ??= $"{http.Request.Method} {http.Request.Path}";
+            context.ProblemDetails.Detail ??= ApiProblems.DefaultDetail(context.ProblemDetails.Status ?? http.Response.StatusCode, http.Request.Method, http.Request.Path);
             context.ProblemDetails.Extensions["silo"] = http.RequestServices.GetRequiredService<ILocalSiloDetails>().Name;
             context.ProblemDetails.Extensions["traceId"] = http.TraceIdentifier;
         });
@@ -143,7 +144,7 @@ public static class ShardsApiExtensions
         return app;
     }
 
-    /// <summary>camelCase JSON; a body must carry every field, no unknown field, no null for a required value.</summary>
+    /// <summary>camelCase JSON; a body must carry every field once, no unknown field, no null for a required value.</summary>
     private static void ConfigureJson(JsonOptions options)
     {
         var json = options.SerializerOptions;
@@ -152,6 +153,7 @@ public static class ShardsApiExtensions
         json.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         json.NumberHandling = JsonNumberHandling.Strict;
         json.Converters.Add(new JsonStringEnumConverter()); // an order's status reads "Paid", not 2
+        json.AllowDuplicateProperties = false; // {"stock":1,"stock":9} is ambiguous: refused, never "last one wins"
     }
 
     /// <summary>A token bucket per API key (per silo); over it: 429 with Retry-After and problem details.</summary>

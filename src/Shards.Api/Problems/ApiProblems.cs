@@ -25,6 +25,17 @@ public static class ApiProblems
     public static Task WriteAsync(HttpContext context, int status, string title, string detail, string code, TimeSpan? retryAfter = null) =>
         new ProblemResult(status, title, detail, code, retryAfter).ExecuteAsync(context);
 
+    /// <summary>
+    /// The detail of a problem the framework raised without one (no route, wrong method): what was wrong, and where
+    /// the routes are listed.
+    /// </summary>
+    public static string DefaultDetail(int status, string method, PathString path) => status switch
+    {
+        StatusCodes.Status404NotFound => $"No route matches {method} {path}. The API's routes are listed in /openapi/v1.json.",
+        StatusCodes.Status405MethodNotAllowed => $"{method} is not allowed on {path}. The methods each route takes are listed in /openapi/v1.json.",
+        _ => $"The request {method} {path} failed with status {status}.",
+    };
+
     /// <summary>Whole seconds, at least 1, as <c>Retry-After</c> wants them.</summary>
     public static string RetryAfterSeconds(TimeSpan delay) =>
         Math.Max(1, (int)Math.Ceiling(delay.TotalSeconds)).ToString(CultureInfo.InvariantCulture);

@@ -1,9 +1,11 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Shards.Hosting.Database;
 using Shards.Hosting.Options;
+using Shards.Hosting.Security;
 
 namespace Shards.Hosting.Client;
 
@@ -13,11 +15,14 @@ public static partial class ShardsClientExtensions
     /// <summary>
     /// An Orleans client for the cluster whose membership lives at <paramref name="connectionString"/>: gateways
     /// re-read every few seconds, a short per-attempt response timeout, and transparent retries of Shards calls.
+    /// With <paramref name="tls"/> (default: the <c>Shards:Tls</c> section of the builder's configuration) the
+    /// gateway connections use TLS with the cluster certificate.
     /// </summary>
     public static IHostApplicationBuilder AddShardsClient(
-        this IHostApplicationBuilder builder, string connectionString, ShardsClusterOptions cluster, ShardsClientOptions? clientOptions = null)
+        this IHostApplicationBuilder builder, string connectionString, ShardsClusterOptions cluster, ShardsClientOptions? clientOptions = null, ClusterTls? tls = null)
     {
         var options = clientOptions ?? new ShardsClientOptions();
+        tls ??= ClusterTls.From(builder.Configuration.GetSection(ShardsTlsOptions.Section).Get<ShardsTlsOptions>());
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
         builder.UseOrleansClient(client =>
         {
@@ -30,6 +35,11 @@ public static partial class ShardsClientExtensions
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = options.ResponseTimeout);
             client.Services.AddSingleton(options);
             client.AddOutgoingGrainCallFilter<TransientRetryFilter>();
+            if (tls is not null)
+            {
+                client.UseTls(tls.Certificate, tls.Configure);
+            }
+
             client.UseAdoNetClustering(o =>
             {
                 o.Invariant = AdoNetInvariants.PostgreSql;

@@ -11,7 +11,9 @@ namespace Shards.Hosting.Client;
 /// Makes a silo's death invisible to callers: a call to a Shards grain that fails because the cluster moved under it
 /// (silo died or stopping, gateway lost, no answer within the response timeout) is sent again with bounded
 /// exponential backoff, under the same request ID, so that a write the first attempt did land is not applied twice.
-/// Domain errors (validation, not found, conflict) are returned at once.
+/// Domain errors (validation, not found, conflict) are returned at once. Storage being unavailable (PostgreSQL down)
+/// is retried for the shorter <see cref="ShardsClientOptions.StorageRetryBudget"/>: then the caller gets the clear
+/// "could not be stored" error rather than a call that waits as long as the outage.
 /// </summary>
 internal sealed partial class TransientRetryFilter(ShardsClientOptions options, ILogger<TransientRetryFilter> logger) : IOutgoingGrainCallFilter
 {
@@ -34,7 +36,9 @@ internal sealed partial class TransientRetryFilter(ShardsClientOptions options, 
 
         try
         {
-            var deadline = DateTime.UtcNow + options.RetryBudget;
+            var started = DateTime.UtcNow;
+            var deadline = started + options.RetryBudget;
+            var storageDeadline = started + options.StorageRetryBudget;
             var delay = s_firstDelay;
             for (var attempt = 1; ; attempt++)
             {
@@ -49,7 +53,8 @@ internal sealed partial class TransientRetryFilter(ShardsClientOptions options, 
                     failure = ex;
                 }
 
-                if (failure is null || !ShardsFailures.IsTransient(failure) || DateTime.UtcNow + delay > deadline)
+                var storageDown = ShardsFailures.Find(failure ?? new InvalidOperationException()) is { Code: ShardsErrorCode.StorageUnavailable };
+                if (failure is null || !ShardsFailures.IsTransient(failure) || DateTime.UtcNow + delay > (storageDown ? storageDeadline : deadline))
                 {
                     if (failure is not null && context.Response?.Exception is null)
                     {

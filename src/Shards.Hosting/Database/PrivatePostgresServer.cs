@@ -84,7 +84,18 @@ public sealed class PrivatePostgresServer
             return ConnectionStringFor(runningPort);
         }
 
-        var port = _options.Port > 0 ? _options.Port : FreeLoopbackPort();
+        // Back on its previous port when that is still free, so that the connection strings silos and clients hold
+        // (e.g. across 'shards db stop' / 'start', or a PostgreSQL restart under load) keep working.
+        var port = _options.Port > 0 ? _options.Port
+            : ReadInstance() is { Port: > 0 } previous && IsLoopbackPortFree(previous.Port) ? previous.Port
+            : FreeLoopbackPort();
+        if (ReadInstance()?.Port == port)
+        {
+            // Back on the same port: connections this process pooled before the stop were ended by the old server
+            // (57P01) and would fail once each; drop them.
+            NpgsqlConnection.ClearAllPools();
+        }
+
         var start = await RunAsOwnerAsync(
             _binaries.PgCtl,
             ["start", "-w", "-t", ((int)_options.CommandTimeout.TotalSeconds).ToString(), "-D", DataDirectory, "-l", LogFile, "-o", $"-p {port}"],
@@ -204,7 +215,9 @@ public sealed class PrivatePostgresServer
             throw new ArgumentException($"Database name '{database}' must be lower-case letters, digits and underscores.");
         }
 
-        await using var connection = new NpgsqlConnection(ConnectionStringFor(port, "postgres"));
+        // Not from the pool: right after a restart the pool still holds connections the old server ended (57P01).
+        var admin = new NpgsqlConnectionStringBuilder(ConnectionStringFor(port, "postgres")) { Pooling = false }.ConnectionString;
+        await using var connection = new NpgsqlConnection(admin);
         await connection.OpenAsync(cancellationToken);
         await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", connection);
         exists.Parameters.AddWithValue("name", database);
@@ -278,6 +291,21 @@ public sealed class PrivatePostgresServer
 
         var lines = File.ReadAllLines(LogFile);
         return "Last lines of " + LogFile + ":" + Environment.NewLine + string.Join(Environment.NewLine, lines.TakeLast(10));
+    }
+
+    /// <summary>Whether nothing listens on 127.0.0.1:<paramref name="port"/> right now.</summary>
+    public static bool IsLoopbackPortFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     /// <summary>A port that was free a moment ago on 127.0.0.1.</summary>

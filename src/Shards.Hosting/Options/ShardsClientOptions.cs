@@ -21,4 +21,11 @@ public sealed class ShardsClientOptions
 
     /// <summary>How long the client keeps retrying a call that failed because the cluster moved under it.</summary>
     public TimeSpan RetryBudget { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long the client keeps retrying a call that failed because storage is unavailable (PostgreSQL down or
+    /// refusing): a short blip is absorbed, a real outage is reported to the caller ("could not be stored ... Nothing
+    /// changed") instead of holding the call for the whole outage.
+    /// </summary>
+    public TimeSpan StorageRetryBudget { get; set; } = TimeSpan.FromSeconds(5);
 }

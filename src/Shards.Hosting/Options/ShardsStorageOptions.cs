@@ -23,6 +23,13 @@ public sealed class ShardsStorageOptions
     public TimeSpan MapLease { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// Longest wait for one grain state read or write (Npgsql's command timeout on the shards' connections). A slow
+    /// PostgreSQL (a lock held on the storage table, a saturated server) then fails the call with a clear storage error
+    /// ("could not be stored ... Nothing changed") instead of holding it; keep it above the slowest healthy write.
+    /// </summary>
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// Whether a silo may reach a shard of the stored map that it has no connection string for, with the main
     /// connection string (its credentials) pointed at the host, port and database the map records; the database must
     /// say it is that shard. Lets <c>shards reshard add</c> add a database to running silos (the local launcher sets it).

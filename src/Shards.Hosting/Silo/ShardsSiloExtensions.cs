@@ -20,6 +20,7 @@ using Shards.Hosting.Observability;
 using Shards.Hosting.Payments;
 using Shards.Hosting.Options;
 using Shards.Hosting.Placement;
+using Shards.Hosting.Security;
 using Shards.Hosting.Sharding;
 using Shards.Hosting.Storage;
 
@@ -30,7 +31,8 @@ public static class ShardsSiloExtensions
 {
     /// <summary>
     /// A Shards silo: AdoNet clustering (the membership table in PostgreSQL is the service registry), grain state
-    /// and reminders in PostgreSQL on Shards' own schema, loopback endpoints, options validated at start.
+    /// and reminders in PostgreSQL on Shards' own schema, loopback endpoints, optional TLS (Shards:Tls), options
+    /// validated at start.
     /// </summary>
     public static IHostApplicationBuilder AddShardsSilo(this IHostApplicationBuilder builder)
     {
@@ -60,7 +62,8 @@ public static class ShardsSiloExtensions
             .Validate(o => o.Path.StartsWith('/') && o.Path.Length > 1 && !o.Path.StartsWith("/api", StringComparison.Ordinal), "Shards:Dashboard:Path must start with / and not be under /api (e.g. /dashboard)")
             .ValidateOnStart();
         builder.AddShardsTelemetry(endpoints.EffectiveName);
-        builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString.Value, cluster, endpoints, failureDetection, storage)
+        var tls = ClusterTls.From(builder.Configuration.GetSection(ShardsTlsOptions.Section).Get<ShardsTlsOptions>());
+        builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString.Value, cluster, endpoints, failureDetection, storage, tls)
             .AddShardsSiloTelemetry(telemetry)
             .AddShardsDashboard(dashboard));
         return builder;
@@ -77,7 +80,8 @@ public static class ShardsSiloExtensions
         ShardsClusterOptions cluster,
         SiloEndpointOptions? endpoints,
         FailureDetectionOptions? failureDetection = null,
-        ShardsStorageOptions? storage = null)
+        ShardsStorageOptions? storage = null,
+        ClusterTls? tls = null)
     {
         var detection = failureDetection ?? new FailureDetectionOptions();
         silo.Configure<ClusterMembershipOptions>(o =>
@@ -112,6 +116,12 @@ public static class ShardsSiloExtensions
             silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloStartupChecks>();
         }
 
+        if (tls is not null)
+        {
+            // Silo-to-silo and gateway connections; a client or silo without the cluster certificate is refused.
+            silo.UseTls(tls.Certificate, tls.Configure);
+        }
+
         silo.UseAdoNetClustering(o =>
         {
             o.Invariant = AdoNetInvariants.PostgreSql;
@@ -122,7 +132,7 @@ public static class ShardsSiloExtensions
         silo.AddShardMap(connectionString, shards, storageOptions);
         foreach (var storageName in StorageNames.All)
         {
-            silo.AddShardsGrainStorage(storageName, shards, storageOptions.GroupCommit);
+            silo.AddShardsGrainStorage(storageName, shards, storageOptions.GroupCommit, storageOptions.CommandTimeout);
         }
 
         silo.AddConsistentHashPlacement();
@@ -186,16 +196,18 @@ public static class ShardsSiloExtensions
     /// <paramref name="groupCommit"/> enabled (the default), each shard's writes go through
     /// <see cref="GroupCommitGrainStorage"/>: concurrent writes share one transaction.
     /// </summary>
-    public static ISiloBuilder AddShardsGrainStorage(this ISiloBuilder silo, string storageName, ShardSet shards, GroupCommitOptions? groupCommit = null)
+    public static ISiloBuilder AddShardsGrainStorage(
+        this ISiloBuilder silo, string storageName, ShardSet shards, GroupCommitOptions? groupCommit = null, TimeSpan? commandTimeout = null)
     {
         groupCommit ??= new GroupCommitOptions();
+        string Timed(string connectionString) => commandTimeout is { } timeout ? WithCommandTimeout(connectionString, timeout) : connectionString;
         foreach (var shard in shards.Shards)
         {
             silo.Services.AddOptions<AdoNetGrainStorageOptions>(ShardStorageName(storageName, shard.Name))
                 .Configure<IServiceProvider>((o, services) =>
                 {
                     o.Invariant = AdoNetInvariants.PostgreSql;
-                    o.ConnectionString = shard.ConnectionString;
+                    o.ConnectionString = Timed(shard.ConnectionString);
                     o.GrainStorageSerializer = new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>());
                 });
         }
@@ -205,8 +217,8 @@ public static class ShardsSiloExtensions
             new ShardedGrainStorage(
                 name,
                 services.GetRequiredService<ShardMapMonitor>(),
-                shards.Shards.ToDictionary(s => s.Name, s => ShardStorage(services, ShardStorageName(name, s.Name), s.ConnectionString, groupCommit)),
-                reached => ReachedShardStorage(services, name, reached, groupCommit)),
+                shards.Shards.ToDictionary(s => s.Name, s => ShardStorage(services, ShardStorageName(name, s.Name), Timed(s.ConnectionString), groupCommit)),
+                reached => ReachedShardStorage(services, name, new ShardConnection(reached.Name, Timed(reached.ConnectionString)), groupCommit)),
             services.GetRequiredService<ILoggerFactory>().CreateLogger<StorageFailureTranslation>()));
         return silo;
     }
@@ -249,6 +261,14 @@ public static class ShardsSiloExtensions
             groupCommit,
             services.GetRequiredService<ILoggerFactory>().CreateLogger<GroupCommitGrainStorage>());
     }
+
+    /// <summary>
+    /// <paramref name="connectionString"/> with Npgsql's command timeout set to <paramref name="timeout"/> (whole seconds,
+    /// at least 1): a grain read or write that PostgreSQL does not answer in time (a lock held on the storage table, a
+    /// saturated server) fails with a clear storage error instead of holding the grain for Npgsql's default 30 s.
+    /// </summary>
+    public static string WithCommandTimeout(string connectionString, TimeSpan timeout) =>
+        new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { CommandTimeout = Math.Max(1, (int)Math.Ceiling(timeout.TotalSeconds)) }.ConnectionString;
 
     /// <summary>The name of one shard's ADO.NET storage inside a sharded storage, e.g. <c>catalog@s0</c>.</summary>
     public static string ShardStorageName(string storageName, string shardName) => $"{storageName}@{shardName}";

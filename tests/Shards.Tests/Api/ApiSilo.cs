@@ -28,11 +28,24 @@ public sealed class ApiSilo : IAsyncDisposable
     /// <summary>Completes when the silo is Active and the API serves (or fails with the start-up error).</summary>
     public Task Started { get; }
 
+    /// <summary>Set when the API is served by Kestrel on a real loopback port (<see cref="StartOnKestrel"/>).</summary>
+    public Uri? BaseAddress { get; private init; }
+
     /// <summary>Builds the silo host and starts it in the background; settings are <c>Key=Value</c> overrides.</summary>
-    public static ApiSilo Start(string connectionString, params string[] settings) => Start(connectionString, configure: null, settings);
+    public static ApiSilo Start(string connectionString, params string[] settings) => StartCore(connectionString, configure: null, kestrelPort: null, settings);
 
     /// <summary>As <see cref="Start(string, string[])"/>, with <paramref name="configure"/> run on the host builder (e.g. to add a log provider).</summary>
-    public static ApiSilo Start(string connectionString, Action<WebApplicationBuilder>? configure, params string[] settings)
+    public static ApiSilo Start(string connectionString, Action<WebApplicationBuilder>? configure, params string[] settings) =>
+        StartCore(connectionString, configure, kestrelPort: null, settings);
+
+    /// <summary>
+    /// As <see cref="Start(string, string[])"/>, but the API is served by the real Kestrel server on a free loopback
+    /// port (requests the test server cannot carry, e.g. a NUL in the path, reach the real HTTP parser).
+    /// </summary>
+    public static ApiSilo StartOnKestrel(string connectionString, params string[] settings) =>
+        StartCore(connectionString, configure: null, PrivatePostgresServer.FreeLoopbackPort(), settings);
+
+    private static ApiSilo StartCore(string connectionString, Action<WebApplicationBuilder>? configure, int? kestrelPort, string[] settings)
     {
         var cluster = $"api-{Guid.NewGuid():N}"[..16];
         var args = new List<string>
@@ -44,18 +57,41 @@ public sealed class ApiSilo : IAsyncDisposable
             $"--Shards:Silo:SiloPort={PrivatePostgresServer.FreeLoopbackPort()}",
             $"--Shards:Silo:GatewayPort={PrivatePostgresServer.FreeLoopbackPort()}",
         };
+        if (kestrelPort is { } port)
+        {
+            args.Add($"--Shards:Api:Port={port}");
+        }
+
         args.AddRange(settings.Select(setting => $"--{setting}"));
         var app = ShardsSiloHost.Build([.. args], builder =>
         {
-            builder.WebHost.UseTestServer();
+            if (kestrelPort is null)
+            {
+                builder.WebHost.UseTestServer();
+            }
+
             configure?.Invoke(builder);
         });
-        return new ApiSilo(app, connectionString, app.StartAsync());
+        return new ApiSilo(app, connectionString, app.StartAsync())
+        {
+            BaseAddress = kestrelPort is { } listening ? new Uri($"http://127.0.0.1:{listening}") : null,
+        };
     }
 
     /// <summary>A client of the test server (available as soon as the server part has started).</summary>
     public async Task<HttpClient> ClientAsync(string? apiKey)
     {
+        if (BaseAddress is not null)
+        {
+            var kestrel = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
+            if (apiKey is not null)
+            {
+                kestrel.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+            }
+
+            return kestrel;
+        }
+
         for (var attempt = 0; ; attempt++)
         {
             try

@@ -1,0 +1,67 @@
+using System.Diagnostics;
+
+namespace Shards.Tests.Infrastructure;
+
+/// <summary>What one run of the <c>shards</c> CLI printed and returned.</summary>
+public sealed record CliRun(int ExitCode, string Stdout, string Stderr);
+
+/// <summary>
+/// Runs the built <c>shards</c> CLI (shards.dll in the test output) as a child process with a bounded time, from a
+/// private temp folder (so that it never touches a checkout's <c>.shards/</c>); the process is killed at the timeout.
+/// </summary>
+public static class CliProcess
+{
+    public static async Task<CliRun> RunAsync(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), $"shards-cli-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        var startInfo = new ProcessStartInfo(Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet")
+        {
+            WorkingDirectory = folder,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        startInfo.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "shards.dll"));
+        foreach (var argument in arguments)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        startInfo.Environment.Remove("ConnectionStrings__Shards");
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            startInfo.Environment[name] = value;
+        }
+
+        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException("could not start the shards CLI");
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var limit = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            throw new TimeoutException($"shards {string.Join(' ', startInfo.ArgumentList.Skip(1))} did not finish within {(timeout ?? TimeSpan.FromSeconds(60)).TotalSeconds} s");
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A leftover empty temp folder is harmless.
+            }
+        }
+
+        return new CliRun(process.ExitCode, await stdout, await stderr);
+    }
+}
