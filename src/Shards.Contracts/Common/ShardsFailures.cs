@@ -17,6 +17,7 @@ public static class ShardsFailures
         ShardsException shards => shards.Code == ShardsErrorCode.StorageUnavailable,
         OrleansMessageRejectionException => true,
         GatewayTooBusyException => true,
+        Orleans.Runtime.Messaging.ConnectionFailedException => true, // a gateway the client still listed is gone
         TimeoutException => true,
         OrleansException orleans when orleans.InnerException is not null => IsTransient(orleans.InnerException),
         SocketException => true,

@@ -176,7 +176,8 @@ public sealed class PrivatePostgresServer
             throw new PostgresNotAvailableException($"initdb failed in {DataDirectory}: {init.Diagnostics}");
         }
 
-        // Private by construction: loopback TCP only, no Unix socket; enough connections for several silos.
+        // Private by construction: loopback TCP only, no Unix socket; enough connections for several silos (each holds
+        // pools for membership, reminders and, per storage and shard, the ADO.NET storage and the group committers).
         await File.AppendAllTextAsync(
             Path.Combine(DataDirectory, "postgresql.conf"),
             """
@@ -184,7 +185,7 @@ public sealed class PrivatePostgresServer
             # Added by Shards (private server)
             listen_addresses = '127.0.0.1'
             unix_socket_directories = ''
-            max_connections = 400
+            max_connections = 1000
             logging_collector = off
             """,
             cancellationToken);

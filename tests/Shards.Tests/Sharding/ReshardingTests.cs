@@ -24,6 +24,9 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
     private const string ProductState = "product";
     private static readonly TimeSpan RefreshPeriod = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan Lease = TimeSpan.FromMilliseconds(600);
+
+    /// <summary>Part of the coordinator's fence (lease + refresh + command timeout): short here to keep the tests short.</summary>
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(2);
     private readonly List<OrleansAdoNetProviders> _providers = [];
 
     [Fact]
@@ -301,6 +304,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         Shards = databases.Select(d => new ShardOptions { Name = d.Name, ConnectionString = d.ConnectionString }).ToList(),
         MapRefreshPeriod = RefreshPeriod,
         MapLease = Lease,
+        CommandTimeout = CommandTimeout,
     };
 
     private static ShardsStorageOptions Batched(ShardsStorageOptions options, int batchSize)

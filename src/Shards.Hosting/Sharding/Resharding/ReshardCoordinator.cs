@@ -22,8 +22,12 @@ public sealed class ReshardCoordinator(string main, string serviceId, ShardsStor
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
-    /// <summary>How long after publishing a map every silo routes with it or refuses writes: lease plus one refresh period.</summary>
-    public TimeSpan Fence => storage.MapLease + storage.MapRefreshPeriod;
+    /// <summary>
+    /// How long after publishing a map every silo routes with it or refuses writes, and every write routed by the
+    /// previous map has ended: lease plus one refresh period, plus the storage command timeout (a write a silo sent
+    /// just before its lease ran out is answered, or cancelled by PostgreSQL's driver, within it).
+    /// </summary>
+    public TimeSpan Fence => storage.MapLease + storage.MapRefreshPeriod + storage.CommandTimeout;
 
     public async Task<ReshardResult> RunAsync(ReshardRequest request, IProgress<ReshardProgress>? progress, CancellationToken cancellationToken)
     {
