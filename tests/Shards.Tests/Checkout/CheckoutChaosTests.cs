@@ -53,7 +53,7 @@ public sealed class CheckoutChaosTests(CheckoutChaosFixture fixture) : IClassFix
         {
             while (queue.TryDequeue(out var order))
             {
-                outcomes[order.OrderId] = await CheckoutUntilDecidedAsync(order.OrderId, order.CartId, order.Token, deadline);
+                outcomes[order.OrderId] = await OrderClient.CheckoutUntilDecidedAsync(Grains, order.OrderId, order.CartId, order.Token, deadline, TimeSpan.FromMilliseconds(50));
             }
         })).ToArray();
 
@@ -71,7 +71,7 @@ public sealed class CheckoutChaosTests(CheckoutChaosFixture fixture) : IClassFix
         var final = new Dictionary<string, OrderView>();
         foreach (var (orderId, _, _) in orders)
         {
-            final[orderId] = await PollUntilSettledAsync(orderId, deadline);
+            final[orderId] = await OrderClient.PollUntilSettledAsync(Grains, orderId, deadline);
         }
 
         var paid = final.Values.Where(o => o.Status == OrderStatus.Paid).ToList();
@@ -109,50 +109,6 @@ public sealed class CheckoutChaosTests(CheckoutChaosFixture fixture) : IClassFix
         var ledger = await PaymentLedger.ReadAsync(fixture.ConnectionString);
         var kept = ledger.Where(r => r.Approved && !r.Refunded).ToDictionary(r => r.PaymentId, r => r.Amount);
         Assert.Equal(paid.ToDictionary(o => o.OrderId, o => o.Total).OrderBy(p => p.Key), kept.OrderBy(p => p.Key));
-    }
-
-    /// <summary>What a client does: re-send the same order until the answer is Paid or Failed.</summary>
-    private async Task<OrderView> CheckoutUntilDecidedAsync(string orderId, string cartId, string token, DateTime deadline)
-    {
-        while (true)
-        {
-            try
-            {
-                var outcome = await Grains.GetGrain<ICheckoutGrain>(orderId).CheckoutAsync(cartId, token);
-                if (outcome.Order.Status != OrderStatus.Pending)
-                {
-                    return outcome.Order;
-                }
-            }
-            catch (Exception exception) when (ShardsFailures.IsTransient(exception) && DateTime.UtcNow < deadline)
-            {
-                // a silo died under the call: the same order ID is safe to send again
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"order {orderId} had no outcome in time");
-            await Task.Delay(50);
-        }
-    }
-
-    private async Task<OrderView> PollUntilSettledAsync(string orderId, DateTime deadline)
-    {
-        while (true)
-        {
-            try
-            {
-                var order = (await Grains.GetGrain<ICheckoutGrain>(orderId).GetAsync())!;
-                if (order.Stage is CheckoutStage.Completed or CheckoutStage.Failed)
-                {
-                    return order;
-                }
-            }
-            catch (Exception exception) when (ShardsFailures.IsTransient(exception) && DateTime.UtcNow < deadline)
-            {
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"order {orderId} did not settle in time");
-            await Task.Delay(100);
-        }
     }
 
     private static async Task WaitForAsync(Func<bool> condition, DateTime deadline)

@@ -37,7 +37,7 @@ public sealed class CheckoutPostgresRestartTests(CheckoutRestartFixture fixture)
         }
 
         // Order 0 is charged, then its answer is held; PostgreSQL goes down; the answer comes while it is down.
-        var held = CheckoutUntilDecidedAsync(orders[0].OrderId, orders[0].CartId, orders[0].Token, deadline);
+        var held = OrderClient.CheckoutUntilDecidedAsync(Grains, orders[0].OrderId, orders[0].CartId, orders[0].Token, deadline, TimeSpan.FromMilliseconds(100));
         await HoldingPaymentGateway.EnteredAsync(orders[0].OrderId).WaitAsync(s_bound);
         var outcomes = new ConcurrentDictionary<string, OrderView>();
         var queue = new ConcurrentQueue<(string OrderId, string CartId, string Token)>(orders.Skip(1));
@@ -45,7 +45,7 @@ public sealed class CheckoutPostgresRestartTests(CheckoutRestartFixture fixture)
         {
             while (queue.TryDequeue(out var order))
             {
-                outcomes[order.OrderId] = await CheckoutUntilDecidedAsync(order.OrderId, order.CartId, order.Token, deadline);
+                outcomes[order.OrderId] = await OrderClient.CheckoutUntilDecidedAsync(Grains, order.OrderId, order.CartId, order.Token, deadline, TimeSpan.FromMilliseconds(100));
             }
         })).ToArray();
         var restart = Task.Run(async () =>
@@ -66,7 +66,7 @@ public sealed class CheckoutPostgresRestartTests(CheckoutRestartFixture fixture)
         var final = new Dictionary<string, OrderView>();
         foreach (var (orderId, _, _) in orders)
         {
-            final[orderId] = await PollUntilSettledAsync(orderId, deadline);
+            final[orderId] = await OrderClient.PollUntilSettledAsync(Grains, orderId, deadline);
         }
 
         var paid = final.Values.Where(o => o.Stage == CheckoutStage.Completed).ToList();
@@ -91,48 +91,5 @@ public sealed class CheckoutPostgresRestartTests(CheckoutRestartFixture fixture)
         Assert.Equal(
             paid.Select(o => (o.OrderId, o.Total)).Order(),
             ledger.Where(r => r.Approved && !r.Refunded).Select(r => (r.PaymentId, r.Amount)).Order());
-    }
-
-    private async Task<OrderView> CheckoutUntilDecidedAsync(string orderId, string cartId, string token, DateTime deadline)
-    {
-        while (true)
-        {
-            try
-            {
-                var outcome = await Grains.GetGrain<ICheckoutGrain>(orderId).CheckoutAsync(cartId, token);
-                if (outcome.Order.Status != OrderStatus.Pending)
-                {
-                    return outcome.Order;
-                }
-            }
-            catch (Exception exception) when (ShardsFailures.IsTransient(exception) && DateTime.UtcNow < deadline)
-            {
-                // PostgreSQL is down: the same order ID is safe to send again
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"order {orderId} had no outcome in time");
-            await Task.Delay(100);
-        }
-    }
-
-    private async Task<OrderView> PollUntilSettledAsync(string orderId, DateTime deadline)
-    {
-        while (true)
-        {
-            try
-            {
-                var order = (await Grains.GetGrain<ICheckoutGrain>(orderId).GetAsync())!;
-                if (order.Stage is CheckoutStage.Completed or CheckoutStage.Failed)
-                {
-                    return order;
-                }
-            }
-            catch (Exception exception) when (ShardsFailures.IsTransient(exception) && DateTime.UtcNow < deadline)
-            {
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"order {orderId} did not settle in time");
-            await Task.Delay(100);
-        }
     }
 }
