@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
@@ -28,15 +27,7 @@ internal sealed class ApiKeyAuthenticationHandler(
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        var name = keys.Match(values.ToString());
-        if (name is null)
-        {
-            ApiLog.WrongApiKey(Logger, Request.Path);
-            return Task.FromResult(AuthenticateResult.Fail("The API key is not valid."));
-        }
-
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, name)], SchemeName);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+        return Task.FromResult(ApiKeyTickets.Authenticate(keys, values.ToString(), SchemeName, Logger, Request.Path));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)

@@ -1,5 +1,4 @@
 using System.Net.Http.Headers;
-using System.Security.Claims;
 using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
@@ -35,15 +34,7 @@ internal sealed class OperatorKeyAuthenticationHandler(
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
-        var name = keys.Match(presented);
-        if (name is null)
-        {
-            ApiLog.WrongApiKey(Logger, Request.Path);
-            return Task.FromResult(AuthenticateResult.Fail("The API key is not valid."));
-        }
-
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, name)], SchemeName);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+        return Task.FromResult(ApiKeyTickets.Authenticate(keys, presented, SchemeName, Logger, Request.Path));
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
