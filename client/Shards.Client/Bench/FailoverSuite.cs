@@ -33,7 +33,9 @@ public sealed record FailoverResults(
 /// <summary>
 /// <c>shards bench failover</c>: SIGKILLs under <c>shards load</c>'s workload, many times, with the launcher's help (it
 /// sees the process exit and declares the silo dead at once) and without it (Orleans' probes alone), on 3 silos; then
-/// one full rolling restart under the same load. Every run reads back every written cart (lost and duplicated writes).
+/// one full rolling restart under the same load; then the kills again with the launcher's help but without the client's
+/// resend on gateway loss (<see cref="Shards.Hosting.Options.ShardsClientOptions.ResendOnGatewayLoss"/>), to show what it
+/// saves. Every run reads back every written cart (lost and duplicated writes).
 /// Bounded: each kill is one short load run; the killed silo is replaced by a new one before the next kill.
 /// </summary>
 public static class FailoverSuite
@@ -54,13 +56,17 @@ public static class FailoverSuite
         var series = new List<ThroughputSeries>();
         RollingRestartSample? rollingSample = null;
         var freezeSamples = new List<FreezeSample>();
-        foreach (var (mode, declareDead) in new[] { ("launcher", true), ("probes only", false) })
+        // The third mode turns off the client's resend on gateway loss, to show in the same run what it saves.
+        foreach (var (mode, clusterId, declareDead, resend) in new[]
         {
-            var clusterId = declareDead ? "failover-launcher" : "failover-probes";
+            ("launcher", "failover-launcher", true, true), ("probes only", "failover-probes", false, true), ("launcher, no resend", "failover-noresend", true, false),
+        })
+        {
             await using var launcher = environment.Launcher(Silos, clusterId, "bench failover", declareCrashedSilosDead: declareDead);
             CliOutput.Status($"bench failover: {mode}: starting {Silos} silos ...");
             await launcher.StartAsync(cancellationToken);
             await using var client = new CliContext(true, environment.ConnectionString, clusterId);
+            client.ClientOptions.ResendOnGatewayLoss = resend;
             var target = new TimedLoadTarget(new OrleansLoadTarget(await client.ConnectAsync(cancellationToken)));
             if (rolling && declareDead)
             {
@@ -91,7 +97,7 @@ public static class FailoverSuite
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
             }
 
-            for (var freeze = 1; freeze <= freezes; freeze++)
+            for (var freeze = 1; freeze <= (resend ? freezes : 0); freeze++)
             {
                 freezeSamples.Add(await FreezeAsync(mode, freeze, freezes, launcher, target, environment.ConnectionString, clusterId, series, cancellationToken));
                 await launcher.StartAdditionalSiloAsync(cancellationToken);
