@@ -69,8 +69,11 @@ internal sealed partial class TransientRetryFilter(ShardsClientOptions options, 
                     failure = ex;
                 }
 
-                var abandoned = failure is OperationCanceledException && lossToken.IsCancellationRequested && !callerToken.IsCancellationRequested;
-                if (abandoned && DateTime.UtcNow < deadline)
+                // Cancelled, but not by the caller: either this filter stopped waiting (a gateway dropped) or the runtime
+                // gave up on the message ("Message expired before placement could complete" while a dead silo's directory
+                // partition was unreachable). Both are the cluster moving under the call.
+                var cancelledByCluster = failure is OperationCanceledException && !callerToken.IsCancellationRequested;
+                if (cancelledByCluster && lossToken.IsCancellationRequested && DateTime.UtcNow < deadline)
                 {
                     if (logger.IsEnabled(LogLevel.Debug))
                     {
@@ -81,7 +84,7 @@ internal sealed partial class TransientRetryFilter(ShardsClientOptions options, 
                 }
 
                 var storageDown = ShardsFailures.Find(failure ?? new InvalidOperationException()) is { Code: ShardsErrorCode.StorageUnavailable };
-                if (failure is null || !ShardsFailures.IsTransient(failure) || DateTime.UtcNow + delay > (storageDown ? storageDeadline : deadline))
+                if (failure is null || !(cancelledByCluster || ShardsFailures.IsTransient(failure)) || DateTime.UtcNow + delay > (storageDown ? storageDeadline : deadline))
                 {
                     if (failure is not null && context.Response?.Exception is null)
                     {
