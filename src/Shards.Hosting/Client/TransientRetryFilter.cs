@@ -48,7 +48,7 @@ internal sealed partial class TransientRetryFilter(ShardsClientOptions options, 
             var storageDeadline = started + options.StorageRetryBudget;
             var delay = s_firstDelay;
             var tokenArgument = context.InterfaceMethod is { } method ? s_tokenArguments.GetOrAdd(method, TokenArgument) : -1;
-            var callerToken = tokenArgument >= 0 ? (CancellationToken)context.Request.GetArgument(tokenArgument)! : default;
+            var callerToken = tokenArgument >= 0 ? context.Request.GetCancellationToken() : default;
             for (var attempt = 1; ; attempt++)
             {
                 Exception? failure;
