@@ -8,9 +8,10 @@ namespace Shards.Client.Bench;
 /// <summary>One SIGKILL under load: what callers saw.</summary>
 /// <param name="InFlightMaxSeconds">From the kill to the answer of the slowest call that was in flight to the killed silo's carts.</param>
 /// <param name="AllCartsSeconds">From the kill until the last of the killed silo's carts answered a read sent right after the kill.</param>
+/// <param name="Failures">What the failed calls failed with (kind, count, one message), as <c>shards load</c> reports it.</param>
 public sealed record KillSample(
     string Mode, int Kill, string Silo, int Carts, int Callers, double? InFlightMedianSeconds, double? InFlightMaxSeconds,
-    double? AllCartsSeconds, long Ok, long Failed, double Availability, long Lost, long Duplicated);
+    double? AllCartsSeconds, long Ok, long Failed, double Availability, long Lost, long Duplicated, IReadOnlyList<FailureKind> Failures);
 
 /// <summary>Median, p90 and max over the kills of one mode.</summary>
 public sealed record RecoveryDistribution(string Mode, string Measure, int Kills, double? MedianSeconds, double? P90Seconds, double? MaxSeconds);
@@ -82,7 +83,8 @@ public static class FailoverSuite
                 var everyKey = await chaos.EveryKeyAnswered;
                 samples.Add(new KillSample(
                     mode, kill, recovery?.Silo ?? "-", recovery?.Carts ?? 0, recovery?.Callers ?? 0, recovery?.MedianSeconds, recovery?.MaxSeconds,
-                    everyKey, report.SuccessfulTransactions, report.FailedTransactions, report.Availability, report.WriteCheck.Lost, report.WriteCheck.Duplicated));
+                    everyKey, report.SuccessfulTransactions, report.FailedTransactions, report.Availability, report.WriteCheck.Lost, report.WriteCheck.Duplicated,
+                    report.Failures));
                 CliOutput.Status(
                     $"bench failover: {mode}, kill {kill}/{kills}: {recovery?.Silo} ({recovery?.Carts} carts): in-flight callers {recovery?.Callers}, " +
                     $"slowest {Seconds(recovery?.MaxSeconds)}, every cart answering after {Seconds(everyKey)}; " +
@@ -186,6 +188,10 @@ public static class FailoverSuite
             output.Line(
                 $"{mode}: availability {(ok + failed == 0 ? 0 : 100.0 * ok / (ok + failed)):0.000} % over {kills.Count} kill runs " +
                 $"({ok:N0} ok, {failed:N0} failed); lost {kills.Sum(k => k.Lost)}, duplicated {kills.Sum(k => k.Duplicated)}");
+            foreach (var kind in kills.SelectMany(k => k.Failures).GroupBy(f => f.Kind))
+            {
+                output.Line($"  failed with {kind.Key}: {kind.Sum(f => f.Count)}, e.g. \"{kind.First().Example}\"");
+            }
         }
 
         output.Line();
