@@ -17,7 +17,7 @@ public static class CostSuite
             await Parallel.ForEachAsync(
                 Enumerable.Range(activated, step - activated),
                 new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = cancellationToken },
-                async (i, _) => await grains.GetGrain<IProductGrain>($"mem-{i:D6}").GetAsync());
+                async (i, token) => await grains.GetGrain<IProductGrain>($"mem-{i:D6}").GetAsync(token));
             activated = step;
             steps.Add(new MemoryStep(silos, step, AverageRss(pids)));
         }

@@ -8,9 +8,10 @@ namespace Shards.Client.Bench;
 /// <summary>One SIGKILL under load: what callers saw.</summary>
 /// <param name="InFlightMaxSeconds">From the kill to the answer of the slowest call that was in flight to the killed silo's carts.</param>
 /// <param name="AllCartsSeconds">From the kill until the last of the killed silo's carts answered a read sent right after the kill.</param>
+/// <param name="Failures">What the failed calls failed with (kind, count, one message), as <c>shards load</c> reports it.</param>
 public sealed record KillSample(
     string Mode, int Kill, string Silo, int Carts, int Callers, double? InFlightMedianSeconds, double? InFlightMaxSeconds,
-    double? AllCartsSeconds, long Ok, long Failed, double Availability, long Lost, long Duplicated);
+    double? AllCartsSeconds, long Ok, long Failed, double Availability, long Lost, long Duplicated, IReadOnlyList<FailureKind> Failures);
 
 /// <summary>Median, p90 and max over the kills of one mode.</summary>
 public sealed record RecoveryDistribution(string Mode, string Measure, int Kills, double? MedianSeconds, double? P90Seconds, double? MaxSeconds);
@@ -33,7 +34,9 @@ public sealed record FailoverResults(
 /// <summary>
 /// <c>shards bench failover</c>: SIGKILLs under <c>shards load</c>'s workload, many times, with the launcher's help (it
 /// sees the process exit and declares the silo dead at once) and without it (Orleans' probes alone), on 3 silos; then
-/// one full rolling restart under the same load. Every run reads back every written cart (lost and duplicated writes).
+/// one full rolling restart under the same load; then the kills again with the launcher's help but without the client's
+/// resend on gateway loss (<see cref="Shards.Hosting.Options.ShardsClientOptions.ResendOnGatewayLoss"/>), to show what it
+/// saves. Every run reads back every written cart (lost and duplicated writes).
 /// Bounded: each kill is one short load run; the killed silo is replaced by a new one before the next kill.
 /// </summary>
 public static class FailoverSuite
@@ -54,13 +57,17 @@ public static class FailoverSuite
         var series = new List<ThroughputSeries>();
         RollingRestartSample? rollingSample = null;
         var freezeSamples = new List<FreezeSample>();
-        foreach (var (mode, declareDead) in new[] { ("launcher", true), ("probes only", false) })
+        // The third mode turns off the client's resend on gateway loss, to show in the same run what it saves.
+        foreach (var (mode, clusterId, declareDead, resend) in new[]
         {
-            var clusterId = declareDead ? "failover-launcher" : "failover-probes";
+            ("launcher", "failover-launcher", true, true), ("probes only", "failover-probes", false, true), ("launcher, no resend", "failover-noresend", true, false),
+        })
+        {
             await using var launcher = environment.Launcher(Silos, clusterId, "bench failover", declareCrashedSilosDead: declareDead);
             CliOutput.Status($"bench failover: {mode}: starting {Silos} silos ...");
             await launcher.StartAsync(cancellationToken);
             await using var client = new CliContext(true, environment.ConnectionString, clusterId);
+            client.ClientOptions.ResendOnGatewayLoss = resend;
             var target = new TimedLoadTarget(new OrleansLoadTarget(await client.ConnectAsync(cancellationToken)));
             if (rolling && declareDead)
             {
@@ -76,7 +83,8 @@ public static class FailoverSuite
                 var everyKey = await chaos.EveryKeyAnswered;
                 samples.Add(new KillSample(
                     mode, kill, recovery?.Silo ?? "-", recovery?.Carts ?? 0, recovery?.Callers ?? 0, recovery?.MedianSeconds, recovery?.MaxSeconds,
-                    everyKey, report.SuccessfulTransactions, report.FailedTransactions, report.Availability, report.WriteCheck.Lost, report.WriteCheck.Duplicated));
+                    everyKey, report.SuccessfulTransactions, report.FailedTransactions, report.Availability, report.WriteCheck.Lost, report.WriteCheck.Duplicated,
+                    report.Failures));
                 CliOutput.Status(
                     $"bench failover: {mode}, kill {kill}/{kills}: {recovery?.Silo} ({recovery?.Carts} carts): in-flight callers {recovery?.Callers}, " +
                     $"slowest {Seconds(recovery?.MaxSeconds)}, every cart answering after {Seconds(everyKey)}; " +
@@ -91,7 +99,7 @@ public static class FailoverSuite
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
             }
 
-            for (var freeze = 1; freeze <= freezes; freeze++)
+            for (var freeze = 1; freeze <= (resend ? freezes : 0); freeze++)
             {
                 freezeSamples.Add(await FreezeAsync(mode, freeze, freezes, launcher, target, environment.ConnectionString, clusterId, series, cancellationToken));
                 await launcher.StartAdditionalSiloAsync(cancellationToken);
@@ -180,6 +188,10 @@ public static class FailoverSuite
             output.Line(
                 $"{mode}: availability {(ok + failed == 0 ? 0 : 100.0 * ok / (ok + failed)):0.000} % over {kills.Count} kill runs " +
                 $"({ok:N0} ok, {failed:N0} failed); lost {kills.Sum(k => k.Lost)}, duplicated {kills.Sum(k => k.Duplicated)}");
+            foreach (var kind in kills.SelectMany(k => k.Failures).GroupBy(f => f.Kind))
+            {
+                output.Line($"  failed with {kind.Key}: {kind.Sum(f => f.Count)}, e.g. \"{kind.First().Example}\"");
+            }
         }
 
         output.Line();

@@ -86,7 +86,7 @@ public sealed class ShardWriteSuite(CliContext context, BenchOptions options, st
         await Parallel.ForEachAsync(
             products.Select((product, i) => (product, i)),
             new ParallelOptions { MaxDegreeOfParallelism = options.ShardWriteInFlight, CancellationToken = cancellationToken },
-            async (p, _) => await p.product.UpsertAsync(new ProductDefinition($"Product {p.i + 1}", 9.99m, 100)));
+            async (p, token) => await p.product.UpsertAsync(new ProductDefinition($"Product {p.i + 1}", 9.99m, 100), token));
 
         var version = 0;
         var loop = await ClosedLoop.RunAsync(

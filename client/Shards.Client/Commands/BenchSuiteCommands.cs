@@ -31,7 +31,7 @@ internal static class BenchSuiteCommands
 
     public static Command Failover(GlobalOptions global)
     {
-        var kills = new Option<int>("--kills") { Description = "SIGKILLs per mode (launcher's help, probes only); at least 1", DefaultValueFactory = _ => 10 };
+        var kills = new Option<int>("--kills") { Description = "SIGKILLs per mode (launcher's help, probes only, launcher's help without the client's resend); at least 1", DefaultValueFactory = _ => 10 };
         var freezes = new Option<int>("--freezes") { Description = "SIGSTOPs (probes only); 0 for none", DefaultValueFactory = _ => 3 };
         var noRolling = new Option<bool>("--no-rolling") { Description = "Skip the rolling restart run" };
         var output = new Option<string>("--out")

@@ -28,7 +28,7 @@ internal static class OrderCommands
         {
             var id = parseResult.GetValue(orderId)!;
             var outcome = await (await context.ConnectAsync(ct)).GetGrain<ICheckoutGrain>(id)
-                .CheckoutAsync(parseResult.GetValue(cartId)!, parseResult.GetValue(token)!);
+                .CheckoutAsync(parseResult.GetValue(cartId)!, parseResult.GetValue(token)!, ct);
             if (!outcome.Created)
             {
                 context.Output.Line($"Order {id} already existed: this is its outcome (nothing was charged or reserved again).");
@@ -48,7 +48,7 @@ internal static class OrderCommands
         global.SetAction(get, async (parseResult, context, ct) =>
         {
             var id = parseResult.GetValue(orderId)!;
-            var view = await (await context.ConnectAsync(ct)).GetGrain<ICheckoutGrain>(id).GetAsync()
+            var view = await (await context.ConnectAsync(ct)).GetGrain<ICheckoutGrain>(id).GetAsync(ct)
                 ?? throw new CliException($"No order '{id}'.", ExitCodes.NotFound);
             PrintOrder(context, view);
             return ExitCodes.Ok;

@@ -29,7 +29,7 @@ internal static class StoreCommands
         global.SetAction(upsert, async (parseResult, context, ct) =>
         {
             var grain = (await context.ConnectAsync(ct)).GetGrain<IProductGrain>(parseResult.GetValue(sku)!);
-            var snapshot = await grain.UpsertAsync(new ProductDefinition(parseResult.GetValue(name)!, parseResult.GetValue(price), parseResult.GetValue(stock)));
+            var snapshot = await grain.UpsertAsync(new ProductDefinition(parseResult.GetValue(name)!, parseResult.GetValue(price), parseResult.GetValue(stock)), ct);
             PrintProduct(context, snapshot);
             return ExitCodes.Ok;
         });
@@ -38,7 +38,7 @@ internal static class StoreCommands
         global.SetAction(get, async (parseResult, context, ct) =>
         {
             var id = parseResult.GetValue(sku)!;
-            var snapshot = await (await context.ConnectAsync(ct)).GetGrain<IProductGrain>(id).GetAsync()
+            var snapshot = await (await context.ConnectAsync(ct)).GetGrain<IProductGrain>(id).GetAsync(ct)
                 ?? throw new CliException($"No product '{id}'.", ExitCodes.NotFound);
             PrintProduct(context, snapshot);
             return ExitCodes.Ok;
@@ -49,14 +49,14 @@ internal static class StoreCommands
         global.SetAction(reserve, async (parseResult, context, ct) =>
         {
             var grain = (await context.ConnectAsync(ct)).GetGrain<IProductGrain>(parseResult.GetValue(sku)!);
-            PrintProduct(context, await grain.ReserveAsync(parseResult.GetValue(quantity)));
+            PrintProduct(context, await grain.ReserveAsync(parseResult.GetValue(quantity), ct));
             return ExitCodes.Ok;
         });
         var release = new Command("release", "Put units back into stock") { sku, quantity };
         global.SetAction(release, async (parseResult, context, ct) =>
         {
             var grain = (await context.ConnectAsync(ct)).GetGrain<IProductGrain>(parseResult.GetValue(sku)!);
-            PrintProduct(context, await grain.ReleaseAsync(parseResult.GetValue(quantity)));
+            PrintProduct(context, await grain.ReleaseAsync(parseResult.GetValue(quantity), ct));
             return ExitCodes.Ok;
         });
 
@@ -110,7 +110,7 @@ internal static class StoreCommands
         global.SetAction(command, async (parseResult, context, ct) =>
         {
             var entity = ParseKey(parseResult.GetValue(key)!);
-            var location = await entity.Grain(await context.ConnectAsync(ct)).WhereAsync();
+            var location = await entity.Grain(await context.ConnectAsync(ct)).WhereAsync(ct);
             context.Output.Line($"{entity} lives on {location.SiloName} ({location.Silo}), activated {location.ActivatedAt:yyyy-MM-dd HH:mm:ss.fff} UTC");
 
             // Products and carts are placed by consistent hashing over the active silos' endpoints: the same ring here.

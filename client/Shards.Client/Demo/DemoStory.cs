@@ -233,7 +233,7 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
             {
                 try
                 {
-                    var location = await key.Grain(grains).WhereAsync();
+                    var location = await key.Grain(grains).WhereAsync(ct);
                     if (location.SiloName != killedSilo)
                     {
                         result[key] = sinceKill.Elapsed.TotalSeconds;

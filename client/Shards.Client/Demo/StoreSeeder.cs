@@ -58,19 +58,19 @@ public sealed class StoreSeeder(IGrainFactory grains, int products, int carts, i
     }
 
     public async Task SeedProductsAsync(Action? onEach, CancellationToken cancellationToken) =>
-        await Parallel.ForEachAsync(Enumerable.Range(1, products), Options(cancellationToken), async (i, _) =>
+        await Parallel.ForEachAsync(Enumerable.Range(1, products), Options(cancellationToken), async (i, token) =>
         {
-            await grains.GetGrain<IProductGrain>(Sku(i)).UpsertAsync(ProductAt(i));
+            await grains.GetGrain<IProductGrain>(Sku(i)).UpsertAsync(ProductAt(i), token);
             onEach?.Invoke();
         });
 
     public async Task SeedCartsAsync(Action? onEach, CancellationToken cancellationToken) =>
-        await Parallel.ForEachAsync(Enumerable.Range(1, carts), Options(cancellationToken), async (i, _) =>
+        await Parallel.ForEachAsync(Enumerable.Range(1, carts), Options(cancellationToken), async (i, token) =>
         {
             var cart = grains.GetGrain<ICartGrain>(CartId(i));
             foreach (var (sku, quantity) in CartLinesAt(i))
             {
-                await cart.AddAsync(sku, quantity);
+                await cart.AddAsync(sku, quantity, token);
             }
 
             onEach?.Invoke();

@@ -28,31 +28,37 @@ public sealed record CartView(
 /// The cart service: one grain per cart, keyed by cart ID. It asks the catalog for prices through
 /// <see cref="Catalog.IProductGrain"/> and never reads the catalog's state directly.
 /// </summary>
+/// <remarks>
+/// The <c>cancellationToken</c> of each method only lets the caller stop waiting: Shards' client cancels the calls in
+/// flight when it loses a gateway connection and resends them at once (same request ID), instead of waiting out the
+/// response timeout for an answer that a killed silo will never send. The grain finishes a command it has started
+/// either way, so the resent command finds it applied and is not applied twice.
+/// </remarks>
 [Alias("shards.ICartGrain")]
 public interface ICartGrain : IGrainWithStringKey, ILocatableGrain, IPurchasedSubscriber
 {
     /// <summary>Adds <paramref name="quantity"/> units of a product (NotFound for an unknown SKU).</summary>
-    Task<CartView> AddAsync(string sku, int quantity);
+    Task<CartView> AddAsync(string sku, int quantity, CancellationToken cancellationToken = default);
 
     /// <summary>Sets a line's quantity; 0 removes the line.</summary>
-    Task<CartView> SetQuantityAsync(string sku, int quantity);
+    Task<CartView> SetQuantityAsync(string sku, int quantity, CancellationToken cancellationToken = default);
 
     /// <summary>Removes a line (NotFound when the cart has no such line).</summary>
-    Task<CartView> RemoveAsync(string sku);
+    Task<CartView> RemoveAsync(string sku, CancellationToken cancellationToken = default);
 
     /// <summary>The cart with line totals; an empty cart when it was never written.</summary>
-    Task<CartView> GetAsync();
+    Task<CartView> GetAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Empties the cart.</summary>
-    Task<CartView> ClearAsync();
+    Task<CartView> ClearAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Locks the cart for order <paramref name="orderId"/> and answers its lines: until the order is paid (its
     /// <c>purchased</c> empties the cart) or cancelled, the cart refuses changes and other checkouts (Conflict), as it
     /// does when it is empty. A repeat for the same order answers the same lines.
     /// </summary>
-    Task<CartView> BeginCheckoutAsync(string orderId);
+    Task<CartView> BeginCheckoutAsync(string orderId, CancellationToken cancellationToken = default);
 
     /// <summary>Unlocks the cart if order <paramref name="orderId"/> holds it (a failed checkout); otherwise nothing. Safe to repeat.</summary>
-    Task<CartView> CancelCheckoutAsync(string orderId);
+    Task<CartView> CancelCheckoutAsync(string orderId, CancellationToken cancellationToken = default);
 }

@@ -29,28 +29,34 @@ public sealed record ProductSnapshot(
 /// The catalog service: one grain per product, keyed by SKU. Every change is acknowledged only after it is
 /// stored in PostgreSQL; a rejected change (validation, conflict, storage failure) changes nothing.
 /// </summary>
+/// <remarks>
+/// The <c>cancellationToken</c> of each method only lets the caller stop waiting: Shards' client cancels the calls in
+/// flight when it loses a gateway connection and resends them at once (same request ID), instead of waiting out the
+/// response timeout for an answer that a killed silo will never send. The grain finishes a command it has started
+/// either way, so the resent command finds it applied and is not applied twice.
+/// </remarks>
 [Alias("shards.IProductGrain")]
 public interface IProductGrain : IGrainWithStringKey, ILocatableGrain, IPurchasedSubscriber
 {
     /// <summary>Creates the product or replaces its name, price and stock.</summary>
-    Task<ProductSnapshot> UpsertAsync(ProductDefinition definition);
+    Task<ProductSnapshot> UpsertAsync(ProductDefinition definition, CancellationToken cancellationToken = default);
 
     /// <summary>The product, or null when it was never created.</summary>
-    Task<ProductSnapshot?> GetAsync();
+    Task<ProductSnapshot?> GetAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Takes <paramref name="quantity"/> units out of stock; Conflict when not enough are left.</summary>
-    Task<ProductSnapshot> ReserveAsync(int quantity);
+    Task<ProductSnapshot> ReserveAsync(int quantity, CancellationToken cancellationToken = default);
 
     /// <summary>Puts <paramref name="quantity"/> units back into stock.</summary>
-    Task<ProductSnapshot> ReleaseAsync(int quantity);
+    Task<ProductSnapshot> ReleaseAsync(int quantity, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Holds <paramref name="quantity"/> units for order <paramref name="orderId"/> (Conflict when not enough are
     /// available). Once per order: a repeat, or a reserve after the order's reservation was settled, changes nothing.
     /// The reservation becomes sold units when <c>purchased</c> arrives, or goes back to stock with <see cref="ReleaseOrderAsync"/>.
     /// </summary>
-    Task<ProductSnapshot> ReserveForOrderAsync(string orderId, int quantity);
+    Task<ProductSnapshot> ReserveForOrderAsync(string orderId, int quantity, CancellationToken cancellationToken = default);
 
     /// <summary>Puts order <paramref name="orderId"/>'s reservation back into stock; nothing when it holds none. Safe to repeat.</summary>
-    Task<ProductSnapshot> ReleaseOrderAsync(string orderId);
+    Task<ProductSnapshot> ReleaseOrderAsync(string orderId, CancellationToken cancellationToken = default);
 }

@@ -22,5 +22,5 @@ public interface ILocatableGrain : IGrain
     /// no state, so it answers even while the grain is busy (e.g. an order waiting for its payment).
     /// </summary>
     [AlwaysInterleave]
-    Task<GrainLocation> WhereAsync();
+    Task<GrainLocation> WhereAsync(CancellationToken cancellationToken = default);
 }

@@ -88,6 +88,12 @@ public sealed record CheckoutOutcome(
 /// Progress is persisted at every step, and a reminder resumes an unfinished saga after a silo crash. Idempotent by
 /// order ID: checking out an existing order answers its outcome and never reserves or charges again.
 /// </summary>
+/// <remarks>
+/// The <c>cancellationToken</c> of each method only lets the caller stop waiting: Shards' client cancels the calls in
+/// flight when it loses a gateway connection and resends them at once (same request ID), instead of waiting out the
+/// response timeout for an answer that a killed silo will never send. The grain finishes a command it has started
+/// either way, so the resent command finds it applied and is not applied twice.
+/// </remarks>
 [Alias("shards.ICheckoutGrain")]
 public interface ICheckoutGrain : IGrainWithStringKey, ILocatableGrain
 {
@@ -96,12 +102,12 @@ public interface ICheckoutGrain : IGrainWithStringKey, ILocatableGrain
     /// once the order is Paid or Failed. Conflict when the order ID is taken by another cart, or (creating nothing) when
     /// the cart is empty or already being checked out by another order.
     /// </summary>
-    Task<CheckoutOutcome> CheckoutAsync(string cartId, string paymentToken);
+    Task<CheckoutOutcome> CheckoutAsync(string cartId, string paymentToken, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// The order, or null when no checkout was ever started under this ID. Interleaves with a running checkout: it
     /// answers the last persisted step (e.g. Paying while the gateway is slow) instead of waiting for the outcome.
     /// </summary>
     [AlwaysInterleave]
-    Task<OrderView?> GetAsync();
+    Task<OrderView?> GetAsync(CancellationToken cancellationToken = default);
 }

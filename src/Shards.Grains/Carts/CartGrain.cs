@@ -53,7 +53,7 @@ public sealed class CartGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<CartView> AddAsync(string sku, int quantity)
+    public async Task<CartView> AddAsync(string sku, int quantity, CancellationToken cancellationToken)
     {
         var cart = CurrentCart();
         if (RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
@@ -72,7 +72,7 @@ public sealed class CartGrain(
         return await SaveAsync(cart, DomainRules.Check(() => cart.Add(sku, quantity, unitPrice)));
     }
 
-    public async Task<CartView> SetQuantityAsync(string sku, int quantity)
+    public async Task<CartView> SetQuantityAsync(string sku, int quantity, CancellationToken cancellationToken)
     {
         var cart = CurrentCart();
         if (RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
@@ -91,7 +91,7 @@ public sealed class CartGrain(
         return await SaveAsync(cart, DomainRules.Check(() => cart.SetQuantity(sku, quantity, unitPrice)));
     }
 
-    public async Task<CartView> RemoveAsync(string sku)
+    public async Task<CartView> RemoveAsync(string sku, CancellationToken cancellationToken)
     {
         var cart = CurrentCart();
         if (RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
@@ -105,13 +105,13 @@ public sealed class CartGrain(
     }
 
     /// <summary>Answers the view built after the last acknowledged write (or on the first read), without rebuilding it.</summary>
-    public Task<CartView> GetAsync()
+    public Task<CartView> GetAsync(CancellationToken cancellationToken)
     {
         var cart = CurrentCart();
         return Task.FromResult(_view ??= View(cart, state.State.Version));
     }
 
-    public async Task<CartView> ClearAsync()
+    public async Task<CartView> ClearAsync(CancellationToken cancellationToken)
     {
         var cart = CurrentCart();
         if (RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
@@ -124,7 +124,7 @@ public sealed class CartGrain(
         return await SaveAsync(cart, cart.Clear());
     }
 
-    public async Task<CartView> BeginCheckoutAsync(string orderId)
+    public async Task<CartView> BeginCheckoutAsync(string orderId, CancellationToken cancellationToken)
     {
         var cart = CurrentCart();
         DomainRules.Check(() => Identifiers.ValidateOrderId(orderId));
@@ -148,7 +148,7 @@ public sealed class CartGrain(
         return await SaveAsync(cart, cart, checkoutOrderId: orderId);
     }
 
-    public async Task<CartView> CancelCheckoutAsync(string orderId)
+    public async Task<CartView> CancelCheckoutAsync(string orderId, CancellationToken cancellationToken)
     {
         var cart = CurrentCart();
         return state.State.CheckoutOrderId == orderId ? await SaveAsync(cart, cart, checkoutOrderId: new(null)) : View(cart, state.State.Version);
@@ -177,7 +177,7 @@ public sealed class CartGrain(
         await SaveAsync(cart, cart.Clear(), checkoutOrderId: new(null), purchased: RecentIds.Add(stored.PurchasedOrders, purchased.OrderId, PurchasedOrdersRemembered));
     }
 
-    public Task<GrainLocation> WhereAsync()
+    public Task<GrainLocation> WhereAsync(CancellationToken cancellationToken)
     {
         DomainRules.Check(() => Identifiers.ValidateCartId(this.GetPrimaryKeyString()));
         return Task.FromResult(GrainLocations.Of(this, silo, _activatedAt));

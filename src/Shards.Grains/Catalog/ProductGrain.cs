@@ -47,7 +47,7 @@ public sealed class ProductGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<ProductSnapshot> UpsertAsync(ProductDefinition definition)
+    public async Task<ProductSnapshot> UpsertAsync(ProductDefinition definition, CancellationToken cancellationToken)
     {
         var sku = ValidSku();
         if (definition is null)
@@ -68,7 +68,7 @@ public sealed class ProductGrain(
     }
 
     /// <summary>Answers the snapshot built after the last acknowledged write (or on the first read), without rebuilding it.</summary>
-    public Task<ProductSnapshot?> GetAsync()
+    public Task<ProductSnapshot?> GetAsync(CancellationToken cancellationToken)
     {
         var stored = state.State;
         if (_snapshot is not null && ReferenceEquals(_snapshotOf, stored))
@@ -86,7 +86,7 @@ public sealed class ProductGrain(
         return Task.FromResult<ProductSnapshot?>(_snapshot);
     }
 
-    public async Task<ProductSnapshot> ReserveAsync(int quantity)
+    public async Task<ProductSnapshot> ReserveAsync(int quantity, CancellationToken cancellationToken)
     {
         var current = ExistingProduct("Nothing was reserved.");
         if (RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
@@ -97,7 +97,7 @@ public sealed class ProductGrain(
         return await SaveAsync(current, DomainRules.Check(() => current.Reserve(quantity)));
     }
 
-    public async Task<ProductSnapshot> ReleaseAsync(int quantity)
+    public async Task<ProductSnapshot> ReleaseAsync(int quantity, CancellationToken cancellationToken)
     {
         var current = ExistingProduct("Nothing was released.");
         if (RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
@@ -108,7 +108,7 @@ public sealed class ProductGrain(
         return await SaveAsync(current, DomainRules.Check(() => current.Release(quantity)));
     }
 
-    public async Task<ProductSnapshot> ReserveForOrderAsync(string orderId, int quantity)
+    public async Task<ProductSnapshot> ReserveForOrderAsync(string orderId, int quantity, CancellationToken cancellationToken)
     {
         var current = ExistingProduct("Nothing was reserved.");
         DomainRules.Check(() => Identifiers.ValidateOrderId(orderId));
@@ -122,7 +122,7 @@ public sealed class ProductGrain(
         return await SaveAsync(current, next, force: true, reservations: [.. stored.Reservations, new OrderReservation { OrderId = orderId, Quantity = quantity }]);
     }
 
-    public async Task<ProductSnapshot> ReleaseOrderAsync(string orderId)
+    public async Task<ProductSnapshot> ReleaseOrderAsync(string orderId, CancellationToken cancellationToken)
     {
         var current = ExistingProduct("Nothing was released.");
         DomainRules.Check(() => Identifiers.ValidateOrderId(orderId));
@@ -167,7 +167,7 @@ public sealed class ProductGrain(
             sold: stored.Sold + reservation.Quantity);
     }
 
-    public Task<GrainLocation> WhereAsync()
+    public Task<GrainLocation> WhereAsync(CancellationToken cancellationToken)
     {
         ValidSku();
         return Task.FromResult(GrainLocations.Of(this, silo, _activatedAt));

@@ -56,7 +56,7 @@ public sealed class CheckoutGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<CheckoutOutcome> CheckoutAsync(string cartId, string paymentToken)
+    public async Task<CheckoutOutcome> CheckoutAsync(string cartId, string paymentToken, CancellationToken cancellationToken)
     {
         var orderId = ValidOrderId();
         DomainRules.Check(() =>
@@ -79,8 +79,9 @@ public sealed class CheckoutGrain(
             return new CheckoutOutcome(View(), requestId is { } repeat && Order.StartedBy == repeat);
         }
 
-        // Refused without creating the order: nothing to check out, or the cart is another order's.
-        var cart = await GrainFactory.GetGrain<ICartGrain>(cartId).GetAsync();
+        // Refused without creating the order: nothing to check out, or the cart is another order's. The caller's token
+        // only lets the caller stop waiting (see ICheckoutGrain): the saga's own steps never stop half-way because of it.
+        var cart = await GrainFactory.GetGrain<ICartGrain>(cartId).GetAsync(CancellationToken.None);
         if (cart.Lines.Count == 0)
         {
             throw new ShardsException(ShardsErrorCode.Conflict, $"Cart {cartId} is empty: there is nothing to check out. No order was created.");
@@ -96,7 +97,7 @@ public sealed class CheckoutGrain(
         // The reminder first: from the first persisted step on, a crash cannot strand the saga.
         try
         {
-            await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+            await this.RegisterOrUpdateReminder(ReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod, CancellationToken.None);
         }
         catch (Exception exception) when (exception is not ShardsException)
         {
@@ -115,13 +116,13 @@ public sealed class CheckoutGrain(
         return new CheckoutOutcome(View(), Created: true);
     }
 
-    public Task<OrderView?> GetAsync()
+    public Task<OrderView?> GetAsync(CancellationToken cancellationToken)
     {
         ValidOrderId();
         return Task.FromResult(Order.Stage == 0 ? null : View());
     }
 
-    public Task<GrainLocation> WhereAsync()
+    public Task<GrainLocation> WhereAsync(CancellationToken cancellationToken)
     {
         ValidOrderId();
         return Task.FromResult(GrainLocations.Of(this, silo, _activatedAt));

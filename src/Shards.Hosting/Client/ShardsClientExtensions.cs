@@ -14,7 +14,8 @@ public static partial class ShardsClientExtensions
 {
     /// <summary>
     /// An Orleans client for the cluster whose membership lives at <paramref name="connectionString"/>: gateways
-    /// re-read every few seconds, a short per-attempt response timeout, and transparent retries of Shards calls.
+    /// re-read every few seconds, a short per-attempt response timeout, and transparent retries of Shards calls (resent
+    /// at once when a gateway connection drops, see <see cref="GatewayLossSignal"/>).
     /// With <paramref name="tls"/> (default: the <c>Shards:Tls</c> section of the builder's configuration) the
     /// gateway connections use TLS with the cluster certificate.
     /// </summary>
@@ -34,6 +35,8 @@ public static partial class ShardsClientExtensions
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = options.GatewayListRefreshPeriod);
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = options.ResponseTimeout);
             client.Services.AddSingleton(options);
+            client.Services.AddSingleton<GatewayLossSignal>();
+            client.Services.AddSingleton<IClusterConnectionStatusObserver>(services => services.GetRequiredService<GatewayLossSignal>());
             client.AddOutgoingGrainCallFilter<TransientRetryFilter>();
             if (tls is not null)
             {

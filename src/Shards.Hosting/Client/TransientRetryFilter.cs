@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Reflection;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
@@ -14,11 +16,16 @@ namespace Shards.Hosting.Client;
 /// Domain errors (validation, not found, conflict) are returned at once. Storage being unavailable (PostgreSQL down)
 /// is retried for the shorter <see cref="ShardsClientOptions.StorageRetryBudget"/>: then the caller gets the clear
 /// "could not be stored" error rather than a call that waits as long as the outage.
+/// Each attempt of a method that takes a <see cref="CancellationToken"/> waits with the <see cref="GatewayLossSignal"/>'s
+/// current token (linked to the caller's own): when a gateway connection drops, the attempt stops waiting and is resent
+/// at once instead of after the response timeout. A call the caller itself cancelled is not retried.
 /// </summary>
-internal sealed partial class TransientRetryFilter(ShardsClientOptions options, ILogger<TransientRetryFilter> logger) : IOutgoingGrainCallFilter
+internal sealed partial class TransientRetryFilter(ShardsClientOptions options, GatewayLossSignal gatewayLoss, ILogger<TransientRetryFilter> logger) : IOutgoingGrainCallFilter
 {
+    private static readonly ConcurrentDictionary<MethodInfo, int> s_tokenArguments = new();
+
     private static readonly TimeSpan s_firstDelay = TimeSpan.FromMilliseconds(20);
-    private static readonly TimeSpan s_maxDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan s_maxDelay = TimeSpan.FromMilliseconds(250);
 
     public async Task Invoke(IOutgoingGrainCallContext context)
     {
@@ -40,9 +47,18 @@ internal sealed partial class TransientRetryFilter(ShardsClientOptions options, 
             var deadline = started + options.RetryBudget;
             var storageDeadline = started + options.StorageRetryBudget;
             var delay = s_firstDelay;
+            var tokenArgument = context.InterfaceMethod is { } method ? s_tokenArguments.GetOrAdd(method, TokenArgument) : -1;
+            var callerToken = tokenArgument >= 0 ? context.Request.GetCancellationToken() : default;
             for (var attempt = 1; ; attempt++)
             {
                 Exception? failure;
+                var lossToken = tokenArgument >= 0 && options.ResendOnGatewayLoss ? gatewayLoss.Current : default;
+                using var linked = callerToken.CanBeCanceled && lossToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(callerToken, lossToken) : null;
+                if (lossToken.CanBeCanceled)
+                {
+                    context.Request.SetArgument(tokenArgument, linked?.Token ?? lossToken);
+                }
+
                 try
                 {
                     await context.Invoke();
@@ -53,8 +69,22 @@ internal sealed partial class TransientRetryFilter(ShardsClientOptions options, 
                     failure = ex;
                 }
 
+                // Cancelled, but not by the caller: either this filter stopped waiting (a gateway dropped) or the runtime
+                // gave up on the message ("Message expired before placement could complete" while a dead silo's directory
+                // partition was unreachable). Both are the cluster moving under the call.
+                var cancelledByCluster = failure is OperationCanceledException && !callerToken.IsCancellationRequested;
+                if (cancelledByCluster && lossToken.IsCancellationRequested && DateTime.UtcNow < deadline)
+                {
+                    if (logger.IsEnabled(LogLevel.Debug))
+                    {
+                        LogResend(logger, context.InterfaceName, context.MethodName, context.TargetId, attempt);
+                    }
+
+                    continue;
+                }
+
                 var storageDown = ShardsFailures.Find(failure ?? new InvalidOperationException()) is { Code: ShardsErrorCode.StorageUnavailable };
-                if (failure is null || !ShardsFailures.IsTransient(failure) || DateTime.UtcNow + delay > (storageDown ? storageDeadline : deadline))
+                if (failure is null || !(cancelledByCluster || ShardsFailures.IsTransient(failure)) || DateTime.UtcNow + delay > (storageDown ? storageDeadline : deadline))
                 {
                     if (failure is not null && context.Response?.Exception is null)
                     {
@@ -81,6 +111,13 @@ internal sealed partial class TransientRetryFilter(ShardsClientOptions options, 
             }
         }
     }
+
+    /// <summary>The position of the method's <see cref="CancellationToken"/> parameter, or -1 when it has none.</summary>
+    private static int TokenArgument(MethodInfo method) =>
+        Array.FindIndex(method.GetParameters(), p => p.ParameterType == typeof(CancellationToken));
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Debug, Message = "Resending {Interface}.{Method} on {GrainId} at once: a gateway connection dropped while attempt {Attempt} was in flight")]
+    private static partial void LogResend(ILogger logger, string @interface, string method, GrainId grainId, int attempt);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Retrying {Interface}.{Method} on {GrainId} (attempt {Attempt} failed with {Error}) in {DelayMs} ms")]
     private static partial void LogRetry(ILogger logger, string @interface, string method, GrainId grainId, int attempt, string error, double delayMs);

@@ -7,6 +7,7 @@ namespace Shards.Hosting.Observability;
 /// <summary>
 /// Follows this silo's view of the membership table: every status change of a silo (joined, active, stopping, declared
 /// dead) after this silo started watching is counted (<c>shards.cluster.membership.changes</c>) and logged (event 1602).
+/// A silo first seen already dead is history from before this silo started, not a change, and is skipped.
 /// </summary>
 internal sealed class MembershipEventsWatcher(IClusterMembershipService membership, SiloMetrics metrics, ILogger<MembershipEventsWatcher> logger)
     : BackgroundService
@@ -24,6 +25,11 @@ internal sealed class MembershipEventsWatcher(IClusterMembershipService membersh
                     {
                         foreach (var change in snapshot.CreateUpdate(previous).Changes)
                         {
+                            if (change.Status == SiloStatus.Dead && !previous.Members.ContainsKey(change.SiloAddress))
+                            {
+                                continue; // first seen already dead: a row from before this silo started, not a change
+                            }
+
                             metrics.RecordMembershipChange(change.Status);
                             TelemetryLog.MemberChanged(logger, change.Name, change.SiloAddress, change.Status);
                         }

@@ -94,6 +94,11 @@ public static class ShardsSiloExtensions
             o.DefunctSiloExpiration = detection.DefunctSiloExpiration;
             o.DefunctSiloCleanupPeriod = detection.DefunctSiloCleanupPeriod;
         });
+        silo.Configure<SiloMessagingOptions>(o =>
+        {
+            o.PlacementRetryBaseDelay = detection.PlacementRetryBaseDelay;
+            o.PlacementMaxRetries = detection.PlacementMaxRetries;
+        });
 
         silo.Configure<ClusterOptions>(o =>
         {

@@ -82,6 +82,74 @@ public sealed class LauncherTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(DateTime.UtcNow - killedAt < TimeSpan.FromSeconds(30));
     }
 
+    /// <summary>
+    /// A call whose request reached a silo that is then SIGKILLed never gets an answer: with a 20 s response timeout it
+    /// would wait 20 s. The client sees its gateway connection to the killed silo drop and resends every call in flight
+    /// at once, under the same request ID; the resent writes land once the launcher has had the silo declared dead.
+    /// </summary>
+    [Fact(Timeout = 240_000)]
+    public async Task Calls_in_flight_to_a_killed_silo_are_resent_at_once_rather_than_after_the_response_timeout()
+    {
+        var responseTimeout = TimeSpan.FromSeconds(20);
+        await using var run = await ClusterRun.StartAsync("inflight", silos: 3, restart: false);
+        var grains = await run.ConnectAsync(new ShardsClientOptions { ResponseTimeout = responseTimeout, RetryBudget = TimeSpan.FromSeconds(60) });
+        await grains.GetGrain<IProductGrain>("sku-inflight").UpsertAsync(new ProductDefinition("In flight", 1m, 10));
+        var homes = new Dictionary<string, string>();
+        foreach (var cartId in Enumerable.Range(0, 60).Select(i => $"cart-inflight-{i}"))
+        {
+            homes[cartId] = (await grains.GetGrain<ICartGrain>(cartId).WhereAsync()).SiloName;
+        }
+
+        var victim = run.Launcher.Silos.MaxBy(s => homes.Values.Count(home => home == s.Name))!;
+        var victimCarts = homes.Where(h => h.Value == victim.Name).Select(h => h.Key).ToList();
+        var acknowledged = new ConcurrentDictionary<string, int>();
+        var spanningTheKill = new ConcurrentBag<TimeSpan>();
+        var failures = new ConcurrentBag<Exception>();
+        var killedAtTicks = long.MaxValue;
+        using var stopLoad = new CancellationTokenSource();
+
+        var load = Task.WhenAll(victimCarts.SelectMany(cartId => new[] { cartId, cartId }).Select(cartId => Task.Run(async () =>
+        {
+            while (!stopLoad.IsCancellationRequested)
+            {
+                var started = DateTime.UtcNow;
+                try
+                {
+                    await grains.GetGrain<ICartGrain>(cartId).AddAsync("sku-inflight", 1);
+                    acknowledged.AddOrUpdate(cartId, 1, (_, n) => n + 1);
+                }
+                catch (Exception ex)
+                {
+                    failures.Add(ex);
+                }
+
+                var ended = DateTime.UtcNow;
+                var killedAt = Volatile.Read(ref killedAtTicks);
+                if (started.Ticks < killedAt && ended.Ticks > killedAt)
+                {
+                    spanningTheKill.Add(ended - started);
+                }
+            }
+        })));
+
+        await Task.Delay(1500);
+        Volatile.Write(ref killedAtTicks, DateTime.UtcNow.Ticks);
+        Assert.True(run.Launcher.Kill(victim), "SIGKILL was not delivered");
+        await Task.Delay(3000);
+        await stopLoad.CancelAsync();
+        await load.WaitAsync(TimeSpan.FromSeconds(90));
+
+        output.WriteLine($"{victimCarts.Count} carts on {victim.Name}; {spanningTheKill.Count} calls in flight at the kill, slowest {spanningTheKill.DefaultIfEmpty().Max().TotalSeconds:0.00} s");
+        Assert.Empty(failures);
+        Assert.NotEmpty(spanningTheKill);
+        Assert.True(spanningTheKill.Max() < responseTimeout / 2, $"A call in flight at the kill waited {spanningTheKill.Max().TotalSeconds:0.0} s: it was not resent before the response timeout.");
+        foreach (var (cartId, count) in acknowledged)
+        {
+            var line = Assert.Single((await grains.GetGrain<ICartGrain>(cartId).GetAsync()).Lines);
+            Assert.Equal(count, line.Quantity);
+        }
+    }
+
     [Fact(Timeout = 240_000)]
     public async Task A_rolling_restart_under_load_fails_no_call_and_loses_or_duplicates_no_write()
     {
@@ -194,10 +262,10 @@ public sealed class LauncherTests(Xunit.Abstractions.ITestOutputHelper output)
             return run;
         }
 
-        public async Task<IClusterClient> ConnectAsync()
+        public async Task<IClusterClient> ConnectAsync(ShardsClientOptions? options = null)
         {
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-            builder.AddShardsClient(ConnectionString, Cluster);
+            builder.AddShardsClient(ConnectionString, Cluster, options);
             var host = builder.Build();
             _clients.Add(host);
             await host.StartAsync();

@@ -41,8 +41,8 @@ public sealed class MultiProcessFailoverTests
         var grains = clientHost.Services.GetRequiredService<IClusterClient>();
 
         var skus = Enumerable.Range(1, 150).Select(i => $"sku-proc-{i:D4}").ToList();
-        await Parallel.ForEachAsync(skus, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (sku, _) =>
-            await grains.GetGrain<IProductGrain>(sku).UpsertAsync(new ProductDefinition($"Item {sku}", 9.99m, 40)));
+        await Parallel.ForEachAsync(skus, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (sku, token) =>
+            await grains.GetGrain<IProductGrain>(sku).UpsertAsync(new ProductDefinition($"Item {sku}", 9.99m, 40), token));
 
         var homes = new Dictionary<string, string>();
         foreach (var sku in skus)
