@@ -1,7 +1,6 @@
 using Npgsql;
 using Orleans.Runtime;
 using Orleans.Storage;
-using Shards.Hosting.Sharding;
 
 namespace Shards.Hosting.Storage;
 
@@ -51,17 +50,8 @@ public sealed class FencedAdoNetGrainStorage : IFencedGrainStorage, ILifecyclePa
         }
 
         var write = _statements.Prepare(stateName, grainId, grainState, mapVersion);
-        int?[] stored;
-        try
-        {
-            stored = await _statements.ExecuteAsync(_dataSource, [write]);
-        }
-        catch (PostgresException refused) when (ShardWriteFence.RefusedBelow(refused) is { } accepted)
-        {
-            throw _statements.Refusal(write, accepted);
-        }
-
-        _statements.Complete(write, stored[0], grainState);
+        await using var connection = await _dataSource.OpenConnectionAsync();
+        _statements.Complete(write, await _statements.ExecuteOneAsync(connection, write), grainState);
     }
 
     /// <summary>The ADO.NET storage loads its queries at start-up; the connections close when the silo stops.</summary>

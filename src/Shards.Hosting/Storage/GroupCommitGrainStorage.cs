@@ -34,6 +34,7 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, ILife
     private readonly GroupCommitOptions _options;
     private readonly ILogger _logger;
     private readonly NpgsqlDataSource _dataSource;
+    private readonly string _connectionString;
     private readonly Channel<ShardWrite> _queue = Channel.CreateUnbounded<ShardWrite>(new UnboundedChannelOptions { SingleReader = false });
     private Task[] _committers = [];
     private long _commits;
@@ -52,6 +53,7 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, ILife
         _name = name;
         _inner = inner;
         _statements = new ShardWriteStatements(name, inner, serviceId);
+        _connectionString = connectionString;
         _options = options;
         _logger = logger;
         // The write statement is the same text every time: prepared once per connection, PostgreSQL skips parsing and
@@ -125,8 +127,10 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, ILife
         var write = _statements.Prepare(stateName, grainId, grainState, mapVersion);
         if (!_queue.Writer.TryWrite(write))
         {
-            // The silo is stopping and the committers are done: write on its own.
-            await _inner.WriteStateAsync(stateName, grainId, grainState);
+            // The silo is stopping and the committers are done: write on its own, behind the fence all the same.
+            await using var connection = new NpgsqlConnection(_connectionString);
+            await connection.OpenAsync();
+            _statements.Complete(write, await _statements.ExecuteOneAsync(connection, write), grainState);
             return;
         }
 
@@ -155,7 +159,12 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, ILife
     {
         try
         {
-            var versions = await _statements.ExecuteAsync(_dataSource, batch);
+            int?[] versions;
+            await using (var connection = await _dataSource.OpenConnectionAsync())
+            {
+                versions = await _statements.ExecuteAsync(connection, batch);
+            }
+
             Interlocked.Increment(ref _commits);
             Interlocked.Add(ref _groupedWrites, batch.Count);
             for (var i = 0; i < batch.Count; i++)

@@ -47,15 +47,14 @@ internal sealed class ShardWriteStatements(string storageName, AdoNetGrainStorag
     }
 
     /// <summary>
-    /// Sends <paramref name="batch"/> in one round trip and one transaction; returns each write's stored version, or null
+    /// Sends <paramref name="batch"/> on <paramref name="connection"/> in one round trip and one transaction; returns each write's stored version, or null
     /// for a version conflict. When a write carries a map version, the transaction starts with the shard's fence check
     /// for the oldest one: a <see cref="PostgresException"/> with <see cref="ShardWriteFence.RefusedState"/> then means
     /// that nothing of the batch was stored.
     /// </summary>
-    public async Task<int?[]> ExecuteAsync(NpgsqlDataSource dataSource, IReadOnlyList<ShardWrite> batch)
+    public async Task<int?[]> ExecuteAsync(NpgsqlConnection connection, IReadOnlyList<ShardWrite> batch)
     {
         var query = inner.CurrentOperationalQueries.WriteToStorage;
-        await using var connection = await dataSource.OpenConnectionAsync();
         await using var command = new NpgsqlBatch(connection);
         var oldest = batch.Min(w => w.MapVersion);
         if (oldest is { } version)
@@ -88,6 +87,19 @@ internal sealed class ShardWriteStatements(string storageName, AdoNetGrainStorag
         }
 
         return versions;
+    }
+
+    /// <summary>One write in its own transaction; the fence's refusal becomes the stale-map refusal. Returns the stored version or null.</summary>
+    public async Task<int?> ExecuteOneAsync(NpgsqlConnection connection, ShardWrite write)
+    {
+        try
+        {
+            return (await ExecuteAsync(connection, [write]))[0];
+        }
+        catch (PostgresException refused) when (ShardWriteFence.RefusedBelow(refused) is { } accepted)
+        {
+            throw Refusal(write, accepted);
+        }
     }
 
     /// <summary>Takes the stored version into <paramref name="grainState"/>, or throws the version conflict Orleans' storage would.</summary>
