@@ -181,7 +181,9 @@ public sealed partial class ShardMapMonitor : IDisposable
 
         var key = grainId.ToString();
         var shard = view.Router.ShardFor(key);
-        return view.TargetRouter?.ShardFor(key) is { } target && target != shard ? new ShardRoute(shard, target) : new ShardRoute(shard, null);
+        return view.TargetRouter?.ShardFor(key) is { } target && target != shard
+            ? new ShardRoute(shard, target, view.Map.Version)
+            : new ShardRoute(shard, null, view.Map.Version);
     }
 
     /// <summary>

@@ -228,7 +228,10 @@ public static class ShardsSiloExtensions
         return silo;
     }
 
-    /// <summary>One shard's storage: Orleans' ADO.NET storage, behind group commit unless that is disabled.</summary>
+    /// <summary>
+    /// One shard's storage: Orleans' ADO.NET storage, behind group commit unless that is disabled; either way the shard
+    /// database checks its write fence in each routed write's transaction (<see cref="IFencedGrainStorage"/>).
+    /// </summary>
     private static IGrainStorage ShardStorage(IServiceProvider services, string name, string connectionString, GroupCommitOptions groupCommit) =>
         WithGroupCommit(services, name, AdoNetGrainStorageFactory.Create(services, name), connectionString, groupCommit);
 
@@ -253,16 +256,17 @@ public static class ShardsSiloExtensions
     private static IGrainStorage WithGroupCommit(
         IServiceProvider services, string name, AdoNetGrainStorage adoNet, string connectionString, GroupCommitOptions groupCommit)
     {
+        var serviceId = services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId;
         if (!groupCommit.Enabled)
         {
-            return adoNet;
+            return new FencedAdoNetGrainStorage(name, adoNet, connectionString, serviceId);
         }
 
         return new GroupCommitGrainStorage(
             name,
             adoNet,
             connectionString,
-            services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
+            serviceId,
             groupCommit,
             services.GetRequiredService<ILoggerFactory>().CreateLogger<GroupCommitGrainStorage>());
     }

@@ -1,12 +1,10 @@
-using System.Globalization;
-using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Npgsql;
-using NpgsqlTypes;
 using Orleans.Runtime;
 using Orleans.Storage;
 using Shards.Hosting.Options;
+using Shards.Hosting.Sharding;
 
 namespace Shards.Hosting.Storage;
 
@@ -23,17 +21,21 @@ namespace Shards.Hosting.Storage;
 /// No write waits for a timer: a commit starts as soon as a committer is free, with whatever is queued. A batch
 /// that PostgreSQL rejects as a whole (the transaction rolled back, nothing stored) is retried one write at a time so
 /// that one bad write cannot fail the others; a batch whose outcome is unknown (the connection broke) fails all its
-/// writes, exactly as a single write would fail.
+/// writes, exactly as a single write would fail. Writes routed by the shard map carry its version, and a batch holding
+/// any starts with the shard's write-fence check for the oldest of them (one more statement in the same round trip,
+/// <see cref="ShardWriteFence"/>); when the fence refuses it, the writes routed with a closed map get the stale-map
+/// refusal and the others are committed again.
 /// </remarks>
-public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
+public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
 {
     private readonly string _name;
     private readonly AdoNetGrainStorage _inner;
-    private readonly string _serviceId;
+    private readonly ShardWriteStatements _statements;
     private readonly GroupCommitOptions _options;
     private readonly ILogger _logger;
     private readonly NpgsqlDataSource _dataSource;
-    private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = false });
+    private readonly string _connectionString;
+    private readonly Channel<ShardWrite> _queue = Channel.CreateUnbounded<ShardWrite>(new UnboundedChannelOptions { SingleReader = false });
     private Task[] _committers = [];
     private long _commits;
     private long _groupedWrites;
@@ -50,7 +52,8 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
 
         _name = name;
         _inner = inner;
-        _serviceId = serviceId;
+        _statements = new ShardWriteStatements(name, inner, serviceId);
+        _connectionString = connectionString;
         _options = options;
         _logger = logger;
         // The write statement is the same text every time: prepared once per connection, PostgreSQL skips parsing and
@@ -77,45 +80,11 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         _inner.ClearStateAsync(stateName, grainId, grainState);
 
-    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
-    {
-        if (!IsPlainStringKey(grainId) || stateName.Contains('`', StringComparison.Ordinal) || _committers.Length == 0)
-        {
-            await _inner.WriteStateAsync(stateName, grainId, grainState);
-            return;
-        }
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
+        WriteAsync(stateName, grainId, grainState, mapVersion: null);
 
-        var key = grainId.Key.ToString()!;
-        var hasher = _inner.HashPicker.PickHasher(_serviceId, _name, stateName, grainId, grainState)
-            ?? throw new InvalidOperationException($"Storage '{_name}' has no hasher for {stateName}.");
-        var keyBytes = Encoding.UTF8.GetBytes(key);
-        Array.Reverse(keyBytes);
-        int? expected = string.IsNullOrWhiteSpace(grainState.ETag) ? null : int.Parse(grainState.ETag, CultureInfo.InvariantCulture);
-        var write = new PendingWrite(
-            hasher.Hash(keyBytes),
-            hasher.Hash(Encoding.UTF8.GetBytes(stateName)),
-            stateName,
-            key,
-            expected,
-            _inner.Serializer.Serialize(grainState.State).ToArray());
-
-        if (!_queue.Writer.TryWrite(write))
-        {
-            // The silo is stopping and the committers are done: write on its own.
-            await _inner.WriteStateAsync(stateName, grainId, grainState);
-            return;
-        }
-
-        var stored = await write.Committed.Task;
-        if (stored is not { } version || version == expected)
-        {
-            throw new InconsistentStateException(
-                $"Version conflict (WriteState): ServiceId={_serviceId} ProviderName={_name} GrainType={stateName} GrainId={key} ETag={grainState.ETag}.");
-        }
-
-        grainState.ETag = version.ToString(CultureInfo.InvariantCulture);
-        grainState.RecordExists = true;
-    }
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, int mapVersion) =>
+        WriteAsync(stateName, grainId, grainState, mapVersion);
 
     /// <summary>The ADO.NET storage loads its queries at start-up; the committers start right after it.</summary>
     public void Participate(ISiloLifecycle lifecycle)
@@ -147,9 +116,30 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
         await _dataSource.DisposeAsync();
     }
 
+    private async Task WriteAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, int? mapVersion)
+    {
+        if (!ShardWriteStatements.CanSend(stateName, grainId) || _committers.Length == 0)
+        {
+            await _inner.WriteStateAsync(stateName, grainId, grainState);
+            return;
+        }
+
+        var write = _statements.Prepare(stateName, grainId, grainState, mapVersion);
+        if (!_queue.Writer.TryWrite(write))
+        {
+            // The silo is stopping and the committers are done: write on its own, behind the fence all the same.
+            await using var connection = new NpgsqlConnection(_connectionString);
+            await connection.OpenAsync();
+            _statements.Complete(write, await _statements.ExecuteOneAsync(connection, write), grainState);
+            return;
+        }
+
+        _statements.Complete(write, await write.Committed.Task, grainState);
+    }
+
     private async Task CommitLoopAsync()
     {
-        var batch = new List<PendingWrite>(_options.MaxWritesPerCommit);
+        var batch = new List<ShardWrite>(_options.MaxWritesPerCommit);
         while (await _queue.Reader.WaitToReadAsync())
         {
             while (batch.Count < _options.MaxWritesPerCommit && _queue.Reader.TryRead(out var write))
@@ -165,16 +155,43 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
         }
     }
 
-    private async Task CommitAsync(List<PendingWrite> batch)
+    private async Task CommitAsync(List<ShardWrite> batch)
     {
         try
         {
-            var versions = await ExecuteAsync(batch);
+            int?[] versions;
+            await using (var connection = await _dataSource.OpenConnectionAsync())
+            {
+                versions = await _statements.ExecuteAsync(connection, batch);
+            }
+
             Interlocked.Increment(ref _commits);
             Interlocked.Add(ref _groupedWrites, batch.Count);
             for (var i = 0; i < batch.Count; i++)
             {
                 batch[i].Committed.TrySetResult(versions[i]);
+            }
+        }
+        catch (PostgresException refused) when (ShardWriteFence.RefusedBelow(refused) is { } accepted)
+        {
+            // The shard's write fence refused the transaction (nothing of it is stored): a resharding closed this shard to
+            // maps older than the oldest one in the batch. Refuse the writes routed with such a map; commit the others.
+            var current = new List<ShardWrite>(batch.Count);
+            foreach (var write in batch)
+            {
+                if (write.MapVersion < accepted)
+                {
+                    write.Committed.TrySetException(_statements.Refusal(write, accepted));
+                }
+                else
+                {
+                    current.Add(write);
+                }
+            }
+
+            if (current.Count > 0)
+            {
+                await CommitAsync(current);
             }
         }
         catch (PostgresException rejected) when (batch.Count > 1)
@@ -195,61 +212,6 @@ public sealed partial class GroupCommitGrainStorage : IGrainStorage, ILifecycleP
         }
     }
 
-    /// <summary>One round trip: the batch's statements in one implicit transaction (Npgsql sends one Sync at the end).</summary>
-    private async Task<int?[]> ExecuteAsync(List<PendingWrite> batch)
-    {
-        var query = _inner.CurrentOperationalQueries.WriteToStorage;
-        await using var connection = await _dataSource.OpenConnectionAsync();
-        await using var command = new NpgsqlBatch(connection);
-
-        // Same order in every batch: two batches touching the same rows (two silos during a duplicate activation)
-        // lock them in the same order and cannot deadlock.
-        var ordered = Enumerable.Range(0, batch.Count)
-            .OrderBy(i => batch[i].GrainIdHash)
-            .ThenBy(i => batch[i].Key, StringComparer.Ordinal)
-            .ToArray();
-        foreach (var i in ordered)
-        {
-            command.BatchCommands.Add(Statement(query, batch[i]));
-        }
-
-        var versions = new int?[batch.Count];
-        await using var reader = await command.ExecuteReaderAsync();
-        foreach (var i in ordered)
-        {
-            versions[i] = await reader.ReadAsync() && !await reader.IsDBNullAsync(0) ? reader.GetInt32(0) : null;
-            await reader.NextResultAsync();
-        }
-
-        return versions;
-    }
-
-    private NpgsqlBatchCommand Statement(string query, PendingWrite write) => new(query)
-    {
-        Parameters =
-        {
-            new NpgsqlParameter<int>("GrainIdHash", write.GrainIdHash),
-            new NpgsqlParameter<long>("GrainIdN0", 0L),
-            new NpgsqlParameter<long>("GrainIdN1", 0L),
-            new NpgsqlParameter<int>("GrainTypeHash", write.GrainTypeHash),
-            new NpgsqlParameter<string>("GrainTypeString", write.StateName),
-            new NpgsqlParameter<string>("GrainIdExtensionString", write.Key),
-            new NpgsqlParameter<string>("ServiceId", _serviceId),
-            new NpgsqlParameter("GrainStateVersion", NpgsqlDbType.Integer) { Value = write.ExpectedVersion is { } v ? v : DBNull.Value },
-            new NpgsqlParameter<byte[]>("PayloadBinary", write.Payload),
-        },
-    };
-
-    /// <summary>A key with no integer or GUID part: what every Shards grain has (SKUs, cart IDs).</summary>
-    private static bool IsPlainStringKey(GrainId grainId) =>
-        !grainId.TryGetGuidKey(out _, out _) && !grainId.TryGetIntegerKey(out _, out _);
-
     [LoggerMessage(EventId = 1210, Level = LogLevel.Warning, Message = "Storage {StorageName}: PostgreSQL rejected a group commit of {Count} writes; committing them one by one")]
     private static partial void LogBatchRejected(ILogger logger, Exception exception, string storageName, int count);
-
-    private sealed record PendingWrite(int GrainIdHash, int GrainTypeHash, string StateName, string Key, int? ExpectedVersion, byte[] Payload)
-    {
-        /// <summary>The stored version after the commit, or null on a version conflict.</summary>
-        public TaskCompletionSource<int?> Committed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
 }

@@ -14,7 +14,8 @@ namespace Shards.Hosting.Storage;
 /// database. With one shard this is plain ADO.NET storage plus the shard map's stale-map rule.
 /// While a resharding moves a grain (a moving map), its row is in the old shard until the coordinator moved it (with
 /// its version), then in the new one: the old shard is asked first and is the owner while it holds the row
-/// (docs/sharding.md, "Online resharding").
+/// (docs/sharding.md, "Online resharding"). Every write carries the map version that routed it to its shard, whose
+/// database checks it against its write fence in the write's own transaction (<see cref="IFencedGrainStorage"/>).
 /// </summary>
 public sealed class ShardedGrainStorage(
     string storageName, ShardMapMonitor map, IReadOnlyDictionary<string, IGrainStorage> shards, Func<ShardConnection, IGrainStorage>? reach = null)
@@ -43,18 +44,19 @@ public sealed class ShardedGrainStorage(
         var route = map.RouteWrite(grainId);
         if (route.MovingTo is not { } target)
         {
-            await (await ShardAsync(route.Shard)).WriteStateAsync(stateName, grainId, grainState);
+            await WriteAsync(await ShardAsync(route.Shard), stateName, grainId, grainState, route.MapVersion);
             return;
         }
 
         if (grainState.ETag is null)
         {
             // A new grain (no row in either shard when it read): it starts in its new shard, behind the coordinator's scan.
-            await (await ShardAsync(target)).WriteStateAsync(stateName, grainId, grainState);
+            await WriteAsync(await ShardAsync(target), stateName, grainId, grainState, route.MapVersion);
             return;
         }
 
-        await WithMovedFallbackAsync(stateName, grainId, grainState, route.Shard, target, (storage, state) => storage.WriteStateAsync(stateName, grainId, state));
+        await WithMovedFallbackAsync(
+            stateName, grainId, grainState, route.Shard, target, (storage, state) => WriteAsync(storage, stateName, grainId, state, route.MapVersion));
     }
 
     public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
@@ -118,6 +120,15 @@ public sealed class ShardedGrainStorage(
 
         await operation(await ShardAsync(to), grainState);
     }
+
+    /// <summary>
+    /// A write in one shard, carrying the map version that routed it: the shard database refuses it (stale map, nothing
+    /// stored) once a resharding closed that shard to older maps, however long the write took to get there.
+    /// </summary>
+    private static Task WriteAsync<T>(IGrainStorage shard, string stateName, GrainId grainId, IGrainState<T> grainState, int mapVersion) =>
+        shard is IFencedGrainStorage fenced
+            ? fenced.WriteStateAsync(stateName, grainId, grainState, mapVersion)
+            : shard.WriteStateAsync(stateName, grainId, grainState);
 
     private ValueTask<IGrainStorage> ShardAsync(string name)
     {

@@ -94,14 +94,14 @@ public sealed class GrainStorageContractTests(PostgresDatabaseFixture database) 
     }
 
     [Fact]
-    public async Task Group_commit_can_be_turned_off_which_leaves_the_plain_ado_net_storage()
+    public async Task Group_commit_can_be_turned_off_which_leaves_one_transaction_per_write_on_the_plain_ado_net_storage()
     {
         var serviceId = NewServiceId();
         var options = new ShardsStorageOptions { GroupCommit = { Enabled = false } };
         using var providers = OrleansAdoNetProviders.ForSilo(database.ConnectionString, $"cluster-{serviceId}", serviceId, options);
         var storage = await providers.GrainStorageAsync(StorageNames.Catalog);
         var sharded = Assert.IsType<ShardedGrainStorage>(Assert.IsType<StorageFailureTranslation>(storage).Inner);
-        Assert.IsType<AdoNetGrainStorage>(Assert.Single(sharded.Shards).Value);
+        Assert.IsType<AdoNetGrainStorage>(Assert.IsType<FencedAdoNetGrainStorage>(Assert.Single(sharded.Shards).Value).Inner);
 
         var state = new GrainState<ContractProductState>(Product("Lamp", 1m));
         await storage.WriteStateAsync(ProductState, Sku1, state);

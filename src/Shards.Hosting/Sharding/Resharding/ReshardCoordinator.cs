@@ -23,9 +23,10 @@ public sealed class ReshardCoordinator(string main, string serviceId, ShardsStor
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     /// <summary>
-    /// How long after publishing a map every silo routes with it or refuses writes, and every write routed by the
-    /// previous map has ended: lease plus one refresh period, plus the storage command timeout (a write a silo sent
-    /// just before its lease ran out is answered, or cancelled by PostgreSQL's driver, within it).
+    /// How long after publishing a map every silo routes with it or refuses writes: lease plus one refresh period, plus
+    /// the storage command timeout, after which writes routed by the previous map have normally ended. Correctness does
+    /// not rest on it: the shards themselves then refuse the stragglers (<see cref="ShardWriteFence"/>); the wait keeps
+    /// those refusals rare, and lets silos route new grains to their new shards before rows move.
     /// </summary>
     public TimeSpan Fence => storage.MapLease + storage.MapRefreshPeriod + storage.CommandTimeout;
 
@@ -84,6 +85,7 @@ public sealed class ReshardCoordinator(string main, string serviceId, ShardsStor
                 }
             }
 
+            await CloseOldShardsAsync(request, map, progress, cancellationToken);
             var moveWatch = Stopwatch.StartNew();
             (keysMoved, scanned) = await MoveAllAsync(request, record, map, progress, moveWatch, cancellationToken);
             moveTime = moveWatch.Elapsed;
@@ -194,6 +196,40 @@ public sealed class ReshardCoordinator(string main, string serviceId, ShardsStor
         }
 
         return moving;
+    }
+
+    /// <summary>
+    /// Closes every shard of the old ring to writes routed with a map older than the moving one, in each shard database
+    /// itself (<see cref="ShardWriteFence"/>), before the first scan. A write that the old map routed and that is still on
+    /// its way after the fence's wait (queued, paused, on a slow connection) is then refused by the shard, and its caller
+    /// retries it under the current map; one that passed the check before is committed before the close returns, so the
+    /// scan sees its row. This, not the wait, is what keeps a write routed by the old map from landing behind the scan.
+    /// </summary>
+    private async Task CloseOldShardsAsync(ReshardRequest request, ShardMap map, IProgress<ReshardProgress>? progress, CancellationToken cancellationToken)
+    {
+        var connections = Connections(map.Document, request).ToDictionary(c => c.Name, StringComparer.Ordinal);
+        foreach (var shard in map.Document.Shards)
+        {
+            var connection = connections[shard.Name];
+            await Guard(async () =>
+            {
+                // The fence's column and function come with the schema; a silo applies it at start, and so does this.
+                await SchemaMigrator.ApplyAsync(connection.ConnectionString, cancellationToken);
+                if (!await ShardWriteFence.CloseAsync(connection.ConnectionString, serviceId, shard.Name, map.Version, cancellationToken))
+                {
+                    var identity = await ShardMapStore.ClaimIdentityAsync(connection.ConnectionString, serviceId, shard.Name, cancellationToken);
+                    if (identity != shard.Name || !await ShardWriteFence.CloseAsync(connection.ConnectionString, serviceId, shard.Name, map.Version, cancellationToken))
+                    {
+                        throw new ReshardException(
+                            $"The database {connection.Target} of shard '{shard.Name}' is shard '{identity}' of service '{serviceId}': fix the shard's connection string. " +
+                            "The moving map is published; run the same command again to continue.");
+                    }
+                }
+            }, connection.ToString(), connection.ConnectionString);
+        }
+
+        progress?.Report(new ReshardProgress(
+            $"closed {string.Join(", ", map.Document.Names)} to writes routed with map versions before {map.Version}", 0, 0, 0));
     }
 
     /// <summary>
