@@ -97,7 +97,7 @@ public sealed record BenchOptions
     public int ScalingActivationInFlight { get; init; } = 256;
 
     /// <summary>Time all steps of one silo count may spend activating; the step it runs out in reports the keys it reached.</summary>
-    public TimeSpan ScalingActivationBudget { get; init; } = TimeSpan.FromSeconds(150);
+    public TimeSpan ScalingActivationBudget { get; init; } = TimeSpan.FromSeconds(170);
 
     /// <summary>Memory (MemAvailable) left to the rest of the machine: activation stops short rather than go below it.</summary>
     public int ScalingMemoryReserveMb { get; init; } = 4096;
@@ -140,6 +140,6 @@ public sealed record BenchOptions
         ScalingKeySpaces = [1000, 10_000],
         ScalingSiloCounts = [1],
         ScalingDuration = TimeSpan.FromSeconds(1),
-        ScalingActivationBudget = TimeSpan.FromSeconds(20),
+        ScalingActivationBudget = TimeSpan.FromSeconds(30),
     };
 }

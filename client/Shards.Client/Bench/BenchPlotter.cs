@@ -63,9 +63,10 @@ public static class BenchPlotter
         KeySpaceAxis(plot, steps);
         plot.Title($"Read throughput vs active keys, {steps[0].Reads[0].InFlight} in flight (higher is better)");
         plot.YLabel("calls per second");
-        plot.ShowLegend(Alignment.LowerLeft);
+        plot.ShowLegend(Alignment.UpperRight);
         plot.Axes.AutoScale();
-        plot.Axes.SetLimitsY(0, steps.SelectMany(s => s.Reads).Select(r => r.CallsPerSecond).DefaultIfEmpty(1).Max() * 1.15);
+        // Head room above the highest point for the legend's six lines.
+        plot.Axes.SetLimitsY(0, steps.SelectMany(s => s.Reads).Select(r => r.CallsPerSecond).DefaultIfEmpty(1).Max() * 1.5);
         return plot;
     }
 

@@ -164,7 +164,9 @@ public static class BenchReportText
                 ])],
                 [
                     "Bytes per activation: (RSS of all silos now - RSS just after they started) / activations; RSS includes garbage not collected yet (no GC is forced).",
-                    "Activation s: time to activate the step's new keys (a ping and a product grain each, 256 keys in flight).",
+                    $"Activation s: time to activate the step's new keys ({N(results.Scaling[0].ActivationInFlight)} keys at a time, the ping and the product grain of a key at once).",
+                    .. results.Scaling.Where(s => s.Activations != 2L * s.ActivatedKeys).Select(s =>
+                        $"{s.Silos} silo(s), key space {N(s.KeySpace)}: Orleans counted {N(s.Activations)} activations, not 2 x {N(s.ActivatedKeys)} keys ({N(s.ActivationErrors)} failed activation calls; the rest were collected or not yet counted)."),
                 ]);
         }
 

@@ -67,7 +67,7 @@ public sealed record ScalingSilo(string Silo, long Activations, double IdleRssMb
 /// <summary>
 /// One key space on one silo count: <see cref="ActivatedKeys"/> of the <see cref="KeySpace"/> keys were activated (each
 /// a ping grain and a product grain), fewer when the time budget or the memory reserve ran out (<see cref="ShortBecause"/>
-/// says which); the reads drew their keys uniformly from the activated keys.
+/// says which), <see cref="ActivationInFlight"/> keys at a time; the reads drew their keys uniformly from the activated keys.
 /// </summary>
 public sealed record ScalingStep(
     int Silos,
@@ -75,6 +75,7 @@ public sealed record ScalingStep(
     int ActivatedKeys,
     string? ShortBecause,
     double ActivationSeconds,
+    int ActivationInFlight,
     long ActivationErrors,
     IReadOnlyList<ScalingRead> Reads,
     IReadOnlyList<ScalingSilo> PerSilo,

@@ -90,7 +90,7 @@ public sealed class ScalingSuite(BenchOptions options, string connectionString, 
             var reads = await ReadAsync(calls, active, [.. pids, Environment.ProcessId], cancellationToken);
             var perSilo = await MemoryAsync(grains, launcher, idle, cancellationToken);
             var step = new ScalingStep(
-                silos, keySpace, active, shortBecause, seconds, activation.Errors, reads, perSilo,
+                silos, keySpace, active, shortBecause, seconds, options.ScalingActivationInFlight, activation.Errors, reads, perSilo,
                 perSilo.Sum(s => s.IdleRssMb), perSilo.Sum(s => s.RssMb), ScalingMemory.BytesPerActivation(perSilo));
             steps.Add(step);
             mbPerKey = (step.RssMbTotal - step.IdleRssMbTotal) / active;
@@ -142,7 +142,7 @@ public sealed class ScalingSuite(BenchOptions options, string connectionString, 
                     Volatile.Write(ref stop, true);
                 }
 
-                foreach (var call in calls)
+                await Task.WhenAll(calls.Select(async call =>
                 {
                     try
                     {
@@ -152,7 +152,7 @@ public sealed class ScalingSuite(BenchOptions options, string connectionString, 
                     {
                         Interlocked.Increment(ref errors);
                     }
-                }
+                }));
             }
         }, cancellationToken));
         await Task.WhenAll(workers);

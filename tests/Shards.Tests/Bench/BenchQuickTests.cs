@@ -35,7 +35,10 @@ public sealed class BenchQuickTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.Equal(options.ScalingKeySpaces.Count * options.ScalingSiloCounts.Count, results.Scaling.Count);
             Assert.All(results.Scaling, step =>
             {
-                Assert.True(step.ActivatedKeys == step.KeySpace && step.ShortBecause is null && step.ActivationErrors == 0, $"{step.KeySpace}: {step.ActivatedKeys} active, {step.ShortBecause}");
+                // On a busy machine the activation budget may run out: then the step says so and reports what it reached.
+                Assert.True(
+                    step.ActivatedKeys > 0 && step.ActivatedKeys <= step.KeySpace && (step.ActivatedKeys == step.KeySpace) == (step.ShortBecause is null) && step.ActivationErrors == 0,
+                    $"{step.KeySpace}: {step.ActivatedKeys} active, {step.ShortBecause}");
                 // Every key is one ping and one product activation, and none was collected during the reads.
                 Assert.Equal(2L * step.ActivatedKeys, step.Activations);
                 Assert.Equal(ScalingSuite.Workloads, step.Reads.Select(r => r.Workload));
