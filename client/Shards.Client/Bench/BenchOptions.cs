@@ -13,7 +13,10 @@ public enum BenchParts
     /// <summary>Persisted writes with 1, 2 and 4 shard databases, on one server and on separate servers, vs pgbench.</summary>
     ShardWrites = 4,
 
-    All = Calls | Placement | ShardWrites,
+    /// <summary>Read throughput and memory by key space (10^3 to 10^6 keys) and by silo count.</summary>
+    Scaling = 8,
+
+    All = Calls | Placement | ShardWrites | Scaling,
 }
 
 /// <summary>Grain state over <see cref="Shards"/> databases: all on the bench's server, or one per private server.</summary>
@@ -78,7 +81,28 @@ public sealed record BenchOptions
     /// <summary>How long each shard-count write run and its pgbench run last.</summary>
     public TimeSpan ShardWriteDuration { get; init; } = TimeSpan.FromSeconds(8);
 
-    /// <summary>About five minutes on 2 cores.</summary>
+    /// <summary>Key spaces of the scaling suite, growing: each step activates the keys the previous one did not.</summary>
+    public IReadOnlyList<int> ScalingKeySpaces { get; init; } = [1000, 10_000, 100_000, 1_000_000];
+
+    /// <summary>Silo counts of the scaling suite, a fresh cluster each.</summary>
+    public IReadOnlyList<int> ScalingSiloCounts { get; init; } = [1, 2, 3];
+
+    /// <summary>Reads in flight in each scaling step's closed loop.</summary>
+    public int ScalingInFlight { get; init; } = 64;
+
+    /// <summary>Measured time per workload and scaling step, split into <see cref="Rounds"/> rotated rounds.</summary>
+    public TimeSpan ScalingDuration { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Activations in flight while a scaling step activates its keys.</summary>
+    public int ScalingActivationInFlight { get; init; } = 256;
+
+    /// <summary>Time all steps of one silo count may spend activating; the step it runs out in reports the keys it reached.</summary>
+    public TimeSpan ScalingActivationBudget { get; init; } = TimeSpan.FromSeconds(170);
+
+    /// <summary>Memory (MemAvailable) left to the rest of the machine: activation stops short rather than go below it.</summary>
+    public int ScalingMemoryReserveMb { get; init; } = 4096;
+
+    /// <summary>About five minutes on 2 cores, plus about ten for the scaling suite.</summary>
     public static BenchOptions Full(string outputDirectory) => new()
     {
         SiloCounts = [1, 3],
@@ -94,7 +118,8 @@ public sealed record BenchOptions
 
     /// <summary>
     /// The CI smoke run: one silo, short runs, fewer levels, and of the shard-count runs only 2 shard databases on 2
-    /// separate servers (the path with the most parts); under a minute on a quiet machine.
+    /// separate servers (the path with the most parts), and scaling with 10^3 and 10^4 keys on 1 silo; about a minute
+    /// and a half on a quiet machine.
     /// </summary>
     public static BenchOptions QuickRun(string outputDirectory) => new()
     {
@@ -112,5 +137,9 @@ public sealed record BenchOptions
         ShardLayouts = [new(2, true)],
         ShardWriteInFlight = 16,
         ShardWriteDuration = TimeSpan.FromSeconds(2),
+        ScalingKeySpaces = [1000, 10_000],
+        ScalingSiloCounts = [1],
+        ScalingDuration = TimeSpan.FromSeconds(1),
+        ScalingActivationBudget = TimeSpan.FromSeconds(30),
     };
 }

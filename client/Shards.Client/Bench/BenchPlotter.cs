@@ -9,15 +9,98 @@ public static class BenchPlotter
     private const int Height = 520;
     private static readonly Color[] s_colors = [Colors.Gray, Colors.RoyalBlue, Colors.DarkOrange];
 
-    /// <summary>Writes throughput.png and latency-cdf.png into <paramref name="directory"/>; their paths.</summary>
+    private static readonly LinePattern[] s_siloPatterns = [LinePattern.Solid, LinePattern.Dashed, LinePattern.Dotted];
+
+    /// <summary>
+    /// Writes throughput.png and latency-cdf.png (when the call path ran) and scaling-throughput.png and
+    /// scaling-memory.png (when the scaling suite ran) into <paramref name="directory"/>; their paths.
+    /// </summary>
     public static IReadOnlyList<string> Write(BenchResults results, string directory)
     {
+        var plots = new List<string>();
         Directory.CreateDirectory(directory);
-        var throughput = Path.Combine(directory, "throughput.png");
-        var cdf = Path.Combine(directory, "latency-cdf.png");
-        Throughput(results).SavePng(throughput, Width, Height);
-        LatencyCdf(results).SavePng(cdf, Width, Height);
-        return [throughput, cdf];
+        if (results.Calls.Count > 0)
+        {
+            var throughput = Path.Combine(directory, "throughput.png");
+            var cdf = Path.Combine(directory, "latency-cdf.png");
+            Throughput(results).SavePng(throughput, Width, Height);
+            LatencyCdf(results).SavePng(cdf, Width, Height);
+            plots.AddRange([throughput, cdf]);
+        }
+
+        if (results.Scaling.Count > 0)
+        {
+            var throughput = Path.Combine(directory, "scaling-throughput.png");
+            var memory = Path.Combine(directory, "scaling-memory.png");
+            ScalingThroughput(results.Scaling).SavePng(throughput, Width, Height);
+            ScalingMemoryPlot(results.Scaling).SavePng(memory, Width, Height);
+            plots.AddRange([throughput, memory]);
+        }
+
+        return plots;
+    }
+
+    /// <summary>Calls/s of each workload vs active keys (log scale), one line per workload and silo count.</summary>
+    private static Plot ScalingThroughput(IReadOnlyList<ScalingStep> steps)
+    {
+        var plot = new Plot();
+        var silosCounts = steps.Select(s => s.Silos).Distinct().Order().ToList();
+        foreach (var silos in silosCounts)
+        {
+            var runs = steps.Where(s => s.Silos == silos).OrderBy(s => s.ActivatedKeys).ToList();
+            for (var w = 0; w < ScalingSuite.Workloads.Count; w++)
+            {
+                var line = plot.Add.Scatter(
+                    runs.Select(r => Math.Log10(r.ActivatedKeys)).ToArray(),
+                    runs.Select(r => r.Reads.Single(x => x.Workload == ScalingSuite.Workloads[w]).CallsPerSecond).ToArray(), s_colors[w]);
+                line.LegendText = $"{ScalingSuite.Workloads[w]}, {silos} silo{(silos == 1 ? "" : "s")}";
+                line.LineWidth = 2;
+                line.MarkerSize = 7;
+                line.LinePattern = s_siloPatterns[silosCounts.IndexOf(silos) % s_siloPatterns.Length];
+            }
+        }
+
+        KeySpaceAxis(plot, steps);
+        plot.Title($"Read throughput vs active keys, {steps[0].Reads[0].InFlight} in flight (higher is better)");
+        plot.YLabel("calls per second");
+        plot.ShowLegend(Alignment.UpperRight);
+        plot.Axes.AutoScale();
+        // Head room above the highest point for the legend's six lines.
+        plot.Axes.SetLimitsY(0, steps.SelectMany(s => s.Reads).Select(r => r.CallsPerSecond).DefaultIfEmpty(1).Max() * 1.5);
+        return plot;
+    }
+
+    /// <summary>RSS of all silos together vs active keys (log scale), one line per silo count.</summary>
+    private static Plot ScalingMemoryPlot(IReadOnlyList<ScalingStep> steps)
+    {
+        var plot = new Plot();
+        var silosCounts = steps.Select(s => s.Silos).Distinct().Order().ToList();
+        foreach (var silos in silosCounts)
+        {
+            var runs = steps.Where(s => s.Silos == silos).OrderBy(s => s.ActivatedKeys).ToList();
+            var line = plot.Add.Scatter(
+                runs.Select(r => Math.Log10(r.ActivatedKeys)).ToArray(), runs.Select(r => r.RssMbTotal).ToArray(), s_colors[silosCounts.IndexOf(silos) % s_colors.Length]);
+            line.LegendText = $"{silos} silo{(silos == 1 ? "" : "s")}, RSS of all silos";
+            line.LineWidth = 2;
+            line.MarkerSize = 7;
+            line.LinePattern = s_siloPatterns[silosCounts.IndexOf(silos) % s_siloPatterns.Length];
+        }
+
+        KeySpaceAxis(plot, steps);
+        plot.Title("Memory vs active keys: a ping and a product grain per key (lower is better)");
+        plot.YLabel("RSS, MB (all silos together)");
+        plot.ShowLegend(Alignment.UpperLeft);
+        plot.Axes.AutoScale();
+        plot.Axes.SetLimitsY(0, steps.Select(s => s.RssMbTotal).DefaultIfEmpty(1).Max() * 1.15);
+        return plot;
+    }
+
+    private static void KeySpaceAxis(Plot plot, IReadOnlyList<ScalingStep> steps)
+    {
+        var decades = Enumerable.Range(0, 8).Select(d => Math.Pow(10, d))
+            .Where(d => d >= steps.Min(s => s.ActivatedKeys) / 10.0 && d <= steps.Max(s => s.ActivatedKeys) * 10.0).ToArray();
+        plot.Axes.Bottom.SetTicks(decades.Select(Math.Log10).ToArray(), decades.Select(d => d.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)).ToArray());
+        plot.XLabel("active keys (log scale)");
     }
 
     private static Plot Throughput(BenchResults results)

@@ -140,6 +140,36 @@ public static class BenchReportText
                 [$"'VS 1 SHARD' divides by the 1-shard row of the same run; every server is a private PostgreSQL on this machine, so separate servers share its {results.Machine.Cores} cores and disk."]);
         }
 
+        if (results.Scaling.Count > 0)
+        {
+            yield return new Table(
+                $"Scaling, reads: a fresh cluster per silo count, the key space grown step by step; {results.Scaling[0].Reads[0].InFlight} calls in flight, keys drawn uniformly from the active keys, {results.Scaling.SelectMany(s => s.Reads).Max(r => r.Seconds):0.0} s per workload and step in rounds of rotated order (calls/s: the median round)",
+                ["SILOS", "KEY SPACE", "KEYS ACTIVE", "WORKLOAD", "CALLS/S", "P50 MS", "P99 MS", "ERRORS", "VS BARE"],
+                [.. results.Scaling.SelectMany(step => step.Reads.Select(r => (IReadOnlyList<string>)
+                [
+                    N(step.Silos), N(step.KeySpace), N(step.ActivatedKeys), r.Workload, N(r.CallsPerSecond), F(r.P50Ms), F(r.P99Ms), N(r.Errors), $"{r.VsBare:0.00}x",
+                ]))],
+                [
+                    "Product read: IProductGrain.GetAsync on SKUs scale-0000000.. that no one created (the activation read an empty state from PostgreSQL; the read answers 'no such product' from memory); bare ping: IPingGrain.PingAsync on the same keys.",
+                    .. ShortSteps(results.Scaling),
+                ]);
+            yield return new Table(
+                "Scaling, memory: VmRSS per silo, Orleans' activation counts (ping + product grains) per silo, after each step's reads",
+                ["SILOS", "KEY SPACE", "KEYS ACTIVE", "ACTIVATION S", "ACTIVATIONS PER SILO", "RSS MB PER SILO", "RSS MB TOTAL", "IDLE RSS MB TOTAL", "BYTES PER ACTIVATION"],
+                [.. results.Scaling.Select(step => (IReadOnlyList<string>)
+                [
+                    N(step.Silos), N(step.KeySpace), N(step.ActivatedKeys), F(step.ActivationSeconds, "0.0"),
+                    string.Join(" / ", step.PerSilo.Select(s => N(s.Activations))), string.Join(" / ", step.PerSilo.Select(s => F(s.RssMb, "0"))),
+                    F(step.RssMbTotal, "0"), F(step.IdleRssMbTotal, "0"), step.BytesPerActivation is { } bytes ? N(bytes) : "-",
+                ])],
+                [
+                    "Bytes per activation: (RSS of all silos now - RSS just after they started) / activations; RSS includes garbage not collected yet (no GC is forced).",
+                    $"Activation s: time to activate the step's new keys ({N(results.Scaling[0].ActivationInFlight)} keys at a time, the ping and the product grain of a key at once).",
+                    .. results.Scaling.Where(s => s.Activations != 2L * s.ActivatedKeys).Select(s =>
+                        $"{s.Silos} silo(s), key space {N(s.KeySpace)}: Orleans counted {N(s.Activations)} activations, not 2 x {N(s.ActivatedKeys)} keys ({N(s.ActivationErrors)} failed activation calls; the rest were collected or not yet counted)."),
+                ]);
+        }
+
         if (results.Placement.Count > 0)
         {
             yield return new Table(
@@ -156,6 +186,11 @@ public static class BenchReportText
                 ]);
         }
     }
+
+    /// <summary>A note per step that activated fewer keys than its key space, with the reason.</summary>
+    private static IEnumerable<string> ShortSteps(IReadOnlyList<ScalingStep> steps) =>
+        steps.Where(s => s.ShortBecause is not null)
+            .Select(s => $"{s.Silos} silo(s), key space {N(s.KeySpace)}: only {N(s.ActivatedKeys)} keys activated ({s.ShortBecause}); the reads used those.");
 
     private static string N(double value) => value.ToString("N0", CultureInfo.InvariantCulture);
 

@@ -55,6 +55,37 @@ public sealed record ShardWriteRun(
 /// <summary>Resident memory of the silos (average per silo) idle and after activating grains.</summary>
 public sealed record MemoryStep(int Silos, int ActiveGrains, double RssMbPerSilo);
 
+/// <summary>One workload's closed-loop reads at one key space: <see cref="VsBare"/> is against the bare ping of the same step.</summary>
+public sealed record ScalingRead(string Workload, int InFlight, long Calls, long Errors, double Seconds, double CallsPerSecond, double P50Ms, double P99Ms, double VsBare);
+
+/// <summary>
+/// One silo after a scaling step: its activations of the two workloads' grains, its RSS when just started and now, and
+/// (RSS now - RSS idle) / activations (null without activations).
+/// </summary>
+public sealed record ScalingSilo(string Silo, long Activations, double IdleRssMb, double RssMb, double? BytesPerActivation);
+
+/// <summary>
+/// One key space on one silo count: <see cref="ActivatedKeys"/> of the <see cref="KeySpace"/> keys were activated (each
+/// a ping grain and a product grain), fewer when the time budget or the memory reserve ran out (<see cref="ShortBecause"/>
+/// says which), <see cref="ActivationInFlight"/> keys at a time; the reads drew their keys uniformly from the activated keys.
+/// </summary>
+public sealed record ScalingStep(
+    int Silos,
+    int KeySpace,
+    int ActivatedKeys,
+    string? ShortBecause,
+    double ActivationSeconds,
+    int ActivationInFlight,
+    long ActivationErrors,
+    IReadOnlyList<ScalingRead> Reads,
+    IReadOnlyList<ScalingSilo> PerSilo,
+    double IdleRssMbTotal,
+    double RssMbTotal,
+    double? BytesPerActivation)
+{
+    public long Activations => PerSilo.Sum(s => s.Activations);
+}
+
 /// <summary>
 /// One placement strategy over the same keys: max/mean and min/mean keys per silo with 3 silos, max/mean with 4, the
 /// fraction of keys placed elsewhere once a 4th silo joined, and the share of those that went to the new silo.
@@ -95,6 +126,9 @@ public sealed record BenchResults(
     IReadOnlyList<ShardWriteRun> ShardWrites,
     string LoadAverageAtEnd)
 {
+    /// <summary>Throughput and memory by key space and silo count (empty unless the scaling suite ran).</summary>
+    public IReadOnlyList<ScalingStep> Scaling { get; init; } = [];
+
     /// <summary>Shards reads must reach this share of the bare grain's throughput.</summary>
     public const double ReadTarget = 0.8;
 

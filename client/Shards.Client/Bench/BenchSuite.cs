@@ -10,7 +10,7 @@ namespace Shards.Client.Bench;
 /// <summary>
 /// <c>shards bench</c>: a private PostgreSQL and silos of its own, then side by side in one run: the call path (bare
 /// ping grain vs product and cart reads, per silo count and concurrency), persisted writes (Shards vs pgbench -N on
-/// the same server), memory and CPU. Everything is stopped and deleted at the end, also on Ctrl+C.
+/// the same server), memory and CPU, and read throughput and memory by key space and silo count. Everything is stopped and deleted at the end, also on Ctrl+C.
 /// </summary>
 public sealed class BenchSuite(CliContext context, BenchOptions options, string command)
 {
@@ -28,7 +28,7 @@ public sealed class BenchSuite(CliContext context, BenchOptions options, string 
             placement = await PlacementSuite.RunAsync(options.PlacementKeys, cancellationToken);
         }
 
-        if (!options.Parts.HasFlag(BenchParts.Calls) && !options.Parts.HasFlag(BenchParts.ShardWrites))
+        if (!options.Parts.HasFlag(BenchParts.Calls) && !options.Parts.HasFlag(BenchParts.ShardWrites) && !options.Parts.HasFlag(BenchParts.Scaling))
         {
             var machineOnly = await MachineProbe.DescribeAsync(null, cancellationToken);
             return await FinishAsync(new BenchResults(
@@ -64,10 +64,20 @@ public sealed class BenchSuite(CliContext context, BenchOptions options, string 
                 shardWrites = await new ShardWriteSuite(context, options, connectionString, root).RunAsync(cancellationToken);
             }
 
+            IReadOnlyList<ScalingStep> scaling = [];
+            if (options.Parts.HasFlag(BenchParts.Scaling))
+            {
+                CliOutput.Status($"bench: scaling: key spaces {string.Join(", ", options.ScalingKeySpaces.Select(k => k.ToString("N0")))} on {string.Join(", ", options.ScalingSiloCounts)} silo(s), {ProcessMeter.AvailableMemoryMb():N0} MB available ...");
+                scaling = await new ScalingSuite(options, connectionString, root).RunAsync(cancellationToken);
+            }
+
             return await FinishAsync(
                 new BenchResults(
                     startedAt, 0, options.Quick, command, machine, calls, CallPathSuite.Ratios(calls), writes, memory,
-                    memory.Count > 0 ? CostSuite.RssPer1000Grains(memory, options.SiloCounts[0]) : null, [], placement, shardWrites, ""),
+                    memory.Count > 0 ? CostSuite.RssPer1000Grains(memory, options.SiloCounts[0]) : null, [], placement, shardWrites, "")
+                {
+                    Scaling = scaling,
+                },
                 watch,
                 cancellationToken);
         }
@@ -127,7 +137,7 @@ public sealed class BenchSuite(CliContext context, BenchOptions options, string 
     /// <summary>Plots, the elapsed time, the load average at the end, results.json and the markdown tables.</summary>
     private async Task<BenchResults> FinishAsync(BenchResults results, Stopwatch watch, CancellationToken cancellationToken)
     {
-        var plots = results.Calls.Count > 0 ? BenchPlotter.Write(results, options.OutputDirectory) : [];
+        var plots = BenchPlotter.Write(results, options.OutputDirectory);
         results = results with { ElapsedSeconds = watch.Elapsed.TotalSeconds, Plots = plots, LoadAverageAtEnd = MachineProbe.LoadAverage() };
         await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, "results.json"), CliOutput.ToJson(results), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, "results.md"), BenchReportText.Markdown(results), cancellationToken);

@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Shards.Client.Bench;
 
-/// <summary>Memory and CPU time of processes, read from /proc (Linux).</summary>
+/// <summary>Memory and CPU time of processes, and the machine's available memory, read from /proc (Linux).</summary>
 public static class ProcessMeter
 {
     /// <summary>Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux).</summary>
@@ -48,4 +48,11 @@ public static class ProcessMeter
     }
 
     public static double CpuMs(IEnumerable<int> pids) => pids.Sum(CpuMs);
+
+    /// <summary>MemAvailable of /proc/meminfo in MB: what the machine can still give without swapping.</summary>
+    public static double AvailableMemoryMb()
+    {
+        var line = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemAvailable:", StringComparison.Ordinal));
+        return long.Parse(line["MemAvailable:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
+    }
 }

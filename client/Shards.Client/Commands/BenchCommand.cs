@@ -18,11 +18,11 @@ internal static class BenchCommand
         };
         var suite = new Option<string>("--suite")
         {
-            Description = "What to run: all (default), calls (call path, writes vs pgbench, memory), placement (spread and churn), shard-writes (writes with 1, 2, 4 shard databases)",
+            Description = "What to run: all (default), calls (call path, writes vs pgbench, memory), placement (spread and churn), shard-writes (writes with 1, 2, 4 shard databases), scaling (reads and memory by key space and silo count)",
             DefaultValueFactory = _ => "all",
             HelpName = "part",
         };
-        suite.AcceptOnlyFromAmong("all", "calls", "placement", "shard-writes");
+        suite.AcceptOnlyFromAmong("all", "calls", "placement", "shard-writes", "scaling");
         var command = new Command(
             "bench",
             "Measure Shards against a bare Orleans grain and pgbench on the same machine, in one run; print tables, write plots")
@@ -41,6 +41,7 @@ internal static class BenchCommand
                     "calls" => BenchParts.Calls,
                     "placement" => BenchParts.Placement,
                     "shard-writes" => BenchParts.ShardWrites,
+                    "scaling" => BenchParts.Scaling,
                     _ => BenchParts.All,
                 },
             };

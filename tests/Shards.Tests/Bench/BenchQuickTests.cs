@@ -9,7 +9,7 @@ namespace Shards.Tests.Bench;
 /// </summary>
 public sealed class BenchQuickTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    [Fact(Timeout = 180_000)]
+    [Fact(Timeout = 240_000)]
     public async Task The_quick_bench_runs_and_reports_non_zero_figures_and_plots()
     {
         var root = Path.Combine(Path.GetTempPath(), $"shards-bench-test-{Guid.NewGuid():N}");
@@ -32,7 +32,25 @@ public sealed class BenchQuickTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.True(write.WritesPerSecond > 0 && write.PgbenchTps > 0 && write.Ratio > 0);
             Assert.All(results.Memory, m => Assert.True(m.RssMbPerSilo > 10, $"RSS {m.RssMbPerSilo} MB"));
             Assert.Contains(results.Calls, c => c.CpuMsPer1000Calls > 0);
-            Assert.Equal(2, results.Plots.Count);
+            Assert.Equal(options.ScalingKeySpaces.Count * options.ScalingSiloCounts.Count, results.Scaling.Count);
+            Assert.All(results.Scaling, step =>
+            {
+                // On a busy machine the activation budget may run out: then the step says so and reports what it reached.
+                Assert.True(
+                    step.ActivatedKeys > 0 && step.ActivatedKeys <= step.KeySpace && (step.ActivatedKeys == step.KeySpace) == (step.ShortBecause is null) && step.ActivationErrors == 0,
+                    $"{step.KeySpace}: {step.ActivatedKeys} active, {step.ShortBecause}");
+                // Every key is one ping and one product activation, and none was collected during the reads.
+                Assert.Equal(2L * step.ActivatedKeys, step.Activations);
+                Assert.Equal(ScalingSuite.Workloads, step.Reads.Select(r => r.Workload));
+                Assert.All(step.Reads, r => Assert.True(
+                    r is { Calls: > 0, CallsPerSecond: > 0, Errors: 0, P50Ms: > 0, VsBare: > 0 } && r.P99Ms >= r.P50Ms, $"{step.KeySpace} keys, {r}"));
+                Assert.True(step.IdleRssMbTotal > 10 && step.RssMbTotal > step.IdleRssMbTotal, $"RSS {step.IdleRssMbTotal} MB idle, {step.RssMbTotal} MB");
+            });
+            // Ten times the keys take more memory; the largest step's bytes per activation are within reason (0.1 to 100 KB).
+            Assert.True(results.Scaling[^1].RssMbTotal > results.Scaling[0].RssMbTotal);
+            Assert.InRange(results.Scaling[^1].BytesPerActivation!.Value, 100, 100_000);
+            Assert.Contains("| keys active | activation s |", File.ReadAllText(Path.Combine(options.OutputDirectory, "results.md")));
+            Assert.Equal(4, results.Plots.Count);
             Assert.Equal(3, results.Placement.Count);
             Assert.All(results.Placement, p => Assert.True(p.SpreadWith3 >= 1.0 && p.MovedOnJoin > 0, $"{p.Strategy}: spread {p.SpreadWith3}, moved {p.MovedOnJoin}"));
             var sharded = Assert.Single(results.ShardWrites);
