@@ -17,6 +17,14 @@ namespace Shards.Client.Launcher;
 public sealed class ClusterLauncher : IAsyncDisposable
 {
     private static readonly TimeSpan s_maxRestartDelay = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How many routes a death declaration takes at once. The client sends all calls to one grain through one gateway
+    /// (it buckets by grain ID); when that gateway is the silo that just died, the call waited 1-2 s for the client to
+    /// find out. The admin grain is a stateless worker, so each key is a different bucket and most likely a different
+    /// gateway: the first answer wins (declaring twice is harmless).
+    /// </summary>
+    private const int DeclarationRoutes = 4;
     private readonly LauncherOptions _options;
     private readonly Action<string> _report;
     private readonly List<SupervisedSilo> _silos = [];
@@ -410,8 +418,9 @@ public sealed class ClusterLauncher : IAsyncDisposable
             }
 
             var address = SiloAddress.New(new IPEndPoint(IPAddress.Parse(row.Address), row.Port), row.Generation);
-            var admin = _adminClient.Services.GetRequiredService<IClusterClient>().GetGrain<IClusterAdminGrain>(0);
-            var declared = await admin.DeclareDeadAsync(address).WaitAsync(TimeSpan.FromSeconds(5), _stopping.Token);
+            var grains = _adminClient.Services.GetRequiredService<IClusterClient>();
+            var routes = Enumerable.Range(0, DeclarationRoutes).Select(key => grains.GetGrain<IClusterAdminGrain>(key).DeclareDeadAsync(address)).ToList();
+            var declared = await FirstAnswerAsync(routes).WaitAsync(TimeSpan.FromSeconds(5), _stopping.Token);
             _report($"{silo.Name} declared dead by the launcher {watch.Elapsed.TotalMilliseconds:0} ms after its process exited ({(declared ? "done" : "already dead")})");
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
@@ -421,6 +430,29 @@ public sealed class ClusterLauncher : IAsyncDisposable
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             _report($"{silo.Name}: could not declare it dead ({ex.GetType().Name}: {ex.Message}); the silos' probes will");
+        }
+    }
+
+    /// <summary>The first of <paramref name="attempts"/> to succeed; the last failure when none does.</summary>
+    private static async Task<bool> FirstAnswerAsync(List<Task<bool>> attempts)
+    {
+        var pending = attempts.ToList();
+        while (true)
+        {
+            var finished = await Task.WhenAny(pending);
+            pending.Remove(finished);
+            if (!finished.IsCompletedSuccessfully && pending.Count > 0)
+            {
+                _ = finished.Exception; // observed: another route may still answer
+                continue;
+            }
+
+            foreach (var other in pending)
+            {
+                _ = other.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            }
+
+            return await finished;
         }
     }
 

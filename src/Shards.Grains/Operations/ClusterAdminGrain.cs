@@ -17,11 +17,12 @@ public sealed partial class ClusterAdminGrain(IClusterMembershipService membersh
             return false; // a silo cannot declare itself dead; the caller retries through another gateway
         }
 
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var declared = await membership.TryKill(silo);
-        LogDeclared(logger, silo, local.SiloAddress, declared);
+        LogDeclared(logger, silo, local.SiloAddress, declared, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return declared;
     }
 
-    [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Launcher asked to declare {Silo} dead (from {Local}): {Declared}")]
-    private static partial void LogDeclared(ILogger logger, SiloAddress silo, SiloAddress local, bool declared);
+    [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Launcher asked to declare {Silo} dead (from {Local}): {Declared}, in {ElapsedMs:0} ms")]
+    private static partial void LogDeclared(ILogger logger, SiloAddress silo, SiloAddress local, bool declared, double elapsedMs);
 }
