@@ -12,4 +12,11 @@ public interface IClusterAdminGrain : IGrainWithIntegerKey
     /// silo was not active (already dead, or unknown).
     /// </summary>
     Task<bool> DeclareDeadAsync(SiloAddress silo);
+
+    /// <summary>
+    /// The silo that answered: the gateway this call came through (a stateless worker runs there). The launcher calls it
+    /// once per route after the cluster started, so that its client holds a connection to several gateways before a
+    /// death has to be declared (opening one after a gateway died took ~2 s).
+    /// </summary>
+    Task<SiloAddress> AnswerAsync();
 }

@@ -23,6 +23,8 @@ public sealed partial class ClusterAdminGrain(IClusterMembershipService membersh
         return declared;
     }
 
+    public Task<SiloAddress> AnswerAsync() => Task.FromResult(local.SiloAddress);
+
     [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "Launcher asked to declare {Silo} dead (from {Local}): {Declared}, in {ElapsedMs:0} ms")]
     private static partial void LogDeclared(ILogger logger, SiloAddress silo, SiloAddress local, bool declared, double elapsedMs);
 }
