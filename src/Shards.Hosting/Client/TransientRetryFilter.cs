@@ -49,11 +49,22 @@ internal sealed partial class TransientRetryFilter(ShardsClientOptions options, 
             var delay = s_firstDelay;
             var tokenArgument = context.InterfaceMethod is { } method ? s_tokenArguments.GetOrAdd(method, TokenArgument) : -1;
             var callerToken = tokenArgument >= 0 ? context.Request.GetCancellationToken() : default;
+            var resent = false;
             for (var attempt = 1; ; attempt++)
             {
                 Exception? failure;
                 var lossToken = tokenArgument >= 0 && options.ResendOnGatewayLoss ? gatewayLoss.Current : default;
-                using var linked = callerToken.CanBeCanceled && lossToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(callerToken, lossToken) : null;
+
+                // After a resend, each attempt also has a time limit: a message a survivor holds in placement right
+                // after a death would otherwise wait for its whole time to live.
+                using var linked = lossToken.CanBeCanceled && (callerToken.CanBeCanceled || resent)
+                    ? CancellationTokenSource.CreateLinkedTokenSource(callerToken, lossToken)
+                    : null;
+                if (resent)
+                {
+                    linked?.CancelAfter(options.ResendAttemptTimeout);
+                }
+
                 if (lossToken.CanBeCanceled)
                 {
                     context.Request.SetArgument(tokenArgument, linked?.Token ?? lossToken);
@@ -75,6 +86,7 @@ internal sealed partial class TransientRetryFilter(ShardsClientOptions options, 
                 var cancelledByCluster = failure is OperationCanceledException && !callerToken.IsCancellationRequested;
                 if (cancelledByCluster && lossToken.IsCancellationRequested && DateTime.UtcNow < deadline)
                 {
+                    resent = true;
                     if (logger.IsEnabled(LogLevel.Debug))
                     {
                         LogResend(logger, context.InterfaceName, context.MethodName, context.TargetId, attempt);

@@ -28,6 +28,14 @@ public sealed class ShardsClientOptions
     /// </summary>
     public bool ResendOnGatewayLoss { get; set; } = true;
 
+    /// <summary>
+    /// Once a call was resent because a gateway dropped, how long each further attempt may wait before it is sent again.
+    /// Right after a silo dies, a surviving silo can hold a message in placement until the message's time to live (the
+    /// response timeout) runs out; with a long <see cref="ResponseTimeout"/> that was the whole wait. Writes carry their
+    /// request ID, so an attempt given up on this way is applied once.
+    /// </summary>
+    public TimeSpan ResendAttemptTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How long the client keeps retrying a call that failed because the cluster moved under it.</summary>
     public TimeSpan RetryBudget { get; set; } = TimeSpan.FromSeconds(30);
 
