@@ -79,8 +79,22 @@ public sealed class WriteFenceTests(TwoServerShardsFixture shards) : IDisposable
         Assert.Null(state.ETag);
         Assert.Equal(0, await RowCountAsync(shards.ConnectionStringOf(oldOwner), serviceId, late));
 
-        // The caller's retry is routed by the current map (version 3): the write lands in s2, once.
-        await holding.WriteStateAsync(ProductState, Product(late), state);
+        // The caller's retry is routed by the current map (version 3): the write lands in s2, once. Retried as the
+        // client's filter retries a StorageUnavailable answer: the test's 0.6 s map lease can lapse on a busy machine.
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            try
+            {
+                await holding.WriteStateAsync(ProductState, Product(late), state);
+                break;
+            }
+            catch (ShardsException unconfirmed) when (unconfirmed.Code == ShardsErrorCode.StorageUnavailable && unconfirmed.Message.StartsWith("Shard map unconfirmed", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
+
         Assert.Equal(1, await RowCountAsync(s2, serviceId, late));
         Assert.Equal(0, await RowCountAsync(shards.S0, serviceId, late) + await RowCountAsync(shards.S1, serviceId, late));
         var verifier = await SiloAsync(serviceId, Options(groupCommit, ("s0", shards.S0), ("s1", shards.S1), ("s2", s2)));
