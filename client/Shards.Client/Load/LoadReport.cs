@@ -24,7 +24,8 @@ public sealed record LoadReport(
     IReadOnlyList<FailureKind> Failures,
     ChaosReport? Chaos,
     WriteCheck WriteCheck,
-    IReadOnlyList<SecondSample> Timeline)
+    IReadOnlyList<SecondSample> Timeline,
+    LongestCall? Longest = null)
 {
     /// <summary>The exit status: nothing acknowledged lost, nothing applied twice, every written cart checked.</summary>
     public bool Passed => WriteCheck.Passed;
@@ -33,6 +34,12 @@ public sealed record LoadReport(
 /// <summary>How the run was set up.</summary>
 public sealed record LoadSettings(
     int Concurrency, double? DurationSeconds, int? RequestsPerClient, int Keys, int WritePercent, ChaosMode Chaos, double? ChaosAtSeconds);
+
+/// <summary>
+/// The successful call that took longest: what it was (<c>write</c> or <c>read</c>), its cart, the silo hosting the
+/// cart as located when the call ended, and when it started (seconds after the start of the run).
+/// </summary>
+public sealed record LongestCall(double Ms, double StartedAtSeconds, string Operation, string Cart, string Silo);
 
 /// <summary>Successful and failed calls of one kind.</summary>
 public sealed record OperationCounts(long Ok, long Failed);

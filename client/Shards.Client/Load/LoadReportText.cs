@@ -23,6 +23,11 @@ public static class LoadReportText
             Row("Response time", Number(times.MeanMs), "ms mean");
             Row("  p50 / p95 / p99", $"{Number(times.P50Ms)} / {Number(times.P95Ms)} / {Number(times.P99Ms)}", "ms");
             Row("Longest transaction", Number(times.LongestMs), "ms");
+            if (report.Longest is { } longest)
+            {
+                Line($"  a {longest.Operation} of {longest.Cart} ({longest.Silo}), started at {Number(longest.StartedAtSeconds)} s");
+            }
+
             Row("Shortest transaction", Number(times.ShortestMs), "ms");
         }
         else

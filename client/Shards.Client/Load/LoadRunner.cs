@@ -38,6 +38,8 @@ public sealed class LoadRunner
     private readonly ConcurrentDictionary<string, StrongBox<long>> _perSilo = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, FailureTally> _failures = new(StringComparer.Ordinal);
     private readonly List<ChaosEvent> _events = [];
+    private readonly object _longestLock = new();
+    private (long Ticks, long Started, int Cart, bool Write) _longest;
     private long _readsOk, _readsFailed, _writesOk, _writesFailed, _busyTicks, _inFlight;
     private long _start;
     private long _lastCompletedAt;
@@ -253,6 +255,7 @@ public sealed class LoadRunner
         if (failure is null)
         {
             _latency.Record(Stopwatch.GetElapsedTime(started, ended));
+            NoteLongest(cart, cartSlot >= 0, started, ended);
             if (cartSlot >= 0)
             {
                 _ledger.Acknowledged(LoadWorkload.Cell(cart, cartSlot));
@@ -278,6 +281,37 @@ public sealed class LoadRunner
         if (failure is not null || Volatile.Read(ref _locatedAt[cart]) < Volatile.Read(ref _topologyChangedAt))
         {
             Relocate(cart);
+        }
+    }
+
+    private void NoteLongest(int cart, bool write, long started, long ended)
+    {
+        if (ended - started <= Volatile.Read(ref _longest.Ticks))
+        {
+            return;
+        }
+
+        lock (_longestLock)
+        {
+            if (ended - started > _longest.Ticks)
+            {
+                _longest = (ended - started, started, cart, write);
+            }
+        }
+    }
+
+    private LongestCall? Longest()
+    {
+        lock (_longestLock)
+        {
+            return _longest.Ticks == 0
+                ? null
+                : new LongestCall(
+                    _longest.Ticks * 1000.0 / Stopwatch.Frequency,
+                    Stopwatch.GetElapsedTime(_start, _longest.Started).TotalSeconds,
+                    _longest.Write ? "write" : "read",
+                    LoadWorkload.CartId(_longest.Cart),
+                    _siloOf[_longest.Cart] ?? UnknownSilo);
         }
     }
 
@@ -627,7 +661,8 @@ public sealed class LoadRunner
             failures,
             chaos,
             check,
-            _timeline.Samples());
+            _timeline.Samples(),
+            Longest());
     }
 
     private KillRecovery? Recovery()

@@ -31,8 +31,9 @@ internal sealed partial class GatewayLossSignal(ILogger<GatewayLossSignal> logge
         var tripped = Interlocked.Exchange(ref _generation, new CancellationTokenSource());
         LogGatewayLost(logger, gatewaysLeft);
 
-        // Orleans completes each cancelled call from the registration; run them off the connection's thread.
-        _ = tripped.CancelAsync();
+        // Orleans completes each cancelled call from the registration; run them off the connection's thread, and
+        // without a cancellation notice to each call's target (see ResendCancellation).
+        _ = Task.Run(() => ResendCancellation.Cancel(tripped));
     }
 
     public void Dispose() => _generation.Dispose();

@@ -32,12 +32,7 @@ public static partial class ShardsClientExtensions
                 o.ClusterId = cluster.ClusterId;
                 o.ServiceId = cluster.ServiceId;
             });
-            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = options.GatewayListRefreshPeriod);
-            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = options.ResponseTimeout);
-            client.Services.AddSingleton(options);
-            client.Services.AddSingleton<GatewayLossSignal>();
-            client.Services.AddSingleton<IClusterConnectionStatusObserver>(services => services.GetRequiredService<GatewayLossSignal>());
-            client.AddOutgoingGrainCallFilter<TransientRetryFilter>();
+            client.AddShardsCallResilience(options);
             if (tls is not null)
             {
                 client.UseTls(tls.Certificate, tls.Configure);
@@ -62,5 +57,22 @@ public static partial class ShardsClientExtensions
             });
         });
         return builder;
+    }
+
+    /// <summary>
+    /// What makes a silo's death invisible to a client's callers, for any Orleans client (also a test cluster's): the
+    /// gateway list re-read every <see cref="ShardsClientOptions.GatewayListRefreshPeriod"/>, the short per-attempt
+    /// <see cref="ShardsClientOptions.ResponseTimeout"/>, and <see cref="TransientRetryFilter"/> with its
+    /// <see cref="GatewayLossSignal"/>.
+    /// </summary>
+    public static IClientBuilder AddShardsCallResilience(this IClientBuilder client, ShardsClientOptions options)
+    {
+        client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = options.GatewayListRefreshPeriod);
+        client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = options.ResponseTimeout);
+        client.Services.AddSingleton(options);
+        client.Services.AddSingleton<GatewayLossSignal>();
+        client.Services.AddSingleton<IClusterConnectionStatusObserver>(services => services.GetRequiredService<GatewayLossSignal>());
+        client.AddOutgoingGrainCallFilter<TransientRetryFilter>();
+        return client;
     }
 }

@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
+using Orleans.Serialization.Invocation;
 using Shards.Contracts;
 using Shards.Contracts.Common;
 using Shards.Hosting.Options;
@@ -29,6 +30,12 @@ internal sealed partial class TransientRetryFilter(ShardsClientOptions options, 
 
     public async Task Invoke(IOutgoingGrainCallContext context)
     {
+        if (ResendCancellation.IsCancelling && ResendCancellation.IsNotice(context))
+        {
+            context.Response = Response.Completed; // this filter cancelled the call to resend it: the target need not know
+            return;
+        }
+
         if (context.InterfaceMethod?.DeclaringType?.Assembly != typeof(StorageNames).Assembly)
         {
             await context.Invoke();
@@ -60,10 +67,9 @@ internal sealed partial class TransientRetryFilter(ShardsClientOptions options, 
                 using var linked = lossToken.CanBeCanceled && (callerToken.CanBeCanceled || resent)
                     ? CancellationTokenSource.CreateLinkedTokenSource(callerToken, lossToken)
                     : null;
-                if (resent)
-                {
-                    linked?.CancelAfter(options.ResendAttemptTimeout);
-                }
+                using var attemptLimit = resent && linked is not null
+                    ? new Timer(static source => ResendCancellation.Cancel((CancellationTokenSource)source!), linked, options.ResendAttemptTimeout, Timeout.InfiniteTimeSpan)
+                    : null;
 
                 if (lossToken.CanBeCanceled)
                 {
