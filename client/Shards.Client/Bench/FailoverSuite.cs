@@ -24,7 +24,9 @@ public sealed record RollingRestartSample(
     double RestartSeconds, long Ok, long Failed, double Availability, double? P99Ms, double? LongestMs, long Lost, long Duplicated);
 
 /// <summary>One SIGSTOP under load: when the membership table said Dead, and what callers saw.</summary>
-public sealed record FreezeSample(string Mode, int Freeze, string Silo, double? EvictedAfterSeconds, int Callers, double? InFlightMaxSeconds, long Failed, double Availability);
+public sealed record FreezeSample(
+    string Mode, int Freeze, string Silo, double? EvictedAfterSeconds, int Callers, double? InFlightMaxSeconds, long Failed, double Availability,
+    IReadOnlyList<FailureKind>? Failures = null);
 
 public sealed record FailoverResults(
     DateTimeOffset StartedAt, string Command, BenchMachine Machine, int Concurrency, int Keys,
@@ -138,7 +140,8 @@ public static class FailoverSuite
             var recovery = report.Chaos?.Recovery;
             CliOutput.Status(
                 $"bench failover: {mode}, freeze {freeze}/{freezes}: {recovery?.Silo} declared dead {Seconds(chaos.EvictedAfterSeconds)} s after SIGSTOP; " +
-                $"in-flight callers {recovery?.Callers}, slowest {Seconds(recovery?.MaxSeconds)}; {report.FailedTransactions} failed");
+                $"in-flight callers {recovery?.Callers}, slowest {Seconds(recovery?.MaxSeconds)}; {report.FailedTransactions} failed" +
+                string.Concat(report.Failures.Select(f => $"; {f.Count} with {f.Kind}: \"{f.Example}\"")));
             if (freeze == 1 && chaos.StruckAt is { } struck)
             {
                 series.Add(target.Around($"SIGSTOP, {mode}", struck, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(8)));
@@ -146,7 +149,7 @@ public static class FailoverSuite
 
             return new FreezeSample(
                 mode, freeze, recovery?.Silo ?? "-", chaos.EvictedAfterSeconds, recovery?.Callers ?? 0, recovery?.MaxSeconds, report.FailedTransactions,
-                report.Availability);
+                report.Availability, report.Failures);
         }
         finally
         {
@@ -217,6 +220,10 @@ public static class FailoverSuite
                 [
                     f.Mode, $"{f.Freeze}", f.Silo, Seconds(f.EvictedAfterSeconds), $"{f.Callers}", Seconds(f.InFlightMaxSeconds), $"{f.Failed}", $"{f.Availability:0.000} %",
                 ]));
+            foreach (var kind in results.Freezes.SelectMany(f => f.Failures ?? []).GroupBy(f => f.Kind))
+            {
+                output.Line($"  failed with {kind.Key}: {kind.Sum(f => f.Count)}, e.g. \"{kind.First().Example}\"");
+            }
         }
 
         if (results.Rolling is { } r)

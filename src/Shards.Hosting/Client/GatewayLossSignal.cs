@@ -20,16 +20,24 @@ internal sealed partial class GatewayLossSignal(ILogger<GatewayLossSignal> logge
     {
         if (currentNumberOfGateways < previousNumberOfGateways)
         {
-            Trip(currentNumberOfGateways);
+            LogGatewayLost(logger, currentNumberOfGateways);
+            Trip();
         }
     }
 
-    public void NotifyClusterConnectionLost() => Trip(0);
+    public void NotifyClusterConnectionLost()
+    {
+        LogGatewayLost(logger, 0);
+        Trip();
+    }
 
-    private void Trip(int gatewaysLeft)
+    /// <summary>
+    /// Cancels the current generation: the calls in flight are resent. Also called on the other sign of a dead silo,
+    /// its mark in the membership table (<see cref="MembershipDeathWatch"/>).
+    /// </summary>
+    public void Trip()
     {
         var tripped = Interlocked.Exchange(ref _generation, new CancellationTokenSource());
-        LogGatewayLost(logger, gatewaysLeft);
 
         // Orleans completes each cancelled call from the registration; run them off the connection's thread, and
         // without a cancellation notice to each call's target (see ResendCancellation).

@@ -33,6 +33,8 @@ public static partial class ShardsClientExtensions
                 o.ServiceId = cluster.ServiceId;
             });
             client.AddShardsCallResilience(options);
+            client.Services.AddHostedService(services => new MembershipDeathWatch(
+                connectionString, cluster.ClusterId, options, services.GetRequiredService<GatewayLossSignal>(), services.GetRequiredService<ILogger<MembershipDeathWatch>>()));
             if (tls is not null)
             {
                 client.UseTls(tls.Certificate, tls.Configure);

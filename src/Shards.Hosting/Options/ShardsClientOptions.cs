@@ -29,12 +29,22 @@ public sealed class ShardsClientOptions
     public bool ResendOnGatewayLoss { get; set; } = true;
 
     /// <summary>
-    /// Once a call was resent because a gateway dropped, how long each further attempt may wait before it is sent again.
-    /// Right after a silo dies, a surviving silo can hold a message in placement until the message's time to live (the
-    /// response timeout) runs out; with a long <see cref="ResponseTimeout"/> that was the whole wait. Writes carry their
-    /// request ID, so an attempt given up on this way is applied once.
+    /// Once a call was resent because a gateway dropped, how long the next attempt may wait before it is sent again;
+    /// each further limit is twice the last, up to <see cref="ResponseTimeout"/>. The resend leaves the client the
+    /// instant its connection to a killed silo drops, and a surviving gateway that has not yet seen its own connection
+    /// to that silo drop can still forward the resent request into it, where it is lost; and right after a death a
+    /// surviving silo can hold a message in placement until its time to live runs out. Either way the attempt is given
+    /// up after this limit, not after the response timeout. Writes carry their request ID, so an attempt given up on
+    /// this way is applied once.
     /// </summary>
-    public TimeSpan ResendAttemptTimeout { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan ResendAttemptTimeout { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// How often the client reads the membership table's version to see a silo marked dead (then the calls in flight
+    /// are resent, as on a gateway connection drop): the sign for silos the client has no connection to, e.g. one that
+    /// joined seconds ago. One single-row query per period; <see cref="TimeSpan.Zero"/> turns it off.
+    /// </summary>
+    public TimeSpan DeathWatchPeriod { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>How long the client keeps retrying a call that failed because the cluster moved under it.</summary>
     public TimeSpan RetryBudget { get; set; } = TimeSpan.FromSeconds(30);

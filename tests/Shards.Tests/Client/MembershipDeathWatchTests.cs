@@ -1,0 +1,135 @@
+using System.Net;
+using Microsoft.Extensions.Logging.Abstractions;
+using Orleans.Runtime;
+using Shards.Hosting.Client;
+using Shards.Hosting.Options;
+using Shards.Tests.Infrastructure;
+
+namespace Shards.Tests.Client;
+
+/// <summary>
+/// A client resends its calls in flight when the membership table marks a silo it saw alive dead: its sign of a silo it
+/// has no connection to. The rows are written by Orleans' own ADO.NET membership table, as silos write them.
+/// </summary>
+public sealed class MembershipDeathWatchTests(PostgresDatabaseFixture database) : IClassFixture<PostgresDatabaseFixture>, IDisposable
+{
+    private static readonly TimeSpan s_hang = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan s_quiet = TimeSpan.FromSeconds(1);
+    private readonly List<IDisposable> _disposables = [];
+
+    [Fact]
+    public async Task A_silo_marked_dead_after_the_watch_saw_it_alive_resends_the_calls_in_flight()
+    {
+        var (table, clusterId) = await TableAsync();
+        await InsertAsync(table, Entry(Silo(1)));
+        await InsertAsync(table, Entry(Silo(2)));
+        var (signal, watch) = await WatchAsync(clusterId);
+        var inFlight = signal.Current;
+
+        await UpdateAsync(table, Silo(2), entry => entry.Status = SiloStatus.Dead);
+
+        await WaitCancelledAsync(inFlight);
+        Assert.False(signal.Current.IsCancellationRequested); // calls sent from now on wait on a new generation
+        await watch.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Other_membership_changes_resend_nothing()
+    {
+        var (table, clusterId) = await TableAsync();
+        await InsertAsync(table, Entry(Silo(1)));
+        await InsertAsync(table, Entry(Silo(2), SiloStatus.Dead)); // dead before the watch started: history
+        var (signal, watch) = await WatchAsync(clusterId);
+        var inFlight = signal.Current;
+
+        await InsertAsync(table, Entry(Silo(3), SiloStatus.Joining)); // a silo joins, becomes active, stops
+        await UpdateAsync(table, Silo(3), entry => entry.Status = SiloStatus.Active);
+        await InsertAsync(table, Entry(Silo(4), SiloStatus.Dead)); // a row first seen dead
+        await Task.Delay(s_quiet);
+
+        Assert.False(inFlight.IsCancellationRequested);
+        await UpdateAsync(table, Silo(3), entry => entry.Status = SiloStatus.Dead); // and the watch still works after them
+        await WaitCancelledAsync(inFlight);
+        await watch.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task A_zero_period_turns_the_watch_off()
+    {
+        var (table, clusterId) = await TableAsync();
+        await InsertAsync(table, Entry(Silo(1)));
+        var (signal, watch) = await WatchAsync(clusterId, TimeSpan.Zero);
+        var inFlight = signal.Current;
+
+        await UpdateAsync(table, Silo(1), entry => entry.Status = SiloStatus.Dead);
+        await Task.Delay(s_quiet);
+
+        Assert.False(inFlight.IsCancellationRequested);
+        await watch.StopAsync(CancellationToken.None);
+    }
+
+    private async Task<(GatewayLossSignal Signal, MembershipDeathWatch Watch)> WatchAsync(string clusterId, TimeSpan? period = null)
+    {
+        var signal = new GatewayLossSignal(NullLogger<GatewayLossSignal>.Instance);
+        _disposables.Add(signal);
+        var options = new ShardsClientOptions { DeathWatchPeriod = period ?? TimeSpan.FromMilliseconds(50) };
+        var watch = new MembershipDeathWatch(database.ConnectionString, clusterId, options, signal, NullLogger<MembershipDeathWatch>.Instance);
+        _disposables.Add(watch);
+        await watch.StartAsync(CancellationToken.None);
+        await Task.Delay(TimeSpan.FromMilliseconds(300)); // its first read: what it sees alive
+        return (signal, watch);
+    }
+
+    private static async Task WaitCancelledAsync(CancellationToken token)
+    {
+        var cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var registration = token.Register(() => cancelled.TrySetResult());
+        await cancelled.Task.WaitAsync(s_hang, CancellationToken.None);
+    }
+
+    private async Task<(IMembershipTable Table, string ClusterId)> TableAsync()
+    {
+        var clusterId = $"deathwatch-{Guid.NewGuid():N}";
+        var providers = OrleansAdoNetProviders.ForSilo(database.ConnectionString, clusterId, "shards-deathwatch");
+        _disposables.Add(providers);
+        var table = providers.MembershipTable();
+        await table.InitializeMembershipTableAsync(tryInitTableVersion: true, CancellationToken.None);
+        return (table, clusterId);
+    }
+
+    private static async Task InsertAsync(IMembershipTable table, MembershipEntry entry)
+    {
+        var version = (await table.ReadAllAsync(CancellationToken.None)).Version;
+        Assert.True(await table.InsertRowAsync(entry, version.Next(), CancellationToken.None), $"insert of {entry.SiloAddress}");
+    }
+
+    private static async Task UpdateAsync(IMembershipTable table, SiloAddress silo, Action<MembershipEntry> change)
+    {
+        var read = await table.ReadAllAsync(CancellationToken.None);
+        var (entry, etag) = read.Members.Single(m => m.Item1.SiloAddress.Equals(silo));
+        change(entry);
+        Assert.True(await table.UpdateRowAsync(entry, etag, read.Version.Next(), CancellationToken.None), $"update of {silo}");
+    }
+
+    private static MembershipEntry Entry(SiloAddress silo, SiloStatus status = SiloStatus.Active) => new()
+    {
+        SiloAddress = silo,
+        Status = status,
+        ProxyPort = 30000,
+        SiloName = $"silo-{silo.Generation}",
+        HostName = "deathwatch-host",
+        StartTime = DateTime.UtcNow.AddMinutes(-1),
+        IAmAliveTime = DateTime.UtcNow,
+        SuspectTimes = [],
+    };
+
+    private static SiloAddress Silo(int n) => SiloAddress.New(new IPEndPoint(IPAddress.Parse($"10.0.1.{n}"), 11111), 400_000_000 + n);
+
+    public void Dispose()
+    {
+        foreach (var disposable in _disposables)
+        {
+            disposable.Dispose();
+        }
+    }
+}
