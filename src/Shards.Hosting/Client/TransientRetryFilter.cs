@@ -57,7 +57,7 @@ internal sealed partial class TransientRetryFilter(ShardsClientOptions options, 
             var tokenArgument = context.InterfaceMethod is { } method ? s_tokenArguments.GetOrAdd(method, TokenArgument) : -1;
             var callerToken = tokenArgument >= 0 ? context.Request.GetCancellationToken() : default;
             var resent = false;
-            var attemptLimit = options.ResendAttemptTimeout > TimeSpan.Zero ? options.ResendAttemptTimeout : options.ResponseTimeout;
+            var attemptLimit = options.ResendAttemptTimeout > TimeSpan.Zero ? options.ResendAttemptTimeout : (TimeSpan?)null;
             for (var attempt = 1; ; attempt++)
             {
                 Exception? failure;
@@ -68,13 +68,13 @@ internal sealed partial class TransientRetryFilter(ShardsClientOptions options, 
                 using var linked = lossToken.CanBeCanceled && (callerToken.CanBeCanceled || resent)
                     ? CancellationTokenSource.CreateLinkedTokenSource(callerToken, lossToken)
                     : null;
-                using var limitTimer = resent && linked is not null
-                    ? new Timer(static source => ResendCancellation.Cancel((CancellationTokenSource)source!), linked, attemptLimit, Timeout.InfiniteTimeSpan)
+                using var limitTimer = resent && linked is not null && attemptLimit is { } limit
+                    ? new Timer(static source => ResendCancellation.Cancel((CancellationTokenSource)source!), linked, limit, Timeout.InfiniteTimeSpan)
                     : null;
-                if (resent)
+                if (resent && attemptLimit is { } current)
                 {
                     // The next limit is twice as long (up to the response timeout): an attempt that is merely slow gets through.
-                    attemptLimit = attemptLimit * 2 < options.ResponseTimeout ? attemptLimit * 2 : options.ResponseTimeout;
+                    attemptLimit = current * 2 < options.ResponseTimeout ? current * 2 : options.ResponseTimeout;
                 }
 
                 if (lossToken.CanBeCanceled)

@@ -92,7 +92,14 @@ public sealed class LauncherTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         var responseTimeout = TimeSpan.FromSeconds(20);
         await using var run = await ClusterRun.StartAsync("inflight", silos: 3, restart: false);
-        var grains = await run.ConnectAsync(new ShardsClientOptions { ResponseTimeout = responseTimeout, RetryBudget = TimeSpan.FromSeconds(60) });
+        // With a long response timeout, an attempt after a resend is also given up after 1 s (ResendAttemptTimeout): a
+        // survivor can hold a message in placement right after a death for its whole time to live.
+        var grains = await run.ConnectAsync(new ShardsClientOptions
+        {
+            ResponseTimeout = responseTimeout,
+            ResendAttemptTimeout = TimeSpan.FromSeconds(1),
+            RetryBudget = TimeSpan.FromSeconds(60),
+        });
         await grains.GetGrain<IProductGrain>("sku-inflight").UpsertAsync(new ProductDefinition("In flight", 1m, 10));
         var homes = new Dictionary<string, string>();
         foreach (var cartId in Enumerable.Range(0, 60).Select(i => $"cart-inflight-{i}"))
