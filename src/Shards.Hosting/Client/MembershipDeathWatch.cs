@@ -64,8 +64,9 @@ internal sealed partial class MembershipDeathWatch(
             {
                 return;
             }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or InvalidOperationException)
+            catch (Exception ex)
             {
+                // Never let the watch stop the client's host: PostgreSQL down, a query timing out, anything else.
                 if (!unreachable)
                 {
                     LogUnreachable(logger, ex.Message);

@@ -68,6 +68,25 @@ public sealed class MembershipDeathWatchTests(PostgresDatabaseFixture database) 
         await watch.StopAsync(CancellationToken.None);
     }
 
+    [Fact]
+    public async Task A_membership_table_it_cannot_read_neither_ends_the_watch_nor_trips_the_signal()
+    {
+        var signal = new GatewayLossSignal(NullLogger<GatewayLossSignal>.Instance);
+        _disposables.Add(signal);
+        var unreachable = "Host=127.0.0.1;Port=1;Database=shards;Username=postgres;Timeout=1"; // nothing listens on port 1
+        using var watch = new MembershipDeathWatch(
+            unreachable, "deathwatch-unreachable", new ShardsClientOptions { DeathWatchPeriod = TimeSpan.FromMilliseconds(50) }, signal,
+            NullLogger<MembershipDeathWatch>.Instance);
+        var inFlight = signal.Current;
+
+        await watch.StartAsync(CancellationToken.None);
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+
+        Assert.False(watch.ExecuteTask!.IsCompleted, "the watch ended (a fault would stop the client's host)");
+        Assert.False(inFlight.IsCancellationRequested);
+        await watch.StopAsync(CancellationToken.None).WaitAsync(s_hang);
+    }
+
     private async Task<(GatewayLossSignal Signal, MembershipDeathWatch Watch)> WatchAsync(string clusterId, TimeSpan? period = null)
     {
         var signal = new GatewayLossSignal(NullLogger<GatewayLossSignal>.Instance);
