@@ -34,8 +34,8 @@ public sealed class ShardsClientOptions
     /// <see cref="TimeSpan.Zero"/> (the default): the response timeout alone. Set it when the response timeout is long:
     /// right after a death a surviving silo can hold a message in placement until its time to live (the response
     /// timeout) runs out. Off by default because, with the 1 s response timeout, a shorter limit gained nothing the
-    /// membership death watch does not give, and in 3 of 11 probes-only SIGSTOP runs with a 0.25-1 s limit every client
-    /// ended up waiting on one cart whose activation on a survivor had a request running for over 20 s (none in 4 runs
+    /// membership death watch does not give, and in 3 of 15 probes-only SIGSTOP runs with a 0.25-1 s limit every client
+    /// ended up waiting on one cart whose activation on a survivor had a request running for over 20 s (0 of 7 runs
     /// without it; the cause is not known). Writes carry their request ID, so an attempt given up on is applied once.
     /// </summary>
     public TimeSpan ResendAttemptTimeout { get; set; } = TimeSpan.Zero;
