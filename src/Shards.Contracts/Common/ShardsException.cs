@@ -13,8 +13,18 @@ public enum ShardsErrorCode
     /// <summary>The request conflicts with the current state (not enough stock, a concurrent writer).</summary>
     Conflict = 3,
 
-    /// <summary>The state could not be read or written in PostgreSQL. Nothing changed; retry later.</summary>
+    /// <summary>
+    /// The state could not be read or written in PostgreSQL, or a write's outcome is unknown (the commit may have
+    /// landed while its answer was lost). Transient: retry under the same request ID, which answers the original outcome
+    /// if the change was stored and applies it once if it was not.
+    /// </summary>
     StorageUnavailable = 4,
+
+    /// <summary>
+    /// The request's deadline passed before it was applied: it was not applied, and no copy of it ever will be. Send it
+    /// again under a new request ID if it is still wanted.
+    /// </summary>
+    Expired = 5,
 }
 
 /// <summary>
