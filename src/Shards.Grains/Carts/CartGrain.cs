@@ -35,6 +35,8 @@ public sealed class CartGrain(
     /// <summary>How many purchased orders a cart remembers against redelivery.</summary>
     public const int PurchasedOrdersRemembered = 64;
 
+    private readonly StateCommands<CartState> _commands = new(state, StateNames.Cart, StorageNames.Carts);
+
     private DateTimeOffset _activatedAt;
 
     /// <summary>
@@ -47,135 +49,113 @@ public sealed class CartGrain(
 
     private CartView? _view;
 
+    private string What => $"cart {this.GetPrimaryKeyString()}";
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _activatedAt = time.GetUtcNow();
         return Task.CompletedTask;
     }
 
-    public async Task<CartView> AddAsync(string sku, int quantity, CancellationToken cancellationToken)
-    {
-        var cart = CurrentCart();
-        if (RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
+    public Task<CartView> AddAsync(string sku, int quantity, CancellationToken cancellationToken) =>
+        _commands.RunAsync(this, What, async stored =>
         {
-            return View(cart, state.State.Version);
-        }
-
-        RequireUnlocked(cart);
-
-        DomainRules.Check(() =>
-        {
+            var cart = CartOf(stored);
+            RequireUnlocked(stored, cart);
             Identifiers.ValidateSku(sku);
             Cart.ValidateLineQuantity(quantity);
+            var unitPrice = await CurrentPriceAsync(cart, sku);
+            return Change(stored, cart, cart.Add(sku, quantity, unitPrice));
         });
-        var unitPrice = await CurrentPriceAsync(cart, sku);
-        return await SaveAsync(cart, DomainRules.Check(() => cart.Add(sku, quantity, unitPrice)));
-    }
 
-    public async Task<CartView> SetQuantityAsync(string sku, int quantity, CancellationToken cancellationToken)
-    {
-        var cart = CurrentCart();
-        if (RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
+    public Task<CartView> SetQuantityAsync(string sku, int quantity, CancellationToken cancellationToken) =>
+        _commands.RunAsync(this, What, async stored =>
         {
-            return View(cart, state.State.Version);
-        }
-
-        RequireUnlocked(cart);
-
-        DomainRules.Check(() =>
-        {
+            var cart = CartOf(stored);
+            RequireUnlocked(stored, cart);
             Identifiers.ValidateSku(sku);
             Cart.ValidateQuantityToSet(quantity);
+            var unitPrice = quantity == 0 ? 0m : await CurrentPriceAsync(cart, sku);
+            return Change(stored, cart, cart.SetQuantity(sku, quantity, unitPrice));
         });
-        var unitPrice = quantity == 0 ? 0m : await CurrentPriceAsync(cart, sku);
-        return await SaveAsync(cart, DomainRules.Check(() => cart.SetQuantity(sku, quantity, unitPrice)));
-    }
 
-    public async Task<CartView> RemoveAsync(string sku, CancellationToken cancellationToken)
-    {
-        var cart = CurrentCart();
-        if (RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
+    public Task<CartView> RemoveAsync(string sku, CancellationToken cancellationToken) =>
+        _commands.RunAsync(this, What, stored =>
         {
-            return View(cart, state.State.Version);
-        }
+            var cart = CartOf(stored);
+            RequireUnlocked(stored, cart);
+            return ValueTask.FromResult(Change(stored, cart, cart.Remove(sku)));
+        });
 
-        RequireUnlocked(cart);
+    /// <summary>
+    /// Answers the view built after the last acknowledged write (or on the first read), without rebuilding it. After a
+    /// write whose outcome is unknown it still answers the last acknowledged state (also while PostgreSQL is down): the
+    /// next change reloads what is stored first.
+    /// </summary>
+    public Task<CartView> GetAsync(CancellationToken cancellationToken) => Task.FromResult(ViewOf(_commands.Acknowledged));
 
-        return await SaveAsync(cart, DomainRules.Check(() => cart.Remove(sku)));
-    }
-
-    /// <summary>Answers the view built after the last acknowledged write (or on the first read), without rebuilding it.</summary>
-    public Task<CartView> GetAsync(CancellationToken cancellationToken)
-    {
-        var cart = CurrentCart();
-        return Task.FromResult(_view ??= View(cart, state.State.Version));
-    }
-
-    public async Task<CartView> ClearAsync(CancellationToken cancellationToken)
-    {
-        var cart = CurrentCart();
-        if (RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
+    public Task<CartView> ClearAsync(CancellationToken cancellationToken) =>
+        _commands.RunAsync(this, What, stored =>
         {
-            return View(cart, state.State.Version);
-        }
+            var cart = CartOf(stored);
+            RequireUnlocked(stored, cart);
+            return ValueTask.FromResult(Change(stored, cart, cart.Clear()));
+        });
 
-        RequireUnlocked(cart);
-
-        return await SaveAsync(cart, cart.Clear());
-    }
-
-    public async Task<CartView> BeginCheckoutAsync(string orderId, CancellationToken cancellationToken)
-    {
-        var cart = CurrentCart();
-        DomainRules.Check(() => Identifiers.ValidateOrderId(orderId));
-        var stored = state.State;
-        if (stored.CheckoutOrderId == orderId)
+    public Task<CartView> BeginCheckoutAsync(string orderId, CancellationToken cancellationToken) =>
+        _commands.RunAsync(this, What, stored =>
         {
-            return View(cart, stored.Version);
-        }
+            var cart = CartOf(stored);
+            Identifiers.ValidateOrderId(orderId);
+            if (stored.CheckoutOrderId == orderId)
+            {
+                return ValueTask.FromResult(Unchanged(stored, cart));
+            }
 
-        if (RecentIds.Contains(stored.PurchasedOrders, orderId))
+            if (RecentIds.Contains(stored.PurchasedOrders, orderId))
+            {
+                throw new ShardsException(ShardsErrorCode.Conflict, $"Order {orderId} was already paid for cart {cart.CartId}; it cannot check it out again.");
+            }
+
+            RequireUnlocked(stored, cart);
+            if (cart.IsEmpty)
+            {
+                throw new ShardsException(ShardsErrorCode.Conflict, $"Cart {cart.CartId} is empty: there is nothing to check out. Add a product first.");
+            }
+
+            return ValueTask.FromResult(Change(stored, cart, cart, checkoutOrderId: orderId));
+        });
+
+    public Task<CartView> CancelCheckoutAsync(string orderId, CancellationToken cancellationToken) =>
+        _commands.RunAsync(this, What, stored =>
         {
-            throw new ShardsException(ShardsErrorCode.Conflict, $"Order {orderId} was already paid for cart {cart.CartId}; it cannot check it out again.");
-        }
-
-        RequireUnlocked(cart);
-        if (cart.IsEmpty)
-        {
-            throw new ShardsException(ShardsErrorCode.Conflict, $"Cart {cart.CartId} is empty: there is nothing to check out. Add a product first.");
-        }
-
-        return await SaveAsync(cart, cart, checkoutOrderId: orderId);
-    }
-
-    public async Task<CartView> CancelCheckoutAsync(string orderId, CancellationToken cancellationToken)
-    {
-        var cart = CurrentCart();
-        return state.State.CheckoutOrderId == orderId ? await SaveAsync(cart, cart, checkoutOrderId: new(null)) : View(cart, state.State.Version);
-    }
+            var cart = CartOf(stored);
+            return ValueTask.FromResult(stored.CheckoutOrderId == orderId ? Change(stored, cart, cart, checkoutOrderId: new(null)) : Unchanged(stored, cart));
+        });
 
     /// <summary>
     /// <c>purchased</c>: the order that locked this cart was paid, so the cart is emptied and unlocked, once. The lock
     /// is the token: a redelivered event finds the order among the purchased ones (or the cart no longer locked by it)
     /// and changes nothing, so lines added after the purchase are never lost to a late redelivery.
     /// </summary>
-    public async Task OnPurchasedAsync(PurchasedEvent purchased)
-    {
-        var cart = CurrentCart();
-        var stored = state.State;
-        if (RecentIds.Contains(stored.PurchasedOrders, purchased.OrderId))
+    public Task OnPurchasedAsync(PurchasedEvent purchased) =>
+        _commands.RunAsync(this, What, stored =>
         {
-            return;
-        }
+            var cart = CartOf(stored);
+            if (RecentIds.Contains(stored.PurchasedOrders, purchased.OrderId))
+            {
+                return ValueTask.FromResult(Unchanged(stored, cart));
+            }
 
-        if (stored.CheckoutOrderId != purchased.OrderId)
-        {
-            Log.PurchaseWithoutLock(logger, purchased.OrderId, cart.CartId, stored.CheckoutOrderId);
-            return;
-        }
+            if (stored.CheckoutOrderId != purchased.OrderId)
+            {
+                Log.PurchaseWithoutLock(logger, purchased.OrderId, cart.CartId, stored.CheckoutOrderId);
+                return ValueTask.FromResult(Unchanged(stored, cart));
+            }
 
-        await SaveAsync(cart, cart.Clear(), checkoutOrderId: new(null), purchased: RecentIds.Add(stored.PurchasedOrders, purchased.OrderId, PurchasedOrdersRemembered));
-    }
+            return ValueTask.FromResult(Change(
+                stored, cart, cart.Clear(), checkoutOrderId: new(null), purchased: RecentIds.Add(stored.PurchasedOrders, purchased.OrderId, PurchasedOrdersRemembered)));
+        });
 
     public Task<GrainLocation> WhereAsync(CancellationToken cancellationToken)
     {
@@ -187,19 +167,25 @@ public sealed class CartGrain(
     /// The stored cart as a domain object; validates the cart ID (the grain key) first. Rebuilt only when the stored
     /// state object changed since the last call (the cart is immutable, so the cached one is safe to share).
     /// </summary>
-    private Cart CurrentCart()
+    private Cart CartOf(CartState stored)
     {
-        var stored = state.State;
         if (_cart is not null && ReferenceEquals(_cachedFor, stored))
         {
             return _cart;
         }
 
-        var cart = DomainRules.Check(() => Cart.Restore(
+        var cart = Cart.Restore(
             this.GetPrimaryKeyString(),
-            stored.Lines.Select(line => CartLine.Create(line.Sku, line.Quantity, line.UnitPrice))));
+            stored.Lines.Select(line => CartLine.Create(line.Sku, line.Quantity, line.UnitPrice)));
         (_cachedFor, _cart, _view) = (stored, cart, null);
         return cart;
+    }
+
+    /// <summary>The view of a stored state, cached until the state object changes.</summary>
+    private CartView ViewOf(CartState stored)
+    {
+        var cart = DomainRules.Check(() => CartOf(stored));
+        return _view ??= View(stored, cart);
     }
 
     private async Task<decimal> CurrentPriceAsync(Cart cart, string sku)
@@ -210,9 +196,9 @@ public sealed class CartGrain(
     }
 
     /// <summary>Conflict while an order is checking the cart out: its lines are what that order pays for.</summary>
-    private void RequireUnlocked(Cart cart)
+    private static void RequireUnlocked(CartState stored, Cart cart)
     {
-        if (state.State.CheckoutOrderId is { } orderId)
+        if (stored.CheckoutOrderId is { } orderId)
         {
             throw new ShardsException(
                 ShardsErrorCode.Conflict,
@@ -220,37 +206,35 @@ public sealed class CartGrain(
         }
     }
 
-    /// <summary>Stores <paramref name="next"/>; the checkout lock and purchased orders are kept unless given.</summary>
-    private async Task<CartView> SaveAsync(Cart current, Cart next, Optional<string?> checkoutOrderId = default, string[]? purchased = null)
+    private static Decision<CartState, CartView> Unchanged(CartState stored, Cart cart) => new(null, View(stored, cart));
+
+    /// <summary>The state that stores <paramref name="next"/>; the checkout lock and purchased orders are kept unless given. No change: nothing to store.</summary>
+    private Decision<CartState, CartView> Change(CartState stored, Cart current, Cart next, Optional<string?> checkoutOrderId = default, string[]? purchased = null)
     {
-        var previous = state.State;
         if (ReferenceEquals(current, next) && !checkoutOrderId.HasValue && purchased is null)
         {
-            return View(current, previous.Version);
+            return Unchanged(stored, current);
         }
 
-        var stored = new CartState
+        var changed = new CartState
         {
             Lines = next.Lines
                 .Select(line => new CartLineState { Sku = line.Sku, Quantity = line.Quantity, UnitPrice = line.UnitPrice })
                 .ToArray(),
-            Version = previous.Version + 1,
-            AppliedRequests = RequestDeduplication.Record(previous.AppliedRequests),
-            CheckoutOrderId = checkoutOrderId.HasValue ? checkoutOrderId.Value : previous.CheckoutOrderId,
-            PurchasedOrders = purchased ?? previous.PurchasedOrders,
+            Version = stored.Version + 1,
+            CheckoutOrderId = checkoutOrderId.HasValue ? checkoutOrderId.Value : stored.CheckoutOrderId,
+            PurchasedOrders = purchased ?? stored.PurchasedOrders,
         };
-        await state.CommitAsync(stored, this, logger, $"cart {next.CartId}");
-        var view = View(next, stored.Version);
-        (_cachedFor, _cart, _view) = (stored, next, view);
-        return view;
+        (_cachedFor, _cart, _view) = (changed, next, null);
+        return new(changed, View(changed, next));
     }
 
     /// <summary>The wire view. Lines is a plain array: Orleans has no codec for the compiler's collection-expression types.</summary>
-    private CartView View(Cart cart, long version) => new(
+    private static CartView View(CartState stored, Cart cart) => new(
         cart.CartId,
         cart.Lines.Select(line => new CartLineView(line.Sku, line.Quantity, line.UnitPrice, line.LineTotal)).ToArray(),
         cart.Total,
-        version,
-        state.State.CheckoutOrderId,
-        state.State.PurchasedOrders);
+        stored.Version,
+        stored.CheckoutOrderId,
+        stored.PurchasedOrders);
 }

@@ -34,6 +34,8 @@ public sealed class ProductGrain(
     /// <summary>How many settled orders a product remembers against a late repeat of their reserve.</summary>
     public const int SettledOrdersRemembered = 256;
 
+    private readonly StateCommands<ProductState> _commands = new(state, StateNames.Product, StorageNames.Catalog);
+
     private DateTimeOffset _activatedAt;
 
     /// <summary>The stored state <see cref="_snapshot"/> was built from (every acknowledged write replaces the state object).</summary>
@@ -41,131 +43,109 @@ public sealed class ProductGrain(
 
     private ProductSnapshot? _snapshot;
 
+    private string What => $"product {this.GetPrimaryKeyString()}";
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _activatedAt = time.GetUtcNow();
         return Task.CompletedTask;
     }
 
-    public async Task<ProductSnapshot> UpsertAsync(ProductDefinition definition, CancellationToken cancellationToken)
-    {
-        var sku = ValidSku();
-        if (definition is null)
+    public Task<ProductSnapshot> UpsertAsync(ProductDefinition definition, CancellationToken cancellationToken) =>
+        _commands.RunAsync(this, What, stored =>
         {
-            throw new ShardsException(ShardsErrorCode.Validation, $"A product definition (name, price, stock) is required to create or change {sku}.");
-        }
+            var sku = ValidSku();
+            if (definition is null)
+            {
+                throw new ShardsException(ShardsErrorCode.Validation, $"A product definition (name, price, stock) is required to create or change {sku}.");
+            }
 
-        var current = CurrentProduct(sku);
-        if (current is not null && RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
+            var current = ProductOf(stored, sku);
+            var next = current is null
+                ? Product.Create(sku, definition.Name, definition.Price, definition.Stock)
+                : current.Update(definition.Name, definition.Price, definition.Stock);
+            return Done(Change(stored, current, next));
+        });
+
+    /// <summary>
+    /// Answers the snapshot built after the last acknowledged write (or on the first read), without rebuilding it. After
+    /// a write whose outcome is unknown it still answers the last acknowledged state (also while PostgreSQL is down):
+    /// the next change reloads what is stored first.
+    /// </summary>
+    public Task<ProductSnapshot?> GetAsync(CancellationToken cancellationToken) => Task.FromResult(SnapshotOf(_commands.Acknowledged));
+
+    public Task<ProductSnapshot> ReserveAsync(int quantity, CancellationToken cancellationToken) =>
+        _commands.RunAsync(this, What, stored =>
         {
-            return Snapshot(current, state.State.Version);
-        }
+            var current = ExistingProduct(stored, "Nothing was reserved.");
+            return Done(Change(stored, current, current.Reserve(quantity)));
+        });
 
-        var next = DomainRules.Check(() => current is null
-            ? Product.Create(sku, definition.Name, definition.Price, definition.Stock)
-            : current.Update(definition.Name, definition.Price, definition.Stock));
-        return await SaveAsync(current, next);
-    }
-
-    /// <summary>Answers the snapshot built after the last acknowledged write (or on the first read), without rebuilding it.</summary>
-    public Task<ProductSnapshot?> GetAsync(CancellationToken cancellationToken)
-    {
-        var stored = state.State;
-        if (_snapshot is not null && ReferenceEquals(_snapshotOf, stored))
+    public Task<ProductSnapshot> ReleaseAsync(int quantity, CancellationToken cancellationToken) =>
+        _commands.RunAsync(this, What, stored =>
         {
-            return Task.FromResult<ProductSnapshot?>(_snapshot);
-        }
+            var current = ExistingProduct(stored, "Nothing was released.");
+            return Done(Change(stored, current, current.Release(quantity)));
+        });
 
-        var product = CurrentProduct(ValidSku());
-        if (product is null)
+    public Task<ProductSnapshot> ReserveForOrderAsync(string orderId, int quantity, CancellationToken cancellationToken) =>
+        _commands.RunAsync(this, What, stored =>
         {
-            return Task.FromResult<ProductSnapshot?>(null);
-        }
+            var current = ExistingProduct(stored, "Nothing was reserved.");
+            Identifiers.ValidateOrderId(orderId);
+            if (FindReservation(stored, orderId) is not null || RecentIds.Contains(stored.SettledOrders, orderId))
+            {
+                return Done(Unchanged(stored, current)); // reserved once per order, whatever is re-sent
+            }
 
-        (_snapshotOf, _snapshot) = (stored, Snapshot(product, stored.Version));
-        return Task.FromResult<ProductSnapshot?>(_snapshot);
-    }
+            var next = current.Reserve(quantity);
+            return Done(Change(stored, current, next, force: true, reservations: [.. stored.Reservations, new OrderReservation { OrderId = orderId, Quantity = quantity }]));
+        });
 
-    public async Task<ProductSnapshot> ReserveAsync(int quantity, CancellationToken cancellationToken)
-    {
-        var current = ExistingProduct("Nothing was reserved.");
-        if (RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
+    public Task<ProductSnapshot> ReleaseOrderAsync(string orderId, CancellationToken cancellationToken) =>
+        _commands.RunAsync(this, What, stored =>
         {
-            return Snapshot(current, state.State.Version);
-        }
+            var current = ExistingProduct(stored, "Nothing was released.");
+            Identifiers.ValidateOrderId(orderId);
+            if (RecentIds.Contains(stored.SettledOrders, orderId))
+            {
+                return Done(Unchanged(stored, current));
+            }
 
-        return await SaveAsync(current, DomainRules.Check(() => current.Reserve(quantity)));
-    }
-
-    public async Task<ProductSnapshot> ReleaseAsync(int quantity, CancellationToken cancellationToken)
-    {
-        var current = ExistingProduct("Nothing was released.");
-        if (RequestDeduplication.AlreadyApplied(state.State.AppliedRequests))
-        {
-            return Snapshot(current, state.State.Version);
-        }
-
-        return await SaveAsync(current, DomainRules.Check(() => current.Release(quantity)));
-    }
-
-    public async Task<ProductSnapshot> ReserveForOrderAsync(string orderId, int quantity, CancellationToken cancellationToken)
-    {
-        var current = ExistingProduct("Nothing was reserved.");
-        DomainRules.Check(() => Identifiers.ValidateOrderId(orderId));
-        var stored = state.State;
-        if (FindReservation(orderId) is not null || RecentIds.Contains(stored.SettledOrders, orderId))
-        {
-            return Snapshot(current, stored.Version); // reserved once per order, whatever is re-sent
-        }
-
-        var next = DomainRules.Check(() => current.Reserve(quantity));
-        return await SaveAsync(current, next, force: true, reservations: [.. stored.Reservations, new OrderReservation { OrderId = orderId, Quantity = quantity }]);
-    }
-
-    public async Task<ProductSnapshot> ReleaseOrderAsync(string orderId, CancellationToken cancellationToken)
-    {
-        var current = ExistingProduct("Nothing was released.");
-        DomainRules.Check(() => Identifiers.ValidateOrderId(orderId));
-        var stored = state.State;
-        if (RecentIds.Contains(stored.SettledOrders, orderId))
-        {
-            return Snapshot(current, stored.Version);
-        }
-
-        // Settled even when nothing was reserved: a reserve of this order still in flight must not land afterwards.
-        var reservation = FindReservation(orderId);
-        var next = reservation is null ? current : DomainRules.Check(() => current.Release(reservation.Quantity));
-        return await SaveAsync(
-            current, next, force: true,
-            reservations: stored.Reservations.Where(r => r.OrderId != orderId).ToArray(),
-            settled: RecentIds.Add(stored.SettledOrders, orderId, SettledOrdersRemembered));
-    }
+            // Settled even when nothing was reserved: a reserve of this order still in flight must not land afterwards.
+            var reservation = FindReservation(stored, orderId);
+            var next = reservation is null ? current : current.Release(reservation.Quantity);
+            return Done(Change(
+                stored, current, next, force: true,
+                reservations: stored.Reservations.Where(r => r.OrderId != orderId).ToArray(),
+                settled: RecentIds.Add(stored.SettledOrders, orderId, SettledOrdersRemembered)));
+        });
 
     /// <summary>
     /// <c>purchased</c>: the order's reservation of this product becomes sold units. Idempotent: the reservation is
     /// consumed once, and a redelivered event finds none (the order is then among the settled ones).
     /// </summary>
-    public async Task OnPurchasedAsync(PurchasedEvent purchased)
-    {
-        var current = ExistingProduct("Nothing was sold.");
-        var reservation = FindReservation(purchased.OrderId);
-        if (reservation is null)
+    public Task OnPurchasedAsync(PurchasedEvent purchased) =>
+        _commands.RunAsync(this, What, stored =>
         {
-            if (!RecentIds.Contains(state.State.SettledOrders, purchased.OrderId))
+            var current = ExistingProduct(stored, "Nothing was sold.");
+            var reservation = FindReservation(stored, purchased.OrderId);
+            if (reservation is null)
             {
-                Log.PurchaseWithoutReservation(logger, purchased.OrderId, current.Sku);
+                if (!RecentIds.Contains(stored.SettledOrders, purchased.OrderId))
+                {
+                    Log.PurchaseWithoutReservation(logger, purchased.OrderId, current.Sku);
+                }
+
+                return Done(Unchanged(stored, current));
             }
 
-            return;
-        }
-
-        var stored = state.State;
-        await SaveAsync(
-            current, current, force: true,
-            reservations: stored.Reservations.Where(r => r.OrderId != purchased.OrderId).ToArray(),
-            settled: RecentIds.Add(stored.SettledOrders, purchased.OrderId, SettledOrdersRemembered),
-            sold: stored.Sold + reservation.Quantity);
-    }
+            return Done(Change(
+                stored, current, current, force: true,
+                reservations: stored.Reservations.Where(r => r.OrderId != purchased.OrderId).ToArray(),
+                settled: RecentIds.Add(stored.SettledOrders, purchased.OrderId, SettledOrdersRemembered),
+                sold: stored.Sold + reservation.Quantity));
+        });
 
     public Task<GrainLocation> WhereAsync(CancellationToken cancellationToken)
     {
@@ -175,50 +155,64 @@ public sealed class ProductGrain(
 
     private string ValidSku() => DomainRules.Check(() => Identifiers.ValidateSku(this.GetPrimaryKeyString()));
 
-    private Product? CurrentProduct(string sku)
-    {
-        var stored = state.State;
-        return stored.Version == 0 ? null : DomainRules.Check(() => Product.Create(sku, stored.Name, stored.Price, stored.Stock));
-    }
+    private static Product? ProductOf(ProductState stored, string sku) =>
+        stored.Version == 0 ? null : Product.Create(sku, stored.Name, stored.Price, stored.Stock);
 
-    private Product ExistingProduct(string nothingChanged)
+    private Product ExistingProduct(ProductState stored, string nothingChanged)
     {
         var sku = ValidSku();
-        return CurrentProduct(sku)
+        return ProductOf(stored, sku)
             ?? throw new ShardsException(ShardsErrorCode.NotFound, $"There is no product with SKU {sku}. {nothingChanged}");
     }
 
-    private OrderReservation? FindReservation(string orderId) => Array.Find(state.State.Reservations, r => r.OrderId == orderId);
-
-    /// <summary>
-    /// Stores <paramref name="next"/> with the order bookkeeping (kept as it is unless given). Nothing is written when
-    /// the product did not change, unless <paramref name="force"/> (the bookkeeping changed).
-    /// </summary>
-    private async Task<ProductSnapshot> SaveAsync(
-        Product? current, Product next, bool force = false, OrderReservation[]? reservations = null, string[]? settled = null, long? sold = null)
+    private ProductSnapshot? SnapshotOf(ProductState stored)
     {
-        var previous = state.State;
-        if (ReferenceEquals(current, next) && !force)
+        if (_snapshot is not null && ReferenceEquals(_snapshotOf, stored))
         {
-            return Snapshot(next, previous.Version);
+            return _snapshot;
         }
 
-        var stored = new ProductState
+        var product = DomainRules.Check(() => ProductOf(stored, ValidSku()));
+        if (product is null)
+        {
+            return null;
+        }
+
+        (_snapshotOf, _snapshot) = (stored, Snapshot(stored, product));
+        return _snapshot;
+    }
+
+    private static OrderReservation? FindReservation(ProductState stored, string orderId) => Array.Find(stored.Reservations, r => r.OrderId == orderId);
+
+    private static ValueTask<Decision<ProductState, ProductSnapshot>> Done(Decision<ProductState, ProductSnapshot> decision) => ValueTask.FromResult(decision);
+
+    private static Decision<ProductState, ProductSnapshot> Unchanged(ProductState stored, Product product) => new(null, Snapshot(stored, product));
+
+    /// <summary>
+    /// The state that stores <paramref name="next"/> with the order bookkeeping (kept as it is unless given). Nothing to
+    /// store when the product did not change, unless <paramref name="force"/> (the bookkeeping changed).
+    /// </summary>
+    private static Decision<ProductState, ProductSnapshot> Change(
+        ProductState stored, Product? current, Product next, bool force = false, OrderReservation[]? reservations = null, string[]? settled = null, long? sold = null)
+    {
+        if (ReferenceEquals(current, next) && !force)
+        {
+            return Unchanged(stored, next);
+        }
+
+        var changed = new ProductState
         {
             Name = next.Name,
             Price = next.Price,
             Stock = next.Stock,
-            Version = previous.Version + 1,
-            AppliedRequests = RequestDeduplication.Record(previous.AppliedRequests),
-            Reservations = reservations ?? previous.Reservations,
-            SettledOrders = settled ?? previous.SettledOrders,
-            Sold = sold ?? previous.Sold,
+            Version = stored.Version + 1,
+            Reservations = reservations ?? stored.Reservations,
+            SettledOrders = settled ?? stored.SettledOrders,
+            Sold = sold ?? stored.Sold,
         };
-        await state.CommitAsync(stored, this, logger, $"product {next.Sku}");
-        (_snapshotOf, _snapshot) = (stored, Snapshot(next, stored.Version));
-        return _snapshot;
+        return new(changed, Snapshot(changed, next));
     }
 
-    private ProductSnapshot Snapshot(Product product, long version) =>
-        new(product.Sku, product.Name, product.Price, product.Stock, version, state.State.Reservations.Sum(r => r.Quantity), state.State.Sold);
+    private static ProductSnapshot Snapshot(ProductState stored, Product product) =>
+        new(product.Sku, product.Name, product.Price, product.Stock, stored.Version, stored.Reservations.Sum(r => r.Quantity), stored.Sold);
 }

@@ -1,3 +1,5 @@
+using Shards.Storage;
+
 namespace Shards.Grains.Catalog;
 
 /// <summary>
@@ -7,7 +9,7 @@ namespace Shards.Grains.Catalog;
 /// <see cref="Reservations"/>) + <see cref="Sold"/> changes only by an upsert or a manual reserve/release.
 /// </summary>
 [GenerateSerializer, Alias("shards.ProductState")]
-public sealed class ProductState
+public sealed class ProductState : IRequestLoggedState
 {
     [Id(0)]
     public string Name { get; init; } = "";
@@ -21,9 +23,7 @@ public sealed class ProductState
     [Id(3)]
     public long Version { get; init; }
 
-    /// <summary>IDs of the last commands applied, stored with the change (see RequestDeduplication).</summary>
-    [Id(4)]
-    public Guid[] AppliedRequests { get; init; } = [];
+    // [Id(4)] held the last 64 applied request IDs before the request log (docs/exactly-once.md); never reuse it.
 
     /// <summary>Units held by unfinished orders, one entry per order.</summary>
     [Id(5)]
@@ -36,6 +36,17 @@ public sealed class ProductState
     /// <summary>The last orders whose reservation was sold or released: a late repeat of their reserve changes nothing.</summary>
     [Id(7)]
     public string[] SettledOrders { get; init; } = [];
+
+    // The exchange with the storage's request log (docs/exactly-once.md): never part of the stored state.
+    [NonSerialized]
+    private LoggedRequest? _applying;
+
+    [NonSerialized]
+    private IReadOnlyList<LoggedRequest>? _recent;
+
+    LoggedRequest? IRequestLoggedState.Applying { get => _applying; set => _applying = value; }
+
+    IReadOnlyList<LoggedRequest>? IRequestLoggedState.Recent { get => _recent; set => _recent = value; }
 }
 
 /// <summary>Units of a product held for one order.</summary>

@@ -6,12 +6,16 @@ namespace Shards.Grains.Common;
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1001, Level = LogLevel.Warning,
-        Message = "Storage write for {GrainId} failed; the activation keeps the last acknowledged state")]
+        Message = "Storage write for {GrainId} failed and its outcome is unknown; the activation serves the last acknowledged state and reloads it before the next change")]
     public static partial void WriteFailed(ILogger logger, GrainId grainId, Exception exception);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning,
-        Message = "Storage write for {GrainId} met a concurrent writer (etag mismatch); deactivating so the state is reloaded")]
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information,
+        Message = "Storage write for {GrainId} met a concurrent writer (version conflict); reloading state and request log")]
     public static partial void WriteConflict(ILogger logger, GrainId grainId, Exception exception);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning,
+        Message = "State of {GrainId} could not be reloaded after a write whose outcome is unknown; the next call tries again")]
+    public static partial void ReloadFailed(ILogger logger, GrainId grainId, Exception exception);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning,
         Message = "purchased for order {OrderId} reached product {Sku}, which holds no reservation for it and has not settled it; nothing was sold")]

@@ -36,6 +36,8 @@ public sealed class CheckoutGrain(
 {
     private const string ReminderName = "checkout-saga";
 
+    private readonly StateCommands<OrderState> _commands = new(state, StateNames.Order, StorageNames.Orders);
+
     private DateTimeOffset _activatedAt;
     private IGrainTimer? _resume;
 
@@ -64,8 +66,10 @@ public sealed class CheckoutGrain(
             Identifiers.ValidateCartId(cartId);
             Identifiers.ValidatePaymentToken(paymentToken);
         });
-        var requestId = RequestDeduplication.Current();
+        var requestId = RequestIds.CurrentId();
         RequestContext.Remove(RequestIds.ContextKey); // the saga's own calls are idempotent by order ID, not by the caller's request
+        RequestContext.Remove(RequestIds.DeadlineContextKey);
+        await _commands.CurrentAsync(this);
         if (Order.Stage != 0)
         {
             if (Order.CartId != cartId)
@@ -76,7 +80,7 @@ public sealed class CheckoutGrain(
             }
 
             await DriveAsync(); // a repeat: the same outcome, after finishing whatever was left
-            return new CheckoutOutcome(View(), requestId is { } repeat && Order.StartedBy == repeat);
+            return new CheckoutOutcome(View(Order), requestId is { } repeat && Order.StartedBy == repeat);
         }
 
         // Refused without creating the order: nothing to check out, or the cart is another order's. The caller's token
@@ -113,13 +117,15 @@ public sealed class CheckoutGrain(
             _ => new OrderState { Stage = CheckoutStage.Accepted, CartId = cartId, PaymentToken = paymentToken, StartedBy = requestId, CreatedAt = now },
             "accepted", $"checkout of cart {cartId}, paying with {paymentToken}");
         await DriveAsync();
-        return new CheckoutOutcome(View(), Created: true);
+        return new CheckoutOutcome(View(Order), Created: true);
     }
 
+    /// <summary>Interleaves with a running saga: shows only what storage acknowledged, never a step whose write is in flight.</summary>
     public Task<OrderView?> GetAsync(CancellationToken cancellationToken)
     {
         ValidOrderId();
-        return Task.FromResult(Order.Stage == 0 ? null : View());
+        var acknowledged = _commands.Acknowledged;
+        return Task.FromResult(acknowledged.Stage == 0 ? null : View(acknowledged));
     }
 
     public Task<GrainLocation> WhereAsync(CancellationToken cancellationToken)
@@ -170,6 +176,7 @@ public sealed class CheckoutGrain(
 
     private async Task RunSagaAsync()
     {
+        await _commands.CurrentAsync(this); // reloaded first if a step's write had an unknown outcome
         while (true)
         {
             switch (Order.Stage)
@@ -377,16 +384,9 @@ public sealed class CheckoutGrain(
         var now = time.GetUtcNow();
         var next = change(Order) with { UpdatedAt = now };
         next = next with { Steps = [.. next.Steps, new OrderStepState { Step = step, Detail = detail, At = now }] };
-        try
-        {
-            await state.CommitAsync(next, this, logger, $"order {OrderId}");
-        }
-        catch (ShardsException exception) when (exception.Code == ShardsErrorCode.Conflict)
-        {
-            // Another activation of this order wrote first (a brief duplicate while the cluster changed): this one is
-            // deactivating, and a retry resumes from what was stored. Transient for the caller, never a refusal.
-            throw new ShardsException(ShardsErrorCode.StorageUnavailable, $"Order {OrderId} moved while this step was stored; retry and it resumes where it is.", exception);
-        }
+        // A version conflict (another activation of this order wrote first, a brief duplicate while the cluster changed)
+        // reloads the order and is transient for the caller, never a refusal: a retry resumes from what was stored.
+        await _commands.CommitAsync(this, next, $"order {OrderId}");
 
         Log.OrderStep(logger, OrderId, step, detail);
     }
@@ -434,9 +434,8 @@ public sealed class CheckoutGrain(
 
     private static string Money(decimal value) => value.ToString("0.00", CultureInfo.InvariantCulture);
 
-    private OrderView View()
+    private OrderView View(OrderState order)
     {
-        var order = Order;
         var status = order.Stage switch
         {
             CheckoutStage.Publishing or CheckoutStage.Completed => OrderStatus.Paid,

@@ -1,5 +1,6 @@
 using Shards.Contracts.Events;
 using Shards.Contracts.Orders;
+using Shards.Storage;
 
 namespace Shards.Grains.Orders;
 
@@ -9,7 +10,7 @@ namespace Shards.Grains.Orders;
 /// storage write that marks the order paid. Treated as immutable: each step stores a new instance.
 /// </summary>
 [GenerateSerializer, Alias("shards.OrderState")]
-public sealed record OrderState
+public sealed record OrderState : IRequestLoggedState
 {
     /// <summary>0 while no checkout was started under this order ID.</summary>
     [Id(0)]
@@ -59,6 +60,17 @@ public sealed record OrderState
 
     [Id(13)]
     public DateTimeOffset UpdatedAt { get; init; }
+
+    // The exchange with the storage's request log (docs/exactly-once.md): never part of the stored state.
+    [NonSerialized]
+    private LoggedRequest? _applying;
+
+    [NonSerialized]
+    private IReadOnlyList<LoggedRequest>? _recent;
+
+    LoggedRequest? IRequestLoggedState.Applying { get => _applying; set => _applying = value; }
+
+    IReadOnlyList<LoggedRequest>? IRequestLoggedState.Recent { get => _recent; set => _recent = value; }
 }
 
 [GenerateSerializer, Alias("shards.OrderLineState")]

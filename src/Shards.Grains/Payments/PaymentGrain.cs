@@ -21,6 +21,8 @@ public sealed class PaymentGrain(
     TimeProvider time,
     ILogger<PaymentGrain> logger) : Grain, IPaymentGrain
 {
+    private readonly StateCommands<PaymentState> _commands = new(state, StateNames.Payment, StorageNames.Payments);
+
     public async Task<PaymentView> ChargeAsync(decimal amount, string paymentToken)
     {
         var paymentId = ValidPaymentId();
@@ -30,7 +32,7 @@ public sealed class PaymentGrain(
             throw new ShardsException(ShardsErrorCode.Validation, $"Invalid amount {amount}: a payment is 0 or more, with at most 2 decimal places.");
         }
 
-        if (state.State.Status != PaymentStatus.None)
+        if ((await _commands.CurrentAsync(this)).Status != PaymentStatus.None)
         {
             return View(); // one charge per payment: a repeat answers the first outcome
         }
@@ -63,14 +65,14 @@ public sealed class PaymentGrain(
             }
         }
 
-        await state.CommitAsync(outcome, this, logger, $"payment {paymentId}");
+        await _commands.CommitAsync(this, outcome, $"payment {paymentId}");
         return View();
     }
 
     public async Task<PaymentView> RefundAsync()
     {
         var paymentId = ValidPaymentId();
-        var current = state.State;
+        var current = await _commands.CurrentAsync(this);
         if (current.Status is PaymentStatus.Refunded or PaymentStatus.Declined)
         {
             return View(); // nothing (more) to give back
@@ -90,9 +92,10 @@ public sealed class PaymentGrain(
             }
         }
 
-        await state.CommitAsync(
+        await _commands.CommitAsync(
+            this,
             new PaymentState { Status = PaymentStatus.Refunded, Amount = current.Amount, Reference = current.Reference, Reason = current.Reason, UpdatedAt = time.GetUtcNow() },
-            this, logger, $"payment {paymentId}");
+            $"payment {paymentId}");
         return View();
     }
 
@@ -106,7 +109,7 @@ public sealed class PaymentGrain(
 
     private PaymentView View()
     {
-        var stored = state.State;
+        var stored = _commands.Acknowledged;
         return new PaymentView(this.GetPrimaryKeyString(), stored.Status, stored.Amount, stored.Reference, stored.Reason);
     }
 }

@@ -48,10 +48,23 @@ internal sealed partial class TransientRetryFilter(ShardsClientOptions options, 
             RequestContext.Set(RequestIds.ContextKey, Guid.NewGuid());
         }
 
+        // Every copy of the request carries one deadline, chosen now: after it, no grain applies the request, so its
+        // request-log entry need not outlive it (docs/exactly-once.md). It covers every attempt this filter makes.
+        var ownsDeadline = RequestContext.Get(RequestIds.DeadlineContextKey) is null;
+        if (ownsDeadline)
+        {
+            RequestContext.Set(RequestIds.DeadlineContextKey, DateTimeOffset.UtcNow + options.RequestLifetime);
+        }
+
         try
         {
             var started = DateTime.UtcNow;
             var deadline = started + options.RetryBudget;
+            if (RequestIds.CurrentDeadline() is { } requestDeadline && requestDeadline.UtcDateTime < deadline)
+            {
+                deadline = requestDeadline.UtcDateTime; // a copy sent later would be refused as expired
+            }
+
             var storageDeadline = started + options.StorageRetryBudget;
             var delay = s_firstDelay;
             var tokenArgument = context.InterfaceMethod is { } method ? s_tokenArguments.GetOrAdd(method, TokenArgument) : -1;
@@ -132,6 +145,11 @@ internal sealed partial class TransientRetryFilter(ShardsClientOptions options, 
             if (ownsRequestId)
             {
                 RequestContext.Remove(RequestIds.ContextKey);
+            }
+
+            if (ownsDeadline)
+            {
+                RequestContext.Remove(RequestIds.DeadlineContextKey);
             }
         }
     }

@@ -51,6 +51,15 @@ public sealed class ShardsClientOptions
     public TimeSpan RetryBudget { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// A request's deadline, from its first attempt: the retry budget plus one last attempt's response timeout, and a
+    /// margin for the call in flight when the budget ran out. No grain applies a copy of the request after it
+    /// (docs/exactly-once.md); at most <see cref="Contracts.Common.RequestIds.MaxLifetime"/>.
+    /// </summary>
+    public TimeSpan RequestLifetime => RetryBudget + ResponseTimeout + TimeSpan.FromSeconds(5) is var lifetime && lifetime < Contracts.Common.RequestIds.MaxLifetime
+        ? lifetime
+        : Contracts.Common.RequestIds.MaxLifetime;
+
+    /// <summary>
     /// How long the client keeps retrying a call that failed because storage is unavailable (PostgreSQL down or
     /// refusing): a short blip is absorbed, a real outage is reported to the caller ("could not be stored ... Nothing
     /// changed") instead of holding the call for the whole outage.

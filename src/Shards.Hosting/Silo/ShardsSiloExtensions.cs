@@ -23,6 +23,7 @@ using Shards.Hosting.Placement;
 using Shards.Hosting.Security;
 using Shards.Hosting.Sharding;
 using Shards.Hosting.Storage;
+using Shards.Storage;
 
 namespace Shards.Hosting.Silo;
 
@@ -140,6 +141,7 @@ public static class ShardsSiloExtensions
             silo.AddShardsGrainStorage(storageName, shards, storageOptions.GroupCommit, storageOptions.CommandTimeout);
         }
 
+        silo.AddRequestLog();
         silo.AddConsistentHashPlacement();
         silo.UseAdoNetReminderService(o =>
         {
@@ -166,6 +168,20 @@ public static class ShardsSiloExtensions
             services.GetRequiredService<IOptions<ClusterOptions>>(),
             services.GetRequiredService<IOptions<SimulatedPaymentGatewayOptions>>(),
             services.GetService<TimeProvider>() ?? TimeProvider.System));
+        return silo;
+    }
+
+    /// <summary>
+    /// The request log's options (section <c>Shards:Storage:RequestLog</c>, validated at start) and its pruner, which
+    /// deletes rows past their retention from every shard database (docs/exactly-once.md).
+    /// </summary>
+    public static ISiloBuilder AddRequestLog(this ISiloBuilder silo)
+    {
+        silo.Services.AddOptions<RequestLogOptions>().BindConfiguration(RequestLogOptions.Section);
+        silo.Services.AddSingleton<IValidateOptions<RequestLogOptions>, RequestLogOptionsValidation>();
+        silo.Services.AddOptions<RequestLogOptions>().ValidateOnStart();
+        silo.Services.AddSingleton<RequestLogPruner>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(services => services.GetRequiredService<RequestLogPruner>());
         return silo;
     }
 

@@ -5,17 +5,18 @@ using Orleans.Runtime;
 using Orleans.Storage;
 using Shards.Hosting.Options;
 using Shards.Hosting.Sharding;
+using Shards.Storage;
 
 namespace Shards.Hosting.Storage;
 
 /// <summary>
 /// Group commit in front of one shard's Orleans ADO.NET storage: writes that arrive while another commit is running
-/// are sent together, as one batch of Orleans' own write statement (the <c>WriteToStorageKey</c> query of the shard's
-/// <c>OrleansQuery</c> table) in one round trip and one transaction, so one WAL flush acknowledges them all. Each
+/// are sent together, as one batch of Orleans' own compare-and-set write (logging the request each applies,
+/// <see cref="ShardWriteStatements"/>) in one round trip and one transaction, so one WAL flush acknowledges them all. Each
 /// write keeps its own version check (a stale ETag fails that write only, with <see cref="InconsistentStateException"/>)
-/// and its caller is answered only after the transaction committed: durability is that of a single write. Reads and
-/// clears go to the ADO.NET storage unchanged, and the stored rows are exactly the ones it writes (same hashes, same
-/// serializer), so either can read what the other wrote.
+/// and its caller is answered only after the transaction committed: durability is that of a single write. Clears go
+/// to the ADO.NET storage unchanged; reads are Orleans' read statement plus the grain's request log, and the stored rows are exactly the ones Orleans' storage writes (same hashes, same serializer), so either can read what
+/// the other wrote.
 /// </summary>
 /// <remarks>
 /// No write waits for a timer: a commit starts as soon as a committer is free, with whatever is queued. A batch
@@ -26,15 +27,13 @@ namespace Shards.Hosting.Storage;
 /// <see cref="ShardWriteFence"/>); when the fence refuses it, the writes routed with a closed map get the stale-map
 /// refusal and the others are committed again.
 /// </remarks>
-public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
+public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, IRequestLogStorage, ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
 {
     private readonly string _name;
     private readonly AdoNetGrainStorage _inner;
     private readonly ShardWriteStatements _statements;
     private readonly GroupCommitOptions _options;
     private readonly ILogger _logger;
-    private readonly NpgsqlDataSource _dataSource;
-    private readonly string _connectionString;
     private readonly Channel<ShardWrite> _queue = Channel.CreateUnbounded<ShardWrite>(new UnboundedChannelOptions { SingleReader = false });
     private Task[] _committers = [];
     private long _commits;
@@ -52,20 +51,12 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, ILife
 
         _name = name;
         _inner = inner;
-        _statements = new ShardWriteStatements(name, inner, serviceId);
-        _connectionString = connectionString;
+        _statements = new ShardWriteStatements(name, inner, serviceId, connectionString);
         _options = options;
         _logger = logger;
-        // The write statement is the same text every time: prepared once per connection, PostgreSQL skips parsing and
-        // planning it for every write of every batch.
-        _dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString)
-        {
-            MaxAutoPrepare = Math.Max(new NpgsqlConnectionStringBuilder(connectionString).MaxAutoPrepare, 4),
-            AutoPrepareMinUsages = 2,
-        });
     }
 
-    /// <summary>The ADO.NET storage that reads and clears (and writes a grain whose key is not a plain string).</summary>
+    /// <summary>The ADO.NET storage that clears (and reads and writes a grain whose key is not a plain string).</summary>
     public AdoNetGrainStorage Inner => _inner;
 
     /// <summary>Transactions committed by the committers so far (each holding one or more writes).</summary>
@@ -75,7 +66,13 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, ILife
     public long GroupedWrites => Interlocked.Read(ref _groupedWrites);
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
-        _inner.ReadStateAsync(stateName, grainId, grainState);
+        _statements.ReadStateAsync(stateName, grainId, grainState, mapVersion: null);
+
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, int mapVersion) =>
+        _statements.ReadStateAsync(stateName, grainId, grainState, mapVersion);
+
+    public Task<LoggedRequest?> FindAsync(string stateName, GrainId grainId, Guid requestId) =>
+        _statements.FindAsync(stateName, grainId, requestId);
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         _inner.ClearStateAsync(stateName, grainId, grainState);
@@ -113,7 +110,7 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, ILife
     {
         _queue.Writer.TryComplete();
         await Task.WhenAll(_committers);
-        await _dataSource.DisposeAsync();
+        await _statements.DisposeAsync();
     }
 
     private async Task WriteAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, int? mapVersion)
@@ -128,9 +125,7 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, ILife
         if (!_queue.Writer.TryWrite(write))
         {
             // The silo is stopping and the committers are done: write on its own, behind the fence all the same.
-            await using var connection = new NpgsqlConnection(_connectionString);
-            await connection.OpenAsync();
-            _statements.Complete(write, await _statements.ExecuteOneAsync(connection, write), grainState);
+            _statements.Complete(write, await _statements.WriteOneAsync(write), grainState);
             return;
         }
 
@@ -160,7 +155,7 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, ILife
         try
         {
             int?[] versions;
-            await using (var connection = await _dataSource.OpenConnectionAsync())
+            await using (var connection = await _statements.DataSource.OpenConnectionAsync())
             {
                 versions = await _statements.ExecuteAsync(connection, batch);
             }

@@ -17,4 +17,12 @@ public interface IFencedGrainStorage : IGrainStorage
     /// is routed by the current map.
     /// </summary>
     Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, int mapVersion);
+
+    /// <summary>
+    /// Reads like <see cref="IGrainStorage.ReadStateAsync{T}"/>, after checking (in the same round trip) that the shard
+    /// still accepts <paramref name="mapVersion"/>: a silo on a map a resharding has closed cannot load a grain from a
+    /// shard that may no longer hold it. When the shard refuses, nothing is read and the caller gets the stale-map
+    /// <see cref="Contracts.Common.ShardsException"/> (StorageUnavailable).
+    /// </summary>
+    Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, int mapVersion);
 }

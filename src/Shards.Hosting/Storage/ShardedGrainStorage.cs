@@ -4,6 +4,7 @@ using Orleans.Runtime;
 using Orleans.Storage;
 using Shards.Contracts.Common;
 using Shards.Hosting.Sharding;
+using Shards.Storage;
 
 namespace Shards.Hosting.Storage;
 
@@ -19,7 +20,7 @@ namespace Shards.Hosting.Storage;
 /// </summary>
 public sealed class ShardedGrainStorage(
     string storageName, ShardMapMonitor map, IReadOnlyDictionary<string, IGrainStorage> shards, Func<ShardConnection, IGrainStorage>? reach = null)
-    : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
+    : IGrainStorage, IRequestLogStorage, ILifecycleParticipant<ISiloLifecycle>
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<IGrainStorage>>> _reached = new(StringComparer.Ordinal);
 
@@ -31,12 +32,28 @@ public sealed class ShardedGrainStorage(
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var route = map.RouteRead(grainId);
-        await (await ShardAsync(route.Shard)).ReadStateAsync(stateName, grainId, grainState);
+        await ReadAsync(await ShardAsync(route.Shard), stateName, grainId, grainState, route.MapVersion);
         if (route.MovingTo is { } target && grainState.ETag is null)
         {
             // No row in the old shard: either the grain is new or the resharding moved it already.
-            await (await ShardAsync(target)).ReadStateAsync(stateName, grainId, grainState);
+            await ReadAsync(await ShardAsync(target), stateName, grainId, grainState, route.MapVersion);
         }
+    }
+
+    /// <summary>
+    /// The logged request in the grain's shard: in the old shard while a resharding has not moved the grain's rows,
+    /// else in the new one (the request log moves with the state).
+    /// </summary>
+    public async Task<LoggedRequest?> FindAsync(string stateName, GrainId grainId, Guid requestId)
+    {
+        var route = map.RouteRead(grainId);
+        var found = await FindAsync(await ShardAsync(route.Shard), stateName, grainId, requestId);
+        if (found is null && route.MovingTo is { } target)
+        {
+            found = await FindAsync(await ShardAsync(target), stateName, grainId, requestId);
+        }
+
+        return found;
     }
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
@@ -129,6 +146,15 @@ public sealed class ShardedGrainStorage(
         shard is IFencedGrainStorage fenced
             ? fenced.WriteStateAsync(stateName, grainId, grainState, mapVersion)
             : shard.WriteStateAsync(stateName, grainId, grainState);
+
+    /// <summary>A read in one shard, refused by the shard database once a resharding closed that shard to the map that routed it.</summary>
+    private static Task ReadAsync<T>(IGrainStorage shard, string stateName, GrainId grainId, IGrainState<T> grainState, int mapVersion) =>
+        shard is IFencedGrainStorage fenced
+            ? fenced.ReadStateAsync(stateName, grainId, grainState, mapVersion)
+            : shard.ReadStateAsync(stateName, grainId, grainState);
+
+    private static Task<LoggedRequest?> FindAsync(IGrainStorage shard, string stateName, GrainId grainId, Guid requestId) =>
+        shard is IRequestLogStorage log ? log.FindAsync(stateName, grainId, requestId) : Task.FromResult<LoggedRequest?>(null);
 
     private ValueTask<IGrainStorage> ShardAsync(string name)
     {

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
 using Orleans.Storage;
 using Shards.Contracts.Common;
+using Shards.Storage;
 
 namespace Shards.Hosting.Storage;
 
@@ -12,7 +13,7 @@ namespace Shards.Hosting.Storage;
 /// (<see cref="InconsistentStateException"/>) pass through unchanged: the grain turns them into a reload.
 /// </summary>
 public sealed partial class StorageFailureTranslation(string storageName, IGrainStorage inner, ILogger logger)
-    : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
+    : IGrainStorage, IRequestLogStorage, ILifecycleParticipant<ISiloLifecycle>
 {
     /// <summary>The wrapped storage.</summary>
     public IGrainStorage Inner => inner;
@@ -25,6 +26,19 @@ public sealed partial class StorageFailureTranslation(string storageName, IGrain
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         TranslateAsync(() => inner.ClearStateAsync(stateName, grainId, grainState), "clear", stateName, grainId);
+
+    /// <summary>The wrapped storage's request log; none (null) when it keeps none.</summary>
+    public async Task<LoggedRequest?> FindAsync(string stateName, GrainId grainId, Guid requestId)
+    {
+        if (inner is not IRequestLogStorage log)
+        {
+            return null;
+        }
+
+        LoggedRequest? found = null;
+        await TranslateAsync(async () => found = await log.FindAsync(stateName, grainId, requestId), "look up a request of", stateName, grainId);
+        return found;
+    }
 
     /// <summary>The wrapped storage initialises itself in the silo lifecycle; keep that.</summary>
     public void Participate(ISiloLifecycle lifecycle) => (inner as ILifecycleParticipant<ISiloLifecycle>)?.Participate(lifecycle);
@@ -41,9 +55,17 @@ public sealed partial class StorageFailureTranslation(string storageName, IGrain
             throw new ShardsException(
                 ShardsErrorCode.StorageUnavailable,
                 $"Could not {verb} the {stateName} state of {grainId} in storage '{storageName}' " +
-                $"({Root(ex).GetType().Name}: {Root(ex).Message}). Nothing changed; retry later.");
+                $"({Root(ex).GetType().Name}: {Root(ex).Message}). {Consequence(verb)}");
         }
     }
+
+    /// <summary>
+    /// What the caller may assume: a failed read or lookup changed nothing; a failed write or clear may have been stored
+    /// (its commit may have landed while the answer was lost), so the caller retries under the same request ID.
+    /// </summary>
+    private static string Consequence(string verb) => verb is "write" or "clear"
+        ? "Its outcome is unknown: retry with the same request ID, which applies it once or answers its original outcome."
+        : "Nothing changed; retry later.";
 
     private static Exception Root(Exception ex) => ex.InnerException is { } inner && ex is AggregateException or OrleansException ? Root(inner) : ex;
 

@@ -447,7 +447,7 @@ public sealed class GrainStorageContractTests(PostgresDatabaseFixture database) 
     /// <summary>Whether a session is blocked on a lock while running a storage query.</summary>
     private async Task<bool> WaitingOnALock() => await Sql.ScalarAsync<long>(
         database.ConnectionString,
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%orleans_storage_write%'") > 0;
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%storage_write%'") > 0;
 
     private static async Task<Exception?> Outcome(Task write)
     {
