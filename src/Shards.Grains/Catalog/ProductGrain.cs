@@ -41,6 +41,11 @@ public sealed class ProductGrain(
 
     private ProductSnapshot? _snapshot;
 
+    /// <summary>The stored state <see cref="_product"/> was restored from.</summary>
+    private ProductState? _productOf;
+
+    private Product? _product;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _activatedAt = time.GetUtcNow();
@@ -112,14 +117,13 @@ public sealed class ProductGrain(
     {
         var current = ExistingProduct("Nothing was reserved.");
         DomainRules.Check(() => Identifiers.ValidateOrderId(orderId));
-        var stored = state.State;
-        if (FindReservation(orderId) is not null || RecentIds.Contains(stored.SettledOrders, orderId))
+        if (RecentIds.Contains(state.State.SettledOrders, orderId))
         {
-            return Snapshot(current, stored.Version); // reserved once per order, whatever is re-sent
+            return Snapshot(current, state.State.Version); // reserved once per order, whatever is re-sent
         }
 
-        var next = DomainRules.Check(() => current.Reserve(quantity));
-        return await SaveAsync(current, next, force: true, reservations: [.. stored.Reservations, new OrderReservation { OrderId = orderId, Quantity = quantity }]);
+        // A repeat while the reservation is held is this product unchanged: nothing is written.
+        return await SaveAsync(current, DomainRules.Check(() => current.ReserveForOrder(orderId, quantity)));
     }
 
     public async Task<ProductSnapshot> ReleaseOrderAsync(string orderId, CancellationToken cancellationToken)
@@ -133,12 +137,8 @@ public sealed class ProductGrain(
         }
 
         // Settled even when nothing was reserved: a reserve of this order still in flight must not land afterwards.
-        var reservation = FindReservation(orderId);
-        var next = reservation is null ? current : DomainRules.Check(() => current.Release(reservation.Quantity));
-        return await SaveAsync(
-            current, next, force: true,
-            reservations: stored.Reservations.Where(r => r.OrderId != orderId).ToArray(),
-            settled: RecentIds.Add(stored.SettledOrders, orderId, SettledOrdersRemembered));
+        var next = DomainRules.Check(() => current.ReleaseOrder(orderId));
+        return await SaveAsync(current, next, force: true, settled: RecentIds.Add(stored.SettledOrders, orderId, SettledOrdersRemembered));
     }
 
     /// <summary>
@@ -148,10 +148,11 @@ public sealed class ProductGrain(
     public async Task OnPurchasedAsync(PurchasedEvent purchased)
     {
         var current = ExistingProduct("Nothing was sold.");
-        var reservation = FindReservation(purchased.OrderId);
-        if (reservation is null)
+        var next = DomainRules.Check(() => current.Sell(purchased.OrderId));
+        var stored = state.State;
+        if (ReferenceEquals(next, current))
         {
-            if (!RecentIds.Contains(state.State.SettledOrders, purchased.OrderId))
+            if (!RecentIds.Contains(stored.SettledOrders, purchased.OrderId))
             {
                 Log.PurchaseWithoutReservation(logger, purchased.OrderId, current.Sku);
             }
@@ -159,12 +160,7 @@ public sealed class ProductGrain(
             return;
         }
 
-        var stored = state.State;
-        await SaveAsync(
-            current, current, force: true,
-            reservations: stored.Reservations.Where(r => r.OrderId != purchased.OrderId).ToArray(),
-            settled: RecentIds.Add(stored.SettledOrders, purchased.OrderId, SettledOrdersRemembered),
-            sold: stored.Sold + reservation.Quantity);
+        await SaveAsync(current, next, force: true, settled: RecentIds.Add(stored.SettledOrders, purchased.OrderId, SettledOrdersRemembered));
     }
 
     public Task<GrainLocation> WhereAsync(CancellationToken cancellationToken)
@@ -178,7 +174,19 @@ public sealed class ProductGrain(
     private Product? CurrentProduct(string sku)
     {
         var stored = state.State;
-        return stored.Version == 0 ? null : DomainRules.Check(() => Product.Create(sku, stored.Name, stored.Price, stored.Stock));
+        if (stored.Version == 0)
+        {
+            return null;
+        }
+
+        if (!ReferenceEquals(_productOf, stored))
+        {
+            var reservations = stored.Reservations.Select(r => KeyValuePair.Create(r.OrderId, r.Quantity));
+            _product = DomainRules.Check(() => Product.Restore(sku, stored.Name, stored.Price, stored.Stock, stored.ReservedOutsideOrders, reservations, stored.Sold));
+            _productOf = stored;
+        }
+
+        return _product;
     }
 
     private Product ExistingProduct(string nothingChanged)
@@ -188,14 +196,11 @@ public sealed class ProductGrain(
             ?? throw new ShardsException(ShardsErrorCode.NotFound, $"There is no product with SKU {sku}. {nothingChanged}");
     }
 
-    private OrderReservation? FindReservation(string orderId) => Array.Find(state.State.Reservations, r => r.OrderId == orderId);
-
     /// <summary>
-    /// Stores <paramref name="next"/> with the order bookkeeping (kept as it is unless given). Nothing is written when
-    /// the product did not change, unless <paramref name="force"/> (the bookkeeping changed).
+    /// Stores <paramref name="next"/> (its units included) with the settled orders (kept as they are unless given).
+    /// Nothing is written when the product did not change, unless <paramref name="force"/> (the bookkeeping changed).
     /// </summary>
-    private async Task<ProductSnapshot> SaveAsync(
-        Product? current, Product next, bool force = false, OrderReservation[]? reservations = null, string[]? settled = null, long? sold = null)
+    private async Task<ProductSnapshot> SaveAsync(Product? current, Product next, bool force = false, string[]? settled = null)
     {
         var previous = state.State;
         if (ReferenceEquals(current, next) && !force)
@@ -210,15 +215,17 @@ public sealed class ProductGrain(
             Stock = next.Stock,
             Version = previous.Version + 1,
             AppliedRequests = RequestDeduplication.Record(previous.AppliedRequests),
-            Reservations = reservations ?? previous.Reservations,
+            Reservations = next.Reservations.Select(r => new OrderReservation { OrderId = r.Key, Quantity = r.Value }).ToArray(),
             SettledOrders = settled ?? previous.SettledOrders,
-            Sold = sold ?? previous.Sold,
+            Sold = next.Sold,
+            ReservedOutsideOrders = next.ReservedOutsideOrders,
         };
         await state.CommitAsync(stored, this, logger, $"product {next.Sku}");
+        (_productOf, _product) = (stored, next);
         (_snapshotOf, _snapshot) = (stored, Snapshot(next, stored.Version));
         return _snapshot;
     }
 
-    private ProductSnapshot Snapshot(Product product, long version) =>
-        new(product.Sku, product.Name, product.Price, product.Stock, version, state.State.Reservations.Sum(r => r.Quantity), state.State.Sold);
+    private static ProductSnapshot Snapshot(Product product, long version) =>
+        new(product.Sku, product.Name, product.Price, product.Stock, version, product.Reserved, product.Sold, product.ReservedOutsideOrders);
 }
