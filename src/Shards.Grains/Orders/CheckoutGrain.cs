@@ -20,9 +20,12 @@ namespace Shards.Grains.Orders;
 /// Accepted (reminder registered) → Reserving (cart locked, its lines copied; one reservation per line, each
 /// persisted) → Paying → Publishing (paid; the outbox event written in the same write) → Completed once every
 /// subscriber acknowledged <c>purchased</c>. A step refused for a business reason (empty cart, not enough stock,
-/// payment declined or timed out) moves to Compensating: release every reservation, refund, unlock the cart → Failed.
+/// payment declined or timed out), or an order not yet past Paying when <see cref="CheckoutOptions.SagaDeadline"/>
+/// passes, moves to Compensating: refund (money first), release every reservation, unlock the cart → Failed. An undo
+/// step refused for good is recorded ("could not be undone") and compensation goes on, so it always ends.
 /// A transient failure (a silo died, storage down) leaves the stage as it is: a timer (while active) or the reminder
 /// (after a crash) drives the saga on, and every step is idempotent by order ID, so resuming never repeats an effect.
+/// Reads (<see cref="GetAsync"/>, which interleaves with a running step) see only what storage acknowledged.
 /// </summary>
 [GrainType("checkout")]
 [HashBasedPlacement]
@@ -39,9 +42,17 @@ public sealed class CheckoutGrain(
     private DateTimeOffset _activatedAt;
     private IGrainTimer? _resume;
 
+    /// <summary>The state storage acknowledged last, kept while a write is in flight (the state then holds the one being written).</summary>
+    private OrderState _acknowledged = new();
+
+    private bool _writing;
+
     private string OrderId => this.GetPrimaryKeyString();
 
     private OrderState Order => state.State;
+
+    /// <summary>What reads show: the state as storage acknowledged it, never one whose write is still pending.</summary>
+    private OrderState Acknowledged => _writing ? _acknowledged : Order;
 
     private bool IsUnfinished => Order.Stage is not (0 or CheckoutStage.Completed or CheckoutStage.Failed);
 
@@ -76,7 +87,7 @@ public sealed class CheckoutGrain(
             }
 
             await DriveAsync(); // a repeat: the same outcome, after finishing whatever was left
-            return new CheckoutOutcome(View(), requestId is { } repeat && Order.StartedBy == repeat);
+            return new CheckoutOutcome(View(Acknowledged), requestId is { } repeat && Order.StartedBy == repeat);
         }
 
         // Refused without creating the order: nothing to check out, or the cart is another order's. The caller's token
@@ -113,13 +124,14 @@ public sealed class CheckoutGrain(
             _ => new OrderState { Stage = CheckoutStage.Accepted, CartId = cartId, PaymentToken = paymentToken, StartedBy = requestId, CreatedAt = now },
             "accepted", $"checkout of cart {cartId}, paying with {paymentToken}");
         await DriveAsync();
-        return new CheckoutOutcome(View(), Created: true);
+        return new CheckoutOutcome(View(Acknowledged), Created: true);
     }
 
     public Task<OrderView?> GetAsync(CancellationToken cancellationToken)
     {
         ValidOrderId();
-        return Task.FromResult(Order.Stage == 0 ? null : View());
+        var order = Acknowledged;
+        return Task.FromResult(order.Stage == 0 ? null : View(order));
     }
 
     public Task<GrainLocation> WhereAsync(CancellationToken cancellationToken)
@@ -174,6 +186,10 @@ public sealed class CheckoutGrain(
         {
             switch (Order.Stage)
             {
+                case CheckoutStage.Accepted or CheckoutStage.Reserving or CheckoutStage.Paying when DeadlinePassed() is { } late:
+                    Log.SagaDeadlinePassed(logger, OrderId, Order.Stage.ToString(), options.Value.SagaDeadline.TotalSeconds);
+                    await StartCompensationAsync(late);
+                    break;
                 case CheckoutStage.Accepted:
                     await LockCartAsync();
                     break;
@@ -198,6 +214,14 @@ public sealed class CheckoutGrain(
                     await StopReminderAsync();
                     return;
                 default:
+                    // No order in memory. The first write may have been stored with its answer lost: only once the
+                    // database says there is no order is the reminder given up.
+                    await state.ReadStateAsync();
+                    if (Order.Stage != 0)
+                    {
+                        break;
+                    }
+
                     await StopReminderAsync(); // a reminder of an order whose first write never landed
                     return;
             }
@@ -341,34 +365,114 @@ public sealed class CheckoutGrain(
     private Task StartCompensationAsync(string reason) =>
         AdvanceAsync(o => o with { Stage = CheckoutStage.Compensating, FailureReason = reason }, "compensating", reason);
 
-    /// <summary>Undoes every step that may have taken effect; each undo is idempotent, so a resumed compensation is safe.</summary>
+    /// <summary>
+    /// Undoes every step that may have taken effect, money first: refund the payment (whatever the gateway took, an
+    /// outcome never stored included), release every reservation, unlock the cart; then Failed. Each undo is idempotent,
+    /// so a resumed compensation is safe; one refused for good is recorded and skipped (<see cref="UndoAsync"/>).
+    /// </summary>
     private async Task CompensateAsync()
     {
-        // The line being reserved when the saga stopped may have been reserved too (its answer lost): release it as well.
-        var touched = Order.Lines.Take(Math.Min(Order.LinesReserved + 1, Order.Lines.Length)).ToArray();
-        foreach (var line in touched)
-        {
-            try
-            {
-                await GrainFactory.GetGrain<IProductGrain>(line.Sku).ReleaseOrderAsync(OrderId);
-            }
-            catch (Exception exception) when (Refusal(exception) is { Code: ShardsErrorCode.NotFound })
-            {
-                // no such product: nothing was reserved
-            }
-        }
-
-        var refunded = false;
+        var undone = new List<string>();
+        var notUndone = 0;
         if (Order.PaymentRequested)
         {
-            refunded = (await GrainFactory.GetGrain<IPaymentGrain>(OrderId).RefundAsync()).Status == PaymentStatus.Refunded;
+            var refund = PaymentStatus.None;
+            if (await UndoAsync("refund", $"the payment of {Money(Order.Total)}", async () => refund = (await GrainFactory.GetGrain<IPaymentGrain>(OrderId).RefundAsync()).Status))
+            {
+                if (refund == PaymentStatus.Refunded)
+                {
+                    undone.Add("payment refunded");
+                }
+            }
+            else
+            {
+                notUndone++;
+            }
         }
 
-        await GrainFactory.GetGrain<ICartGrain>(Order.CartId).CancelCheckoutAsync(OrderId);
-        await AdvanceAsync(
-            o => o with { Stage = CheckoutStage.Failed },
-            "compensated",
-            $"released {touched.Length} line(s){(refunded ? ", payment refunded" : string.Empty)}, cart {Order.CartId} unlocked");
+        // The line being reserved when the saga stopped may have been reserved too (its answer lost): release it as well.
+        var touched = Order.Lines.Take(Math.Min(Order.LinesReserved + 1, Order.Lines.Length)).ToArray();
+        var released = 0;
+        foreach (var line in touched)
+        {
+            var product = GrainFactory.GetGrain<IProductGrain>(line.Sku);
+            var done = await UndoAsync($"release:{line.Sku}", $"the reservation of {line.Quantity} x {line.Sku}", async () =>
+            {
+                try
+                {
+                    await product.ReleaseOrderAsync(OrderId);
+                }
+                catch (Exception exception) when (ShardsFailures.Find(exception) is { Code: ShardsErrorCode.NotFound })
+                {
+                    // no such product: nothing was reserved
+                }
+            });
+            if (done)
+            {
+                released++;
+            }
+            else
+            {
+                notUndone++;
+            }
+        }
+
+        undone.Add($"released {released} line(s)");
+        if (await UndoAsync("unlock", $"the lock on cart {Order.CartId}", () => GrainFactory.GetGrain<ICartGrain>(Order.CartId).CancelCheckoutAsync(OrderId)))
+        {
+            undone.Add($"cart {Order.CartId} unlocked");
+        }
+        else
+        {
+            notUndone++;
+        }
+
+        var detail = string.Join(", ", undone) + (notUndone > 0 ? $"; {notUndone} step(s) could not be undone (see undo-failed)" : string.Empty);
+        await AdvanceAsync(o => o with { Stage = CheckoutStage.Failed }, "compensated", detail);
+    }
+
+    /// <summary>
+    /// Runs one undo step of compensation; true when it is done. A step refused for good (anything but a transient
+    /// failure: a business refusal, a gateway refusing the refund, a bug) is recorded once as "undo-failed" with the
+    /// reason, never tried again, and false is answered, so compensation always ends. A transient failure is thrown:
+    /// the saga retries it later (timer or reminder).
+    /// </summary>
+    private async Task<bool> UndoAsync(string key, string what, Func<Task> undo)
+    {
+        if (Order.UndoFailed.Contains(key, StringComparer.Ordinal))
+        {
+            return false;
+        }
+
+        try
+        {
+            await undo();
+            return true;
+        }
+        catch (Exception exception) when (!ShardsFailures.IsTransient(exception))
+        {
+            Log.UndoFailed(logger, OrderId, what, exception);
+            var reason = ShardsFailures.Find(exception)?.Message ?? exception.Message;
+            await AdvanceAsync(o => o with { UndoFailed = [.. o.UndoFailed, key] }, "undo-failed", $"{what} could not be undone: {reason}");
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The reason to give up an order still on its way to being paid once <see cref="CheckoutOptions.SagaDeadline"/>
+    /// has passed since it was accepted; null before. A payment already asked for may have been charged (its outcome
+    /// unknown): compensation refunds it whatever it was.
+    /// </summary>
+    private string? DeadlinePassed()
+    {
+        var deadline = options.Value.SagaDeadline;
+        if (time.GetUtcNow() - Order.CreatedAt < deadline)
+        {
+            return null;
+        }
+
+        var payment = Order.PaymentRequested ? "; the payment, whatever its outcome, is refunded" : string.Empty;
+        return $"the order was still at {Order.Stage} when the saga deadline ({deadline.TotalSeconds:0.#} s after it was accepted) passed{payment}";
     }
 
     /// <summary>Stores the next state with its step in the history, then logs the step.</summary>
@@ -377,6 +481,7 @@ public sealed class CheckoutGrain(
         var now = time.GetUtcNow();
         var next = change(Order) with { UpdatedAt = now };
         next = next with { Steps = [.. next.Steps, new OrderStepState { Step = step, Detail = detail, At = now }] };
+        (_acknowledged, _writing) = (Order, true);
         try
         {
             await state.CommitAsync(next, this, logger, $"order {OrderId}");
@@ -386,6 +491,10 @@ public sealed class CheckoutGrain(
             // Another activation of this order wrote first (a brief duplicate while the cluster changed): this one is
             // deactivating, and a retry resumes from what was stored. Transient for the caller, never a refusal.
             throw new ShardsException(ShardsErrorCode.StorageUnavailable, $"Order {OrderId} moved while this step was stored; retry and it resumes where it is.", exception);
+        }
+        finally
+        {
+            _writing = false;
         }
 
         Log.OrderStep(logger, OrderId, step, detail);
@@ -434,9 +543,8 @@ public sealed class CheckoutGrain(
 
     private static string Money(decimal value) => value.ToString("0.00", CultureInfo.InvariantCulture);
 
-    private OrderView View()
+    private OrderView View(OrderState order)
     {
-        var order = Order;
         var status = order.Stage switch
         {
             CheckoutStage.Publishing or CheckoutStage.Completed => OrderStatus.Paid,
