@@ -23,7 +23,7 @@ internal static class StoreCommands
             .Checked(value => Domain.Catalog.Product.Create("sku-check", value, 0m, 0));
         var price = new Option<decimal>("--price") { Description = "Unit price, >= 0, at most 2 decimals", Required = true }
             .Checked(value => Prices.Validate(value));
-        var stock = new Option<int>("--stock") { Description = "Units in stock, >= 0", Required = true }
+        var stock = new Option<int>("--stock") { Description = "Units available, >= 0 (reserved and sold units are kept)", Required = true }
             .Checked(value => Domain.Catalog.Product.Create("sku-check", "check", 0m, value));
         var upsert = new Command("upsert", "Create a product or replace its name, price and stock") { sku, name, price, stock };
         global.SetAction(upsert, async (parseResult, context, ct) =>
@@ -45,14 +45,14 @@ internal static class StoreCommands
         });
 
         var quantity = new Argument<int>("quantity") { Description = "Number of units (> 0)" }.Checked(CliValidation.PositiveQuantity);
-        var reserve = new Command("reserve", "Take units out of stock") { sku, quantity };
+        var reserve = new Command("reserve", "Take units out of stock, outside any order (they count as reserved until released)") { sku, quantity };
         global.SetAction(reserve, async (parseResult, context, ct) =>
         {
             var grain = (await context.ConnectAsync(ct)).GetGrain<IProductGrain>(parseResult.GetValue(sku)!);
             PrintProduct(context, await grain.ReserveAsync(parseResult.GetValue(quantity), ct));
             return ExitCodes.Ok;
         });
-        var release = new Command("release", "Put units back into stock") { sku, quantity };
+        var release = new Command("release", "Put back units taken by reserve (at most the units reserved outside orders)") { sku, quantity };
         global.SetAction(release, async (parseResult, context, ct) =>
         {
             var grain = (await context.ConnectAsync(ct)).GetGrain<IProductGrain>(parseResult.GetValue(sku)!);
@@ -193,7 +193,7 @@ internal static class StoreCommands
 
     private static void PrintProduct(CliContext context, ProductSnapshot product)
     {
-        context.Output.Line($"{product.Sku}: {product.Name}, price {product.Price:0.00}, stock {product.Stock}, reserved {product.Reserved}, sold {product.Sold} (version {product.Version})");
+        context.Output.Line($"{product.Sku}: {product.Name}, price {product.Price:0.00}, stock {product.Stock}, reserved {product.Reserved} ({product.ReservedOutsideOrders} outside orders), sold {product.Sold} (version {product.Version})");
         context.Output.Document(product);
     }
 

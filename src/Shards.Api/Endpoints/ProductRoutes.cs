@@ -20,7 +20,7 @@ internal static class ProductRoutes
                 : calls.RunAsync(http, $"Reading product {sku}", () => grains.GetGrain<IProductGrain>(sku).GetAsync(), product => product is null
                     ? ApiProblems.NotFound($"There is no product with SKU {sku}.")
                     : TypedResults.Ok(product)))
-            .WithName("GetProduct").WithSummary("A product: name, price, stock and version")
+            .WithName("GetProduct").WithSummary("A product: name, price, stock available, units reserved (and of them, outside orders), sold, and version")
             .Produces<ProductSnapshot>().ProducesProblem(StatusCodes.Status404NotFound);
 
         products.MapPut("/", (string sku, ProductBody body, HttpContext http, IGrainFactory grains, GrainCalls calls) =>
@@ -30,21 +30,21 @@ internal static class ProductRoutes
                     http, $"Storing product {sku}",
                     () => grains.GetGrain<IProductGrain>(sku).UpsertAsync(new ProductDefinition(body.Name, body.Price, body.Stock)),
                     TypedResults.Ok))
-            .WithName("UpsertProduct").WithSummary("Create the product or replace its name, price and stock")
-            .Produces<ProductSnapshot>();
+            .WithName("UpsertProduct").WithSummary("Create the product or replace its name, price and available stock (409 when stock + reserved would pass the maximum)")
+            .Produces<ProductSnapshot>().ProducesProblem(StatusCodes.Status409Conflict);
 
         products.MapPost("/reserve", (string sku, QuantityBody body, HttpContext http, IGrainFactory grains, GrainCalls calls) =>
             GrainCalls.CheckId(sku, Identifiers.ValidateSku) is { } invalid
                 ? Task.FromResult(invalid)
                 : calls.RunAsync(http, $"Reserving {body.Quantity} of {sku}", () => grains.GetGrain<IProductGrain>(sku).ReserveAsync(body.Quantity), TypedResults.Ok))
-            .WithName("ReserveStock").WithSummary("Take units out of stock (409 when not enough are left)")
+            .WithName("ReserveStock").WithSummary("Take units out of stock, outside any order (409 when not enough are available)")
             .Produces<ProductSnapshot>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
 
         products.MapPost("/release", (string sku, QuantityBody body, HttpContext http, IGrainFactory grains, GrainCalls calls) =>
             GrainCalls.CheckId(sku, Identifiers.ValidateSku) is { } invalid
                 ? Task.FromResult(invalid)
                 : calls.RunAsync(http, $"Releasing {body.Quantity} of {sku}", () => grains.GetGrain<IProductGrain>(sku).ReleaseAsync(body.Quantity), TypedResults.Ok))
-            .WithName("ReleaseStock").WithSummary("Put units back into stock")
+            .WithName("ReleaseStock").WithSummary("Put back units taken by reserve (409 when fewer are reserved outside orders; nothing is released)")
             .Produces<ProductSnapshot>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
     }
 }

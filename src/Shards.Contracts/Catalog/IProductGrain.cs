@@ -11,10 +11,11 @@ public sealed record ProductDefinition(
     [property: Id(2)] int Stock);
 
 /// <summary>A product as the catalog service shows it.</summary>
-/// <param name="Stock">Units available: neither reserved by an unfinished order nor sold.</param>
+/// <param name="Stock">Units available: neither reserved nor sold.</param>
 /// <param name="Version">Counts the acknowledged writes of this product (1 after creation).</param>
-/// <param name="Reserved">Units held by orders being checked out.</param>
+/// <param name="Reserved">Units reserved: held by orders being checked out, plus <paramref name="ReservedOutsideOrders"/>.</param>
 /// <param name="Sold">Units sold: recorded when <c>purchased</c> reaches the product.</param>
+/// <param name="ReservedOutsideOrders">Units taken by the manual reserve command: all that the manual release can give back.</param>
 [GenerateSerializer, Immutable, Alias("shards.ProductSnapshot")]
 public sealed record ProductSnapshot(
     [property: Id(0)] string Sku,
@@ -23,7 +24,8 @@ public sealed record ProductSnapshot(
     [property: Id(3)] int Stock,
     [property: Id(4)] long Version,
     [property: Id(5)] int Reserved = 0,
-    [property: Id(6)] long Sold = 0);
+    [property: Id(6)] long Sold = 0,
+    [property: Id(7)] int ReservedOutsideOrders = 0);
 
 /// <summary>
 /// The catalog service: one grain per product, keyed by SKU. Every change is acknowledged only after it is
@@ -38,16 +40,25 @@ public sealed record ProductSnapshot(
 [Alias("shards.IProductGrain")]
 public interface IProductGrain : IGrainWithStringKey, ILocatableGrain, IPurchasedSubscriber
 {
-    /// <summary>Creates the product or replaces its name, price and stock.</summary>
+    /// <summary>
+    /// Creates the product or replaces its name, price and available stock (reserved and sold units are kept);
+    /// Conflict when the stock plus the reserved units would pass the maximum stock.
+    /// </summary>
     Task<ProductSnapshot> UpsertAsync(ProductDefinition definition, CancellationToken cancellationToken = default);
 
     /// <summary>The product, or null when it was never created.</summary>
     Task<ProductSnapshot?> GetAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Takes <paramref name="quantity"/> units out of stock; Conflict when not enough are left.</summary>
+    /// <summary>
+    /// Takes <paramref name="quantity"/> units out of stock outside any order (they count as reserved until
+    /// <see cref="ReleaseAsync"/> gives them back); Conflict when not enough are available.
+    /// </summary>
     Task<ProductSnapshot> ReserveAsync(int quantity, CancellationToken cancellationToken = default);
 
-    /// <summary>Puts <paramref name="quantity"/> units back into stock.</summary>
+    /// <summary>
+    /// Puts back <paramref name="quantity"/> of the units <see cref="ReserveAsync"/> took; Conflict (nothing released)
+    /// when fewer are reserved outside orders. Units held by an order go back only through <see cref="ReleaseOrderAsync"/>.
+    /// </summary>
     Task<ProductSnapshot> ReleaseAsync(int quantity, CancellationToken cancellationToken = default);
 
     /// <summary>

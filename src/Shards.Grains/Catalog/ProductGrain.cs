@@ -43,6 +43,11 @@ public sealed class ProductGrain(
 
     private ProductSnapshot? _snapshot;
 
+    /// <summary>The stored state <see cref="_product"/> was restored from.</summary>
+    private ProductState? _productOf;
+
+    private Product? _product;
+
     private string What => $"product {this.GetPrimaryKeyString()}";
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -93,13 +98,13 @@ public sealed class ProductGrain(
         {
             var current = ExistingProduct(stored, "Nothing was reserved.");
             Identifiers.ValidateOrderId(orderId);
-            if (FindReservation(stored, orderId) is not null || RecentIds.Contains(stored.SettledOrders, orderId))
+            if (RecentIds.Contains(stored.SettledOrders, orderId))
             {
                 return Done(Unchanged(stored, current)); // reserved once per order, whatever is re-sent
             }
 
-            var next = current.Reserve(quantity);
-            return Done(Change(stored, current, next, force: true, reservations: [.. stored.Reservations, new OrderReservation { OrderId = orderId, Quantity = quantity }]));
+            // A repeat while the reservation is held is this product unchanged: nothing is written.
+            return Done(Change(stored, current, current.ReserveForOrder(orderId, quantity)));
         });
 
     public Task<ProductSnapshot> ReleaseOrderAsync(string orderId, CancellationToken cancellationToken) =>
@@ -113,12 +118,7 @@ public sealed class ProductGrain(
             }
 
             // Settled even when nothing was reserved: a reserve of this order still in flight must not land afterwards.
-            var reservation = FindReservation(stored, orderId);
-            var next = reservation is null ? current : current.Release(reservation.Quantity);
-            return Done(Change(
-                stored, current, next, force: true,
-                reservations: stored.Reservations.Where(r => r.OrderId != orderId).ToArray(),
-                settled: RecentIds.Add(stored.SettledOrders, orderId, SettledOrdersRemembered)));
+            return Done(Change(stored, current, current.ReleaseOrder(orderId), force: true, settled: RecentIds.Add(stored.SettledOrders, orderId, SettledOrdersRemembered)));
         });
 
     /// <summary>
@@ -129,8 +129,8 @@ public sealed class ProductGrain(
         _commands.RunAsync(this, What, stored =>
         {
             var current = ExistingProduct(stored, "Nothing was sold.");
-            var reservation = FindReservation(stored, purchased.OrderId);
-            if (reservation is null)
+            var next = current.Sell(purchased.OrderId);
+            if (ReferenceEquals(next, current))
             {
                 if (!RecentIds.Contains(stored.SettledOrders, purchased.OrderId))
                 {
@@ -140,11 +140,7 @@ public sealed class ProductGrain(
                 return Done(Unchanged(stored, current));
             }
 
-            return Done(Change(
-                stored, current, current, force: true,
-                reservations: stored.Reservations.Where(r => r.OrderId != purchased.OrderId).ToArray(),
-                settled: RecentIds.Add(stored.SettledOrders, purchased.OrderId, SettledOrdersRemembered),
-                sold: stored.Sold + reservation.Quantity));
+            return Done(Change(stored, current, next, force: true, settled: RecentIds.Add(stored.SettledOrders, purchased.OrderId, SettledOrdersRemembered)));
         });
 
     public Task<GrainLocation> WhereAsync(CancellationToken cancellationToken)
@@ -155,8 +151,23 @@ public sealed class ProductGrain(
 
     private string ValidSku() => DomainRules.Check(() => Identifiers.ValidateSku(this.GetPrimaryKeyString()));
 
-    private static Product? ProductOf(ProductState stored, string sku) =>
-        stored.Version == 0 ? null : Product.Create(sku, stored.Name, stored.Price, stored.Stock);
+    /// <summary>The stored product as a domain object (null when never created), restored once per stored state object.</summary>
+    private Product? ProductOf(ProductState stored, string sku)
+    {
+        if (stored.Version == 0)
+        {
+            return null;
+        }
+
+        if (!ReferenceEquals(_productOf, stored))
+        {
+            var reservations = stored.Reservations.Select(r => KeyValuePair.Create(r.OrderId, r.Quantity));
+            _product = Product.Restore(sku, stored.Name, stored.Price, stored.Stock, stored.ReservedOutsideOrders, reservations, stored.Sold);
+            _productOf = stored;
+        }
+
+        return _product;
+    }
 
     private Product ExistingProduct(ProductState stored, string nothingChanged)
     {
@@ -182,18 +193,15 @@ public sealed class ProductGrain(
         return _snapshot;
     }
 
-    private static OrderReservation? FindReservation(ProductState stored, string orderId) => Array.Find(stored.Reservations, r => r.OrderId == orderId);
-
     private static ValueTask<Decision<ProductState, ProductSnapshot>> Done(Decision<ProductState, ProductSnapshot> decision) => ValueTask.FromResult(decision);
 
     private static Decision<ProductState, ProductSnapshot> Unchanged(ProductState stored, Product product) => new(null, Snapshot(stored, product));
 
     /// <summary>
-    /// The state that stores <paramref name="next"/> with the order bookkeeping (kept as it is unless given). Nothing to
-    /// store when the product did not change, unless <paramref name="force"/> (the bookkeeping changed).
+    /// The state that stores <paramref name="next"/> (its units included) with the settled orders (kept as they are
+    /// unless given). Nothing to store when the product did not change, unless <paramref name="force"/> (the bookkeeping changed).
     /// </summary>
-    private static Decision<ProductState, ProductSnapshot> Change(
-        ProductState stored, Product? current, Product next, bool force = false, OrderReservation[]? reservations = null, string[]? settled = null, long? sold = null)
+    private Decision<ProductState, ProductSnapshot> Change(ProductState stored, Product? current, Product next, bool force = false, string[]? settled = null)
     {
         if (ReferenceEquals(current, next) && !force)
         {
@@ -206,13 +214,15 @@ public sealed class ProductGrain(
             Price = next.Price,
             Stock = next.Stock,
             Version = stored.Version + 1,
-            Reservations = reservations ?? stored.Reservations,
+            Reservations = next.Reservations.Select(r => new OrderReservation { OrderId = r.Key, Quantity = r.Value }).ToArray(),
             SettledOrders = settled ?? stored.SettledOrders,
-            Sold = sold ?? stored.Sold,
+            Sold = next.Sold,
+            ReservedOutsideOrders = next.ReservedOutsideOrders,
         };
+        (_productOf, _product) = (changed, next);
         return new(changed, Snapshot(changed, next));
     }
 
     private static ProductSnapshot Snapshot(ProductState stored, Product product) =>
-        new(product.Sku, product.Name, product.Price, product.Stock, stored.Version, stored.Reservations.Sum(r => r.Quantity), stored.Sold);
+        new(product.Sku, product.Name, product.Price, product.Stock, stored.Version, product.Reserved, product.Sold, product.ReservedOutsideOrders);
 }

@@ -5,8 +5,9 @@ namespace Shards.Grains.Catalog;
 /// <summary>
 /// What the catalog stores per product (the SKU is the grain key). <see cref="Version"/> counts acknowledged
 /// writes: 0 means the product was never created. Treated as immutable: grains build a new instance per change.
-/// Units are conserved by checkout: <see cref="Stock"/> (available) + reserved (the sum of
-/// <see cref="Reservations"/>) + <see cref="Sold"/> changes only by an upsert or a manual reserve/release.
+/// Units are conserved: <see cref="Stock"/> (available) + <see cref="ReservedOutsideOrders"/> + the sum of
+/// <see cref="Reservations"/> + <see cref="Sold"/> changes only by an upsert (the rules are the domain's <c>Product</c>).
+/// New fields are only ever appended with the next [Id], so rows stored by an older version still load.
 /// </summary>
 [GenerateSerializer, Alias("shards.ProductState")]
 public sealed class ProductState : IRequestLoggedState
@@ -36,6 +37,10 @@ public sealed class ProductState : IRequestLoggedState
     /// <summary>The last orders whose reservation was sold or released: a late repeat of their reserve changes nothing.</summary>
     [Id(7)]
     public string[] SettledOrders { get; init; } = [];
+
+    /// <summary>Units taken out of stock by the manual reserve command (0 in rows stored before it was tracked).</summary>
+    [Id(8)]
+    public int ReservedOutsideOrders { get; init; }
 
     // The exchange with the storage's request log (docs/exactly-once.md): never part of the stored state.
     [NonSerialized]

@@ -40,6 +40,14 @@ internal static partial class Log
         Message = "Order {OrderId}: the saga failed unexpectedly at {Stage}; it resumes from there")]
     public static partial void SagaFailedUnexpectedly(ILogger logger, string orderId, string stage, Exception exception);
 
+    [LoggerMessage(EventId = 1014, Level = LogLevel.Error,
+        Message = "Order {OrderId}: {What} could not be undone (refused for good); compensation goes on without it and the order records it")]
+    public static partial void UndoFailed(ILogger logger, string orderId, string what, Exception exception);
+
+    [LoggerMessage(EventId = 1015, Level = LogLevel.Warning,
+        Message = "Order {OrderId}: still at {Stage} {DeadlineSeconds} s after it was accepted (the saga deadline); compensating")]
+    public static partial void SagaDeadlinePassed(ILogger logger, string orderId, string stage, double deadlineSeconds);
+
     [LoggerMessage(EventId = 1020, Level = LogLevel.Warning,
         Message = "Payment {PaymentId}: the gateway gave no answer within {TimeoutSeconds} s")]
     public static partial void GatewayTimedOut(ILogger logger, string paymentId, double timeoutSeconds);

@@ -20,9 +20,12 @@ namespace Shards.Grains.Orders;
 /// Accepted (reminder registered) → Reserving (cart locked, its lines copied; one reservation per line, each
 /// persisted) → Paying → Publishing (paid; the outbox event written in the same write) → Completed once every
 /// subscriber acknowledged <c>purchased</c>. A step refused for a business reason (empty cart, not enough stock,
-/// payment declined or timed out) moves to Compensating: release every reservation, refund, unlock the cart → Failed.
+/// payment declined or timed out), or an order not yet past Paying when <see cref="CheckoutOptions.SagaDeadline"/>
+/// passes, moves to Compensating: refund (money first), release every reservation, unlock the cart → Failed. An undo
+/// step refused for good is recorded ("could not be undone") and compensation goes on, so it always ends.
 /// A transient failure (a silo died, storage down) leaves the stage as it is: a timer (while active) or the reminder
 /// (after a crash) drives the saga on, and every step is idempotent by order ID, so resuming never repeats an effect.
+/// Reads (<see cref="GetAsync"/>, which interleaves with a running step) see only what storage acknowledged.
 /// </summary>
 [GrainType("checkout")]
 [HashBasedPlacement]
@@ -44,6 +47,9 @@ public sealed class CheckoutGrain(
     private string OrderId => this.GetPrimaryKeyString();
 
     private OrderState Order => state.State;
+
+    /// <summary>What reads show: the state as storage acknowledged it, never one whose write is still pending.</summary>
+    private OrderState Acknowledged => _commands.Acknowledged;
 
     private bool IsUnfinished => Order.Stage is not (0 or CheckoutStage.Completed or CheckoutStage.Failed);
 
@@ -124,7 +130,7 @@ public sealed class CheckoutGrain(
     public Task<OrderView?> GetAsync(CancellationToken cancellationToken)
     {
         ValidOrderId();
-        var acknowledged = _commands.Acknowledged;
+        var acknowledged = Acknowledged;
         return Task.FromResult(acknowledged.Stage == 0 ? null : View(acknowledged));
     }
 
@@ -181,6 +187,10 @@ public sealed class CheckoutGrain(
         {
             switch (Order.Stage)
             {
+                case CheckoutStage.Accepted or CheckoutStage.Reserving or CheckoutStage.Paying when DeadlinePassed() is { } late:
+                    Log.SagaDeadlinePassed(logger, OrderId, Order.Stage.ToString(), options.Value.SagaDeadline.TotalSeconds);
+                    await StartCompensationAsync(late);
+                    break;
                 case CheckoutStage.Accepted:
                     await LockCartAsync();
                     break;
@@ -205,6 +215,14 @@ public sealed class CheckoutGrain(
                     await StopReminderAsync();
                     return;
                 default:
+                    // No order in memory. The first write may have been stored with its answer lost: only once the
+                    // database says there is no order is the reminder given up.
+                    await _commands.ReloadAsync(this);
+                    if (Order.Stage != 0)
+                    {
+                        break;
+                    }
+
                     await StopReminderAsync(); // a reminder of an order whose first write never landed
                     return;
             }
@@ -348,34 +366,114 @@ public sealed class CheckoutGrain(
     private Task StartCompensationAsync(string reason) =>
         AdvanceAsync(o => o with { Stage = CheckoutStage.Compensating, FailureReason = reason }, "compensating", reason);
 
-    /// <summary>Undoes every step that may have taken effect; each undo is idempotent, so a resumed compensation is safe.</summary>
+    /// <summary>
+    /// Undoes every step that may have taken effect, money first: refund the payment (whatever the gateway took, an
+    /// outcome never stored included), release every reservation, unlock the cart; then Failed. Each undo is idempotent,
+    /// so a resumed compensation is safe; one refused for good is recorded and skipped (<see cref="UndoAsync"/>).
+    /// </summary>
     private async Task CompensateAsync()
     {
-        // The line being reserved when the saga stopped may have been reserved too (its answer lost): release it as well.
-        var touched = Order.Lines.Take(Math.Min(Order.LinesReserved + 1, Order.Lines.Length)).ToArray();
-        foreach (var line in touched)
-        {
-            try
-            {
-                await GrainFactory.GetGrain<IProductGrain>(line.Sku).ReleaseOrderAsync(OrderId);
-            }
-            catch (Exception exception) when (Refusal(exception) is { Code: ShardsErrorCode.NotFound })
-            {
-                // no such product: nothing was reserved
-            }
-        }
-
-        var refunded = false;
+        var undone = new List<string>();
+        var notUndone = 0;
         if (Order.PaymentRequested)
         {
-            refunded = (await GrainFactory.GetGrain<IPaymentGrain>(OrderId).RefundAsync()).Status == PaymentStatus.Refunded;
+            var refund = PaymentStatus.None;
+            if (await UndoAsync("refund", $"the payment of {Money(Order.Total)}", async () => refund = (await GrainFactory.GetGrain<IPaymentGrain>(OrderId).RefundAsync()).Status))
+            {
+                if (refund == PaymentStatus.Refunded)
+                {
+                    undone.Add("payment refunded");
+                }
+            }
+            else
+            {
+                notUndone++;
+            }
         }
 
-        await GrainFactory.GetGrain<ICartGrain>(Order.CartId).CancelCheckoutAsync(OrderId);
-        await AdvanceAsync(
-            o => o with { Stage = CheckoutStage.Failed },
-            "compensated",
-            $"released {touched.Length} line(s){(refunded ? ", payment refunded" : string.Empty)}, cart {Order.CartId} unlocked");
+        // The line being reserved when the saga stopped may have been reserved too (its answer lost): release it as well.
+        var touched = Order.Lines.Take(Math.Min(Order.LinesReserved + 1, Order.Lines.Length)).ToArray();
+        var released = 0;
+        foreach (var line in touched)
+        {
+            var product = GrainFactory.GetGrain<IProductGrain>(line.Sku);
+            var done = await UndoAsync($"release:{line.Sku}", $"the reservation of {line.Quantity} x {line.Sku}", async () =>
+            {
+                try
+                {
+                    await product.ReleaseOrderAsync(OrderId);
+                }
+                catch (Exception exception) when (ShardsFailures.Find(exception) is { Code: ShardsErrorCode.NotFound })
+                {
+                    // no such product: nothing was reserved
+                }
+            });
+            if (done)
+            {
+                released++;
+            }
+            else
+            {
+                notUndone++;
+            }
+        }
+
+        undone.Add($"released {released} line(s)");
+        if (await UndoAsync("unlock", $"the lock on cart {Order.CartId}", () => GrainFactory.GetGrain<ICartGrain>(Order.CartId).CancelCheckoutAsync(OrderId)))
+        {
+            undone.Add($"cart {Order.CartId} unlocked");
+        }
+        else
+        {
+            notUndone++;
+        }
+
+        var detail = string.Join(", ", undone) + (notUndone > 0 ? $"; {notUndone} step(s) could not be undone (see undo-failed)" : string.Empty);
+        await AdvanceAsync(o => o with { Stage = CheckoutStage.Failed }, "compensated", detail);
+    }
+
+    /// <summary>
+    /// Runs one undo step of compensation; true when it is done. A step refused for good (anything but a transient
+    /// failure: a business refusal, a gateway refusing the refund, a bug) is recorded once as "undo-failed" with the
+    /// reason, never tried again, and false is answered, so compensation always ends. A transient failure is thrown:
+    /// the saga retries it later (timer or reminder).
+    /// </summary>
+    private async Task<bool> UndoAsync(string key, string what, Func<Task> undo)
+    {
+        if (Order.UndoFailed.Contains(key, StringComparer.Ordinal))
+        {
+            return false;
+        }
+
+        try
+        {
+            await undo();
+            return true;
+        }
+        catch (Exception exception) when (!ShardsFailures.IsTransient(exception))
+        {
+            Log.UndoFailed(logger, OrderId, what, exception);
+            var reason = ShardsFailures.Find(exception)?.Message ?? exception.Message;
+            await AdvanceAsync(o => o with { UndoFailed = [.. o.UndoFailed, key] }, "undo-failed", $"{what} could not be undone: {reason}");
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The reason to give up an order still on its way to being paid once <see cref="CheckoutOptions.SagaDeadline"/>
+    /// has passed since it was accepted; null before. A payment already asked for may have been charged (its outcome
+    /// unknown): compensation refunds it whatever it was.
+    /// </summary>
+    private string? DeadlinePassed()
+    {
+        var deadline = options.Value.SagaDeadline;
+        if (time.GetUtcNow() - Order.CreatedAt < deadline)
+        {
+            return null;
+        }
+
+        var payment = Order.PaymentRequested ? "; the payment, whatever its outcome, is refunded" : string.Empty;
+        return $"the order was still at {Order.Stage} when the saga deadline ({deadline.TotalSeconds:0.#} s after it was accepted) passed{payment}";
     }
 
     /// <summary>Stores the next state with its step in the history, then logs the step.</summary>

@@ -14,4 +14,13 @@ public sealed class CheckoutOptions
 
     /// <summary>While the order is active, how soon a step that failed transiently (or an unacknowledged delivery) is tried again.</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long after it was accepted an order may still be on its way to being paid (Accepted, Reserving, Paying).
+    /// Past it, the saga stops retrying forward and compensates: a payment that was asked for is refunded whatever its
+    /// outcome (the payment grain runs the refund after any charge still in flight, stores Refunded so no charge follows,
+    /// and the gateway gives back whatever was charged under the order's payment ID, an outcome never stored included),
+    /// then every reservation is released and the cart unlocked.
+    /// </summary>
+    public TimeSpan SagaDeadline { get; set; } = TimeSpan.FromMinutes(2);
 }

@@ -61,6 +61,13 @@ public sealed record OrderState : IRequestLoggedState
     [Id(13)]
     public DateTimeOffset UpdatedAt { get; init; }
 
+    /// <summary>
+    /// The undo steps of compensation that were refused for good (<c>refund</c>, <c>release:SKU</c>, <c>unlock</c>):
+    /// each is recorded once in <see cref="Steps"/> as "could not be undone" and never tried again.
+    /// </summary>
+    [Id(14)]
+    public string[] UndoFailed { get; init; } = [];
+
     // The exchange with the storage's request log (docs/exactly-once.md): never part of the stored state.
     [NonSerialized]
     private LoggedRequest? _applying;

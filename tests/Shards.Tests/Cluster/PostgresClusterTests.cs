@@ -83,7 +83,7 @@ public sealed class SiloKillTests(PostgresClusterFixture fixture) : IClassFixtur
         // No retry loop here: the client's retry filter hides the kill from the caller.
         foreach (var sku in skus)
         {
-            Assert.Equal(new ProductSnapshot(sku, $"Item {sku}", 2m, 7, 2), await grains.GetGrain<IProductGrain>(sku).GetAsync());
+            Assert.Equal(new ProductSnapshot(sku, $"Item {sku}", 2m, 7, 2, Reserved: 3, ReservedOutsideOrders: 3), await grains.GetGrain<IProductGrain>(sku).GetAsync());
         }
 
         foreach (var sku in moved)

@@ -125,20 +125,91 @@ public class ProductTests
     }
 
     [Fact]
-    public void Release_puts_units_back()
+    public void Reserve_counts_the_units_as_reserved_outside_orders()
     {
-        Assert.Equal(15, Widget(10).Release(5).Stock);
+        var product = Widget(10).Reserve(4);
+
+        Assert.Equal((6, 4, 4, 0), (product.Stock, product.ReservedOutsideOrders, product.Reserved, product.ReservedForOrders));
+        Assert.Equal(10, product.Units);
     }
 
     [Fact]
-    public void Release_beyond_the_maximum_stock_is_a_conflict_without_overflow()
+    public void Release_gives_back_units_reserved_outside_orders()
     {
-        var product = Widget(Product.MaxStock);
+        var product = Widget(10).Reserve(5).Release(2);
 
-        var error = Assert.Throws<DomainRuleException>(() => product.Release(int.MaxValue));
+        Assert.Equal((7, 3), (product.Stock, product.ReservedOutsideOrders));
+    }
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(0, 1000)]
+    [InlineData(3, 4)]
+    [InlineData(3, int.MaxValue)]
+    public void Release_of_more_than_is_reserved_outside_orders_is_a_conflict_and_changes_nothing(int reserved, int release)
+    {
+        var product = reserved == 0 ? Widget(10) : Widget(10).Reserve(reserved);
+
+        var error = Assert.Throws<DomainRuleException>(() => product.ReserveForOrder("order-1", 2).Release(release));
 
         Assert.Equal(DomainRuleKind.Conflict, error.Kind);
-        Assert.Equal(Product.MaxStock, product.Stock);
-        Assert.Equal(Product.MaxStock, Widget(Product.MaxStock - 1).Release(1).Stock);
+        Assert.Contains($"only {reserved} units are reserved outside orders; nothing was released", error.Message, StringComparison.Ordinal);
+        Assert.Equal((10 - reserved, reserved), (product.Stock, product.ReservedOutsideOrders));
+    }
+
+    [Fact]
+    public void An_order_reserves_once_and_its_reservation_is_released_or_sold_once()
+    {
+        var reserved = Widget(10).ReserveForOrder("order-1", 3);
+
+        Assert.Same(reserved, reserved.ReserveForOrder("order-1", 5));
+        Assert.Equal((7, 3, 0), (reserved.Stock, reserved.ReservedForOrders, reserved.ReservedOutsideOrders));
+        var released = reserved.ReleaseOrder("order-1");
+        Assert.Equal((10, 0), (released.Stock, released.Reserved));
+        Assert.Same(released, released.ReleaseOrder("order-1"));
+        var sold = reserved.Sell("order-1");
+        Assert.Equal((7, 0, 3L), (sold.Stock, sold.Reserved, sold.Sold));
+        Assert.Same(sold, sold.Sell("order-1"));
+        Assert.Same(sold, sold.ReleaseOrder("order-1"));
+    }
+
+    [Fact]
+    public void An_upsert_keeps_reserved_and_sold_units_and_refuses_a_stock_that_with_them_passes_the_maximum()
+    {
+        var product = Widget(10).ReserveForOrder("order-1", 3).Reserve(2).ReserveForOrder("order-2", 1).Sell("order-2");
+
+        var error = Assert.Throws<DomainRuleException>(() => product.Update("Widget", 19.99m, Product.MaxStock - 4));
+        var updated = product.Update("Gadget", 1m, Product.MaxStock - 5);
+
+        Assert.Equal(DomainRuleKind.Conflict, error.Kind);
+        Assert.Contains("5 units are reserved", error.Message, StringComparison.Ordinal);
+        Assert.Equal((Product.MaxStock - 5, 5, 1L), (updated.Stock, updated.Reserved, updated.Sold));
+        Assert.Equal(Product.MaxStock - 2, updated.ReleaseOrder("order-1").Stock); // at the maximum, a release still fits
+    }
+
+    [Fact]
+    public void A_product_stored_before_stock_and_reserved_were_bounded_loads_and_refuses_a_release_past_the_maximum()
+    {
+        var legacy = Product.Restore("sku-1", "Widget", 1m, Product.MaxStock, 0, [KeyValuePair.Create("order-1", 2)], 0);
+
+        var error = Assert.Throws<DomainRuleException>(() => legacy.ReleaseOrder("order-1"));
+
+        Assert.Equal(DomainRuleKind.Conflict, error.Kind);
+        Assert.Contains("more than the maximum", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, legacy.Sell("order-1").Sold);
+    }
+
+    [Theory]
+    [InlineData(-1, 1, 0)]
+    [InlineData(0, 0, 0)]
+    [InlineData(0, -2, 0)]
+    [InlineData(0, 1, -1)]
+    [InlineData(Product.MaxStock, 1, 0)]
+    public void Restore_refuses_negative_or_impossible_amounts(int outsideOrders, int orderQuantity, long sold)
+    {
+        var error = Assert.Throws<DomainRuleException>(
+            () => Product.Restore("sku-1", "Widget", 1m, 5, outsideOrders, [KeyValuePair.Create("order-1", orderQuantity)], sold));
+
+        Assert.Equal(DomainRuleKind.Validation, error.Kind);
     }
 }

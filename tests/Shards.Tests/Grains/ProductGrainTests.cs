@@ -110,6 +110,52 @@ public sealed class ProductGrainTests(ShardsClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_manual_reserve_counts_as_reserved_and_release_gives_back_only_what_was_reserved()
+    {
+        var sku = Keys.New("sku");
+        await Product(sku).UpsertAsync(new ProductDefinition("Widget", 1m, 10));
+
+        var reserved = await Product(sku).ReserveAsync(4);
+        var tooMany = await Assert.ThrowsAsync<ShardsException>(() => Product(sku).ReleaseAsync(5));
+        var released = await Product(sku).ReleaseAsync(4);
+
+        Assert.Equal((6, 4), (reserved.Stock, reserved.Reserved));
+        Assert.Equal(ShardsErrorCode.Conflict, tooMany.Code);
+        Assert.Contains("only 4 units are reserved outside orders; nothing was released", tooMany.Message, StringComparison.Ordinal);
+        Assert.Equal((10, 0, 3L), (released.Stock, released.Reserved, released.Version));
+    }
+
+    [Fact]
+    public async Task Release_with_nothing_reserved_is_a_conflict_and_adds_no_stock()
+    {
+        var sku = Keys.New("sku");
+        var before = await Product(sku).UpsertAsync(new ProductDefinition("Widget", 1m, 10));
+
+        var error = await Assert.ThrowsAsync<ShardsException>(() => Product(sku).ReleaseAsync(1000));
+
+        Assert.Equal(ShardsErrorCode.Conflict, error.Code);
+        Assert.Contains("only 0 units are reserved outside orders", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, await Product(sku).GetAsync());
+    }
+
+    [Fact]
+    public async Task Upsert_of_a_stock_that_with_the_reserved_units_passes_the_maximum_is_a_conflict()
+    {
+        var sku = Keys.New("sku");
+        await Product(sku).UpsertAsync(new ProductDefinition("Widget", 1m, 10));
+        await Product(sku).ReserveForOrderAsync(Keys.New("order"), 3);
+        var before = await Product(sku).GetAsync();
+
+        var error = await Assert.ThrowsAsync<ShardsException>(() => Product(sku).UpsertAsync(new ProductDefinition("Widget", 1m, 999_999_998)));
+        var atTheMaximum = await Product(sku).UpsertAsync(new ProductDefinition("Widget", 1m, 999_999_997));
+
+        Assert.Equal(ShardsErrorCode.Conflict, error.Code);
+        Assert.Contains("3 units are reserved", error.Message, StringComparison.Ordinal);
+        Assert.Equal((999_999_997, 3), (atTheMaximum.Stock, atTheMaximum.Reserved));
+        Assert.Equal(before!.Version + 1, atTheMaximum.Version);
+    }
+
+    [Fact]
     public async Task Reserve_beyond_stock_is_a_conflict_and_changes_nothing()
     {
         var sku = Keys.New("sku");

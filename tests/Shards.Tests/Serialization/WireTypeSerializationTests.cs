@@ -36,13 +36,13 @@ public sealed class WireTypeSerializationTests : IDisposable
     private static readonly Dictionary<Type, object> Samples = new()
     {
         [typeof(ProductDefinition)] = new ProductDefinition("Widget \u00e9\u00e8", 19.90m, 1_000_000_000),
-        [typeof(ProductSnapshot)] = new ProductSnapshot("sku-1", "Widget", 1_000_000m, 0, long.MaxValue, Reserved: 4, Sold: 9),
+        [typeof(ProductSnapshot)] = new ProductSnapshot("sku-1", "Widget", 1_000_000m, 0, long.MaxValue, Reserved: 4, Sold: 9, ReservedOutsideOrders: 1),
         [typeof(CartLineView)] = new CartLineView("sku-1", 10_000, 0.01m, 100m),
         [typeof(CartView)] = new CartView("cart-1", [new CartLineView("sku-1", 2, 1.50m, 3.00m), new CartLineView("sku-2", 1, 0m, 0m)], 3.00m, 7),
         [typeof(GrainLocation)] = new GrainLocation("product/sku-1", "S127.0.0.1:11111:123456789", "silo-1", new DateTimeOffset(2025, 1, 2, 3, 4, 5, TimeSpan.FromHours(2))),
         [typeof(ShardsErrorCode)] = ShardsErrorCode.StorageUnavailable,
         [typeof(ShardsException)] = new ShardsException(ShardsErrorCode.Conflict, "Cannot reserve 6 of sku-1: only 5 in stock."),
-        [typeof(ProductState)] = new ProductState { Name = "Widget", Price = 19.99m, Stock = 5, Version = 3, Reservations = [new OrderReservation { OrderId = "order-1", Quantity = 2 }], Sold = 4, SettledOrders = ["order-0"] },
+        [typeof(ProductState)] = new ProductState { Name = "Widget", Price = 19.99m, Stock = 5, Version = 3, Reservations = [new OrderReservation { OrderId = "order-1", Quantity = 2 }], Sold = 4, SettledOrders = ["order-0"], ReservedOutsideOrders = 3 },
         [typeof(CartLineState)] = new CartLineState { Sku = "sku-1", Quantity = 2, UnitPrice = 2.50m },
         [typeof(CartState)] = new CartState
         {
@@ -81,6 +81,7 @@ public sealed class WireTypeSerializationTests : IDisposable
             StartedBy = Guid.Parse("6f1c2d3e-0000-4000-8000-000000000001"),
             CreatedAt = SampleTime,
             UpdatedAt = SampleTime,
+            UndoFailed = ["refund"],
         },
         [typeof(Shards.Grains.Placement.ConsistentHashPlacement)] = new Shards.Grains.Placement.ConsistentHashPlacement(),
     };
