@@ -10,12 +10,13 @@ using Shards.Domain;
 namespace Shards.Api.Endpoints;
 
 /// <summary>
-/// How an endpoint calls a grain: under the request's ID (Orleans request context), re-sent with bounded backoff
-/// while the cluster moves under it (a silo died or is stopping; an attempt got no answer), and with the outcome
-/// turned into HTTP: Validation 400, NotFound 404, Conflict 409, StorageUnavailable and exhausted retries 503 with
-/// <c>Retry-After</c>. Every attempt carries the same request ID, so a write is applied once.
+/// How an endpoint calls a grain: under the request's ID and deadline (Orleans request context, <see cref="RequestIds"/>),
+/// re-sent with bounded backoff while the cluster moves under it (a silo died or is stopping; an attempt got no
+/// answer), and with the outcome turned into HTTP: Validation 400, NotFound 404, Conflict 409, Expired 409 (code
+/// <c>expired</c>), StorageUnavailable and exhausted retries 503 with <c>Retry-After</c>. Every attempt carries the same
+/// request ID and deadline, so a write is applied once, and no copy of it after the deadline.
 /// </summary>
-public sealed class GrainCalls(IOptions<ShardsApiOptions> options, ILogger<GrainCalls> logger)
+public sealed class GrainCalls(IOptions<ShardsApiOptions> options, TimeProvider time, ILogger<GrainCalls> logger)
 {
     private static readonly TimeSpan s_firstDelay = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan s_maxDelay = TimeSpan.FromMilliseconds(500);
@@ -24,16 +25,26 @@ public sealed class GrainCalls(IOptions<ShardsApiOptions> options, ILogger<Grain
     public async Task<IResult> RunAsync<T>(HttpContext http, string operation, Func<Task<T>> call, Func<T, IResult> ok)
     {
         var settings = options.Value;
-        var requestId = RequestIdentity.Of(http);
+        var scope = RequestIdentity.Of(http, settings, time);
         var watch = Stopwatch.StartNew();
         var delay = s_firstDelay;
         for (var attempt = 1; ; attempt++)
         {
-            RequestContext.Set(RequestIds.ContextKey, requestId);
+            RequestContext.Set(RequestIds.ContextKey, scope.RequestId);
+            RequestContext.Set(RequestIds.DeadlineContextKey, scope.Deadline);
             try
             {
                 var value = await call().WaitAsync(settings.AttemptTimeout, http.RequestAborted);
                 return ok(value);
+            }
+            catch (Exception ex) when (ShardsFailures.Find(ex) is { Code: ShardsErrorCode.Expired } expired)
+            {
+                scope.Expired = true;
+                return ApiProblems.Result(
+                    StatusCodes.Status409Conflict, "Request expired",
+                    $"{operation} was not applied: {expired.Message} No copy of this request will be applied later; send it again " +
+                    $"(with a new {RequestIdentity.HeaderName} if it had one) if it is still wanted.",
+                    ApiErrorCodes.Expired);
             }
             catch (Exception ex) when (ShardsFailures.Find(ex) is { Code: not ShardsErrorCode.StorageUnavailable } shards)
             {
@@ -60,6 +71,7 @@ public sealed class GrainCalls(IOptions<ShardsApiOptions> options, ILogger<Grain
             finally
             {
                 RequestContext.Remove(RequestIds.ContextKey);
+                RequestContext.Remove(RequestIds.DeadlineContextKey);
             }
         }
     }

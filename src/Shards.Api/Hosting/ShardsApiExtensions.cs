@@ -12,11 +12,14 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using Orleans.Runtime;
 using Shards.Api.Endpoints;
 using Shards.Api.Health;
+using Shards.Api.Idempotency;
 using Shards.Api.Options;
 using Shards.Api.Problems;
 using Shards.Api.Security;
@@ -51,7 +54,9 @@ public static class ShardsApiExtensions
         }
 
         services.AddSingleton<SiloReadiness>();
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<GrainCalls>();
+        AddIdempotency(services);
         services.AddSingleton<ApiMetrics>();
         services.AddSingleton(provider => new ApiKeys(provider.GetRequiredService<IOptions<ShardsApiOptions>>().Value.Keys));
 
@@ -91,7 +96,9 @@ public static class ShardsApiExtensions
             document.Info.Title = "Shards HTTP API";
             document.Info.Description =
                 "Products, carts and orders of a sharded Orleans store. Every route under /api needs the X-Api-Key header; " +
-                "errors are RFC 7807 problem details; POSTs may carry an Idempotency-Key (a GUID) to be applied once.";
+                "errors are RFC 7807 problem details. A write may carry an Idempotency-Key (1-255 printable ASCII characters, e.g. " +
+                "a UUID): it is applied once, the same request again gets the stored answer (Idempotent-Replayed: true) for 24 h, " +
+                "and the key sent with another method, route, body or API key's request gets 422.";
             return Task.CompletedTask;
         }));
         return builder;
@@ -125,6 +132,7 @@ public static class ShardsApiExtensions
         app.UseAuthorization();
         app.UseRateLimiter();
         app.UseJsonBodyCheck();
+        app.UseRequestBodyFingerprint();
 
         app.MapHealthChecks("/health/live", ApiHealth.Live()).AllowAnonymous().DisableRateLimiting();
         app.MapHealthChecks("/health/ready", ApiHealth.Ready()).AllowAnonymous().DisableRateLimiting();
@@ -135,13 +143,34 @@ public static class ShardsApiExtensions
         ClusterRoutes.MapMembers(api);
 
         // Routes that call grains answer 503 while this silo is not Active in the cluster.
-        var services = api.MapGroup(string.Empty).AddEndpointFilter<ReadinessGate>().ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        // Writes with an Idempotency-Key then go through their record (bound to key, method, route and body; replayed).
+        var services = api.MapGroup(string.Empty).AddEndpointFilter<ReadinessGate>().AddEndpointFilter<IdempotentRequests>()
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         ProductRoutes.Map(services);
         CartRoutes.Map(services);
         ClusterRoutes.MapWhere(services);
 
         OrderRoutes.Map(services);
         return app;
+    }
+
+    /// <summary>
+    /// The <c>Idempotency-Key</c> records: their store on the process's <see cref="NpgsqlDataSource"/> for the main
+    /// database (one registered by the host, else one made here from <c>ConnectionStrings:Shards</c>) and the pruner.
+    /// </summary>
+    private static void AddIdempotency(IServiceCollection services)
+    {
+        services.TryAddSingleton(provider =>
+        {
+            var connectionString = provider.GetRequiredService<IConfiguration>().GetConnectionString(ApiIdempotencyOptions.ConnectionStringName);
+            return string.IsNullOrWhiteSpace(connectionString)
+                ? throw new InvalidOperationException(
+                    $"The HTTP API keeps Idempotency-Key records in the main database, but there is no connection string: set " +
+                    $"ConnectionStrings__{ApiIdempotencyOptions.ConnectionStringName}.")
+                : NpgsqlDataSource.Create(connectionString);
+        });
+        services.AddSingleton<IdempotencyStore>();
+        services.AddHostedService<IdempotencyPruner>();
     }
 
     /// <summary>camelCase JSON; a body must carry every field once, no unknown field, no null for a required value.</summary>

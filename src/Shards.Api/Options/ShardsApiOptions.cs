@@ -42,6 +42,63 @@ public sealed class ShardsApiOptions
 
     /// <summary>The <c>Retry-After</c> a 503 carries (whole seconds).</summary>
     public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary><c>Idempotency-Key</c> records (section <c>Shards:Api:Idempotency</c>).</summary>
+    public ApiIdempotencyOptions Idempotency { get; set; } = new();
+
+    /// <summary>
+    /// The deadline of a request without <c>Idempotency-Key</c>, from its arrival: every attempt of its grain call
+    /// (<see cref="RetryBudget"/>, then one <see cref="AttemptTimeout"/>) plus this margin. No copy of the call is
+    /// applied after it.
+    /// </summary>
+    public static readonly TimeSpan KeylessDeadlineMargin = TimeSpan.FromSeconds(5);
+
+    /// <summary>The deadline of a request without <c>Idempotency-Key</c> that arrived at <paramref name="now"/>.</summary>
+    public DateTimeOffset KeylessDeadline(DateTimeOffset now) => now + RetryBudget + AttemptTimeout + KeylessDeadlineMargin;
+}
+
+/// <summary>
+/// <c>Idempotency-Key</c> records (section <c>Shards:Api:Idempotency</c>): table <c>shards_http_idempotency</c> in the
+/// main database binds each key to the API key, method, route and body it was first used with, and keeps the final
+/// answer to replay it (docs/exactly-once.md, "HTTP idempotency").
+/// </summary>
+public sealed class ApiIdempotencyOptions
+{
+    /// <summary>The connection string (under <c>ConnectionStrings</c>) of the main database, as the silo's.</summary>
+    public const string ConnectionStringName = "Shards";
+
+    /// <summary>
+    /// How long a record is kept after its first use: a request re-sent with its key within this time gets the
+    /// stored answer; after it, the key is forgotten (and would run as a new request). Never shorter than the
+    /// request's own deadline.
+    /// </summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// The deadline of the grain calls of a keyed request, from the record's creation (every retry of the request
+    /// carries the same one). At most <c>RequestIds.MaxLifetime</c> (10 min), at least one execution
+    /// (<c>RetryBudget</c> + <c>AttemptTimeout</c>).
+    /// </summary>
+    public TimeSpan RequestLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long after its deadline a grain can still tell whether a request was applied (the grains' request log,
+    /// <c>Shards:Storage:RequestLog:Retention</c>; never set this longer). A record still unanswered whose grain says
+    /// "expired" later than this is answered 409: its outcome is not known.
+    /// </summary>
+    public TimeSpan RequestLogRetention { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How often a silo deletes records past their retention (one silo at a time, under an advisory lock).</summary>
+    public TimeSpan PrunePeriod { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Records deleted per statement while pruning (each batch its own short transaction).</summary>
+    public int PruneBatchSize { get; set; } = 1000;
+
+    /// <summary>
+    /// How long one read or write of a record may take (connecting included) before the request is answered 503
+    /// with nothing run.
+    /// </summary>
+    public TimeSpan DatabaseTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>Per-API-key token bucket (section <c>Shards:Api:RateLimit</c>), counted by each silo on its own.</summary>

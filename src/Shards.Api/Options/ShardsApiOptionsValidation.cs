@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Options;
+using Shards.Contracts.Common;
 
 namespace Shards.Api.Options;
 
@@ -40,6 +41,44 @@ internal sealed class ShardsApiOptionsValidation : IValidateOptions<ShardsApiOpt
             failures.Add("Shards:Api:RetryBudget must be >= 0, AttemptTimeout > 0 and RetryAfter >= 1 s.");
         }
 
+        failures.AddRange(ValidateIdempotency(options));
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static IEnumerable<string> ValidateIdempotency(ShardsApiOptions options)
+    {
+        var idempotency = options.Idempotency;
+        var execution = options.RetryBudget + options.AttemptTimeout;
+        if (execution + ShardsApiOptions.KeylessDeadlineMargin > RequestIds.MaxLifetime)
+        {
+            yield return $"Shards:Api:RetryBudget + AttemptTimeout + {ShardsApiOptions.KeylessDeadlineMargin.TotalSeconds:0} s " +
+                $"must not exceed a request's longest life ({RequestIds.MaxLifetime.TotalMinutes:0} min).";
+        }
+
+        if (idempotency.RequestLifetime > RequestIds.MaxLifetime || idempotency.RequestLifetime < execution)
+        {
+            yield return $"Shards:Api:Idempotency:RequestLifetime ({idempotency.RequestLifetime}) must be between " +
+                $"RetryBudget + AttemptTimeout ({execution}) and a request's longest life ({RequestIds.MaxLifetime}).";
+        }
+
+        if (idempotency.Retention < idempotency.RequestLifetime)
+        {
+            yield return $"Shards:Api:Idempotency:Retention ({idempotency.Retention}) must be at least RequestLifetime ({idempotency.RequestLifetime}).";
+        }
+
+        if (idempotency.RequestLogRetention <= TimeSpan.Zero)
+        {
+            yield return "Shards:Api:Idempotency:RequestLogRetention must be positive (as Shards:Storage:RequestLog:Retention, default 1 h).";
+        }
+
+        if (idempotency.PrunePeriod <= TimeSpan.Zero || idempotency.PruneBatchSize < 1)
+        {
+            yield return "Shards:Api:Idempotency needs PrunePeriod > 0 and PruneBatchSize >= 1.";
+        }
+
+        if (idempotency.DatabaseTimeout < TimeSpan.FromSeconds(1))
+        {
+            yield return "Shards:Api:Idempotency:DatabaseTimeout must be at least 1 s.";
+        }
     }
 }

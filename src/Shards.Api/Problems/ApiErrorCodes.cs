@@ -12,4 +12,13 @@ public static class ApiErrorCodes
     public const string PayloadTooLarge = "payloadTooLarge";
     public const string UnsupportedMediaType = "unsupportedMediaType";
     public const string Unexpected = "unexpected";
+
+    /// <summary>422: an <c>Idempotency-Key</c> sent again with another method, route or body. Nothing was done.</summary>
+    public const string IdempotencyKeyMismatch = "idempotencyKeyMismatch";
+
+    /// <summary>409: the request's deadline passed before it was applied; it was not, and no copy of it will be.</summary>
+    public const string Expired = "expired";
+
+    /// <summary>409: the first request with this <c>Idempotency-Key</c> was never answered and can no longer be told.</summary>
+    public const string OutcomeUnknown = "outcomeUnknown";
 }

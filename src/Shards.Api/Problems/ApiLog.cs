@@ -26,4 +26,19 @@ internal static partial class ApiLog
 
     [LoggerMessage(EventId = 3007, Level = LogLevel.Debug, Message = "Rate limit: {Key} got 429 on {Path}")]
     public static partial void RateLimited(ILogger logger, string key, PathString path);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "Answered 503 to {Method} {Route} without running it: its Idempotency-Key record could not be read or written ({Reason})")]
+    public static partial void IdempotencyStoreUnavailable(ILogger logger, string method, string route, string reason);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Warning, Message = "Answered {Status} for Idempotency-Key {Key} but could not store the answer ({Reason}); a retry runs the call again under the same request ID")]
+    public static partial void IdempotencyAnswerNotStored(ILogger logger, string key, int status, string reason);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "Idempotency-Key {Key}: request {Expired} expired without being applied; running it again as request {RequestId}")]
+    public static partial void IdempotencyRearmed(ILogger logger, string key, Guid expired, Guid requestId);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Debug, Message = "Pruned {Count} Idempotency-Key record(s) past their retention")]
+    public static partial void IdempotencyPruned(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Warning, Message = "Pruning Idempotency-Key records failed ({Reason}); trying again next period")]
+    public static partial void IdempotencyPruneFailed(ILogger logger, string reason);
 }

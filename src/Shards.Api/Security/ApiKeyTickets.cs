@@ -9,17 +9,26 @@ namespace Shards.Api.Security;
 /// <summary>A presented API key turned into an authentication result: one rule for the API and the operator pages.</summary>
 internal static class ApiKeyTickets
 {
-    /// <summary>Success with the key's name as the caller's name, or a failure (logged) when no configured key matches.</summary>
+    /// <summary>The claim holding <see cref="ApiKeyMatch.Principal"/>: who owns an <c>Idempotency-Key</c>.</summary>
+    public const string PrincipalClaimType = "shards:principal";
+
+    /// <summary>
+    /// Success with the key's name as the caller's name (and its principal as a claim), or a failure (logged) when no
+    /// configured key matches.
+    /// </summary>
     public static AuthenticateResult Authenticate(ApiKeys keys, string presented, string scheme, ILogger logger, PathString path)
     {
-        var name = keys.Match(presented);
-        if (name is null)
+        var match = keys.Match(presented);
+        if (match is null)
         {
             ApiLog.WrongApiKey(logger, path);
             return AuthenticateResult.Fail("The API key is not valid.");
         }
 
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, name)], scheme);
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, match.Name), new Claim(PrincipalClaimType, match.Principal)], scheme);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), scheme));
     }
+
+    /// <summary>The principal of the authenticated caller, if any.</summary>
+    public static string? PrincipalOf(ClaimsPrincipal user) => user.FindFirst(PrincipalClaimType)?.Value;
 }

@@ -197,14 +197,15 @@ public sealed class HttpApiTests(ApiSiloFixture fixture) : IClassFixture<ApiSilo
         var other = await client.PostJsonAsync("/api/products/sku-http-idem/reserve", """{"quantity":3}""");
         var third = await client.PostJsonAsync("/api/products/sku-http-idem/reserve", """{"quantity":3}""");
         var malformed = new HttpRequestMessage(HttpMethod.Post, "/api/products/sku-http-idem/reserve") { Content = Http.Json("""{"quantity":3}""") };
-        malformed.Headers.Add("Idempotency-Key", "twice-please");
+        malformed.Headers.Add("Idempotency-Key", new string('k', 256));
 
         Assert.Equal(7, (await first.JsonAsync()).GetProperty("stock").GetInt32());
         Assert.Equal(7, (await retried.JsonAsync()).GetProperty("stock").GetInt32());
-        Assert.Equal(key.ToString(), retried.Headers.GetValues("X-Shards-Request-Id").Single());
+        Assert.Equal(first.Headers.GetValues("X-Shards-Request-Id").Single(), retried.Headers.GetValues("X-Shards-Request-Id").Single());
+        Assert.NotEqual(first.Headers.GetValues("X-Shards-Request-Id").Single(), other.Headers.GetValues("X-Shards-Request-Id").Single());
         Assert.Equal(4, (await other.JsonAsync()).GetProperty("stock").GetInt32());
         Assert.Equal(1, (await third.JsonAsync()).GetProperty("stock").GetInt32());
-        Assert.Contains("GUID", await (await client.SendAsync(malformed)).AssertProblemAsync(400, "validation"), StringComparison.Ordinal);
+        Assert.Contains("1-255 printable ASCII characters", await (await client.SendAsync(malformed)).AssertProblemAsync(400, "validation"), StringComparison.Ordinal);
         Assert.Equal(1, (await (await client.GetAsync("/api/products/sku-http-idem")).JsonAsync()).GetProperty("stock").GetInt32());
     }
 
