@@ -106,7 +106,7 @@ public sealed class IdempotencyApiTests(IdempotencyApiFixture fixture) : IClassF
         var key = Guid.NewGuid().ToString();
 
         var first = await client.SendJsonAsync(HttpMethod.Post, "/api/products/sku-idem-409/reserve", """{"quantity":3}""", key);
-        await client.PostJsonAsync("/api/products/sku-idem-409/release", """{"quantity":5}""");
+        await client.PutJsonAsync("/api/products/sku-idem-409", """{"name":"Rare","price":1,"stock":7}""");
         var replayed = await client.SendJsonAsync(HttpMethod.Post, "/api/products/sku-idem-409/reserve", """{"quantity":3}""", key);
 
         var detail = await first.AssertProblemAsync(409, "conflict");
