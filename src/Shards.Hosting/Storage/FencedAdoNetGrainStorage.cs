@@ -1,6 +1,7 @@
 using Npgsql;
 using Orleans.Runtime;
 using Orleans.Storage;
+using Shards.Hosting.Sharding;
 
 namespace Shards.Hosting.Storage;
 
@@ -16,11 +17,13 @@ public sealed class FencedAdoNetGrainStorage : IFencedGrainStorage, ILifecyclePa
     private readonly AdoNetGrainStorage _inner;
     private readonly ShardWriteStatements _statements;
     private readonly NpgsqlDataSource _dataSource;
+    private readonly string _serviceId;
 
     public FencedAdoNetGrainStorage(string name, AdoNetGrainStorage inner, string connectionString, string serviceId)
     {
         _inner = inner;
         _statements = new ShardWriteStatements(name, inner, serviceId);
+        _serviceId = serviceId;
         // Two statements of the same text every time: prepared once per connection, as group commit does.
         _dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString)
         {
@@ -40,6 +43,10 @@ public sealed class FencedAdoNetGrainStorage : IFencedGrainStorage, ILifecyclePa
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         _inner.ClearStateAsync(stateName, grainId, grainState);
+
+    /// <summary>Orleans' read, while a transaction holds the shard's fence check (a placeholder for one round trip).</summary>
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, int mapVersion) =>
+        ShardWriteFence.ReadAsync(_dataSource, _serviceId, _statements.StorageName, stateName, grainId, mapVersion, () => _inner.ReadStateAsync(stateName, grainId, grainState));
 
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, int mapVersion)
     {

@@ -34,6 +34,7 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, ILife
     private readonly GroupCommitOptions _options;
     private readonly ILogger _logger;
     private readonly NpgsqlDataSource _dataSource;
+    private readonly string _serviceId;
     private readonly string _connectionString;
     private readonly Channel<ShardWrite> _queue = Channel.CreateUnbounded<ShardWrite>(new UnboundedChannelOptions { SingleReader = false });
     private Task[] _committers = [];
@@ -53,6 +54,7 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, ILife
         _name = name;
         _inner = inner;
         _statements = new ShardWriteStatements(name, inner, serviceId);
+        _serviceId = serviceId;
         _connectionString = connectionString;
         _options = options;
         _logger = logger;
@@ -79,6 +81,10 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, ILife
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         _inner.ClearStateAsync(stateName, grainId, grainState);
+
+    /// <summary>Orleans' read, while a transaction holds the shard's fence check (a placeholder for one round trip).</summary>
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, int mapVersion) =>
+        ShardWriteFence.ReadAsync(_dataSource, _serviceId, _statements.StorageName, stateName, grainId, mapVersion, () => _inner.ReadStateAsync(stateName, grainId, grainState));
 
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         WriteAsync(stateName, grainId, grainState, mapVersion: null);

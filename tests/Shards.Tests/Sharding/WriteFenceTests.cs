@@ -277,6 +277,8 @@ public sealed class WriteFenceTests(TwoServerShardsFixture shards) : IDisposable
 
         public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) => inner.ClearStateAsync(stateName, grainId, grainState);
 
+        public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, int mapVersion) => inner.ReadStateAsync(stateName, grainId, grainState, mapVersion);
+
         public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, int mapVersion)
         {
             await held.PassAsync(mapVersion);
