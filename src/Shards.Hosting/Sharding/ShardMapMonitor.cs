@@ -17,8 +17,9 @@ namespace Shards.Hosting.Sharding;
 /// reach. Then it re-reads the current version every <see cref="ShardsStorageOptions.MapRefreshPeriod"/>:
 /// a newer version it can route with is adopted at once; one it cannot (a shard it has no connection string for)
 /// makes it refuse reads and writes; and when it could not confirm its version for a whole
-/// <see cref="ShardsStorageOptions.MapLease"/> (the main database does not answer) it refuses writes and clears.
-/// A silo with a stale map therefore fails a write instead of writing to the wrong shard (docs/sharding.md). A shard that refuses an operation routed with an older map than it accepts
+/// <see cref="ShardsStorageOptions.MapLease"/> (the main database does not answer) it refuses reads, writes and clears.
+/// A silo with a stale map therefore fails a call instead of writing to the wrong shard or answering from a shard the
+/// state has left (docs/sharding.md). A shard that refuses an operation routed with an older map than it accepts
 /// (a resharding closed it) makes the silo read the current map at once (<see cref="RefreshAfterRefusalAsync"/>).
 /// </summary>
 public sealed partial class ShardMapMonitor : IDisposable
@@ -158,8 +159,11 @@ public sealed partial class ShardMapMonitor : IDisposable
         }
     }
 
-    /// <summary>Where to read <paramref name="grainId"/>'s state; refuses when a newer map exists that this silo cannot use.</summary>
-    public ShardRoute RouteRead(GrainId grainId) => Route(grainId, "read", requireLease: false);
+    /// <summary>
+    /// Where to read <paramref name="grainId"/>'s state; refuses unless the map is current and confirmed, as for writes: a
+    /// newer map may have moved the state, and the shard this map names would answer "no such state" (a 404, an empty cart).
+    /// </summary>
+    public ShardRoute RouteRead(GrainId grainId) => Route(grainId, "read", requireLease: true);
 
     /// <summary>Where to write or clear <paramref name="grainId"/>'s state; refuses unless the map is current and confirmed.</summary>
     public ShardRoute RouteWrite(GrainId grainId, string verb = "write") => Route(grainId, verb, requireLease: true);
@@ -208,7 +212,7 @@ public sealed partial class ShardMapMonitor : IDisposable
                 ShardsErrorCode.StorageUnavailable,
                 $"Shard map unconfirmed: version {view.Map.Version} was last confirmed {age.TotalSeconds:0.0} s ago " +
                 $"(lease {_options.MapLease.TotalSeconds:0.#} s; the main database {PostgresAvailability.Describe(_mainConnectionString)} does not answer). " +
-                $"Refusing to {verb} {grainId}, since a newer map may send it elsewhere; nothing changed, retry later.");
+                $"Refusing to {verb} {grainId}, since a newer map may have moved its state to another shard; nothing changed, retry later.");
         }
 
         var key = grainId.ToString();
