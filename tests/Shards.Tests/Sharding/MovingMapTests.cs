@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using Orleans.Runtime;
 using Orleans.Storage;
 using Shards.Contracts;
@@ -15,7 +16,8 @@ namespace Shards.Tests.Sharding;
 /// <summary>
 /// A resharding's moving map against a silo still on the map before it: a new key created under the moving map is
 /// never created a second time, in another shard, by the silo on the old map (which reads only the old shard), nor is
-/// it read as missing there.
+/// it read as missing there; the coordinator's copy never overwrites a newer row in the new shard; and a grain's
+/// request-log rows move with its state row.
 /// </summary>
 [Collection(TwoServerShardsCollection.Name)]
 public sealed class MovingMapTests(TwoServerShardsFixture shards) : IDisposable
@@ -111,6 +113,70 @@ public sealed class MovingMapTests(TwoServerShardsFixture shards) : IDisposable
         await race.FinishAsync();
         Assert.Equal(["s2"], await ShardsHoldingAsync(race, race.Key));
         Assert.Equal("from the moving map, on top of it", (await race.ReadAfterAsync(race.Key)).State?.Name);
+    }
+
+    [Fact]
+    public async Task Moving_rows_never_overwrites_a_newer_row_already_in_the_target_shard()
+    {
+        var serviceId = NewServiceId();
+        var from = new ShardConnection("s0", shards.S0);
+        var to = new ShardConnection("s1", shards.S1);
+        await InsertRowAsync(shards.S0, serviceId, "sku-target-newer", version: 3, "old shard v3");
+        await InsertRowAsync(shards.S1, serviceId, "sku-target-newer", version: 7, "new shard v7, acknowledged");
+        await InsertRowAsync(shards.S0, serviceId, "sku-target-older", version: 5, "old shard v5");
+        await InsertRowAsync(shards.S1, serviceId, "sku-target-older", version: 2, "stale copy v2");
+        await InsertRowAsync(shards.S0, serviceId, "sku-target-empty", version: 4, "old shard v4");
+
+        var keys = (await ShardRows.ScanAsync(from, serviceId, CancellationToken.None)).OrderBy(k => k.Key, StringComparer.Ordinal).ToList();
+        Assert.Equal(3, await ShardRows.MoveAsync(from, to, serviceId, keys, CancellationToken.None));
+
+        Assert.Empty(await ShardRows.ScanAsync(from, serviceId, CancellationToken.None));
+        Assert.Equal((7, "new shard v7, acknowledged"), await RowAsync(shards.S1, serviceId, "sku-target-newer"));
+        Assert.Equal((5, "old shard v5"), await RowAsync(shards.S1, serviceId, "sku-target-older"));
+        Assert.Equal((4, "old shard v4"), await RowAsync(shards.S1, serviceId, "sku-target-empty"));
+    }
+
+    [Fact]
+    public async Task A_grains_request_log_rows_move_with_its_state_and_leave_the_old_shard()
+    {
+        var serviceId = NewServiceId();
+        var s2 = await TestPostgres.CreateDatabaseAsync("log_s2");
+        var all = Options(("s0", shards.S0), ("s1", shards.S1), ("s2", s2));
+        await SiloAsync(serviceId, Options(("s0", shards.S0), ("s1", shards.S1))); // map version 1: s0, s1
+        var silo = await SiloAsync(serviceId, all);
+        var before = new ShardRouter(["s0", "s1"]);
+        var after = new ShardRouter(["s0", "s1", "s2"]);
+        var keys = Enumerable.Range(0, 60).Select(i => $"sku-log-{i}").ToList();
+        var moving = keys.Where(k => after.ShardFor($"product/{k}") == "s2").Take(3).ToList();
+        var staying = keys.First(k => after.ShardFor($"product/{k}") == before.ShardFor($"product/{k}"));
+        foreach (var key in moving.Append(staying))
+        {
+            await silo.Storage.WriteStateAsync(ProductState, Product(key), new GrainState<ContractProductState>(new ContractProductState { Name = key }));
+        }
+
+        // Two logged requests per key in its shard; one of them is already in the new shard (a copy must not fail on it).
+        var requests = new Dictionary<string, Guid[]>(StringComparer.Ordinal);
+        foreach (var key in moving.Append(staying))
+        {
+            requests[key] = [Guid.NewGuid(), Guid.NewGuid()];
+            foreach (var request in requests[key])
+            {
+                await InsertLogRowAsync(shards.ConnectionStringOf(before.ShardFor($"product/{key}")), serviceId, key, request);
+            }
+        }
+
+        await InsertLogRowAsync(s2, serviceId, moving[0], requests[moving[0]][0]);
+        var result = await new ReshardCoordinator(shards.Main, serviceId, CoordinatorOptions(("s0", shards.S0), ("s1", shards.S1), ("s2", s2))).RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), null, CancellationToken.None);
+        Assert.True(result.KeysMoved >= moving.Count);
+
+        foreach (var key in moving)
+        {
+            Assert.Equal(requests[key].Order(), await LoggedRequestsAsync(s2, serviceId, key));
+            Assert.Empty(await LoggedRequestsAsync(shards.ConnectionStringOf(before.ShardFor($"product/{key}")), serviceId, key));
+        }
+
+        Assert.Equal(requests[staying].Order(), await LoggedRequestsAsync(shards.ConnectionStringOf(before.ShardFor($"product/{staying}")), serviceId, staying));
+        Assert.Empty(await LoggedRequestsAsync(s2, serviceId, staying));
     }
 
     public void Dispose()
@@ -232,6 +298,56 @@ public sealed class MovingMapTests(TwoServerShardsFixture shards) : IDisposable
         }
 
         return holding;
+    }
+
+    private static Task InsertRowAsync(string connectionString, string serviceId, string key, int version, string payload) => Sql.ExecuteAsync(
+        connectionString,
+        """
+        INSERT INTO orleans_storage (serviceid, graintypestring, grainidn0, grainidn1, grainidextensionstring, grainidhash, graintypehash, payloadbinary, version, modifiedon)
+        VALUES (@s, 'product', 0, 0, @k, 1, 2, convert_to(@p, 'UTF8'), @v, now())
+        """,
+        ("s", serviceId), ("k", key), ("p", payload), ("v", version));
+
+    private static async Task<(int Version, string Payload)> RowAsync(string connectionString, string serviceId, string key)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT version, convert_from(payloadbinary, 'UTF8') FROM orleans_storage WHERE serviceid = @s AND grainidextensionstring = @k", connection);
+        command.Parameters.AddWithValue("s", serviceId);
+        command.Parameters.AddWithValue("k", key);
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync(), $"no row of {key}");
+        return (reader.GetInt32(0), reader.GetString(1));
+    }
+
+    private static Task InsertLogRowAsync(string connectionString, string serviceId, string key, Guid request) => Sql.ExecuteAsync(
+        connectionString,
+        """
+        INSERT INTO shards_request_log (serviceid, graintypestring, grainkey, requestid, expires_at, outcome)
+        VALUES (@s, 'product', @k, @r, now() + interval '10 minutes', @o)
+        ON CONFLICT DO NOTHING
+        """,
+        ("s", serviceId), ("k", key), ("r", request), ("o", request.ToByteArray()));
+
+    private static async Task<List<Guid>> LoggedRequestsAsync(string connectionString, string serviceId, string key)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT requestid, outcome FROM shards_request_log WHERE serviceid = @s AND graintypestring = 'product' AND grainkey = @k", connection);
+        command.Parameters.AddWithValue("s", serviceId);
+        command.Parameters.AddWithValue("k", key);
+        await using var reader = await command.ExecuteReaderAsync();
+        var requests = new List<Guid>();
+        while (await reader.ReadAsync())
+        {
+            var request = reader.GetGuid(0);
+            Assert.Equal(request.ToByteArray(), reader.GetFieldValue<byte[]>(1)); // the outcome came along
+            requests.Add(request);
+        }
+
+        return requests.Order().ToList();
     }
 
     private static GrainId Product(string sku) => GrainId.Create("product", sku);
