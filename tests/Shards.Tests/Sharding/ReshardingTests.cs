@@ -208,7 +208,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         }
 
         var current = new GrainState<ContractProductState>();
-        await stale.Storage.ReadStateAsync(ProductState, Product(key), current);
+        await StaleMapRetry.RunAsync(() => stale.Storage.ReadStateAsync(ProductState, Product(key), current));
         Assert.Equal($"{key} v0", current.State?.Name);
         current.State = new ContractProductState { Name = "from the silo that was stale" };
         await stale.Storage.WriteStateAsync(ProductState, Product(key), current);
@@ -290,7 +290,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         {
             Assert.Equal([router.ShardFor($"product/{key}")], rows[key]);
             var state = new GrainState<ContractProductState>();
-            await verifier.Storage.ReadStateAsync(ProductState, Product(key), state);
+            await StaleMapRetry.RunAsync(() => verifier.Storage.ReadStateAsync(ProductState, Product(key), state));
             Assert.Equal(writers.LastAcknowledged[key], state.State?.Name);
         }
     }
@@ -412,7 +412,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
             if (!_states.TryGetValue(key, out var state))
             {
                 state = new GrainState<ContractProductState>();
-                await silo.ReadStateAsync(ProductState, grain, state);
+                await StaleMapRetry.RunAsync(() => silo.ReadStateAsync(ProductState, grain, state));
                 _states[key] = state;
             }
 
@@ -430,7 +430,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
                 catch (InconsistentStateException)
                 {
                     Interlocked.Increment(ref _conflicts);
-                    await silo.ReadStateAsync(ProductState, grain, state);
+                    await StaleMapRetry.RunAsync(() => silo.ReadStateAsync(ProductState, grain, state));
                 }
                 catch (ShardsException ex) when (ex.Code == ShardsErrorCode.StorageUnavailable)
                 {
