@@ -17,8 +17,10 @@ namespace Shards.Hosting.Sharding;
 /// reach. Then it re-reads the current version every <see cref="ShardsStorageOptions.MapRefreshPeriod"/>:
 /// a newer version it can route with is adopted at once; one it cannot (a shard it has no connection string for)
 /// makes it refuse reads and writes; and when it could not confirm its version for a whole
-/// <see cref="ShardsStorageOptions.MapLease"/> (the main database does not answer) it refuses writes and clears.
-/// A silo with a stale map therefore fails a write instead of writing to the wrong shard (docs/sharding.md).
+/// <see cref="ShardsStorageOptions.MapLease"/> (the main database does not answer) it refuses reads, writes and clears.
+/// A silo with a stale map therefore fails a call instead of writing to the wrong shard or answering from a shard the
+/// state has left (docs/sharding.md). A shard that refuses an operation routed with an older map than it accepts
+/// (a resharding closed it) makes the silo read the current map at once (<see cref="RefreshAfterRefusalAsync"/>).
 /// </summary>
 public sealed partial class ShardMapMonitor : IDisposable
 {
@@ -85,12 +87,43 @@ public sealed partial class ShardMapMonitor : IDisposable
     /// records that a newer one exists that it cannot. True when the silo may route with what it has now.
     /// Database errors propagate (the refresh loop logs them; the lease then runs out).
     /// </summary>
-    public async Task<bool> RefreshAsync(CancellationToken cancellationToken = default)
+    public Task<bool> RefreshAsync(CancellationToken cancellationToken = default) => RefreshAsync(unlessAtLeast: null, cancellationToken);
+
+    /// <summary>
+    /// A shard refused a read or write routed with this silo's map: a resharding closed it to maps older than
+    /// <paramref name="acceptedVersion"/>. Reads the current map now rather than at the next refresh, so that the caller's
+    /// retry is routed by it (refusals that arrive together share one read). Never throws: when the main database does not
+    /// answer, the refresh loop keeps trying and the lease runs out as usual.
+    /// </summary>
+    public async Task RefreshAfterRefusalAsync(int acceptedVersion)
+    {
+        if (Volatile.Read(ref _disposed) == 1 || _view is not { } view || view.Map.Version >= acceptedVersion)
+        {
+            return;
+        }
+
+        LogRefreshAfterRefusal(_logger, ServiceId, view.Map.Version, acceptedVersion);
+        try
+        {
+            await RefreshAsync(acceptedVersion, _stopping.Token);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OperationCanceledException or ObjectDisposedException)
+        {
+            LogRefreshFailed(_logger, ex, ServiceId, PostgresAvailability.Describe(_mainConnectionString));
+        }
+    }
+
+    private async Task<bool> RefreshAsync(int? unlessAtLeast, CancellationToken cancellationToken)
     {
         await _refreshing.WaitAsync(cancellationToken);
         try
         {
             var view = _view ?? throw new InvalidOperationException("The shard map monitor has not started.");
+            if (view.Map.Version >= unlessAtLeast)
+            {
+                return true; // another refusal's refresh got there first
+            }
+
             var askedAt = _time.GetTimestamp();
             var latest = await ShardMapStore.ReadCurrentAsync(_mainConnectionString, ServiceId, cancellationToken);
             if (latest is null || latest.Version < view.Map.Version)
@@ -126,8 +159,11 @@ public sealed partial class ShardMapMonitor : IDisposable
         }
     }
 
-    /// <summary>Where to read <paramref name="grainId"/>'s state; refuses when a newer map exists that this silo cannot use.</summary>
-    public ShardRoute RouteRead(GrainId grainId) => Route(grainId, "read", requireLease: false);
+    /// <summary>
+    /// Where to read <paramref name="grainId"/>'s state; refuses unless the map is current and confirmed, as for writes: a
+    /// newer map may have moved the state, and the shard this map names would answer "no such state" (a 404, an empty cart).
+    /// </summary>
+    public ShardRoute RouteRead(GrainId grainId) => Route(grainId, "read", requireLease: true);
 
     /// <summary>Where to write or clear <paramref name="grainId"/>'s state; refuses unless the map is current and confirmed.</summary>
     public ShardRoute RouteWrite(GrainId grainId, string verb = "write") => Route(grainId, verb, requireLease: true);
@@ -176,7 +212,7 @@ public sealed partial class ShardMapMonitor : IDisposable
                 ShardsErrorCode.StorageUnavailable,
                 $"Shard map unconfirmed: version {view.Map.Version} was last confirmed {age.TotalSeconds:0.0} s ago " +
                 $"(lease {_options.MapLease.TotalSeconds:0.#} s; the main database {PostgresAvailability.Describe(_mainConnectionString)} does not answer). " +
-                $"Refusing to {verb} {grainId}, since a newer map may send it elsewhere; nothing changed, retry later.");
+                $"Refusing to {verb} {grainId}, since a newer map may have moved its state to another shard; nothing changed, retry later.");
         }
 
         var key = grainId.ToString();
@@ -335,6 +371,9 @@ public sealed partial class ShardMapMonitor : IDisposable
 
     [LoggerMessage(EventId = 1410, Level = LogLevel.Warning, Message = "Shard {Shard} of the shard map is not configured on this silo and cannot be reached at {Target}: {Reason}")]
     private static partial void LogShardUnreachable(ILogger logger, string shard, string target, string reason);
+
+    [LoggerMessage(EventId = 1411, Level = LogLevel.Information, Message = "Shard map of service {ServiceId}: a shard refused version {Current} (it accepts {Accepted} and later); reading the current map now")]
+    private static partial void LogRefreshAfterRefusal(ILogger logger, string serviceId, int current, int accepted);
 
     [LoggerMessage(EventId = 1408, Level = LogLevel.Warning, Message = "Configured shard {Shard} is not in the shard map of service {ServiceId} (version {Version}); it stays unused until a map version adds it")]
     private static partial void LogShardNotInMap(ILogger logger, string shard, string serviceId, int version);

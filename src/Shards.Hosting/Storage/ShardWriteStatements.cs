@@ -78,7 +78,7 @@ internal sealed class ShardWriteStatements : IAsyncDisposable
         }
         catch (PostgresException refused) when (ShardWriteFence.RefusedBelow(refused) is { } accepted)
         {
-            throw ShardWriteFence.Refusal(_storageName, stateName, grainId, mapVersion ?? 0, accepted);
+            throw ShardWriteFence.Refusal(_storageName, stateName, grainId, mapVersion ?? 0, accepted, "read");
         }
     }
 

@@ -15,8 +15,9 @@ namespace Shards.Hosting.Storage;
 /// database. With one shard this is plain ADO.NET storage plus the shard map's stale-map rule.
 /// While a resharding moves a grain (a moving map), its row is in the old shard until the coordinator moved it (with
 /// its version), then in the new one: the old shard is asked first and is the owner while it holds the row
-/// (docs/sharding.md, "Online resharding"). Every write carries the map version that routed it to its shard, whose
-/// database checks it against its write fence in the write's own transaction (<see cref="IFencedGrainStorage"/>).
+/// (docs/sharding.md, "Online resharding"). Every read and write carries the map version that routed it to its shard,
+/// whose database checks it against its write fence in the operation's own transaction (<see cref="IFencedGrainStorage"/>);
+/// when the shard refuses it (a resharding closed it to that version), the silo reads the current map at once.
 /// </summary>
 public sealed class ShardedGrainStorage(
     string storageName, ShardMapMonitor map, IReadOnlyDictionary<string, IGrainStorage> shards, Func<ShardConnection, IGrainStorage>? reach = null)
@@ -32,12 +33,15 @@ public sealed class ShardedGrainStorage(
     public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var route = map.RouteRead(grainId);
-        await ReadAsync(await ShardAsync(route.Shard), stateName, grainId, grainState, route.MapVersion);
-        if (route.MovingTo is { } target && grainState.ETag is null)
+        await RefreshedOnRefusalAsync(async () =>
         {
-            // No row in the old shard: either the grain is new or the resharding moved it already.
-            await ReadAsync(await ShardAsync(target), stateName, grainId, grainState, route.MapVersion);
-        }
+            await ReadAsync(await ShardAsync(route.Shard), stateName, grainId, grainState, route.MapVersion);
+            if (route.MovingTo is { } target && grainState.ETag is null)
+            {
+                // No row in the old shard: either the grain is new or the resharding moved it already.
+                await ReadAsync(await ShardAsync(target), stateName, grainId, grainState, route.MapVersion);
+            }
+        });
     }
 
     /// <summary>
@@ -59,21 +63,22 @@ public sealed class ShardedGrainStorage(
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var route = map.RouteWrite(grainId);
-        if (route.MovingTo is not { } target)
+        await RefreshedOnRefusalAsync(async () =>
         {
-            await WriteAsync(await ShardAsync(route.Shard), stateName, grainId, grainState, route.MapVersion);
-            return;
-        }
-
-        if (grainState.ETag is null)
-        {
-            // A new grain (no row in either shard when it read): it starts in its new shard, behind the coordinator's scan.
-            await WriteAsync(await ShardAsync(target), stateName, grainId, grainState, route.MapVersion);
-            return;
-        }
-
-        await WithMovedFallbackAsync(
-            stateName, grainId, grainState, route.Shard, target, (storage, state) => WriteAsync(storage, stateName, grainId, state, route.MapVersion));
+            if (route.MovingTo is not { } target)
+            {
+                await WriteAsync(await ShardAsync(route.Shard), stateName, grainId, grainState, route.MapVersion);
+            }
+            else if (grainState.ETag is null)
+            {
+                await CreateMovingAsync(stateName, grainId, grainState, route, target);
+            }
+            else
+            {
+                await WithMovedFallbackAsync(
+                    stateName, grainId, grainState, route, target, (storage, state) => WriteAsync(storage, stateName, grainId, state, route.MapVersion));
+            }
+        });
     }
 
     public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
@@ -95,7 +100,7 @@ public sealed class ShardedGrainStorage(
             }
         }
 
-        await WithMovedFallbackAsync(stateName, grainId, grainState, route.Shard, target, (storage, state) => storage.ClearStateAsync(stateName, grainId, state));
+        await WithMovedFallbackAsync(stateName, grainId, grainState, route, target, (storage, state) => storage.ClearStateAsync(stateName, grainId, state));
     }
 
     /// <summary>
@@ -117,9 +122,9 @@ public sealed class ShardedGrainStorage(
     /// A row being moved is locked by the coordinator: the old shard's write waits, then finds it gone.
     /// </summary>
     private async Task WithMovedFallbackAsync<T>(
-        string stateName, GrainId grainId, IGrainState<T> grainState, string from, string to, Func<IGrainStorage, IGrainState<T>, Task> operation)
+        string stateName, GrainId grainId, IGrainState<T> grainState, ShardRoute route, string to, Func<IGrainStorage, IGrainState<T>, Task> operation)
     {
-        var old = await ShardAsync(from);
+        var old = await ShardAsync(route.Shard);
         try
         {
             await operation(old, grainState);
@@ -128,7 +133,7 @@ public sealed class ShardedGrainStorage(
         catch (InconsistentStateException)
         {
             var probe = new GrainState<T>();
-            await old.ReadStateAsync(stateName, grainId, probe);
+            await ReadAsync(old, stateName, grainId, probe, route.MapVersion);
             if (probe.ETag is not null)
             {
                 throw;
@@ -139,6 +144,66 @@ public sealed class ShardedGrainStorage(
     }
 
     /// <summary>
+    /// A new grain of a moving key (no row in either shard when it read). Until the resharding closes the old shard, it is
+    /// created there, routed as the map before the moving one routes it (the moving map's version - 1): a silo still on
+    /// that map reads only the old shard, and must see it there; the coordinator moves it after the close. Once the old
+    /// shard is closed, it refuses that version; no silo can create the key there any more, so the grain is created in
+    /// its new shard, unless the old shard holds it already (a silo on the old map created it before the close: a
+    /// version conflict, as with one database). A row is therefore never created in the new shard while a silo on the old
+    /// map could still create or read the key in the old one.
+    /// </summary>
+    private async Task CreateMovingAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, ShardRoute route, string target)
+    {
+        var old = await ShardAsync(route.Shard);
+        try
+        {
+            await WriteAsync(old, stateName, grainId, grainState, route.MapVersion - 1);
+            return;
+        }
+        catch (ShardsException closed) when (ShardWriteFence.AcceptedVersionOf(closed) <= route.MapVersion)
+        {
+            // The resharding closed the old shard: the key is created in its new shard.
+        }
+
+        var probe = new GrainState<T>();
+        await ReadAsync(old, stateName, grainId, probe, route.MapVersion);
+        if (probe.ETag is not null)
+        {
+            throw new InconsistentStateException(
+                $"Version conflict (WriteState): {grainId}'s {stateName} state was created in shard '{route.Shard}' (a silo on the shard map before " +
+                $"version {route.MapVersion} created it) since this grain read it. ETag=(none), stored ETag={probe.ETag}.");
+        }
+
+        await WriteAsync(await ShardAsync(target), stateName, grainId, grainState, route.MapVersion);
+    }
+
+    /// <summary>
+    /// Runs a routed read or write; when a shard refused it because a resharding closed the shard to its map version, reads
+    /// the current map before the refusal goes to the caller, whose retry is then routed by it.
+    /// </summary>
+    private async Task RefreshedOnRefusalAsync(Func<Task> operation)
+    {
+        try
+        {
+            await operation();
+        }
+        catch (ShardsException refused) when (ShardWriteFence.AcceptedVersionOf(refused) is { } accepted)
+        {
+            await map.RefreshAfterRefusalAsync(accepted);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A read in one shard, carrying the map version that routed it: the shard database refuses it (stale map) once a
+    /// resharding closed that shard to older maps, rather than answer from a shard the state may have left.
+    /// </summary>
+    private static Task ReadAsync<T>(IGrainStorage shard, string stateName, GrainId grainId, IGrainState<T> grainState, int mapVersion) =>
+        shard is IFencedGrainStorage fenced
+            ? fenced.ReadStateAsync(stateName, grainId, grainState, mapVersion)
+            : shard.ReadStateAsync(stateName, grainId, grainState);
+
+    /// <summary>
     /// A write in one shard, carrying the map version that routed it: the shard database refuses it (stale map, nothing
     /// stored) once a resharding closed that shard to older maps, however long the write took to get there.
     /// </summary>
@@ -146,12 +211,6 @@ public sealed class ShardedGrainStorage(
         shard is IFencedGrainStorage fenced
             ? fenced.WriteStateAsync(stateName, grainId, grainState, mapVersion)
             : shard.WriteStateAsync(stateName, grainId, grainState);
-
-    /// <summary>A read in one shard, refused by the shard database once a resharding closed that shard to the map that routed it.</summary>
-    private static Task ReadAsync<T>(IGrainStorage shard, string stateName, GrainId grainId, IGrainState<T> grainState, int mapVersion) =>
-        shard is IFencedGrainStorage fenced
-            ? fenced.ReadStateAsync(stateName, grainId, grainState, mapVersion)
-            : shard.ReadStateAsync(stateName, grainId, grainState);
 
     private static Task<LoggedRequest?> FindAsync(IGrainStorage shard, string stateName, GrainId grainId, Guid requestId) =>
         shard is IRequestLogStorage log ? log.FindAsync(stateName, grainId, requestId) : Task.FromResult<LoggedRequest?>(null);

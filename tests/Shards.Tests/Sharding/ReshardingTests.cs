@@ -161,7 +161,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
     }
 
     [Fact]
-    public async Task A_silo_that_missed_the_moving_map_refuses_writes_once_the_fence_has_passed_then_follows_it()
+    public async Task A_silo_that_missed_the_moving_map_refuses_reads_and_writes_once_the_fence_has_passed_then_follows_it()
     {
         var serviceId = NewServiceId();
         var s2 = await TestPostgres.CreateDatabaseAsync("reshard_s2");
@@ -181,10 +181,14 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         {
             await new ReshardCoordinator(shards.Main, serviceId, all).RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), null, CancellationToken.None);
 
+            // The key's row left the shard this silo's map names: answering "no row" would be a 404 or an empty cart.
             var moved = keys.First(k => new ShardRouter(["s0", "s1", "s2"]).ShardFor($"product/{k}") == "s2");
-            var state = new GrainState<ContractProductState>();
-            await stale.Storage.ReadStateAsync(ProductState, Product(moved), state);
-            state.State = new ContractProductState { Name = "from the stale silo" };
+            var refusedRead = await Assert.ThrowsAsync<ShardsException>(() => stale.Storage.ReadStateAsync(ProductState, Product(moved), new GrainState<ContractProductState>()));
+            Assert.Equal(ShardsErrorCode.StorageUnavailable, refusedRead.Code);
+            Assert.Contains("Shard map unconfirmed: version 1", refusedRead.Message, StringComparison.Ordinal);
+            Assert.Contains("Refusing to read", refusedRead.Message, StringComparison.Ordinal);
+
+            var state = new GrainState<ContractProductState>(new ContractProductState { Name = "from the stale silo" });
             var refused = await Assert.ThrowsAsync<ShardsException>(() => stale.Storage.WriteStateAsync(ProductState, Product(moved), state));
             Assert.Equal(ShardsErrorCode.StorageUnavailable, refused.Code);
             Assert.Contains("Shard map unconfirmed: version 1", refused.Message, StringComparison.Ordinal);
@@ -204,7 +208,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         }
 
         var current = new GrainState<ContractProductState>();
-        await stale.Storage.ReadStateAsync(ProductState, Product(key), current);
+        await StaleMapRetry.RunAsync(() => stale.Storage.ReadStateAsync(ProductState, Product(key), current));
         Assert.Equal($"{key} v0", current.State?.Name);
         current.State = new ContractProductState { Name = "from the silo that was stale" };
         await stale.Storage.WriteStateAsync(ProductState, Product(key), current);
@@ -286,7 +290,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         {
             Assert.Equal([router.ShardFor($"product/{key}")], rows[key]);
             var state = new GrainState<ContractProductState>();
-            await verifier.Storage.ReadStateAsync(ProductState, Product(key), state);
+            await StaleMapRetry.RunAsync(() => verifier.Storage.ReadStateAsync(ProductState, Product(key), state));
             Assert.Equal(writers.LastAcknowledged[key], state.State?.Name);
         }
     }
@@ -408,7 +412,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
             if (!_states.TryGetValue(key, out var state))
             {
                 state = new GrainState<ContractProductState>();
-                await silo.ReadStateAsync(ProductState, grain, state);
+                await StaleMapRetry.RunAsync(() => silo.ReadStateAsync(ProductState, grain, state));
                 _states[key] = state;
             }
 
@@ -426,7 +430,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
                 catch (InconsistentStateException)
                 {
                     Interlocked.Increment(ref _conflicts);
-                    await silo.ReadStateAsync(ProductState, grain, state);
+                    await StaleMapRetry.RunAsync(() => silo.ReadStateAsync(ProductState, grain, state));
                 }
                 catch (ShardsException ex) when (ex.Code == ShardsErrorCode.StorageUnavailable)
                 {

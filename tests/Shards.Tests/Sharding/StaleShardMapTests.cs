@@ -13,7 +13,7 @@ namespace Shards.Tests.Sharding;
 
 /// <summary>
 /// The stale-map rule: a silo that knows a newer shard map it cannot use, or that could not confirm its map within
-/// the lease, refuses to write rather than write to what may be the wrong shard; it writes again once it routes with
+/// the lease, refuses to read or write rather than use what may be the wrong shard; it writes again once it routes with
 /// the current map.
 /// </summary>
 [Collection(TwoServerShardsCollection.Name)]
@@ -56,7 +56,7 @@ public sealed class StaleShardMapTests(TwoServerShardsFixture shards) : IDisposa
     }
 
     [Fact]
-    public async Task A_silo_that_cannot_confirm_its_map_within_the_lease_refuses_writes_but_serves_reads_then_recovers()
+    public async Task A_silo_that_cannot_confirm_its_map_within_the_lease_refuses_writes_and_reads_then_recovers()
     {
         var serviceId = NewServiceId();
         var main = await TestPostgres.CreateDatabaseAsync("lease_main"); // its own: this test makes it unreachable
@@ -87,11 +87,11 @@ public sealed class StaleShardMapTests(TwoServerShardsFixture shards) : IDisposa
             Assert.Contains("Shard map unconfirmed", refused.Message, StringComparison.Ordinal);
             Assert.Contains("Refusing to write", refused.Message, StringComparison.Ordinal);
 
-            // Reads still come from the shard: the last acknowledged write (writes went through until the lease ran out).
-            var read = new GrainState<ContractProductState>();
-            await storage.ReadStateAsync(ProductState, Lamp, read);
-            Assert.True(read.RecordExists);
-            Assert.Equal(state.ETag, read.ETag);
+            // Reads are refused too: a newer map may have moved the state, and the old shard would answer "no such key".
+            var refusedRead = await Assert.ThrowsAsync<ShardsException>(() => storage.ReadStateAsync(ProductState, Lamp, new GrainState<ContractProductState>()));
+            Assert.Equal(ShardsErrorCode.StorageUnavailable, refusedRead.Code);
+            Assert.Contains("Shard map unconfirmed", refusedRead.Message, StringComparison.Ordinal);
+            Assert.Contains("Refusing to read", refusedRead.Message, StringComparison.Ordinal);
         }
         finally
         {

@@ -199,11 +199,15 @@ public sealed class ReshardCoordinator(string main, string serviceId, ShardsStor
     }
 
     /// <summary>
-    /// Closes every shard of the old ring to writes routed with a map older than the moving one, in each shard database
-    /// itself (<see cref="ShardWriteFence"/>), before the first scan. A write that the old map routed and that is still on
-    /// its way after the fence's wait (queued, paused, on a slow connection) is then refused by the shard, and its caller
-    /// retries it under the current map; one that passed the check before is committed before the close returns, so the
-    /// scan sees its row. This, not the wait, is what keeps a write routed by the old map from landing behind the scan.
+    /// Closes every shard of the old ring to reads and writes routed with a map older than the moving one, in each shard
+    /// database itself (<see cref="ShardWriteFence"/>), before the first scan. A write that the old map routed and that is
+    /// still on its way after the fence's wait (queued, paused, on a slow connection) is then refused by the shard, and its
+    /// caller retries it under the current map; one that passed the check before is committed before the close returns, so
+    /// the scan sees its row. This, not the wait, is what keeps a write routed by the old map from landing behind the scan.
+    /// It is also the moment silos on the moving map start creating new keys in their new shards: until it, they create
+    /// them in the old shard, where a silo still on the old map reads (<see cref="Storage.ShardedGrainStorage"/>). The
+    /// close therefore comes after the moving map is published, never before: closing first would make every silo refuse
+    /// every call to these shards until the map is published, and forever if this process died in between.
     /// </summary>
     private async Task CloseOldShardsAsync(ReshardRequest request, ShardMap map, IProgress<ReshardProgress>? progress, CancellationToken cancellationToken)
     {

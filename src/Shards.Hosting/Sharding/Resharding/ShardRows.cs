@@ -12,7 +12,8 @@ public sealed record ShardRowKey(string State, string Key, string GrainId);
 
 /// <summary>
 /// The rows of one service in one shard database, as a resharding reads and moves them. Rows are copied with every
-/// column (payload, version, hashes), so a grain's ETag stays valid in its new shard.
+/// column (payload, version, hashes), so a grain's ETag stays valid in its new shard, and a grain's request-log rows
+/// (<c>shards_request_log</c>, 0010_request_log.sql) move with its state row, in the same transactions.
 /// </summary>
 public static class ShardRows
 {
@@ -55,10 +56,12 @@ public static class ShardRows
 
     /// <summary>
     /// Moves <paramref name="keys"/> from <paramref name="from"/> to <paramref name="to"/>: locks them in the old shard
-    /// (writes to them wait), copies them with their versions into the new shard and commits there, then deletes them
-    /// from the old shard and commits. A row that vanished since the scan is skipped. Returns the rows moved.
+    /// (writes to them wait), copies them with their versions and their request-log rows into the new shard and commits
+    /// there, then deletes them and the log rows it copied from the old shard and commits. A row that vanished since the
+    /// scan is skipped. Returns the rows moved.
     /// A crash between the two commits leaves the row in both: the old shard's row still wins (silos ask it first),
-    /// and the next run copies it again over the stale copy.
+    /// and the next run copies it again over the stale copy. The copy never replaces a row of the same or a newer version
+    /// in the new shard (a write acknowledged there is never undone), and a log row already there stays as it is.
     /// </summary>
     public static async Task<int> MoveAsync(
         ShardConnection from, ShardConnection to, string serviceId, IReadOnlyList<ShardRowKey> keys, CancellationToken cancellationToken)
@@ -71,6 +74,10 @@ public static class ShardRows
         {
             return 0;
         }
+
+        // A logged write inserts its log row and changes the state row in one transaction; the state rows are locked now,
+        // so no such transaction of these grains can commit before this one: the log rows read here are all of theirs.
+        var log = await ReadLogAsync(source, lockTransaction, serviceId, rows, cancellationToken);
 
         await using (var target = new NpgsqlConnection(to.ConnectionString))
         {
@@ -88,6 +95,7 @@ public static class ShardRows
                     ON CONFLICT ON CONSTRAINT orleans_storage_grain_key DO UPDATE
                        SET grainidhash = EXCLUDED.grainidhash, graintypehash = EXCLUDED.graintypehash,
                            payloadbinary = EXCLUDED.payloadbinary, version = EXCLUDED.version, modifiedon = EXCLUDED.modifiedon
+                     WHERE s.version < EXCLUDED.version
                     """);
                 command.Parameters.AddWithValue("service", serviceId);
                 command.Parameters.AddWithValue("state", row.State);
@@ -100,21 +108,52 @@ public static class ShardRows
                 batch.BatchCommands.Add(command);
             }
 
+            if (log.Count > 0)
+            {
+                batch.BatchCommands.Add(CopyLog(serviceId, log));
+            }
+
             await batch.ExecuteNonQueryAsync(cancellationToken);
             await copyTransaction.CommitAsync(cancellationToken);
         }
 
-        await using (var delete = new NpgsqlCommand(
-            """
-            DELETE FROM orleans_storage AS s
-             USING unnest(@states, @keys) AS k(state, key)
-             WHERE s.serviceid = @service AND s.graintypestring = k.state AND s.grainidextensionstring = k.key
-               AND s.grainidn0 = 0 AND s.grainidn1 = 0
-            """, source, lockTransaction))
+        await using (var delete = new NpgsqlBatch(source, lockTransaction))
         {
-            delete.Parameters.AddWithValue("service", serviceId);
-            delete.Parameters.AddWithValue("states", rows.Select(r => r.State).ToArray());
-            delete.Parameters.AddWithValue("keys", rows.Select(r => r.Key).ToArray());
+            delete.BatchCommands.Add(new NpgsqlBatchCommand(
+                """
+                DELETE FROM orleans_storage AS s
+                 USING unnest(@states, @keys) AS k(state, key)
+                 WHERE s.serviceid = @service AND s.graintypestring = k.state AND s.grainidextensionstring = k.key
+                   AND s.grainidn0 = 0 AND s.grainidn1 = 0
+                """)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<string>("service", serviceId),
+                    new NpgsqlParameter<string[]>("states", rows.Select(r => r.State).ToArray()),
+                    new NpgsqlParameter<string[]>("keys", rows.Select(r => r.Key).ToArray()),
+                },
+            });
+            if (log.Count > 0)
+            {
+                // Exactly the log rows copied: a row this transaction did not read stays where it is.
+                delete.BatchCommands.Add(new NpgsqlBatchCommand(
+                    """
+                    DELETE FROM shards_request_log AS l
+                     USING unnest(@states, @keys, @requests) AS k(state, key, requestid)
+                     WHERE l.serviceid = @service AND l.graintypestring = k.state AND l.grainkey = k.key AND l.requestid = k.requestid
+                    """)
+                {
+                    Parameters =
+                    {
+                        new NpgsqlParameter<string>("service", serviceId),
+                        new NpgsqlParameter<string[]>("states", log.Select(r => r.State).ToArray()),
+                        new NpgsqlParameter<string[]>("keys", log.Select(r => r.Key).ToArray()),
+                        new NpgsqlParameter<Guid[]>("requests", log.Select(r => r.RequestId).ToArray()),
+                    },
+                });
+            }
+
             await delete.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -154,6 +193,60 @@ public static class ShardRows
 
         return rows;
     }
+
+    /// <summary>The request-log rows of the locked grains, read in the old shard's transaction.</summary>
+    private static async Task<List<LogRow>> ReadLogAsync(
+        NpgsqlConnection source, NpgsqlTransaction transaction, string serviceId, IReadOnlyList<StoredRow> rows, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT l.graintypestring, l.grainkey, l.requestid, l.expires_at, l.applied_at, l.outcome
+              FROM shards_request_log AS l
+              JOIN unnest(@states, @keys) AS k(state, key)
+                ON l.graintypestring = k.state AND l.grainkey = k.key
+             WHERE l.serviceid = @service
+            """, source, transaction);
+        command.Parameters.AddWithValue("service", serviceId);
+        command.Parameters.AddWithValue("states", rows.Select(r => r.State).ToArray());
+        command.Parameters.AddWithValue("keys", rows.Select(r => r.Key).ToArray());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var log = new List<LogRow>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            log.Add(new LogRow(
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.GetGuid(2),
+                reader.GetFieldValue<DateTime>(3),
+                reader.GetFieldValue<DateTime>(4),
+                await reader.IsDBNullAsync(5, cancellationToken) ? null : reader.GetFieldValue<byte[]>(5)));
+        }
+
+        return log;
+    }
+
+    /// <summary>One statement that inserts <paramref name="log"/> into the new shard's request log; a row already there stays.</summary>
+    private static NpgsqlBatchCommand CopyLog(string serviceId, IReadOnlyList<LogRow> log) => new(
+        """
+        INSERT INTO shards_request_log (serviceid, graintypestring, grainkey, requestid, expires_at, applied_at, outcome)
+        SELECT @service, r.state, r.key, r.requestid, r.expires_at, r.applied_at, r.outcome
+          FROM unnest(@states, @keys, @requests, @expires, @applied, @outcomes) AS r(state, key, requestid, expires_at, applied_at, outcome)
+        ON CONFLICT ON CONSTRAINT shards_request_log_pk DO NOTHING
+        """)
+    {
+        Parameters =
+        {
+            new NpgsqlParameter<string>("service", serviceId),
+            new NpgsqlParameter<string[]>("states", log.Select(r => r.State).ToArray()),
+            new NpgsqlParameter<string[]>("keys", log.Select(r => r.Key).ToArray()),
+            new NpgsqlParameter<Guid[]>("requests", log.Select(r => r.RequestId).ToArray()),
+            new NpgsqlParameter("expires", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = log.Select(r => r.ExpiresAt).ToArray() },
+            new NpgsqlParameter("applied", NpgsqlDbType.Array | NpgsqlDbType.TimestampTz) { Value = log.Select(r => r.AppliedAt).ToArray() },
+            new NpgsqlParameter("outcomes", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = log.Select(r => r.Outcome).ToArray() },
+        },
+    };
+
+    private sealed record LogRow(string State, string Key, Guid RequestId, DateTime ExpiresAt, DateTime AppliedAt, byte[]? Outcome);
 
     private sealed record StoredRow(string State, string Key, int GrainIdHash, int GrainTypeHash, byte[]? Payload, int Version, DateTime ModifiedOn);
 }
