@@ -6,7 +6,10 @@ namespace Shards.History;
 /// </summary>
 public static class HistoryChecker
 {
-    /// <summary>Violations kept per checker, the earliest first; all of them are counted.</summary>
+    /// <summary>
+    /// Violations kept per checker: the earliest of each rule, then the next of each, and so on (so that hundreds of one
+    /// kind do not hide the first of another), ordered by time; all of them are counted.
+    /// </summary>
     public const int MaxViolationsKept = 20;
 
     public static HistoryCheck Check(History history)
@@ -39,5 +42,14 @@ public static class HistoryChecker
         found.Operations,
         found.Violations.Count,
         found.Violations.GroupBy(v => v.Rule, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.LongCount(), StringComparer.Ordinal),
-        found.Violations.OrderBy(v => v.At).ThenBy(v => v.Key, StringComparer.Ordinal).Take(MaxViolationsKept).ToList());
+        Earliest(found.Violations));
+
+    private static List<HistoryViolation> Earliest(List<HistoryViolation> violations) =>
+        violations.GroupBy(v => v.Rule, StringComparer.Ordinal)
+            .SelectMany(rule => rule.OrderBy(v => v.At).ThenBy(v => v.Key, StringComparer.Ordinal).Select((violation, rank) => (violation, rank)))
+            .OrderBy(v => v.rank).ThenBy(v => v.violation.At)
+            .Take(MaxViolationsKept)
+            .Select(v => v.violation)
+            .OrderBy(v => v.At).ThenBy(v => v.Key, StringComparer.Ordinal)
+            .ToList();
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Shards.Client.Launcher;
 using Shards.Hosting.Database;
 
@@ -16,54 +17,82 @@ public enum OutagePhase
     Ended,
 }
 
-/// <summary>Breaks the cluster once during a load run, then reports the changes it sees until the run ends.</summary>
+/// <summary>
+/// A nemesis: breaks the cluster once during a load run, then heals (or lets the cluster heal) and reports the changes
+/// it sees until the run ends.
+/// </summary>
 public interface IChaos
 {
     /// <summary>Does the damage now.</summary>
     Task<ChaosAction> StrikeAsync(CancellationToken cancellationToken);
 
-    /// <summary>Reports silos leaving and (re)starting until <paramref name="cancellationToken"/> is cancelled.</summary>
+    /// <summary>
+    /// Heals when it is time (a frozen process resumed, PostgreSQL started again) and reports changes until
+    /// <paramref name="cancellationToken"/> is cancelled at the end of the run; cancelled earlier, it heals at once.
+    /// </summary>
     Task WatchAsync(Action<ChaosAction> onChange, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Undoes at once whatever the nemesis still holds (SIGCONT to what it stopped). Idempotent; the runner calls it
+    /// however the run ends, also after an exception.
+    /// </summary>
+    Task HealAsync() => Task.CompletedTask;
+
+    /// <summary>
+    /// True when the clients must keep running until <see cref="WatchAsync"/> has returned, even past the run's time:
+    /// the damage takes as long as it takes (a resharding), and it must happen under load.
+    /// </summary>
+    bool HoldsTheRun => false;
 }
 
 /// <summary>
 /// Chaos on the silos of this machine that belong to the cluster the run talks to: silo processes of the cluster
 /// whose silo port is in its membership table (another checkout's cluster with the same cluster ID on another
-/// PostgreSQL is left alone). <see cref="ChaosMode.Kill"/> SIGKILLs a random active one; <see cref="ChaosMode.Restart"/>
-/// sends SIGUSR2 to the <c>shards cluster up</c> launcher that started them, which replaces them one at a time.
-/// Either way it then watches those silo processes and reports changes.
+/// PostgreSQL is left alone). <see cref="ChaosMode.Kill"/> SIGKILLs a random active one; <see cref="ChaosMode.Freeze"/>
+/// SIGSTOPs one and SIGCONTs it after the freeze; <see cref="ChaosMode.Restart"/> sends SIGUSR2 to the
+/// <c>shards cluster up</c> launcher that started them, which replaces them one at a time. Unless told not to (another
+/// nemesis of the run does it), it then watches those silo processes and reports changes.
 /// </summary>
 public sealed class ChaosMonkey : IChaos
 {
     private static readonly TimeSpan s_watchInterval = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan s_watchdogMargin = TimeSpan.FromSeconds(10);
     private readonly ChaosMode _mode;
     private readonly string _clusterId;
     private readonly string _connectionString;
+    private readonly TimeSpan _freezeFor;
+    private readonly bool _watchSilos;
+    private readonly ProcessFreezer _freezer = new();
+    private (string Name, int Pid, long At)? _frozen;
 
-    private ChaosMonkey(ChaosMode mode, string clusterId, string connectionString)
+    private ChaosMonkey(ChaosMode mode, string clusterId, string connectionString, TimeSpan freezeFor, bool watchSilos)
     {
         _mode = mode;
         _clusterId = clusterId;
         _connectionString = connectionString;
+        _freezeFor = freezeFor;
+        _watchSilos = watchSilos;
     }
 
     /// <summary>
-    /// The chaos for <paramref name="mode"/>, after checking that it can strike: a message a person can act on when
-    /// it cannot (no silo to spare, no launcher to signal). Null for <see cref="ChaosMode.None"/>.
+    /// The nemesis <paramref name="mode"/> (kill, freeze or restart), after checking that it can strike: a message a
+    /// person can act on when it cannot (no silo to spare, no launcher to signal).
     /// </summary>
+    /// <param name="freezeFor">How long <see cref="ChaosMode.Freeze"/> keeps the silo stopped.</param>
+    /// <param name="watchSilos">Whether it reports silos leaving and starting (one nemesis of a run does).</param>
     public static async Task<(ChaosMonkey? Chaos, string? Problem)> ForAsync(
-        ChaosMode mode, string clusterId, string connectionString, CancellationToken cancellationToken)
+        ChaosMode mode, string clusterId, string connectionString, CancellationToken cancellationToken, TimeSpan? freezeFor = null, bool watchSilos = true)
     {
-        if (mode == ChaosMode.None)
+        if (mode is not (ChaosMode.Kill or ChaosMode.Freeze or ChaosMode.Restart))
         {
-            return (null, null);
+            throw new ArgumentOutOfRangeException(nameof(mode), mode, "The chaos monkey kills, freezes or restarts silos.");
         }
 
-        var monkey = new ChaosMonkey(mode, clusterId, connectionString);
+        var monkey = new ChaosMonkey(mode, clusterId, connectionString, freezeFor ?? LoadOptions.DefaultFreeze, watchSilos);
         var silos = await monkey.LocalSilosAsync(activeOnly: true, cancellationToken);
-        if (mode == ChaosMode.Kill && silos.Count < 2)
+        if (mode is ChaosMode.Kill or ChaosMode.Freeze && silos.Count < 2)
         {
-            return (null, $"--chaos kill needs at least 2 active silos of cluster '{clusterId}' running on this machine (found {silos.Count}), " +
+            return (null, $"--chaos {ChaosModes.Name(mode)} needs at least 2 active silos of cluster '{clusterId}' running on this machine (found {silos.Count}), " +
                 "so that one survives: start them with 'shards cluster up --silos 3'.");
         }
 
@@ -89,10 +118,55 @@ public sealed class ChaosMonkey : IChaos
     public async Task<ChaosAction> StrikeAsync(CancellationToken cancellationToken)
     {
         var silos = await LocalSilosAsync(activeOnly: true, cancellationToken);
-        return _mode == ChaosMode.Kill ? Kill(silos) : Restart(silos);
+        return _mode switch
+        {
+            ChaosMode.Kill => Kill(silos),
+            ChaosMode.Freeze => Freeze(silos),
+            _ => Restart(silos),
+        };
     }
 
     public async Task WatchAsync(Action<ChaosAction> onChange, CancellationToken cancellationToken)
+    {
+        await Task.WhenAll(ThawAsync(onChange, cancellationToken), _watchSilos ? WatchSilosAsync(onChange, cancellationToken) : Task.CompletedTask);
+    }
+
+    public Task HealAsync()
+    {
+        _freezer.Resume();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>SIGCONT to the frozen silo when the freeze is over (at once if the run ends first).</summary>
+    private async Task ThawAsync(Action<ChaosAction> onChange, CancellationToken cancellationToken)
+    {
+        if (_frozen is not { } frozen)
+        {
+            return;
+        }
+
+        try
+        {
+            var left = _freezeFor - Stopwatch.GetElapsedTime(frozen.At);
+            if (left > TimeSpan.Zero)
+            {
+                await Task.Delay(left, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The run ended first: thaw now.
+        }
+
+        var resumed = _freezer.Resume();
+        var after = Stopwatch.GetElapsedTime(frozen.At).TotalSeconds;
+        onChange(resumed > 0
+            ? new ChaosAction("SIGCONT", $"{frozen.Name} (pid {frozen.Pid}) after {after:0.0} s frozen")
+            : new ChaosAction("no SIGCONT", $"{frozen.Name} (pid {frozen.Pid}) is gone after {after:0.0} s frozen " +
+                "('shards cluster up' SIGKILLs a silo stopped for over 1 s and starts a new one; with --probes-only it stays frozen)"));
+    }
+
+    private async Task WatchSilosAsync(Action<ChaosAction> onChange, CancellationToken cancellationToken)
     {
         try
         {
@@ -131,6 +205,25 @@ public sealed class ChaosMonkey : IChaos
         return PosixSignals.Send(victim.Pid, PosixSignals.SigKill)
             ? new ChaosAction("SIGKILL", $"{victim.Name} (pid {victim.Pid})", victim.Name)
             : new ChaosAction("no kill", $"could not signal {victim.Name} (pid {victim.Pid}): not allowed, or it just exited");
+    }
+
+    private ChaosAction Freeze(IReadOnlyList<ClusterSiloProcess> silos)
+    {
+        if (silos.Count == 0)
+        {
+            return new ChaosAction("no freeze", $"no active silo of cluster '{_clusterId}' runs on this machine any more");
+        }
+
+        var victim = silos[Random.Shared.Next(silos.Count)];
+        var at = Stopwatch.GetTimestamp();
+        if (!_freezer.Stop(victim.Pid))
+        {
+            return new ChaosAction("no freeze", $"could not signal {victim.Name} (pid {victim.Pid}): not allowed, or it just exited");
+        }
+
+        _freezer.ArmWatchdog(_freezeFor + s_watchdogMargin);
+        _frozen = (victim.Name, victim.Pid, at);
+        return new ChaosAction("SIGSTOP", $"{victim.Name} (pid {victim.Pid}) for {LoadDuration.Format(_freezeFor)}");
     }
 
     private ChaosAction Restart(IReadOnlyList<ClusterSiloProcess> silos)

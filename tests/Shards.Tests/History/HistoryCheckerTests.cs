@@ -48,6 +48,27 @@ public class HistoryCheckerTests
     }
 
     [Fact]
+    public void Many_violations_of_one_rule_do_not_hide_the_first_of_another()
+    {
+        var recorder = new HistoryRecorder(Stopwatch.GetTimestamp());
+        recorder.Declare("cart", KeyModel.Counter, 0);
+        recorder.Complete(recorder.Invoke(0, OperationKind.Add, "cart", 1), OperationOutcome.Ok);
+        for (var read = 0; read < HistoryChecker.MaxViolationsKept * 2; read++)
+        {
+            recorder.Complete(recorder.Invoke(1, OperationKind.Read, "cart"), OperationOutcome.Ok, readValue: 2); // too high
+        }
+
+        recorder.Complete(recorder.Invoke(Operation.ReadBack, OperationKind.Read, "cart"), OperationOutcome.Ok, readValue: 0); // lost, and lower than before
+
+        var counters = Assert.Single(HistoryChecker.Check(recorder.Snapshot()).Checkers, c => c.Checker == CounterChecker.Name);
+
+        Assert.Equal(HistoryChecker.MaxViolationsKept * 2, counters.ByRule[CounterChecker.ReadTooHigh]);
+        Assert.Equal(HistoryChecker.MaxViolationsKept, counters.Violations.Count);
+        Assert.Contains(counters.Violations, v => v.Rule == CounterChecker.FinalLost);
+        Assert.Equal(counters.Violations.OrderBy(v => v.At), counters.Violations);
+    }
+
+    [Fact]
     public void An_undeclared_key_with_adds_is_a_counter_from_zero_and_one_without_is_a_register_without_value()
     {
         var recorder = new HistoryRecorder(Stopwatch.GetTimestamp());

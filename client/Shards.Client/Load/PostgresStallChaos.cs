@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using Shards.Client.Launcher;
+using Shards.Hosting.Database;
+
+namespace Shards.Client.Load;
+
+/// <summary>
+/// <c>shards load --chaos pg-stall</c>: SIGSTOPs every process of the private PostgreSQL (the postmaster, from
+/// <c>data/postmaster.pid</c>, first, so that it forks no new backend; then its children: backends, checkpointer, WAL
+/// writer ...) for the stall, then SIGCONTs them. Nothing is closed: connections stay open and commits hang, so the
+/// writes in flight time out with an unknown outcome, and may still commit when PostgreSQL resumes. Every stopped
+/// process is resumed however the run ends (see <see cref="ProcessFreezer"/>).
+/// </summary>
+public sealed class PostgresStallChaos : IChaos
+{
+    private static readonly TimeSpan s_watchdogMargin = TimeSpan.FromSeconds(10);
+    private const int MaxSweeps = 5;
+    private readonly string _dataDirectory;
+    private readonly TimeSpan _stall;
+    private readonly ProcessFreezer _freezer = new();
+    private long _stoppedAt;
+
+    private PostgresStallChaos(string dataDirectory, TimeSpan stall)
+    {
+        _dataDirectory = dataDirectory;
+        _stall = stall;
+    }
+
+    /// <summary>The nemesis for the private server, or a message a person can act on when it cannot stall it.</summary>
+    public static async Task<(PostgresStallChaos? Chaos, string? Problem)> ForAsync(PrivatePostgresServer server, TimeSpan stall, CancellationToken cancellationToken)
+    {
+        var status = await server.GetStatusAsync(cancellationToken);
+        if (!status.Running)
+        {
+            return (null, $"--chaos pg-stall needs the private PostgreSQL in {server.RootDirectory} running (start it with 'shards cluster up' or 'shards db start').");
+        }
+
+        if (!OperatingSystem.IsLinux())
+        {
+            return (null, "--chaos pg-stall sends SIGSTOP and SIGCONT to PostgreSQL's processes, which this tool does on Linux only.");
+        }
+
+        return PostmasterPid(server.DataDirectory) is { } pid && File.Exists($"/proc/{pid}/stat")
+            ? (new PostgresStallChaos(server.DataDirectory, stall), null)
+            : (null, $"--chaos pg-stall: no running postmaster found from {Path.Combine(server.DataDirectory, "postmaster.pid")}.");
+    }
+
+    public Task<ChaosAction> StrikeAsync(CancellationToken cancellationToken)
+    {
+        if (PostmasterPid(_dataDirectory) is not { } postmaster || !_freezer.Stop(postmaster))
+        {
+            return Task.FromResult(new ChaosAction("no pg stall", $"no postmaster to stop in {_dataDirectory}"));
+        }
+
+        Volatile.Write(ref _stoppedAt, Stopwatch.GetTimestamp());
+        // A child forked just before the postmaster stopped shows up in a later sweep.
+        for (var sweep = 0; sweep < MaxSweeps; sweep++)
+        {
+            var stopped = _freezer.Stopped;
+            var fresh = LocalProcesses.ChildrenOf(postmaster).Where(pid => !stopped.Contains(pid)).ToList();
+            if (fresh.Count == 0)
+            {
+                break;
+            }
+
+            fresh.ForEach(pid => _freezer.Stop(pid));
+        }
+
+        _freezer.ArmWatchdog(_stall + s_watchdogMargin);
+        return Task.FromResult(new ChaosAction(
+            "pg SIGSTOP", $"private PostgreSQL: postmaster (pid {postmaster}) and {_freezer.Stopped.Count - 1} other processes for {LoadDuration.Format(_stall)}"));
+    }
+
+    public async Task WatchAsync(Action<ChaosAction> onChange, CancellationToken cancellationToken)
+    {
+        var stoppedAt = Volatile.Read(ref _stoppedAt);
+        if (stoppedAt == 0)
+        {
+            return; // never struck
+        }
+
+        try
+        {
+            var left = _stall - Stopwatch.GetElapsedTime(stoppedAt);
+            if (left > TimeSpan.Zero)
+            {
+                await Task.Delay(left, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The run ended first: resume now.
+        }
+
+        var resumed = _freezer.Resume();
+        onChange(new ChaosAction("pg SIGCONT", $"{resumed} PostgreSQL processes resumed after {Stopwatch.GetElapsedTime(stoppedAt).TotalSeconds:0.0} s stopped"));
+    }
+
+    public Task HealAsync()
+    {
+        _freezer.Resume();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The postmaster's pid: the first line of <c>postmaster.pid</c> in the data directory; null when unreadable.</summary>
+    internal static int? PostmasterPid(string dataDirectory)
+    {
+        try
+        {
+            var first = File.ReadLines(Path.Combine(dataDirectory, "postmaster.pid")).FirstOrDefault();
+            return int.TryParse(first?.Trim(), out var pid) && pid > 0 ? pid : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}
