@@ -6,9 +6,10 @@ namespace Shards.Client.Load;
 
 /// <summary>
 /// What the chaos did: an action, a detail for people, the silo it took down when it took one down, and whether a
-/// dependency outage (PostgreSQL stopped) began or ended with it.
+/// dependency outage (PostgreSQL stopped) began or ended with it. <paramref name="Source"/> names what reported it when
+/// that is not the nemesis itself (<c>silos</c>: silos seen leaving and starting, whatever made them).
 /// </summary>
-public sealed record ChaosAction(string Action, string Detail, string? SiloDown = null, OutagePhase? Outage = null);
+public sealed record ChaosAction(string Action, string Detail, string? SiloDown = null, OutagePhase? Outage = null, string? Source = null);
 
 /// <summary>The start or end of a dependency outage the chaos caused.</summary>
 public enum OutagePhase
@@ -55,6 +56,8 @@ public interface IChaos
 /// </summary>
 public sealed class ChaosMonkey : IChaos
 {
+    /// <summary>The <see cref="ChaosAction.Source"/> of silos seen leaving and starting.</summary>
+    public const string SilosSource = "silos";
     private static readonly TimeSpan s_watchInterval = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan s_watchdogMargin = TimeSpan.FromSeconds(10);
     private readonly ChaosMode _mode;
@@ -62,7 +65,9 @@ public sealed class ChaosMonkey : IChaos
     private readonly string _connectionString;
     private readonly TimeSpan _freezeFor;
     private readonly bool _watchSilos;
+    private static readonly TimeSpan s_membershipTimeout = TimeSpan.FromSeconds(3);
     private readonly ProcessFreezer _freezer = new();
+    private readonly Dictionary<bool, HashSet<int>> _lastPorts = [];
     private (string Name, int Pid, long At)? _frozen;
 
     private ChaosMonkey(ChaosMode mode, string clusterId, string connectionString, TimeSpan freezeFor, bool watchSilos)
@@ -177,12 +182,12 @@ public sealed class ChaosMonkey : IChaos
                 var now = await SnapshotAsync(cancellationToken);
                 foreach (var (name, pid) in known.Where(k => !now.TryGetValue(k.Key, out var p) || p != k.Value))
                 {
-                    onChange(new ChaosAction("silo gone", $"{name} (pid {pid})"));
+                    onChange(new ChaosAction("silo gone", $"{name} (pid {pid})", Source: SilosSource));
                 }
 
                 foreach (var (name, pid) in now.Where(n => !known.TryGetValue(n.Key, out var p) || p != n.Value))
                 {
-                    onChange(new ChaosAction("silo started", $"{name} (pid {pid})"));
+                    onChange(new ChaosAction("silo started", $"{name} (pid {pid})", Source: SilosSource));
                 }
 
                 known = now;
@@ -246,25 +251,40 @@ public sealed class ChaosMonkey : IChaos
         return LauncherProcesses.Find(clusterId).FirstOrDefault(l => parents.Contains(l.Pid));
     }
 
-    /// <summary>Silo processes here whose silo port is in the membership table (Active rows only, if asked).</summary>
+    /// <summary>
+    /// Silo processes here whose silo port is in the membership table (Active rows only, if asked). While the table
+    /// cannot be read in time (another nemesis stopped or stalled PostgreSQL), the ports it last listed: never a silo
+    /// of another cluster that happens to share the cluster ID.
+    /// </summary>
     private async Task<IReadOnlyList<ClusterSiloProcess>> LocalSilosAsync(bool activeOnly, CancellationToken cancellationToken)
     {
-        var rows = await MembershipTableReader.ReadAsync(_connectionString, _clusterId, cancellationToken);
-        var ports = rows.Where(r => !activeOnly || r.Status == SiloStatusCode.Active).Select(r => r.Port).ToHashSet();
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(s_membershipTimeout);
+        HashSet<int> ports;
+        try
+        {
+            var rows = await MembershipTableReader.ReadAsync(_connectionString, _clusterId, bounded.Token);
+            ports = rows.Where(r => !activeOnly || r.Status == SiloStatusCode.Active).Select(r => r.Port).ToHashSet();
+            lock (_lastPorts)
+            {
+                _lastPorts[activeOnly] = ports;
+            }
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            lock (_lastPorts)
+            {
+                ports = _lastPorts.GetValueOrDefault(activeOnly) ?? _lastPorts.GetValueOrDefault(!activeOnly) ?? [];
+            }
+        }
+
         return ClusterSiloProcess.Find(_clusterId).Where(s => ports.Contains(s.SiloPort)).ToList();
     }
 
     private async Task<Dictionary<string, int>> SnapshotAsync(CancellationToken cancellationToken)
     {
-        try
-        {
-            var silos = await LocalSilosAsync(activeOnly: false, cancellationToken);
-            return silos.GroupBy(p => p.Name).ToDictionary(g => g.Key, g => g.Max(p => p.Pid), StringComparer.Ordinal);
-        }
-        catch (Npgsql.NpgsqlException)
-        {
-            return SiloProcesses.Find(_clusterId).GroupBy(p => p.Name).ToDictionary(g => g.Key, g => g.Max(p => p.Pid), StringComparer.Ordinal);
-        }
+        var silos = await LocalSilosAsync(activeOnly: false, cancellationToken);
+        return silos.GroupBy(p => p.Name).ToDictionary(g => g.Key, g => g.Max(p => p.Pid), StringComparer.Ordinal);
     }
 }
 

@@ -125,7 +125,7 @@ public sealed record LoadOptions
     public static readonly TimeSpan DefaultStall = TimeSpan.FromSeconds(3);
     public static readonly TimeSpan DefaultHot = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long <see cref="ChaosMode.PgRestart"/> keeps PostgreSQL stopped; null: <see cref="DefaultOutage"/>, at most a quarter of a timed run.</summary>
+    /// <summary>How long <see cref="ChaosMode.PgRestart"/> keeps PostgreSQL stopped; null: <see cref="DefaultOutage"/> (see <see cref="LengthOf"/>).</summary>
     public TimeSpan? Outage { get; init; }
 
     /// <summary>How long <see cref="ChaosMode.Freeze"/> keeps the silo stopped; null: <see cref="DefaultFreeze"/>.</summary>
@@ -138,9 +138,7 @@ public sealed record LoadOptions
     public TimeSpan? HotFor { get; init; }
 
     /// <summary>The outage of a <see cref="ChaosMode.PgRestart"/> run; null for other runs.</summary>
-    public TimeSpan? EffectiveOutage => Has(ChaosMode.PgRestart)
-        ? Outage ?? (Duration is { } d && d / 4 < DefaultOutage ? d / 4 : DefaultOutage)
-        : null;
+    public TimeSpan? EffectiveOutage => LengthOf(ChaosMode.PgRestart);
 
     /// <summary>When the nemesis strikes (one nemesis only), after the start of the run; null: the middle of a timed run.</summary>
     public TimeSpan? ChaosAt { get; init; }
@@ -155,16 +153,31 @@ public sealed record LoadOptions
 
     /// <summary>
     /// How long a nemesis keeps its damage before it heals itself (null: it heals at once or on its own, as a killed silo
-    /// restarted by the launcher, or takes as long as it takes, as a resharding).
+    /// restarted by the launcher, or takes as long as it takes, as a resharding). A length not given is the nemesis'
+    /// default, at most half the time left in a timed run after it strikes, so that the defaults always heal in time.
     /// </summary>
-    public TimeSpan? LengthOf(ChaosMode mode) => mode switch
+    public TimeSpan? LengthOf(ChaosMode mode)
     {
-        ChaosMode.Freeze => FreezeFor ?? DefaultFreeze,
-        ChaosMode.PgStall => StallFor ?? DefaultStall,
-        ChaosMode.Hot => HotFor ?? DefaultHot,
-        ChaosMode.PgRestart => EffectiveOutage,
-        _ => null,
-    };
+        var (given, fallback) = mode switch
+        {
+            ChaosMode.Freeze => (FreezeFor, DefaultFreeze),
+            ChaosMode.PgStall => (StallFor, DefaultStall),
+            ChaosMode.Hot => (HotFor, DefaultHot),
+            ChaosMode.PgRestart => (Outage, DefaultOutage),
+            _ => ((TimeSpan?)null, TimeSpan.Zero),
+        };
+        if (!Has(mode) || fallback == TimeSpan.Zero)
+        {
+            return null;
+        }
+
+        if (given is { } length)
+        {
+            return length;
+        }
+
+        return Duration is { } total && StrikeOf(mode) is { } at && (total - at) / 2 < fallback ? (total - at) / 2 : fallback;
+    }
 
     /// <summary>
     /// When each nemesis strikes: one at <see cref="ChaosAt"/> (default: the middle of the run); several spread evenly

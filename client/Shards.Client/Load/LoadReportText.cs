@@ -120,7 +120,9 @@ public static class LoadReportText
 
             if (chaos.Recovery is { } recovery)
             {
-                Line(recovery.Recovered == 0
+                Line(recovery.Carts == 0
+                    ? $"  Kill-to-recovery: {recovery.Silo} hosted none of the run's carts"
+                    : recovery.Recovered == 0
                     ? $"  Kill-to-recovery: none of the {recovery.Carts} carts of {recovery.Silo} answered again before the run ended"
                     : $"  Kill-to-recovery: {recovery.Recovered} of {recovery.Carts} carts of {recovery.Silo} answered again; " +
                       $"the {recovery.Callers} calls in flight to them at the kill were answered after median {Number(recovery.MedianSeconds ?? 0)} s, max {Number(recovery.MaxSeconds ?? 0)} s" +

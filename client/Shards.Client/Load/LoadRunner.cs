@@ -234,7 +234,8 @@ public sealed class LoadRunner
         _start = Stopwatch.GetTimestamp();
         _history.Origin = _start;
         using var run = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        using var watching = new CancellationTokenSource();
+        // Ctrl+C ends the nemeses at once too: what they stopped is resumed before the run waits for the calls in flight.
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var slots = Enumerable.Range(0, _options.Concurrency).Select(_ => new ClientSlot()).ToArray();
         var clients = Task.WhenAll(slots.Select((slot, client) => Task.Run(() => ClientAsync(client, slot, run.Token), CancellationToken.None)));
         var chaos = Task.WhenAll(_nemeses.Select(nemesis => ChaosAsync(nemesis, run.Token, watching.Token)));
@@ -617,7 +618,7 @@ public sealed class LoadRunner
     private void Note(ChaosMode mode, ChaosAction action)
     {
         var now = Stopwatch.GetTimestamp();
-        var chaosEvent = new ChaosEvent(Stopwatch.GetElapsedTime(_start, now).TotalSeconds, action.Action, action.Detail, ChaosModes.Name(mode));
+        var chaosEvent = new ChaosEvent(Stopwatch.GetElapsedTime(_start, now).TotalSeconds, action.Action, action.Detail, action.Source ?? ChaosModes.Name(mode));
         lock (_events)
         {
             _events.Add(chaosEvent);

@@ -14,6 +14,8 @@ namespace Shards.Client.Load;
 public sealed class PostgresStallChaos : IChaos
 {
     private static readonly TimeSpan s_watchdogMargin = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan s_waitForPostmaster = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan s_poll = TimeSpan.FromMilliseconds(100);
     private const int MaxSweeps = 5;
     private readonly string _dataDirectory;
     private readonly TimeSpan _stall;
@@ -40,16 +42,24 @@ public sealed class PostgresStallChaos : IChaos
             return (null, "--chaos pg-stall sends SIGSTOP and SIGCONT to PostgreSQL's processes, which this tool does on Linux only.");
         }
 
-        return PostmasterPid(server.DataDirectory) is { } pid && File.Exists($"/proc/{pid}/stat")
+        return RunningPostmaster(server.DataDirectory) is not null
             ? (new PostgresStallChaos(server.DataDirectory, stall), null)
             : (null, $"--chaos pg-stall: no running postmaster found from {Path.Combine(server.DataDirectory, "postmaster.pid")}.");
     }
 
-    public Task<ChaosAction> StrikeAsync(CancellationToken cancellationToken)
+    public async Task<ChaosAction> StrikeAsync(CancellationToken cancellationToken)
     {
-        if (PostmasterPid(_dataDirectory) is not { } postmaster || !_freezer.Stop(postmaster))
+        // Another nemesis of the run (pg-restart) may have PostgreSQL stopped right now: wait for it to run again.
+        var waited = Stopwatch.StartNew();
+        int? postmaster;
+        while ((postmaster = RunningPostmaster(_dataDirectory)) is null && waited.Elapsed < s_waitForPostmaster)
         {
-            return Task.FromResult(new ChaosAction("no pg stall", $"no postmaster to stop in {_dataDirectory}"));
+            await Task.Delay(s_poll, cancellationToken);
+        }
+
+        if (postmaster is not { } pid || !_freezer.Stop(pid))
+        {
+            return new ChaosAction("no pg stall", $"no running postmaster to stop in {_dataDirectory} (waited {waited.Elapsed.TotalSeconds:0.0} s)");
         }
 
         Volatile.Write(ref _stoppedAt, Stopwatch.GetTimestamp());
@@ -57,19 +67,25 @@ public sealed class PostgresStallChaos : IChaos
         for (var sweep = 0; sweep < MaxSweeps; sweep++)
         {
             var stopped = _freezer.Stopped;
-            var fresh = LocalProcesses.ChildrenOf(postmaster).Where(pid => !stopped.Contains(pid)).ToList();
+            var fresh = LocalProcesses.ChildrenOf(pid).Where(child => !stopped.Contains(child)).ToList();
             if (fresh.Count == 0)
             {
                 break;
             }
 
-            fresh.ForEach(pid => _freezer.Stop(pid));
+            fresh.ForEach(child => _freezer.Stop(child));
         }
 
         _freezer.ArmWatchdog(_stall + s_watchdogMargin);
-        return Task.FromResult(new ChaosAction(
-            "pg SIGSTOP", $"private PostgreSQL: postmaster (pid {postmaster}) and {_freezer.Stopped.Count - 1} other processes for {LoadDuration.Format(_stall)}"));
+        return new ChaosAction(
+            "pg SIGSTOP",
+            $"private PostgreSQL: postmaster (pid {pid}) and {_freezer.Stopped.Count - 1} other processes for {LoadDuration.Format(_stall)}" +
+            (waited.Elapsed > s_poll ? $" (after waiting {waited.Elapsed.TotalSeconds:0.0} s for it to run)" : string.Empty));
     }
+
+    /// <summary>The postmaster's pid when it runs (its process exists), else null.</summary>
+    private static int? RunningPostmaster(string dataDirectory) =>
+        PostmasterPid(dataDirectory) is { } pid && File.Exists($"/proc/{pid}/stat") ? pid : null;
 
     public async Task WatchAsync(Action<ChaosAction> onChange, CancellationToken cancellationToken)
     {

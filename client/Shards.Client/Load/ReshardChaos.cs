@@ -18,6 +18,8 @@ namespace Shards.Client.Load;
 /// </summary>
 public sealed class ReshardChaos : IChaos
 {
+    private static readonly TimeSpan s_retryFor = TimeSpan.FromMinutes(3);
+    private static readonly TimeSpan s_retryAfter = TimeSpan.FromSeconds(2);
     private readonly CliContext _context;
     private readonly string _main;
     private readonly string _shard;
@@ -97,16 +99,36 @@ public sealed class ReshardChaos : IChaos
         }
     }
 
+    /// <summary>
+    /// One resharding, run again while a database does not answer (another nemesis of the run may have stopped
+    /// PostgreSQL): the coordinator resumes where it stopped, as the same command run again would.
+    /// </summary>
     private async Task ReshardAsync(ReshardOperation operation, Action<ChaosAction> onChange, CancellationToken cancellationToken)
     {
         var serviceId = _context.Cluster.ServiceId;
-        var map = await ShardsCommand.ReadMapAsync(_main, serviceId, cancellationToken)
-            ?? throw new ReshardException($"Service '{serviceId}' has no shard map any more.");
-        var request = await ReshardCommand.ResolveAsync(_context, operation, _shard, null, map, cancellationToken);
-        var result = await new ReshardCoordinator(_main, serviceId, _context.StorageOptions)
-            .RunAsync(request, new PhaseReporter(request, onChange), cancellationToken);
+        var giveUp = Stopwatch.GetTimestamp() + (long)(s_retryFor.TotalSeconds * Stopwatch.Frequency);
+        ReshardResult result;
+        while (true)
+        {
+            try
+            {
+                var map = await ShardsCommand.ReadMapAsync(_main, serviceId, cancellationToken)
+                    ?? throw new ReshardException($"Service '{serviceId}' has no shard map any more.");
+                var request = await ReshardCommand.ResolveAsync(_context, operation, _shard, null, map, cancellationToken);
+                result = await new ReshardCoordinator(_main, serviceId, _context.StorageOptions)
+                    .RunAsync(request, new PhaseReporter(request, onChange), cancellationToken);
+                break;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or PostgresNotAvailableException or ReshardException { DependencyDown: true } or CliException { ExitCode: ExitCodes.Unavailable } &&
+                Stopwatch.GetTimestamp() < giveUp)
+            {
+                onChange(new ChaosAction("reshard waits", $"{ex.Message.Split(Environment.NewLine)[0]} (trying again in {s_retryAfter.TotalSeconds:0} s)"));
+                await Task.Delay(s_retryAfter, cancellationToken);
+            }
+        }
+
         onChange(new ChaosAction(
-            $"reshard {request.Verb} done",
+            $"reshard {result.Request.Verb} done",
             $"shard map version {result.FromVersion} -> {result.TargetVersion}, {result.KeysMoved} key(s) moved in {result.MoveTime.TotalSeconds:0.0} s " +
             $"({result.TotalTime.TotalSeconds:0.0} s with the fences)"));
     }

@@ -77,20 +77,23 @@ public class LoadOptionsTests
     }
 
     [Fact]
-    public void Every_nemesis_together_fits_a_20_second_run_with_the_default_lengths()
+    public void Every_nemesis_together_fits_a_20_second_run_with_the_default_lengths_in_any_order()
     {
         var all = new LoadOptions { Duration = TimeSpan.FromSeconds(20), Chaos = Enum.GetValues<ChaosMode>() };
+        var reversed = all with { Chaos = Enum.GetValues<ChaosMode>().Reverse().ToList() };
 
         Assert.Empty(all.Validate());
-        Assert.Equal(TimeSpan.FromSeconds(5), all.EffectiveOutage);
-        Assert.Equal(
-            (TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5)),
-            (all.LengthOf(ChaosMode.Freeze), all.LengthOf(ChaosMode.PgStall), all.LengthOf(ChaosMode.Hot)));
+        Assert.Empty(reversed.Validate());
+        Assert.Equal(TimeSpan.FromSeconds(3), all.LengthOf(ChaosMode.Freeze));
+        Assert.Equal(TimeSpan.FromSeconds(5), all.EffectiveOutage); // strikes at 10 s: half of the 10 s left
+        Assert.InRange(all.LengthOf(ChaosMode.Hot)!.Value.TotalSeconds, 3.3, 3.4); // strikes at 13.3 s: half of the 6.7 s left
+        Assert.Equal(TimeSpan.FromSeconds(5), reversed.LengthOf(ChaosMode.Hot)); // strikes at 6.7 s
         Assert.Null(all.LengthOf(ChaosMode.Kill));
+        Assert.Null(all.LengthOf(ChaosMode.Reshard));
     }
 
     [Fact]
-    public void The_postgres_outage_lasts_20_seconds_or_a_quarter_of_a_shorter_run()
+    public void A_default_length_is_at_most_half_the_time_left_and_a_given_one_is_kept()
     {
         var run = new LoadOptions { Duration = TimeSpan.FromMinutes(2), Chaos = [ChaosMode.PgRestart] };
 
@@ -98,6 +101,7 @@ public class LoadOptionsTests
         Assert.Equal(TimeSpan.FromSeconds(5), (run with { Duration = TimeSpan.FromSeconds(20) }).EffectiveOutage);
         Assert.Equal(TimeSpan.FromSeconds(8), (run with { Outage = TimeSpan.FromSeconds(8) }).EffectiveOutage);
         Assert.Null((run with { Chaos = [ChaosMode.Kill] }).EffectiveOutage);
+        Assert.Equal(TimeSpan.FromSeconds(2), new LoadOptions { Duration = TimeSpan.FromSeconds(10), Chaos = [ChaosMode.Hot], ChaosAt = TimeSpan.FromSeconds(6) }.LengthOf(ChaosMode.Hot));
     }
 
     [Theory]

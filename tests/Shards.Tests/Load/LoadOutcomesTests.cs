@@ -26,11 +26,12 @@ public class LoadOutcomesTests
     [InlineData(HttpStatusCode.NotFound, OperationOutcome.Failed)]
     [InlineData(HttpStatusCode.Conflict, OperationOutcome.Failed)]
     [InlineData(HttpStatusCode.UnprocessableEntity, OperationOutcome.Failed)]
+    [InlineData(HttpStatusCode.TooManyRequests, OperationOutcome.Failed)]
     [InlineData(HttpStatusCode.InternalServerError, OperationOutcome.Unknown)]
     [InlineData(HttpStatusCode.BadGateway, OperationOutcome.Unknown)]
     [InlineData(HttpStatusCode.ServiceUnavailable, OperationOutcome.Unknown)]
     [InlineData(HttpStatusCode.GatewayTimeout, OperationOutcome.Unknown)]
-    public void Http_4xx_refusals_failed_definitely_and_5xx_answers_have_an_unknown_outcome(HttpStatusCode status, OperationOutcome expected)
+    public void Http_4xx_refusals_and_rate_limiting_failed_definitely_and_5xx_answers_have_an_unknown_outcome(HttpStatusCode status, OperationOutcome expected)
     {
         Assert.Equal(expected, LoadOutcomes.Classify(new HttpRequestException("pretend", null, status)));
     }
