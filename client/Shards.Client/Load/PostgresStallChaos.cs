@@ -6,7 +6,8 @@ namespace Shards.Client.Load;
 
 /// <summary>
 /// <c>shards load --chaos pg-stall</c>: SIGSTOPs every process of the private PostgreSQL (the postmaster, from
-/// <c>data/postmaster.pid</c>, first, so that it forks no new backend; then its children: backends, checkpointer, WAL
+/// <c>data/postmaster.pid</c>, first, so that it forks no new backend, once that file says it is ready: a PostgreSQL
+/// that another nemesis restarts is waited for; then its children: backends, checkpointer, WAL
 /// writer ...) for the stall, then SIGCONTs them. Nothing is closed: connections stay open and commits hang, so the
 /// writes in flight time out with an unknown outcome, and may still commit when PostgreSQL resumes. Every stopped
 /// process is resumed however the run ends (see <see cref="ProcessFreezer"/>).
@@ -44,7 +45,7 @@ public sealed class PostgresStallChaos : IChaos
 
         return RunningPostmaster(server.DataDirectory) is not null
             ? (new PostgresStallChaos(server.DataDirectory, stall), null)
-            : (null, $"--chaos pg-stall: no running postmaster found from {Path.Combine(server.DataDirectory, "postmaster.pid")}.");
+            : (null, $"--chaos pg-stall: no running postmaster ready for connections found from {Path.Combine(server.DataDirectory, "postmaster.pid")}.");
     }
 
     public async Task<ChaosAction> StrikeAsync(CancellationToken cancellationToken)
@@ -83,9 +84,24 @@ public sealed class PostgresStallChaos : IChaos
             (waited.Elapsed > s_poll ? $" (after waiting {waited.Elapsed.TotalSeconds:0.0} s for it to run)" : string.Empty));
     }
 
-    /// <summary>The postmaster's pid when it runs (its process exists), else null.</summary>
-    private static int? RunningPostmaster(string dataDirectory) =>
-        PostmasterPid(dataDirectory) is { } pid && File.Exists($"/proc/{pid}/stat") ? pid : null;
+    /// <summary>
+    /// The postmaster's pid when it runs and accepts connections (its process exists, and the status line of
+    /// <c>postmaster.pid</c>, the 8th, says <c>ready</c>: not while it starts or stops), else null.
+    /// </summary>
+    internal static int? RunningPostmaster(string dataDirectory)
+    {
+        try
+        {
+            var lines = File.ReadAllLines(Path.Combine(dataDirectory, "postmaster.pid"));
+            return lines.Length >= 8 && lines[7].Trim() == "ready" && int.TryParse(lines[0].Trim(), out var pid) && pid > 0 && File.Exists($"/proc/{pid}/stat")
+                ? pid
+                : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 
     public async Task WatchAsync(Action<ChaosAction> onChange, CancellationToken cancellationToken)
     {
@@ -116,19 +132,5 @@ public sealed class PostgresStallChaos : IChaos
     {
         _freezer.Resume();
         return Task.CompletedTask;
-    }
-
-    /// <summary>The postmaster's pid: the first line of <c>postmaster.pid</c> in the data directory; null when unreadable.</summary>
-    internal static int? PostmasterPid(string dataDirectory)
-    {
-        try
-        {
-            var first = File.ReadLines(Path.Combine(dataDirectory, "postmaster.pid")).FirstOrDefault();
-            return int.TryParse(first?.Trim(), out var pid) && pid > 0 ? pid : null;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
     }
 }
