@@ -58,7 +58,8 @@ internal static class LoadCommand
         };
         var outage = new Option<TimeSpan?>("--outage")
         {
-            Description = $"How long pg-restart keeps PostgreSQL stopped (default {LoadDuration.Format(LoadOptions.DefaultOutage)}, at most a quarter of -t)",
+            Description = $"How long pg-restart keeps PostgreSQL stopped (default {LoadDuration.Format(LoadOptions.DefaultOutage)}; " +
+                "a default length is cut to half the time left after the strike)",
             CustomParser = ParseDuration,
             HelpName = "duration",
         };
@@ -125,6 +126,12 @@ internal static class LoadCommand
             if (errors.Count > 0)
             {
                 throw new CliException(string.Join(" ", errors));
+            }
+
+            if (context.ConfiguredConnectionString is not null &&
+                options.Chaos.Where(m => m is ChaosMode.PgRestart or ChaosMode.PgStall).Select(m => (ChaosMode?)m).FirstOrDefault() is { } pg)
+            {
+                throw new CliException(PrivatePostgresOnly(pg));
             }
 
             using var stop = new StopSignals(ct);
@@ -212,8 +219,7 @@ internal static class LoadCommand
                     watching |= chaos is not null;
                     break;
                 case ChaosMode.PgRestart or ChaosMode.PgStall when context.ConfiguredConnectionString is not null:
-                    problem = $"--chaos {ChaosModes.Name(mode)} stops the private PostgreSQL that 'shards cluster up' / 'shards db start' manage; " +
-                        "this run is configured with another server (--connection or ConnectionStrings__Shards), which Shards does not stop.";
+                    problem = PrivatePostgresOnly(mode);
                     break;
                 case ChaosMode.PgRestart:
                     (chaos, problem) = await PostgresRestartChaos.ForAsync(PrivateServer(context), options.EffectiveOutage!.Value, cancellationToken);
@@ -240,6 +246,10 @@ internal static class LoadCommand
     }
 
     private static PrivatePostgresServer PrivateServer(CliContext context) => PrivatePostgresServer.Create(context.PrivatePostgres);
+
+    private static string PrivatePostgresOnly(ChaosMode mode) =>
+        $"--chaos {ChaosModes.Name(mode)} stops the private PostgreSQL that 'shards cluster up' / 'shards db start' manage; " +
+        "this run is configured with another server (--connection or ConnectionStrings__Shards), which Shards does not stop.";
 
     private static IReadOnlyList<ChaosMode> ParseChaos(ArgumentResult result)
     {
