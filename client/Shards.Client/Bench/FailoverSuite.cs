@@ -248,7 +248,7 @@ public static class FailoverSuite
         Duration = duration,
         Keys = Keys,
         WritePercent = 50,
-        Chaos = chaos,
+        Chaos = [chaos],
         ChaosAt = chaosAt,
     }.WithDefaults();
 
@@ -373,6 +373,13 @@ public sealed class TimedLoadTarget(ILoadTarget inner) : ILoadTarget
 
     public Task UpsertProductAsync(string sku, string name, decimal price, int stock, CancellationToken cancellationToken) =>
         TimeAsync(() => inner.UpsertProductAsync(sku, name, price, stock, cancellationToken));
+
+    public async Task<string?> ReadProductNameAsync(string sku, CancellationToken cancellationToken)
+    {
+        string? name = null;
+        await TimeAsync(async () => name = await inner.ReadProductNameAsync(sku, cancellationToken));
+        return name;
+    }
 
     public async Task<IReadOnlyDictionary<string, int>> ReadCartAsync(string cartId, CancellationToken cancellationToken)
     {

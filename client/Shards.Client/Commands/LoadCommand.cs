@@ -3,10 +3,14 @@ using System.CommandLine.Parsing;
 using Shards.Client.Cli;
 using Shards.Client.Launcher;
 using Shards.Client.Load;
+using Shards.Hosting.Database;
 
 namespace Shards.Client.Commands;
 
-/// <summary><c>shards load</c>: siege against the cluster, optionally with a silo killed or restarted mid-run.</summary>
+/// <summary>
+/// <c>shards load</c>: siege against the cluster, optionally with nemeses mid-run; every operation is recorded and the
+/// history checked at the end.
+/// </summary>
 internal static class LoadCommand
 {
     public static Command Create(GlobalOptions global)
@@ -30,21 +34,50 @@ internal static class LoadCommand
         };
         var writes = new Option<int>("--writes")
         {
-            Description = "Percentage of requests that add to a cart; the others read one",
+            Description = "Percentage of requests that write (add 1 to a cart, or upsert a product); the others read",
             DefaultValueFactory = _ => 50,
             HelpName = "percent",
         };
-        var chaos = new Option<ChaosMode>("--chaos")
+        var products = new Option<int>("--products")
         {
-            Description = "kill: SIGKILL a random local silo mid-run; restart: SIGUSR2 to 'shards cluster up' (rolling restart); " +
-                "pg-restart: stop the private PostgreSQL for --outage, then start it",
-            DefaultValueFactory = _ => ChaosMode.None,
+            Description = "Percentage of requests on products (upserts with unique names, reads) rather than carts, for the history's register check",
+            DefaultValueFactory = _ => 10,
+            HelpName = "percent",
+        };
+        var chaos = new Option<IReadOnlyList<ChaosMode>>("--chaos")
+        {
+            Description = "Nemeses, comma-separated, each striking once (spread over the middle half of the run) and healing itself: " +
+                "kill (SIGKILL a random local silo; cluster up restarts it), freeze (SIGSTOP a silo for --freeze-for, then SIGCONT), " +
+                "restart (rolling restart by 'shards cluster up'), pg-restart (stop the private PostgreSQL for --outage), " +
+                "pg-stall (SIGSTOP all of the private PostgreSQL for --stall-for), hot (every client on one cart and product for --hot-for), " +
+                "reshard (add a shard database, then remove it; the run goes on until both are done)",
+            DefaultValueFactory = _ => [],
             CustomParser = ParseChaos,
-            HelpName = ChaosModes.Spellings,
+            Arity = ArgumentArity.ExactlyOne,
+            HelpName = "kill,freeze,restart,pg-restart,pg-stall,hot,reshard",
         };
         var outage = new Option<TimeSpan?>("--outage")
         {
-            Description = $"How long --chaos pg-restart keeps PostgreSQL stopped (default {LoadDuration.Format(LoadOptions.DefaultOutage)})",
+            Description = $"How long pg-restart keeps PostgreSQL stopped (default {LoadDuration.Format(LoadOptions.DefaultOutage)}; " +
+                "a default length is cut to half the time left after the strike)",
+            CustomParser = ParseDuration,
+            HelpName = "duration",
+        };
+        var freezeFor = new Option<TimeSpan?>("--freeze-for")
+        {
+            Description = $"How long freeze keeps the silo stopped (default {LoadDuration.Format(LoadOptions.DefaultFreeze)}; cluster up SIGKILLs a silo stopped for 1 s unless --probes-only)",
+            CustomParser = ParseDuration,
+            HelpName = "duration",
+        };
+        var stallFor = new Option<TimeSpan?>("--stall-for")
+        {
+            Description = $"How long pg-stall keeps PostgreSQL stopped (default {LoadDuration.Format(LoadOptions.DefaultStall)})",
+            CustomParser = ParseDuration,
+            HelpName = "duration",
+        };
+        var hotFor = new Option<TimeSpan?>("--hot-for")
+        {
+            Description = $"How long hot keeps every client on one cart and product (default {LoadDuration.Format(LoadOptions.DefaultHot)})",
             CustomParser = ParseDuration,
             HelpName = "duration",
         };
@@ -59,17 +92,18 @@ internal static class LoadCommand
         };
         var chaosAt = new Option<TimeSpan?>("--chaos-at")
         {
-            Description = "When the chaos strikes, after the start (default: the middle of the run)",
+            Description = "When a single nemesis strikes, after the start (default: the middle of the run)",
             CustomParser = ParseDuration,
             HelpName = "duration",
         };
 
         var command = new Command(
             "load",
-            "Load test like siege (transactions, availability, response times, rate, per silo), with optional chaos; " +
-            "then reads back every written cart: exits 5 if an acknowledged write was lost or one was applied twice")
+            "Load test like siege (transactions, availability, response times, rate, per silo), with optional nemeses; " +
+            "records every operation, reads back every written cart and product, and checks the history (registers, counters): " +
+            "exits 5 on a history violation, or if an acknowledged write was lost or one was applied twice")
         {
-            concurrent, time, reps, keys, writes, chaos, chaosAt, outage, http, apiKey,
+            concurrent, time, reps, keys, writes, products, chaos, chaosAt, outage, freezeFor, stallFor, hotFor, http, apiKey,
         };
         global.SetAction(command, async (parseResult, context, ct) =>
         {
@@ -80,9 +114,13 @@ internal static class LoadCommand
                 RequestsPerClient = parseResult.GetValue(reps),
                 Keys = parseResult.GetValue(keys),
                 WritePercent = parseResult.GetValue(writes),
-                Chaos = parseResult.GetValue(chaos),
+                ProductPercent = parseResult.GetValue(products),
+                Chaos = parseResult.GetValue(chaos) ?? [],
                 ChaosAt = parseResult.GetValue(chaosAt),
                 Outage = parseResult.GetValue(outage),
+                FreezeFor = parseResult.GetValue(freezeFor),
+                StallFor = parseResult.GetValue(stallFor),
+                HotFor = parseResult.GetValue(hotFor),
             }.WithDefaults();
             var errors = options.Validate();
             if (errors.Count > 0)
@@ -90,19 +128,18 @@ internal static class LoadCommand
                 throw new CliException(string.Join(" ", errors));
             }
 
+            if (context.ConfiguredConnectionString is not null &&
+                options.Chaos.Where(m => m is ChaosMode.PgRestart or ChaosMode.PgStall).Select(m => (ChaosMode?)m).FirstOrDefault() is { } pg)
+            {
+                throw new CliException(PrivatePostgresOnly(pg));
+            }
+
             using var stop = new StopSignals(ct);
             using var target = await CreateTargetAsync(context, parseResult.GetValue(http), parseResult.GetValue(apiKey), options.Concurrency, stop.Token);
             var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, stop.Token);
-            var (monkey, problem) = options.Chaos == ChaosMode.PgRestart
-                ? await PostgresChaosAsync(context, options.EffectiveOutage!.Value, stop.Token)
-                : await ChaosMonkey.ForAsync(options.Chaos, context.Cluster.ClusterId, connectionString, stop.Token);
-            if (problem is not null)
-            {
-                throw new CliException(problem, ExitCodes.Unavailable);
-            }
-
+            var nemeses = await NemesesAsync(context, options, connectionString, stop.Token);
             var observer = new ConsoleLoadObserver();
-            var runner = new LoadRunner(target.Target, options, monkey, observer);
+            var runner = new LoadRunner(target.Target, options, nemeses, observer);
             LoadReport report;
             try
             {
@@ -115,12 +152,19 @@ internal static class LoadCommand
 
             context.Output.Line(LoadReportText.Format(report).TrimEnd('\n'));
             context.Output.Document(report);
-            if (!report.Passed)
+            var check = report.WriteCheck;
+            if (!check.Passed)
             {
-                var check = report.WriteCheck;
                 CliOutput.Status(
                     $"shards load: write check FAILED: {check.Lost} acknowledged write(s) lost, {check.Duplicated} applied twice" +
                     (check.CartsUnreadable > 0 ? $", {check.CartsUnreadable} cart(s) with writes could not be read back" : string.Empty) + ".");
+            }
+
+            if (report.History is { Passed: false } history)
+            {
+                CliOutput.Status(
+                    $"shards load: history check FAILED: {history.ViolationCount} violation(s): " +
+                    string.Join(", ", history.Checkers.SelectMany(c => c.ByRule.Select(r => $"{c.Checker} {r.Key} {r.Value}"))) + ".");
             }
 
             return report.Passed ? ExitCodes.Ok : ExitCodes.CheckFailed;
@@ -153,29 +197,69 @@ internal static class LoadCommand
         return new LoadTargetLease(target, target);
     }
 
-    /// <summary>The pg-restart chaos: only on the private PostgreSQL that Shards manages (never on a configured server).</summary>
-    private static async Task<(IChaos? Chaos, string? Problem)> PostgresChaosAsync(CliContext context, TimeSpan outage, CancellationToken cancellationToken)
+    /// <summary>
+    /// Each nemesis of the run, after checking that it can strike (silos to spare, a launcher, the private PostgreSQL, a
+    /// shard map); every problem in one error. <see cref="ChaosMode.Hot"/> is the runner's own. One silo nemesis watches
+    /// the silos for the run's events.
+    /// </summary>
+    private static async Task<Dictionary<ChaosMode, IChaos>> NemesesAsync(CliContext context, LoadOptions options, string connectionString, CancellationToken cancellationToken)
     {
-        if (context.ConfiguredConnectionString is not null)
+        var nemeses = new Dictionary<ChaosMode, IChaos>();
+        var problems = new List<string>();
+        var watching = false;
+        foreach (var mode in options.Chaos)
         {
-            return (null, "--chaos pg-restart stops and starts the private PostgreSQL that 'shards cluster up' / 'shards db start' manage; " +
-                "this run is configured with another server (--connection or ConnectionStrings__Shards), which Shards does not stop.");
+            IChaos? chaos = null;
+            string? problem = null;
+            switch (mode)
+            {
+                case ChaosMode.Kill or ChaosMode.Freeze or ChaosMode.Restart:
+                    (chaos, problem) = await ChaosMonkey.ForAsync(
+                        mode, context.Cluster.ClusterId, connectionString, cancellationToken, options.LengthOf(ChaosMode.Freeze), watchSilos: !watching);
+                    watching |= chaos is not null;
+                    break;
+                case ChaosMode.PgRestart or ChaosMode.PgStall when context.ConfiguredConnectionString is not null:
+                    problem = PrivatePostgresOnly(mode);
+                    break;
+                case ChaosMode.PgRestart:
+                    (chaos, problem) = await PostgresRestartChaos.ForAsync(PrivateServer(context), options.EffectiveOutage!.Value, cancellationToken);
+                    break;
+                case ChaosMode.PgStall:
+                    (chaos, problem) = await PostgresStallChaos.ForAsync(PrivateServer(context), options.LengthOf(ChaosMode.PgStall)!.Value, cancellationToken);
+                    break;
+                case ChaosMode.Reshard:
+                    (chaos, problem) = await ReshardChaos.ForAsync(context, connectionString, cancellationToken);
+                    break;
+            }
+
+            if (problem is not null)
+            {
+                problems.Add(problem);
+            }
+            else if (chaos is not null)
+            {
+                nemeses[mode] = chaos;
+            }
         }
 
-        var (chaos, problem) = await PostgresRestartChaos.ForAsync(Shards.Hosting.Database.PrivatePostgresServer.Create(context.PrivatePostgres), outage, cancellationToken);
-        return (chaos, problem);
+        return problems.Count == 0 ? nemeses : throw new CliException(string.Join(" ", problems), ExitCodes.Unavailable);
     }
 
-    private static ChaosMode ParseChaos(ArgumentResult result)
+    private static PrivatePostgresServer PrivateServer(CliContext context) => PrivatePostgresServer.Create(context.PrivatePostgres);
+
+    private static string PrivatePostgresOnly(ChaosMode mode) =>
+        $"--chaos {ChaosModes.Name(mode)} stops the private PostgreSQL that 'shards cluster up' / 'shards db start' manage; " +
+        "this run is configured with another server (--connection or ConnectionStrings__Shards), which Shards does not stop.";
+
+    private static IReadOnlyList<ChaosMode> ParseChaos(ArgumentResult result)
     {
-        var text = result.Tokens.Single().Value;
-        if (ChaosModes.Parse(text) is { } mode)
+        var (modes, errors) = ChaosModes.ParseList(result.Tokens.Single().Value);
+        foreach (var error in errors)
         {
-            return mode;
+            result.AddError(error);
         }
 
-        result.AddError($"--chaos must be one of {ChaosModes.Spellings} (got '{text}').");
-        return ChaosMode.None;
+        return modes;
     }
 
     /// <summary>A load target and what to dispose when the run is over.</summary>

@@ -93,7 +93,7 @@ internal static class ReshardCommand
     }
 
     /// <summary>Turns DB into a shard name and connection string; unknown databases are refused here, before anything changes.</summary>
-    private static async Task<ReshardRequest> ResolveAsync(
+    internal static async Task<ReshardRequest> ResolveAsync(
         CliContext context, ReshardOperation operation, string database, string? name, ShardMap map, CancellationToken cancellationToken)
     {
         if (database.Contains('=', StringComparison.Ordinal))
@@ -145,7 +145,7 @@ internal static class ReshardCommand
             ". Give its connection string instead. Nothing changed.");
     }
 
-    private static bool LauncherName(string name) =>
+    internal static bool LauncherName(string name) =>
         name.Length > 1 && name[0] == 's' && name[1..].All(char.IsAsciiDigit) && int.TryParse(name[1..], out var n) && n < ShardDatabases.MaxShards * 4;
 
     private static bool SameHost(string a, string b) => a == b || (IsLoopback(a) && IsLoopback(b));

@@ -55,4 +55,39 @@ internal static class LocalProcesses
             return false;
         }
     }
+
+    /// <summary>The processes whose parent is <paramref name="parentPid"/> (from /proc/PID/stat); empty on other systems.</summary>
+    public static IReadOnlyList<int> ChildrenOf(int parentPid)
+    {
+        var children = new List<int>();
+        if (!OperatingSystem.IsLinux())
+        {
+            return children;
+        }
+
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                // "PID (comm) S PPID ...": the command name may hold spaces and parentheses, the parent follows the state.
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ', 3);
+                if (fields.Length >= 2 && int.TryParse(fields[1], out var parent) && parent == parentPid)
+                {
+                    children.Add(pid);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException)
+            {
+                // Gone meanwhile.
+            }
+        }
+
+        return children;
+    }
 }

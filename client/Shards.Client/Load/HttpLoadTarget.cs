@@ -32,6 +32,21 @@ public sealed class HttpLoadTarget : ILoadTarget, IDisposable
     public async Task UpsertProductAsync(string sku, string name, decimal price, int stock, CancellationToken cancellationToken) =>
         await SendAsync(HttpMethod.Put, $"api/products/{sku}", new { name, price, stock }, cancellationToken);
 
+    public async Task<string?> ReadProductNameAsync(string sku, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await SendAsync(HttpMethod.Get, $"api/products/{sku}", null, cancellationToken);
+            var product = await response.Content.ReadFromJsonAsync<ProductDocument>(s_json, cancellationToken)
+                ?? throw new HttpRequestException($"GET api/products/{sku} answered an empty body.");
+            return product.Name;
+        }
+        catch (HttpRequestException ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
     public async Task<IReadOnlyDictionary<string, int>> ReadCartAsync(string cartId, CancellationToken cancellationToken)
     {
         using var response = await SendAsync(HttpMethod.Get, $"api/carts/{cartId}", null, cancellationToken);
@@ -92,6 +107,8 @@ public sealed class HttpLoadTarget : ILoadTarget, IDisposable
             return body.Length > 200 ? body[..200] : body;
         }
     }
+
+    private sealed record ProductDocument(string Name);
 
     private sealed record CartDocument(IReadOnlyList<CartLineDocument> Lines);
 

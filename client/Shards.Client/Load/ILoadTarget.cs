@@ -13,6 +13,9 @@ public interface ILoadTarget
     /// <summary>Creates the product or replaces its name, price and stock (idempotent).</summary>
     Task UpsertProductAsync(string sku, string name, decimal price, int stock, CancellationToken cancellationToken);
 
+    /// <summary>The product's name, or null when there is no such product.</summary>
+    Task<string?> ReadProductNameAsync(string sku, CancellationToken cancellationToken);
+
     /// <summary>The cart's quantity per SKU (empty for a cart never written). The read transaction.</summary>
     Task<IReadOnlyDictionary<string, int>> ReadCartAsync(string cartId, CancellationToken cancellationToken);
 

@@ -2,35 +2,86 @@ using System.Globalization;
 
 namespace Shards.Client.Load;
 
-/// <summary>What <c>shards load --chaos</c> does to the cluster during the run.</summary>
+/// <summary>A nemesis of <c>shards load --chaos</c>: what it does to the cluster, once, during the run (then it heals).</summary>
 public enum ChaosMode
 {
-    None,
-
-    /// <summary>SIGKILL one random silo of the cluster on this machine.</summary>
+    /// <summary>SIGKILL one random silo of the cluster on this machine (<c>shards cluster up</c> restarts it).</summary>
     Kill,
+
+    /// <summary>SIGSTOP one random silo for <see cref="LoadOptions.FreezeFor"/>, then SIGCONT.</summary>
+    Freeze,
 
     /// <summary>SIGUSR2 to the <c>shards cluster up</c> launcher: it replaces its silos one at a time.</summary>
     Restart,
 
     /// <summary>Stop the private PostgreSQL for <see cref="LoadOptions.Outage"/>, then start it again (<c>pg-restart</c>).</summary>
     PgRestart,
+
+    /// <summary>SIGSTOP every process of the private PostgreSQL for <see cref="LoadOptions.StallFor"/>, then SIGCONT (<c>pg-stall</c>).</summary>
+    PgStall,
+
+    /// <summary>Every client on one cart and one product for <see cref="LoadOptions.HotFor"/>.</summary>
+    Hot,
+
+    /// <summary>Add a shard database, then remove it again (<c>shards reshard add|remove</c>) while the load runs.</summary>
+    Reshard,
 }
 
-/// <summary>How chaos modes are spelled on the command line and in reports.</summary>
+/// <summary>How nemeses are spelled on the command line and in reports.</summary>
 public static class ChaosModes
 {
-    public const string Spellings = "none|kill|restart|pg-restart";
+    public const string Spellings = "kill|freeze|restart|pg-restart|pg-stall|hot|reshard";
 
     public static string Name(ChaosMode mode) => mode switch
     {
         ChaosMode.PgRestart => "pg-restart",
+        ChaosMode.PgStall => "pg-stall",
         _ => mode.ToString().ToLowerInvariant(),
     };
 
-    /// <summary>The mode spelled <paramref name="text"/>; null when it is none of <see cref="Spellings"/>.</summary>
+    /// <summary>The nemesis spelled <paramref name="text"/>; null when it is none of <see cref="Spellings"/>.</summary>
     public static ChaosMode? Parse(string text) =>
         Enum.GetValues<ChaosMode>().Cast<ChaosMode?>().FirstOrDefault(mode => string.Equals(Name(mode!.Value), text.Trim(), StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// A comma-separated list (<c>kill,freeze,pg-stall</c>; <c>none</c> or empty: no chaos) and the problems with it
+    /// (unknown names, a nemesis listed twice, <c>none</c> with others), as messages a person can act on.
+    /// </summary>
+    public static (IReadOnlyList<ChaosMode> Modes, IReadOnlyList<string> Errors) ParseList(string text)
+    {
+        var modes = new List<ChaosMode>();
+        var errors = new List<string>();
+        var names = text.Split(',', StringSplitOptions.TrimEntries);
+        if (names.All(n => n.Length == 0 || n.Equals("none", StringComparison.OrdinalIgnoreCase)))
+        {
+            return (modes, names.Length > 1 ? ["--chaos none stands alone: give it, or a list of nemeses, not both."] : errors);
+        }
+
+        foreach (var name in names)
+        {
+            if (name.Equals("none", StringComparison.OrdinalIgnoreCase))
+            {
+                errors.Add("--chaos none stands alone: give it, or a list of nemeses, not both.");
+            }
+            else if (Parse(name) is not { } mode)
+            {
+                errors.Add($"--chaos: unknown nemesis '{name}'; the nemeses are {Spellings.Replace('|', ',')} (comma-separated, e.g. kill,pg-stall).");
+            }
+            else if (modes.Contains(mode))
+            {
+                errors.Add($"--chaos lists {Name(mode)} twice: each nemesis strikes once per run.");
+            }
+            else
+            {
+                modes.Add(mode);
+            }
+        }
+
+        return (modes, errors);
+    }
+
+    /// <summary>The nemeses as the command line spells them: <c>kill,pg-stall</c>.</summary>
+    public static string Names(IEnumerable<ChaosMode> modes) => string.Join(',', modes.Select(Name));
 }
 
 /// <summary>
@@ -53,28 +104,101 @@ public sealed record LoadOptions
     /// <summary>Requests each client makes (siege's <c>-r</c>); null when <see cref="Duration"/> bounds the run.</summary>
     public int? RequestsPerClient { get; init; }
 
-    /// <summary>Number of carts the clients pick from at random.</summary>
+    /// <summary>Number of carts the clients pick from at random (and products: at most <see cref="LoadWorkload.Products"/>).</summary>
     public int Keys { get; init; } = 1000;
 
     /// <summary>Share of requests that are writes (the rest are reads), 0-100.</summary>
     public int WritePercent { get; init; } = 50;
 
-    public ChaosMode Chaos { get; init; } = ChaosMode.None;
+    /// <summary>
+    /// Share of requests on products (upserts and reads, split by <see cref="WritePercent"/>), 0-100; the others are on
+    /// carts (adds and reads). Product upserts write unique names, so that the history checker can tell every value apart.
+    /// </summary>
+    public int ProductPercent { get; init; } = 10;
+
+    /// <summary>The nemeses of the run, in the order they strike; empty: no chaos.</summary>
+    public IReadOnlyList<ChaosMode> Chaos { get; init; } = [];
 
     public static readonly TimeSpan DefaultOutage = TimeSpan.FromSeconds(20);
     public static readonly TimeSpan MaxOutage = TimeSpan.FromMinutes(10);
+    public static readonly TimeSpan DefaultFreeze = TimeSpan.FromSeconds(3);
+    public static readonly TimeSpan DefaultStall = TimeSpan.FromSeconds(3);
+    public static readonly TimeSpan DefaultHot = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long <see cref="ChaosMode.PgRestart"/> keeps PostgreSQL stopped; null: <see cref="DefaultOutage"/>.</summary>
+    /// <summary>How long <see cref="ChaosMode.PgRestart"/> keeps PostgreSQL stopped; null: <see cref="DefaultOutage"/> (see <see cref="LengthOf"/>).</summary>
     public TimeSpan? Outage { get; init; }
 
-    /// <summary>The outage of a <see cref="ChaosMode.PgRestart"/> run; null for other modes.</summary>
-    public TimeSpan? EffectiveOutage => Chaos == ChaosMode.PgRestart ? Outage ?? DefaultOutage : null;
+    /// <summary>How long <see cref="ChaosMode.Freeze"/> keeps the silo stopped; null: <see cref="DefaultFreeze"/>.</summary>
+    public TimeSpan? FreezeFor { get; init; }
 
-    /// <summary>When the chaos strikes, after the start of the run; null: the middle of a timed run.</summary>
+    /// <summary>How long <see cref="ChaosMode.PgStall"/> keeps PostgreSQL stopped; null: <see cref="DefaultStall"/>.</summary>
+    public TimeSpan? StallFor { get; init; }
+
+    /// <summary>How long <see cref="ChaosMode.Hot"/> keeps every client on one cart and one product; null: <see cref="DefaultHot"/>.</summary>
+    public TimeSpan? HotFor { get; init; }
+
+    /// <summary>The outage of a <see cref="ChaosMode.PgRestart"/> run; null for other runs.</summary>
+    public TimeSpan? EffectiveOutage => LengthOf(ChaosMode.PgRestart);
+
+    /// <summary>When the nemesis strikes (one nemesis only), after the start of the run; null: the middle of a timed run.</summary>
     public TimeSpan? ChaosAt { get; init; }
 
-    /// <summary>The chaos moment: <see cref="ChaosAt"/>, else the middle of a timed run.</summary>
-    public TimeSpan? EffectiveChaosAt => Chaos == ChaosMode.None ? null : ChaosAt ?? Duration / 2;
+    /// <summary>The first strike: <see cref="ChaosAt"/>, else the middle of a timed run (null without chaos).</summary>
+    public TimeSpan? EffectiveChaosAt => Strikes().Select(s => (TimeSpan?)s.At).FirstOrDefault();
+
+    public bool Has(ChaosMode mode) => Chaos.Contains(mode);
+
+    /// <summary>When <paramref name="mode"/> strikes; null when it is not in the run (or the run has no known length).</summary>
+    public TimeSpan? StrikeOf(ChaosMode mode) => Strikes().Where(s => s.Mode == mode).Select(s => (TimeSpan?)s.At).FirstOrDefault();
+
+    /// <summary>
+    /// How long a nemesis keeps its damage before it heals itself (null: it heals at once or on its own, as a killed silo
+    /// restarted by the launcher, or takes as long as it takes, as a resharding). A length not given is the nemesis'
+    /// default, at most half the time left in a timed run after it strikes, so that the defaults always heal in time.
+    /// </summary>
+    public TimeSpan? LengthOf(ChaosMode mode)
+    {
+        var (given, fallback) = mode switch
+        {
+            ChaosMode.Freeze => (FreezeFor, DefaultFreeze),
+            ChaosMode.PgStall => (StallFor, DefaultStall),
+            ChaosMode.Hot => (HotFor, DefaultHot),
+            ChaosMode.PgRestart => (Outage, DefaultOutage),
+            _ => ((TimeSpan?)null, TimeSpan.Zero),
+        };
+        if (!Has(mode) || fallback == TimeSpan.Zero)
+        {
+            return null;
+        }
+
+        if (given is { } length)
+        {
+            return length;
+        }
+
+        return Duration is { } total && StrikeOf(mode) is { } at && (total - at) / 2 < fallback ? (total - at) / 2 : fallback;
+    }
+
+    /// <summary>
+    /// When each nemesis strikes: one at <see cref="ChaosAt"/> (default: the middle of the run); several spread evenly
+    /// over the middle half of a timed run (from a quarter to three quarters), in the order given.
+    /// </summary>
+    public IReadOnlyList<(ChaosMode Mode, TimeSpan At)> Strikes()
+    {
+        if (Chaos.Count == 0)
+        {
+            return [];
+        }
+
+        if (Chaos.Count == 1)
+        {
+            return (ChaosAt ?? Duration / 2) is { } at ? [(Chaos[0], at)] : [];
+        }
+
+        return Duration is not { } length
+            ? []
+            : Chaos.Select((mode, i) => (mode, length * (0.25 + (0.5 * i / (Chaos.Count - 1))))).ToList();
+    }
 
     /// <summary>
     /// The run as given on the command line, with the default (<c>-t 30s</c>) when neither <c>-t</c> nor <c>-r</c>
@@ -121,9 +245,37 @@ public sealed record LoadOptions
             errors.Add($"--writes is a percentage, 0 to 100 (got {WritePercent}).");
         }
 
-        if (Chaos == ChaosMode.None && ChaosAt is not null)
+        if (ProductPercent is < 0 or > 100)
         {
-            errors.Add("--chaos-at needs --chaos kill, restart or pg-restart.");
+            errors.Add($"--products is a percentage, 0 to 100 (got {ProductPercent}).");
+        }
+
+        if (Chaos.Distinct().Count() != Chaos.Count)
+        {
+            errors.Add("--chaos lists a nemesis twice: each strikes once per run.");
+        }
+
+        ValidateStrikes(errors);
+        ValidateLength(errors, ChaosMode.PgRestart, Outage, "--outage", MaxOutage);
+        ValidateLength(errors, ChaosMode.Freeze, FreezeFor, "--freeze-for", MaxOutage);
+        ValidateLength(errors, ChaosMode.PgStall, StallFor, "--stall-for", MaxOutage);
+        ValidateLength(errors, ChaosMode.Hot, HotFor, "--hot-for", MaxDuration);
+        return errors;
+    }
+
+    private void ValidateStrikes(List<string> errors)
+    {
+        if (Chaos.Count == 0 && ChaosAt is not null)
+        {
+            errors.Add("--chaos-at needs --chaos (e.g. --chaos kill).");
+        }
+        else if (Chaos.Count > 1 && ChaosAt is not null)
+        {
+            errors.Add("--chaos-at times a single nemesis; several are spread evenly over the middle half of the run (leave --chaos-at out).");
+        }
+        else if (Chaos.Count > 1 && Duration is null)
+        {
+            errors.Add("Several nemeses are spread over the middle half of the run, whose length -r/--reps does not fix in advance: give -t/--time instead.");
         }
         else if (ChaosAt is { } at && at <= TimeSpan.Zero)
         {
@@ -133,26 +285,41 @@ public sealed record LoadOptions
         {
             errors.Add($"--chaos-at ({LoadDuration.Format(strike)}) must come before the end of the run (-t {LoadDuration.Format(length)}).");
         }
-        else if (Chaos != ChaosMode.None && ChaosAt is null && RequestsPerClient is not null)
+        else if (Chaos.Count == 1 && ChaosAt is null && RequestsPerClient is not null)
         {
             errors.Add("With -r/--reps the length of the run is not known in advance: give --chaos-at too (e.g. --chaos-at 10s).");
         }
 
-        if (Outage is not null && Chaos != ChaosMode.PgRestart)
+        if (Has(ChaosMode.Reshard) && Duration is null)
         {
-            errors.Add("--outage needs --chaos pg-restart.");
+            errors.Add("--chaos reshard needs -t/--time: the clients keep running until the shard is added and removed again, which -r/--reps cannot promise.");
         }
-        else if (Outage is { } outage && (outage <= TimeSpan.Zero || outage > MaxOutage))
-        {
-            errors.Add($"--outage must be more than 0 and at most {LoadDuration.Format(MaxOutage)} (got {LoadDuration.Format(outage)}).");
-        }
-        else if (EffectiveOutage is { } down && EffectiveChaosAt is { } from && Duration is { } total && from + down >= total)
-        {
-            errors.Add($"PostgreSQL would still be down when the run ends ({LoadDuration.Format(from)} + --outage {LoadDuration.Format(down)} >= -t {LoadDuration.Format(total)}): " +
-                "give a longer -t, an earlier --chaos-at or a shorter --outage.");
-        }
+    }
 
-        return errors;
+    /// <summary>A nemesis' length: only with the nemesis, positive, bounded, and healed before the run ends.</summary>
+    private void ValidateLength(List<string> errors, ChaosMode mode, TimeSpan? given, string option, TimeSpan max)
+    {
+        var name = ChaosModes.Name(mode);
+        if (given is not null && !Has(mode))
+        {
+            errors.Add($"{option} needs --chaos {name}.");
+        }
+        else if (given is { } length && (length <= TimeSpan.Zero || length > max))
+        {
+            errors.Add($"{option} must be more than 0 and at most {LoadDuration.Format(max)} (got {LoadDuration.Format(length)}).");
+        }
+        else if (LengthOf(mode) is { } lasts && StrikeOf(mode) is { } at && Duration is { } total && at + lasts >= total)
+        {
+            var what = mode switch
+            {
+                ChaosMode.PgRestart => "PostgreSQL would still be down",
+                ChaosMode.PgStall => "PostgreSQL would still be stopped",
+                ChaosMode.Freeze => "The silo would still be frozen",
+                _ => "The clients would still be on one key",
+            };
+            errors.Add($"{what} when the run ends ({name} at {LoadDuration.Format(at)} + {option} {LoadDuration.Format(lasts)} >= -t {LoadDuration.Format(total)}): " +
+                $"give a longer -t{(Chaos.Count == 1 ? ", an earlier --chaos-at" : string.Empty)} or a shorter {option}.");
+        }
     }
 }
 

@@ -89,7 +89,7 @@ public sealed class ConsoleLoadObserver : ILoadObserver
     }
 
     public void Chaos(ChaosEvent chaosEvent) =>
-        WriteLine(string.Create(CultureInfo.InvariantCulture, $"  [{chaosEvent.AtSeconds:0.00} s] chaos: {chaosEvent.Action} {chaosEvent.Detail}"));
+        WriteLine(string.Create(CultureInfo.InvariantCulture, $"  [{chaosEvent.AtSeconds:0.00} s] chaos{(chaosEvent.Nemesis is { } nemesis ? $" ({nemesis})" : string.Empty)}: {chaosEvent.Action} {chaosEvent.Detail}"));
 
     /// <summary>Ends a redrawn line so that what follows starts on a line of its own.</summary>
     public void Finish() => EndLine();

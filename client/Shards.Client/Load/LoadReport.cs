@@ -1,10 +1,14 @@
+using Shards.History;
+
 namespace Shards.Client.Load;
 
 /// <summary>
 /// What <c>shards load</c> measured, in siege's terms (printed for people, or as JSON with <c>--json</c>).
 /// As in siege, <see cref="Transactions"/> counts the successful calls (hits) and
 /// <see cref="FailedTransactions"/> the calls that threw or had not answered by the end of the run;
-/// availability is hits / (hits + failed).
+/// availability is hits / (hits + failed). <see cref="Reads"/> and <see cref="Writes"/> are the cart calls,
+/// <see cref="ProductReads"/> and <see cref="ProductWrites"/> the product calls; <see cref="History"/> is the history
+/// checker's verdict on every operation of the run and the read-back.
 /// </summary>
 public sealed record LoadReport(
     string Target,
@@ -25,15 +29,24 @@ public sealed record LoadReport(
     ChaosReport? Chaos,
     WriteCheck WriteCheck,
     IReadOnlyList<SecondSample> Timeline,
-    LongestCall? Longest = null)
+    LongestCall? Longest = null,
+    OperationCounts? ProductReads = null,
+    OperationCounts? ProductWrites = null,
+    HistoryCheck? History = null)
 {
-    /// <summary>The exit status: nothing acknowledged lost, nothing applied twice, every written cart checked.</summary>
-    public bool Passed => WriteCheck.Passed;
+    /// <summary>
+    /// The exit status: nothing acknowledged lost, nothing applied twice, every written cart checked, and no history
+    /// violation.
+    /// </summary>
+    public bool Passed => WriteCheck.Passed && (History?.Passed ?? true);
 }
 
 /// <summary>How the run was set up.</summary>
 public sealed record LoadSettings(
-    int Concurrency, double? DurationSeconds, int? RequestsPerClient, int Keys, int WritePercent, ChaosMode Chaos, double? ChaosAtSeconds);
+    int Concurrency, double? DurationSeconds, int? RequestsPerClient, int Keys, int WritePercent, int ProductPercent, IReadOnlyList<NemesisSetting> Chaos);
+
+/// <summary>A nemesis of the run: when it strikes (seconds after the start) and how long its damage lasts (null: it heals on its own).</summary>
+public sealed record NemesisSetting(ChaosMode Mode, double AtSeconds, double? ForSeconds);
 
 /// <summary>
 /// The successful call that took longest: what it was (<c>write</c> or <c>read</c>), its cart, the silo hosting the
@@ -53,8 +66,12 @@ public sealed record FailureKind(string Kind, long Count, string Example);
 /// <summary>One second of the run (by completion time): successful and failed calls.</summary>
 public sealed record SecondSample(int Second, long Ok, long Failed);
 
-/// <summary>What the chaos did, when, how long the killed silo's carts took to answer again, and a PostgreSQL outage.</summary>
-public sealed record ChaosReport(ChaosMode Mode, IReadOnlyList<ChaosEvent> Events, KillRecovery? Recovery, DependencyOutage? Outage = null);
+/// <summary>
+/// What the nemeses did, when, how long the killed silo's carts took to answer again, a PostgreSQL outage, and how much
+/// longer than planned the run lasted because a nemesis held it (a resharding).
+/// </summary>
+public sealed record ChaosReport(
+    IReadOnlyList<ChaosMode> Modes, IReadOnlyList<ChaosEvent> Events, KillRecovery? Recovery, DependencyOutage? Outage = null, double? ExtendedSeconds = null);
 
 /// <summary>
 /// A PostgreSQL outage (<c>--chaos pg-restart</c>), as callers saw it: it lasted from <see cref="DownAtSeconds"/> to
@@ -68,8 +85,8 @@ public sealed record DependencyOutage(
     public double? DownSeconds => BackAtSeconds - DownAtSeconds;
 }
 
-/// <summary>Something the chaos did or saw, <see cref="AtSeconds"/> after the start of the run.</summary>
-public sealed record ChaosEvent(double AtSeconds, string Action, string Detail);
+/// <summary>Something a nemesis (<see cref="Nemesis"/>, as spelled on the command line) did or saw, <see cref="AtSeconds"/> after the start of the run.</summary>
+public sealed record ChaosEvent(double AtSeconds, string Action, string Detail, string? Nemesis = null);
 
 /// <summary>
 /// Kill-to-recovery, as callers saw it: the <see cref="Callers"/> calls in flight to the killed silo's carts at the

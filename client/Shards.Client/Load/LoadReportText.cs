@@ -1,11 +1,13 @@
 using System.Globalization;
 using System.Text;
+using Shards.History;
 
 namespace Shards.Client.Load;
 
-/// <summary>The report for people: siege's block, then per silo, throughput over time, failures, chaos, writes.</summary>
+/// <summary>The report for people: siege's block, then per silo, throughput over time, failures, chaos, writes, history.</summary>
 public static class LoadReportText
 {
+
     private const string Bars = "▁▂▃▄▅▆▇█";
     private const int SparklineWidth = 60;
 
@@ -41,12 +43,15 @@ public static class LoadReportText
         Row("Failed transactions", Count(report.FailedTransactions));
         Line($"  reads {Count(report.Reads.Ok)} ok, {Count(report.Reads.Failed)} failed; " +
             $"writes {Count(report.Writes.Ok)} ok, {Count(report.Writes.Failed)} failed" +
+            (report.ProductReads is { } productReads && report.ProductWrites is { } productWrites && productReads.Ok + productReads.Failed + productWrites.Ok + productWrites.Failed > 0
+                ? $"; product reads {Count(productReads.Ok)} ok, {Count(productReads.Failed)} failed; product writes {Count(productWrites.Ok)} ok, {Count(productWrites.Failed)} failed"
+                : string.Empty) +
             (report.StoppedEarly ? "; stopped early (Ctrl+C or SIGTERM)" : string.Empty));
 
         if (report.PerSilo.Count > 0)
         {
             Line();
-            Line("Per silo (successful transactions, by the silo hosting the cart):");
+            Line("Per silo (successful cart transactions, by the silo hosting the cart):");
             var width = Math.Max(4, report.PerSilo.Max(s => s.Silo.Length));
             Line($"  {"SILO".PadRight(width)}  {"TRANSACTIONS",12}  {"SHARE",7}  {"TRANS/SEC",9}");
             foreach (var silo in report.PerSilo)
@@ -81,15 +86,20 @@ public static class LoadReportText
         if (report.Chaos is { } chaos)
         {
             Line();
-            Line($"Chaos ({ChaosModes.Name(chaos.Mode)}):");
+            Line($"Chaos ({ChaosModes.Names(chaos.Modes)}):");
             if (chaos.Events.Count == 0)
             {
-                Line("  nothing done: the run ended before --chaos-at");
+                Line("  nothing done: the run ended before the first nemesis struck");
             }
 
             foreach (var chaosEvent in chaos.Events)
             {
-                Line($"  {Number(chaosEvent.AtSeconds),7} s  {chaosEvent.Action,-13} {chaosEvent.Detail}");
+                Line($"  {Number(chaosEvent.AtSeconds),7} s  {(chaosEvent.Nemesis is { } nemesis && chaos.Modes.Count > 1 ? $"[{nemesis}] " : string.Empty)}{chaosEvent.Action,-13} {chaosEvent.Detail}");
+            }
+
+            if (chaos.ExtendedSeconds is { } extended)
+            {
+                Line($"  the run went on {Number(extended)} s past -t until the nemeses that hold it were done");
             }
 
             if (chaos.Outage is { } outage)
@@ -110,7 +120,9 @@ public static class LoadReportText
 
             if (chaos.Recovery is { } recovery)
             {
-                Line(recovery.Recovered == 0
+                Line(recovery.Carts == 0
+                    ? $"  Kill-to-recovery: {recovery.Silo} hosted none of the run's carts"
+                    : recovery.Recovered == 0
                     ? $"  Kill-to-recovery: none of the {recovery.Carts} carts of {recovery.Silo} answered again before the run ended"
                     : $"  Kill-to-recovery: {recovery.Recovered} of {recovery.Carts} carts of {recovery.Silo} answered again; " +
                       $"the {recovery.Callers} calls in flight to them at the kill were answered after median {Number(recovery.MedianSeconds ?? 0)} s, max {Number(recovery.MaxSeconds ?? 0)} s" +
@@ -127,6 +139,34 @@ public static class LoadReportText
         {
             Line($"  NOT CHECKED: {Count(writes.CartsUnreadable)} carts could not be read back in time " +
                 $"({Count(writes.AcknowledgedUnchecked)} acknowledged writes in them)");
+        }
+
+        if (report.History is { } history)
+        {
+            Line();
+            Line($"History: {Count(history.Operations)} operations ({Count(history.OperationsOk)} ok, {Count(history.OperationsFailed)} failed, " +
+                $"{Count(history.OperationsUnknown)} unknown) and {Count(history.FinalReads)} final reads; a cart read is a read of each of its lines");
+            foreach (var checker in history.Checkers)
+            {
+                Line($"  {checker.Checker + ":",-10} {Count(checker.Keys)} keys, {Count(checker.Operations)} operations, {Count(checker.ViolationCount)} violations" +
+                    (checker.ByRule.Count > 0 ? $" ({string.Join(", ", checker.ByRule.Select(r => $"{r.Key} {Count(r.Value)}"))})" : string.Empty));
+            }
+
+            // In full: the earliest violation of each rule (the JSON report has up to HistoryChecker.MaxViolationsKept per checker).
+            var shown = history.Checkers.SelectMany(c => c.Violations.DistinctBy(v => v.Rule)).ToList();
+            foreach (var violation in shown)
+            {
+                Line($"  VIOLATION {violation.Checker} {violation.Rule} on {violation.Key}: {violation.Message}");
+                foreach (var operation in violation.Operations)
+                {
+                    Line($"      {operation}");
+                }
+            }
+
+            if (shown.Count < history.ViolationCount)
+            {
+                Line($"  (the first violation of each rule is shown; --json lists up to {HistoryChecker.MaxViolationsKept} per checker)");
+            }
         }
 
         return text.ToString();

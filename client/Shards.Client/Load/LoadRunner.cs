@@ -1,16 +1,18 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using Shards.Hosting.Client;
 using Shards.Contracts.Common;
+using Shards.History;
 
 namespace Shards.Client.Load;
 
 /// <summary>
 /// Runs a load: prepares the data (products upserted, every cart's quantities and silo read), lets N clients call
 /// the target one request after the other until the time or the request count is up (or <c>stop</c> fires), strikes
-/// with the chaos if any, then reads back every written cart and checks that no acknowledged write was lost and
-/// none applied twice. A call that throws is a failed transaction: the runner never retries the workload's calls.
+/// with each nemesis at its time, then reads back every written cart and every product. Every call of the run and of
+/// the read-back is recorded in a history (<see cref="HistoryRecorder"/>) that <see cref="HistoryChecker"/> checks at
+/// the end; the lost/duplicated write check adds up the carts as before. A call that throws is a failed transaction:
+/// the runner never retries the workload's calls.
 /// </summary>
 public sealed class LoadRunner
 {
@@ -25,8 +27,14 @@ public sealed class LoadRunner
 
     private readonly ILoadTarget _target;
     private readonly LoadOptions _options;
-    private readonly IChaos? _chaos;
+    private readonly IReadOnlyList<Nemesis> _nemeses;
     private readonly ILoadObserver _observer;
+    private readonly HistoryRecorder _history = new(Stopwatch.GetTimestamp());
+    private readonly string[] _lineKeys;
+    private readonly string[] _productKeys;
+    private readonly int[] _lineUsed;
+    private long _writeSequence;
+    private int _hot;
     private readonly LoadWorkload _workload;
     private readonly WriteLedger _ledger;
     private readonly LatencyRecorder _latency = new();
@@ -39,8 +47,9 @@ public sealed class LoadRunner
     private readonly ConcurrentDictionary<string, FailureTally> _failures = new(StringComparer.Ordinal);
     private readonly List<ChaosEvent> _events = [];
     private readonly object _longestLock = new();
-    private (long Ticks, long Started, int Cart, bool Write) _longest;
+    private (long Ticks, long Started, Call Call) _longest;
     private long _readsOk, _readsFailed, _writesOk, _writesFailed, _busyTicks, _inFlight;
+    private long _productReadsOk, _productReadsFailed, _productWritesOk, _productWritesFailed;
     private long _start;
     private long _lastCompletedAt;
     private long _topologyChangedAt;
@@ -52,7 +61,18 @@ public sealed class LoadRunner
     private long _outageBeganAt, _outageEndedAt, _firstWriteAfterOutage, _lastFailedWriteAt;
     private long _outageWritesOk, _outageWritesFailed, _outageReadsOk, _outageReadsFailed;
 
+    /// <summary>A run with at most one nemesis, <paramref name="chaos"/> (the one of <see cref="LoadOptions.Chaos"/>).</summary>
     public LoadRunner(ILoadTarget target, LoadOptions options, IChaos? chaos = null, ILoadObserver? observer = null)
+        : this(target, options, chaos is null || options.Chaos.Count == 0 ? new Dictionary<ChaosMode, IChaos>() : new Dictionary<ChaosMode, IChaos> { [options.Chaos[0]] = chaos }, observer)
+    {
+    }
+
+    /// <summary>
+    /// A run with the nemeses of <see cref="LoadOptions.Chaos"/>: each from <paramref name="nemeses"/>, except
+    /// <see cref="ChaosMode.Hot"/>, which the runner does itself when it is not given. A nemesis of the options that is
+    /// not given does not strike.
+    /// </summary>
+    public LoadRunner(ILoadTarget target, LoadOptions options, IReadOnlyDictionary<ChaosMode, IChaos> nemeses, ILoadObserver? observer = null)
     {
         var errors = options.Validate();
         if (errors.Count > 0)
@@ -62,9 +82,17 @@ public sealed class LoadRunner
 
         _target = target;
         _options = options;
-        _chaos = options.Chaos == ChaosMode.None ? null : chaos;
+        _nemeses = options.Strikes()
+            .Select(strike => (strike.Mode, strike.At, Chaos: nemeses.GetValueOrDefault(strike.Mode)
+                ?? (strike.Mode == ChaosMode.Hot ? new HotKeysChaos(options.LengthOf(ChaosMode.Hot)!.Value, SetHot) : null)))
+            .Where(n => n.Chaos is not null)
+            .Select(n => new Nemesis(n.Mode, n.Chaos!, n.At))
+            .ToList();
         _observer = observer ?? ILoadObserver.None;
         _workload = new LoadWorkload(options.Keys);
+        _lineKeys = new string[_workload.Cells];
+        _lineUsed = new int[_workload.Cells];
+        _productKeys = Enumerable.Range(0, LoadWorkload.Products + 1).Select(p => p == 0 ? string.Empty : LoadWorkload.ProductKey(p)).ToArray();
         _ledger = new WriteLedger(_workload.Cells);
         _initial = new int[_workload.Cells];
         _siloOf = new string?[options.Keys];
@@ -84,25 +112,71 @@ public sealed class LoadRunner
         {
             await PrepareAsync(stop);
             var (elapsed, stoppedEarly) = await RunClientsAsync(stop);
-            var check = await ReadBackAsync(stoppedEarly ? s_readBackBudgetAfterStop : s_readBackBudget);
-            return Report(elapsed, stoppedEarly, check);
+            await HealAsync();
+            var budget = stoppedEarly ? s_readBackBudgetAfterStop : s_readBackBudget;
+            var check = await ReadBackAsync(budget);
+            await ReadBackProductsAsync(budget);
+            _observer.Phase("Checking the history ...");
+            return Report(elapsed, stoppedEarly, check, HistoryChecker.Check(Declared(_history)));
         }
         finally
         {
+            await HealAsync();
             await abort.CancelAsync();
         }
     }
+
+    /// <summary>Whatever a nemesis still holds is undone (a stopped process resumed), however the run ends.</summary>
+    private async Task HealAsync()
+    {
+        foreach (var nemesis in _nemeses)
+        {
+            try
+            {
+                await nemesis.Chaos.HealAsync();
+            }
+            catch (Exception ex)
+            {
+                Note(nemesis.Mode, new ChaosAction("heal FAILED", OneLine(ex.Message)));
+            }
+        }
+    }
+
+    private void SetHot(bool hot) => Volatile.Write(ref _hot, hot ? 1 : 0);
+
+    /// <summary>The history with its keys declared: each line used from its quantity before the run; each product with nothing (its set-up writes are in the history).</summary>
+    private History.History Declared(HistoryRecorder history)
+    {
+        for (var cell = 0; cell < _lineUsed.Length; cell++)
+        {
+            if (Volatile.Read(ref _lineUsed[cell]) == 1)
+            {
+                history.Declare(LineKey(cell), KeyModel.Counter, _initial[cell]);
+            }
+        }
+
+        for (var product = 1; product <= LoadWorkload.Products; product++)
+        {
+            history.Declare(_productKeys[product], KeyModel.Register, null);
+        }
+
+        return history.Snapshot();
+    }
+
+    private string LineKey(int cell) =>
+        _lineKeys[cell] ??= LoadWorkload.LineKey(cell / LoadWorkload.SkusPerCart, cell % LoadWorkload.SkusPerCart);
 
     /// <summary>Products upserted; every cart's starting quantities (over-full lines emptied) and silo.</summary>
     private async Task PrepareAsync(CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(s_prepareBudget.TotalSeconds * Stopwatch.Frequency);
         _observer.Phase($"Preparing: upserting {LoadWorkload.Products} products, reading and locating {_workload.Keys} carts ...");
+        // Each attempt writes a value of its own and is in the history: one whose answer was lost may still land later.
         await Parallel.ForEachAsync(Enumerable.Range(1, LoadWorkload.Products), Bounded(cancellationToken), async (product, ct) =>
             await RetryAsync(
                 async () =>
                 {
-                    await _target.UpsertProductAsync(LoadWorkload.Sku(product), $"Load product {product}", 1m + product, LoadWorkload.ProductStock, ct);
+                    await UpsertProductAsync(Operation.Prepare, product, ct);
                     return true;
                 },
                 deadline,
@@ -153,22 +227,23 @@ public sealed class LoadRunner
         _observer.Phase(
             $"Running {_options.Concurrency} clients " +
             (_options.Duration is { } d ? $"for {LoadDuration.Format(d)}" : $"for {_options.RequestsPerClient} requests each") +
-            $", {_options.WritePercent} % writes over {_workload.Keys} carts" +
-            (_chaos is not null ? $", chaos '{ChaosModes.Name(_options.Chaos)}' at {LoadDuration.Format(_options.EffectiveChaosAt!.Value)}" : string.Empty) +
-            (_options.EffectiveOutage is { } outage && _chaos is not null ? $" for {LoadDuration.Format(outage)}" : string.Empty) +
+            $", {_options.WritePercent} % writes over {_workload.Keys} carts ({_options.ProductPercent} % of the requests on products)" +
+            string.Concat(_nemeses.Select(n => $", {ChaosModes.Name(n.Mode)} at {LoadDuration.Format(n.At)}" +
+                (_options.LengthOf(n.Mode) is { } length ? $" for {LoadDuration.Format(length)}" : string.Empty))) +
             " (Ctrl+C stops early and still reports)");
         _start = Stopwatch.GetTimestamp();
+        _history.Origin = _start;
         using var run = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        // Ctrl+C ends the nemeses at once too: what they stopped is resumed before the run waits for the calls in flight.
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var slots = Enumerable.Range(0, _options.Concurrency).Select(_ => new ClientSlot()).ToArray();
+        var clients = Task.WhenAll(slots.Select((slot, client) => Task.Run(() => ClientAsync(client, slot, run.Token), CancellationToken.None)));
+        var chaos = Task.WhenAll(_nemeses.Select(nemesis => ChaosAsync(nemesis, run.Token, watching.Token)));
+        var ticks = TickAsync(watching.Token);
         if (_options.Duration is { } duration)
         {
-            run.CancelAfter(duration);
+            _ = EndAfterAsync(duration, run);
         }
-
-        using var watching = new CancellationTokenSource();
-        var slots = Enumerable.Range(0, _options.Concurrency).Select(_ => new ClientSlot()).ToArray();
-        var clients = Task.WhenAll(slots.Select(slot => Task.Run(() => ClientAsync(slot, run.Token), CancellationToken.None)));
-        var chaos = ChaosAsync(run.Token, watching.Token);
-        var ticks = TickAsync(watching.Token);
         try
         {
             await clients.WaitAsync(run.Token);
@@ -198,8 +273,36 @@ public sealed class LoadRunner
         return (elapsed, stoppedEarly);
     }
 
+    /// <summary>
+    /// Ends the run when its time is up, or later while a nemesis that holds the run (a resharding) is still at work:
+    /// that damage must happen under load. Ctrl+C still ends it at once (the linked stop token).
+    /// </summary>
+    private async Task EndAfterAsync(TimeSpan duration, CancellationTokenSource run)
+    {
+        try
+        {
+            await Task.Delay(duration, run.Token);
+            var holding = _nemeses.Where(n => n.Chaos.HoldsTheRun).Select(n => n.Done.Task).ToList();
+            if (holding.Count > 0 && !holding.All(t => t.IsCompleted))
+            {
+                _observer.Phase($"Time is up; the clients go on until {string.Join(", ", _nemeses.Where(n => n.Chaos.HoldsTheRun).Select(n => ChaosModes.Name(n.Mode)))} is done ...");
+                await Task.WhenAll(holding).WaitAsync(run.Token);
+            }
+
+            await run.CancelAsync();
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped early.
+        }
+        catch (ObjectDisposedException)
+        {
+            // The run is over already.
+        }
+    }
+
     /// <summary>One siege client: a request, its answer, the next request; until the run ends.</summary>
-    private async Task ClientAsync(ClientSlot slot, CancellationToken run)
+    private async Task ClientAsync(int client, ClientSlot slot, CancellationToken run)
     {
         for (var n = 0; _options.RequestsPerClient is not { } reps || n < reps; n++)
         {
@@ -208,39 +311,112 @@ public sealed class LoadRunner
                 return;
             }
 
-            var cart = Random.Shared.Next(_workload.Keys);
-            var cartSlot = Random.Shared.Next(100) < _options.WritePercent ? Random.Shared.Next(LoadWorkload.SkusPerCart) : -1;
+            var call = NextCall();
             var started = Stopwatch.GetTimestamp();
-            slot.Begin(cart, cartSlot, started);
+            slot.Begin(call, started);
             Interlocked.Increment(ref _inFlight);
-            Exception? failure = null;
-            try
-            {
-                if (cartSlot >= 0)
-                {
-                    await _target.AddToCartAsync(LoadWorkload.CartId(cart), LoadWorkload.SkuOf(cart, cartSlot), 1, _abort);
-                }
-                else
-                {
-                    await _target.ReadCartAsync(LoadWorkload.CartId(cart), _abort);
-                }
-            }
-            catch (Exception ex)
-            {
-                failure = ex;
-            }
-
+            var (failure, history) = await CallAsync(client, call);
             if (!slot.TryFinish())
             {
-                return; // the run gave up on this call and counted it as failed
+                return; // the run gave up on this call and counted it as failed (its history stays of unknown outcome)
             }
 
             Interlocked.Decrement(ref _inFlight);
-            Completed(cart, cartSlot, started, Stopwatch.GetTimestamp(), failure);
+            var outcome = failure is null ? OperationOutcome.Ok : LoadOutcomes.Classify(failure);
+            history.Complete(_history, outcome, failure);
+            Completed(call, started, Stopwatch.GetTimestamp(), failure, outcome);
         }
     }
 
-    private void Completed(int cart, int cartSlot, long started, long ended, Exception? failure)
+    /// <summary>
+    /// What a client does next: a product call (<see cref="LoadOptions.ProductPercent"/>) or a cart call, a write
+    /// (<see cref="LoadOptions.WritePercent"/>) or a read; on a random cart, or on the first one while the clients are hot.
+    /// </summary>
+    private Call NextCall()
+    {
+        var cart = Volatile.Read(ref _hot) == 1 ? 0 : Random.Shared.Next(_workload.Keys);
+        var write = Random.Shared.Next(100) < _options.WritePercent;
+        if (Random.Shared.Next(100) < _options.ProductPercent)
+        {
+            return new Call(cart, -1, LoadWorkload.ProductOf(cart), write);
+        }
+
+        return new Call(cart, write ? Random.Shared.Next(LoadWorkload.SkusPerCart) : -1, 0, write);
+    }
+
+    /// <summary>Makes the call, its operations in the history invoked first; the failure, if any, and the operations to complete.</summary>
+    private async Task<(Exception? Failure, CallHistory History)> CallAsync(int client, Call call)
+    {
+        var history = CallHistory.None;
+        Exception? failure = null;
+        try
+        {
+            if (call.Product > 0 && call.Write)
+            {
+                var sequence = Interlocked.Increment(ref _writeSequence);
+                history = new CallHistory([_history.Invoke(client, OperationKind.Write, _productKeys[call.Product], sequence)]);
+                await _target.UpsertProductAsync(LoadWorkload.Sku(call.Product), LoadWorkload.ProductName(call.Product, sequence), 1m + call.Product, LoadWorkload.ProductStock, _abort);
+            }
+            else if (call.Product > 0)
+            {
+                history = new CallHistory([_history.Invoke(client, OperationKind.Read, _productKeys[call.Product])]);
+                history.Values = [LoadWorkload.ProductValue(await _target.ReadProductNameAsync(LoadWorkload.Sku(call.Product), _abort))];
+            }
+            else if (call.Write)
+            {
+                var cell = LoadWorkload.Cell(call.Cart, call.Slot);
+                Volatile.Write(ref _lineUsed[cell], 1);
+                history = new CallHistory([_history.Invoke(client, OperationKind.Add, LineKey(cell), 1)]);
+                await _target.AddToCartAsync(LoadWorkload.CartId(call.Cart), LoadWorkload.SkuOf(call.Cart, call.Slot), 1, _abort);
+            }
+            else
+            {
+                history = new CallHistory(InvokeLineReads(client, call.Cart));
+                var lines = await _target.ReadCartAsync(LoadWorkload.CartId(call.Cart), _abort);
+                history.Values = LoadWorkload.SlotQuantities(call.Cart, lines).Select(q => (long?)q).ToArray();
+            }
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+
+        return (failure, history);
+    }
+
+    /// <summary>A cart read is a read of each of its lines.</summary>
+    private PendingOperation[] InvokeLineReads(int client, int cart)
+    {
+        var reads = new PendingOperation[LoadWorkload.SkusPerCart];
+        for (var slot = 0; slot < reads.Length; slot++)
+        {
+            var cell = LoadWorkload.Cell(cart, slot);
+            Volatile.Write(ref _lineUsed[cell], 1);
+            reads[slot] = _history.Invoke(client, OperationKind.Read, LineKey(cell));
+        }
+
+        return reads;
+    }
+
+    /// <summary>A product upsert with a value of its own, in the history under <paramref name="client"/>.</summary>
+    private async Task UpsertProductAsync(int client, int product, CancellationToken cancellationToken)
+    {
+        var sequence = Interlocked.Increment(ref _writeSequence);
+        var pending = _history.Invoke(client, OperationKind.Write, _productKeys[product], sequence);
+        try
+        {
+            await _target.UpsertProductAsync(LoadWorkload.Sku(product), LoadWorkload.ProductName(product, sequence), 1m + product, LoadWorkload.ProductStock, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            _history.Complete(pending, LoadOutcomes.Classify(ex), error: OneLine(ex.Message));
+            throw;
+        }
+
+        _history.Complete(pending, OperationOutcome.Ok);
+    }
+
+    private void Completed(Call call, long started, long ended, Exception? failure, OperationOutcome outcome)
     {
         Interlocked.Add(ref _busyTicks, ended - started);
         for (var last = Interlocked.Read(ref _lastCompletedAt); ended > last; last = Interlocked.Read(ref _lastCompletedAt))
@@ -255,10 +431,14 @@ public sealed class LoadRunner
         if (failure is null)
         {
             _latency.Record(Stopwatch.GetElapsedTime(started, ended));
-            NoteLongest(cart, cartSlot >= 0, started, ended);
-            if (cartSlot >= 0)
+            NoteLongest(call, started, ended);
+            if (call.Product > 0)
             {
-                _ledger.Acknowledged(LoadWorkload.Cell(cart, cartSlot));
+                Interlocked.Increment(ref call.Write ? ref _productWritesOk : ref _productReadsOk);
+            }
+            else if (call.Write)
+            {
+                _ledger.Acknowledged(LoadWorkload.Cell(call.Cart, call.Slot));
                 Interlocked.Increment(ref _writesOk);
             }
             else
@@ -267,24 +447,27 @@ public sealed class LoadRunner
             }
 
             _timeline.Add(second, ok: 1, failed: 0);
-            Interlocked.Increment(ref _perSilo.GetOrAdd(_siloOf[cart] ?? UnknownSilo, _ => new StrongBox<long>()).Value);
-            NoteRecovery(cart, started, ended);
+            if (call.Product == 0)
+            {
+                Interlocked.Increment(ref _perSilo.GetOrAdd(_siloOf[call.Cart] ?? UnknownSilo, _ => new StrongBox<long>()).Value);
+                NoteRecovery(call.Cart, started, ended);
+            }
         }
         else
         {
-            Failed(cart, cartSlot, second, Describe(failure), failure.Message);
+            Failed(call, second, Describe(failure), failure.Message, outcome);
         }
 
-        NoteOutage(cartSlot >= 0, started, ended, failure is null);
+        NoteOutage(call.Write, started, ended, failure is null);
 
         // A failed call, or a location older than the last change the chaos made: ask the cart where it lives now.
-        if (failure is not null || Volatile.Read(ref _locatedAt[cart]) < Volatile.Read(ref _topologyChangedAt))
+        if (call.Product == 0 && (failure is not null || Volatile.Read(ref _locatedAt[call.Cart]) < Volatile.Read(ref _topologyChangedAt)))
         {
-            Relocate(cart);
+            Relocate(call.Cart);
         }
     }
 
-    private void NoteLongest(int cart, bool write, long started, long ended)
+    private void NoteLongest(Call call, long started, long ended)
     {
         if (ended - started <= Volatile.Read(ref _longest.Ticks))
         {
@@ -295,7 +478,7 @@ public sealed class LoadRunner
         {
             if (ended - started > _longest.Ticks)
             {
-                _longest = (ended - started, started, cart, write);
+                _longest = (ended - started, started, call);
             }
         }
     }
@@ -304,22 +487,32 @@ public sealed class LoadRunner
     {
         lock (_longestLock)
         {
+            var call = _longest.Call;
             return _longest.Ticks == 0
                 ? null
                 : new LongestCall(
                     _longest.Ticks * 1000.0 / Stopwatch.Frequency,
                     Stopwatch.GetElapsedTime(_start, _longest.Started).TotalSeconds,
-                    _longest.Write ? "write" : "read",
-                    LoadWorkload.CartId(_longest.Cart),
-                    _siloOf[_longest.Cart] ?? UnknownSilo);
+                    (call.Product > 0 ? "product " : string.Empty) + (call.Write ? "write" : "read"),
+                    call.Product > 0 ? LoadWorkload.Sku(call.Product) : LoadWorkload.CartId(call.Cart),
+                    call.Product > 0 ? UnknownSilo : _siloOf[call.Cart] ?? UnknownSilo);
         }
     }
 
-    private void Failed(int cart, int cartSlot, int second, string kind, string message)
+    /// <summary>A failed call: counted by kind; a cart add of unknown outcome may have landed (the write check allows it one unit).</summary>
+    private void Failed(Call call, int second, string kind, string message, OperationOutcome outcome)
     {
-        if (cartSlot >= 0)
+        if (call.Product > 0)
         {
-            _ledger.Failed(LoadWorkload.Cell(cart, cartSlot));
+            Interlocked.Increment(ref call.Write ? ref _productWritesFailed : ref _productReadsFailed);
+        }
+        else if (call.Write)
+        {
+            if (outcome == OperationOutcome.Unknown)
+            {
+                _ledger.Failed(LoadWorkload.Cell(call.Cart, call.Slot));
+            }
+
             Interlocked.Increment(ref _writesFailed);
         }
         else
@@ -349,7 +542,7 @@ public sealed class LoadRunner
             {
                 Interlocked.Decrement(ref _inFlight);
                 Interlocked.Add(ref _busyTicks, Math.Max(0, ended - slot.Started));
-                Failed(slot.Cart, slot.CartSlot, second, "NoAnswer", "no answer by the end of the run (+10 s; outcome unknown)");
+                Failed(slot.Call, second, "NoAnswer", "no answer by the end of the run (+10 s; outcome unknown)", OperationOutcome.Unknown);
             }
         }
     }
@@ -384,37 +577,48 @@ public sealed class LoadRunner
         });
     }
 
-    private async Task ChaosAsync(CancellationToken run, CancellationToken watching)
+    /// <summary>One nemesis: strikes at its time, heals and watches until the run ends; a failure of its own is an event, not the end of the run.</summary>
+    private async Task ChaosAsync(Nemesis nemesis, CancellationToken run, CancellationToken watching)
     {
-        if (_chaos is null || _options.EffectiveChaosAt is not { } at)
-        {
-            return;
-        }
-
         try
         {
-            await Task.Delay(at, run);
-        }
-        catch (OperationCanceledException)
-        {
-            return; // the run ended first
-        }
+            try
+            {
+                await Task.Delay(nemesis.At, run);
+            }
+            catch (OperationCanceledException)
+            {
+                return; // the run ended first
+            }
 
-        var action = await _chaos.StrikeAsync(run);
-        if (action.SiloDown is { } silo)
-        {
-            var carts = TrackRecovery(silo);
-            action = action with { Detail = $"{action.Detail}, hosting {carts} of {_workload.Keys} carts" };
-        }
+            var action = await nemesis.Chaos.StrikeAsync(run);
+            if (action.SiloDown is { } silo && Volatile.Read(ref _recoveredAfter) is null)
+            {
+                var carts = TrackRecovery(silo);
+                action = action with { Detail = $"{action.Detail}, hosting {carts} of {_workload.Keys} carts" };
+            }
 
-        Note(action);
-        await _chaos.WatchAsync(Note, watching);
+            Note(nemesis.Mode, action);
+            await nemesis.Chaos.WatchAsync(change => Note(nemesis.Mode, change), watching);
+        }
+        catch (OperationCanceledException) when (run.IsCancellationRequested || watching.IsCancellationRequested)
+        {
+            // The run ended while it struck.
+        }
+        catch (Exception ex)
+        {
+            Note(nemesis.Mode, new ChaosAction($"{ChaosModes.Name(nemesis.Mode)} FAILED", OneLine(ex.Message)));
+        }
+        finally
+        {
+            nemesis.Done.TrySetResult();
+        }
     }
 
-    private void Note(ChaosAction action)
+    private void Note(ChaosMode mode, ChaosAction action)
     {
         var now = Stopwatch.GetTimestamp();
-        var chaosEvent = new ChaosEvent(Stopwatch.GetElapsedTime(_start, now).TotalSeconds, action.Action, action.Detail);
+        var chaosEvent = new ChaosEvent(Stopwatch.GetElapsedTime(_start, now).TotalSeconds, action.Action, action.Detail, action.Source ?? ChaosModes.Name(mode));
         lock (_events)
         {
             _events.Add(chaosEvent);
@@ -548,8 +752,9 @@ public sealed class LoadRunner
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
                 var now = Stopwatch.GetTimestamp();
-                var ok = Interlocked.Read(ref _readsOk) + Interlocked.Read(ref _writesOk);
-                var failed = Interlocked.Read(ref _readsFailed) + Interlocked.Read(ref _writesFailed);
+                var ok = Interlocked.Read(ref _readsOk) + Interlocked.Read(ref _writesOk) + Interlocked.Read(ref _productReadsOk) + Interlocked.Read(ref _productWritesOk);
+                var failed = Interlocked.Read(ref _readsFailed) + Interlocked.Read(ref _writesFailed) +
+                    Interlocked.Read(ref _productReadsFailed) + Interlocked.Read(ref _productWritesFailed);
                 var rate = (ok - last.Ok) / Stopwatch.GetElapsedTime(last.At, now).TotalSeconds;
                 _observer.Tick(new LoadTick(
                     Stopwatch.GetElapsedTime(_start, now).TotalSeconds, _options.Duration?.TotalSeconds, ok, failed, rate, Interlocked.Read(ref _inFlight)));
@@ -579,7 +784,7 @@ public sealed class LoadRunner
             {
                 try
                 {
-                    var lines = await RetryAsync(() => _target.ReadCartAsync(LoadWorkload.CartId(cart), ct), deadline, ct);
+                    var lines = await RetryAsync(() => ReadBackCartAsync(cart, ct), deadline, ct);
                     finals[cart] = LoadWorkload.SlotQuantities(cart, lines);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || giveUp.IsCancellationRequested)
@@ -617,11 +822,76 @@ public sealed class LoadRunner
         return WriteCheck.From(cells, finals.Count, carts.Count - finals.Count, acknowledgedUnchecked, failedUnchecked);
     }
 
-    private LoadReport Report(TimeSpan elapsed, bool stoppedEarly, WriteCheck check)
+    /// <summary>One attempt to read a cart back, in the history as final reads of its lines.</summary>
+    private async Task<IReadOnlyDictionary<string, int>> ReadBackCartAsync(int cart, CancellationToken cancellationToken)
+    {
+        var reads = InvokeLineReads(Operation.ReadBack, cart);
+        IReadOnlyDictionary<string, int> lines;
+        try
+        {
+            lines = await _target.ReadCartAsync(LoadWorkload.CartId(cart), cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            Array.ForEach(reads, read => _history.Complete(read, LoadOutcomes.Classify(ex), error: OneLine(ex.Message)));
+            throw;
+        }
+
+        var quantities = LoadWorkload.SlotQuantities(cart, lines);
+        for (var slot = 0; slot < reads.Length; slot++)
+        {
+            _history.Complete(reads[slot], OperationOutcome.Ok, quantities[slot]);
+        }
+
+        return lines;
+    }
+
+    /// <summary>Reads every product back (final reads of the registers), retrying while the cluster recovers.</summary>
+    private async Task ReadBackProductsAsync(TimeSpan budget)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(budget.TotalSeconds * Stopwatch.Frequency);
+        using var giveUp = new CancellationTokenSource(budget + TimeSpan.FromSeconds(5));
+        try
+        {
+            await Parallel.ForEachAsync(Enumerable.Range(1, LoadWorkload.Products), Bounded(giveUp.Token), async (product, ct) =>
+            {
+                try
+                {
+                    await RetryAsync(() => ReadBackProductAsync(product, ct), deadline, ct);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || giveUp.IsCancellationRequested)
+                {
+                    // Unreadable in time: its register has no final read.
+                }
+            });
+        }
+        catch (OperationCanceledException)
+        {
+            // The budget is spent.
+        }
+    }
+
+    private async Task<bool> ReadBackProductAsync(int product, CancellationToken cancellationToken)
+    {
+        var read = _history.Invoke(Operation.ReadBack, OperationKind.Read, _productKeys[product]);
+        try
+        {
+            var name = await _target.ReadProductNameAsync(LoadWorkload.Sku(product), cancellationToken);
+            _history.Complete(read, OperationOutcome.Ok, LoadWorkload.ProductValue(name));
+            return true;
+        }
+        catch (Exception ex)
+        {
+            _history.Complete(read, LoadOutcomes.Classify(ex), error: OneLine(ex.Message));
+            throw;
+        }
+    }
+
+    private LoadReport Report(TimeSpan elapsed, bool stoppedEarly, WriteCheck check, HistoryCheck history)
     {
         var seconds = Math.Max(elapsed.TotalSeconds, 1e-3);
-        var ok = _readsOk + _writesOk;
-        var failed = _readsFailed + _writesFailed;
+        var ok = _readsOk + _writesOk + _productReadsOk + _productWritesOk;
+        var failed = _readsFailed + _writesFailed + _productReadsFailed + _productWritesFailed;
         var perSilo = _perSilo.OrderBy(s => s.Key, StringComparer.Ordinal)
             .Select(s => new SiloThroughput(s.Key, s.Value.Value, ok == 0 ? 0 : 100.0 * s.Value.Value / ok, s.Value.Value / seconds))
             .ToList();
@@ -629,7 +899,7 @@ public sealed class LoadRunner
             .Select(f => new FailureKind(f.Key, f.Value.Count, f.Value.Example))
             .ToList();
         ChaosReport? chaos = null;
-        if (_chaos is not null)
+        if (_nemeses.Count > 0)
         {
             List<ChaosEvent> events;
             lock (_events)
@@ -637,12 +907,16 @@ public sealed class LoadRunner
                 events = [.. _events];
             }
 
-            chaos = new ChaosReport(_options.Chaos, events, Recovery(), Outage());
+            var extended = _options.Duration is { } planned && elapsed > planned + TimeSpan.FromSeconds(1) && _nemeses.Any(n => n.Chaos.HoldsTheRun)
+                ? (elapsed - planned).TotalSeconds
+                : (double?)null;
+            chaos = new ChaosReport(_nemeses.Select(n => n.Mode).ToList(), events, Recovery(), Outage(), extended);
         }
 
         var settings = new LoadSettings(
             _options.Concurrency, _options.Duration?.TotalSeconds, _options.RequestsPerClient, _options.Keys,
-            _options.WritePercent, _options.Chaos, _options.EffectiveChaosAt?.TotalSeconds);
+            _options.WritePercent, _options.ProductPercent,
+            _options.Strikes().Select(s => new NemesisSetting(s.Mode, s.At.TotalSeconds, _options.LengthOf(s.Mode)?.TotalSeconds)).ToList());
         return new LoadReport(
             _target.Name,
             settings,
@@ -662,7 +936,10 @@ public sealed class LoadRunner
             chaos,
             check,
             _timeline.Samples(),
-            Longest());
+            Longest(),
+            new OperationCounts(_productReadsOk, _productReadsFailed),
+            new OperationCounts(_productWritesOk, _productWritesFailed),
+            history);
     }
 
     private KillRecovery? Recovery()
@@ -727,16 +1004,13 @@ public sealed class LoadRunner
         private const int Idle = 0, InFlight = 1, GivenUp = 2;
         private int _state;
 
-        public int Cart { get; private set; }
-
-        public int CartSlot { get; private set; }
+        public Call Call { get; private set; }
 
         public long Started { get; private set; }
 
-        public void Begin(int cart, int cartSlot, long started)
+        public void Begin(Call call, long started)
         {
-            Cart = cart;
-            CartSlot = cartSlot;
+            Call = call;
             Started = started;
             Volatile.Write(ref _state, InFlight);
         }
@@ -746,6 +1020,35 @@ public sealed class LoadRunner
 
         /// <summary>True when a call was in flight: it is now counted by the run, never by the client.</summary>
         public bool TryAbandon() => Interlocked.CompareExchange(ref _state, GivenUp, InFlight) == InFlight;
+    }
+
+    /// <summary>
+    /// One call of a client: on a product (<see cref="Product"/> 1-based, 0 for none), else on cart <see cref="Cart"/>:
+    /// an add to its line <see cref="Slot"/>, or a read (<see cref="Slot"/> -1).
+    /// </summary>
+    private readonly record struct Call(int Cart, int Slot, int Product, bool Write);
+
+    /// <summary>The history operations of one call, and the values a read returned; completed together with the call's outcome.</summary>
+    private sealed class CallHistory(PendingOperation[] operations)
+    {
+        public static CallHistory None => new([]);
+
+        public long?[]? Values { get; set; }
+
+        public void Complete(HistoryRecorder recorder, OperationOutcome outcome, Exception? failure)
+        {
+            var error = failure is null ? null : $"{Describe(failure)}: {OneLine(failure.Message)}";
+            for (var i = 0; i < operations.Length; i++)
+            {
+                recorder.Complete(operations[i], outcome, Values is { } values ? values[i] : null, error);
+            }
+        }
+    }
+
+    /// <summary>A nemesis of the run: what it is, when it strikes, and when it is done (healed and watched to the end).</summary>
+    private sealed record Nemesis(ChaosMode Mode, IChaos Chaos, TimeSpan At)
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private sealed class FailureTally(string example)

@@ -3,7 +3,9 @@ namespace Shards.Client.Load;
 /// <summary>
 /// The load run's data: carts <c>load-cart-00001..</c> and products <c>load-sku-001..load-sku-020</c>. A cart is
 /// written through <see cref="SkusPerCart"/> of the products (its "slots"), so a cart keeps few lines and every
-/// (cart, SKU) pair gets enough writes to make a lost or doubled one visible.
+/// (cart, SKU) pair gets enough writes to make a lost or doubled one visible. For the history checker each (cart, SKU)
+/// line is a counter and each product a register whose value is the write sequence number in its name
+/// (<see cref="ProductName"/>): every upsert writes a name no other write wrote.
 /// </summary>
 public sealed class LoadWorkload(int keys)
 {
@@ -31,6 +33,35 @@ public sealed class LoadWorkload(int keys)
     public static string SkuOf(int cart, int slot) => Sku(1 + ((cart + slot * (Products / SkusPerCart)) % Products));
 
     public static int Cell(int cart, int slot) => cart * SkusPerCart + slot;
+
+    /// <summary>The product whose upserts and reads go with cart <paramref name="cart"/> (1-based): one product per cart while carts last.</summary>
+    public static int ProductOf(int cart) => 1 + (cart % Products);
+
+    /// <summary>A product's name carrying write <paramref name="sequence"/>: <c>Load product 3 #17</c>.</summary>
+    public static string ProductName(int product, long sequence) => $"Load product {product} #{sequence}";
+
+    /// <summary>
+    /// The write sequence number in a product's name; null for no product; -1 for a name no <see cref="ProductName"/>
+    /// wrote (a value the checker will find no write for).
+    /// </summary>
+    public static long? ProductValue(string? name)
+    {
+        if (name is null)
+        {
+            return null;
+        }
+
+        var hash = name.LastIndexOf('#');
+        return hash >= 0 && long.TryParse(name.AsSpan(hash + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            ? value
+            : -1;
+    }
+
+    /// <summary>The history key of a cart's line: <c>cart load-cart-00001/load-sku-001</c>.</summary>
+    public static string LineKey(int cart, int slot) => $"cart {CartId(cart)}/{SkuOf(cart, slot)}";
+
+    /// <summary>The history key of a product: <c>product load-sku-001</c>.</summary>
+    public static string ProductKey(int product) => $"product {Sku(product)}";
 
     /// <summary>The quantities of a cart's slots in a cart as read (0 for a missing line).</summary>
     public static int[] SlotQuantities(int cart, IReadOnlyDictionary<string, int> lines) =>

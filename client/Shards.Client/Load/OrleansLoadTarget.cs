@@ -16,6 +16,9 @@ public sealed class OrleansLoadTarget(IGrainFactory grains) : ILoadTarget
     public Task UpsertProductAsync(string sku, string name, decimal price, int stock, CancellationToken cancellationToken) =>
         grains.GetGrain<IProductGrain>(sku).UpsertAsync(new ProductDefinition(name, price, stock), CancellationToken.None);
 
+    public async Task<string?> ReadProductNameAsync(string sku, CancellationToken cancellationToken) =>
+        (await grains.GetGrain<IProductGrain>(sku).GetAsync(CancellationToken.None))?.Name;
+
     public async Task<IReadOnlyDictionary<string, int>> ReadCartAsync(string cartId, CancellationToken cancellationToken)
     {
         var cart = await grains.GetGrain<ICartGrain>(cartId).GetAsync(CancellationToken.None);

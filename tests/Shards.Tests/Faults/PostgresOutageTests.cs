@@ -36,7 +36,7 @@ public sealed class PostgresOutageTests(Xunit.Abstractions.ITestOutputHelper out
             Duration = TimeSpan.FromSeconds(24),
             Keys = 200,
             WritePercent = 50,
-            Chaos = ChaosMode.PgRestart,
+            Chaos = [ChaosMode.PgRestart],
             ChaosAt = TimeSpan.FromSeconds(4),
             Outage = s_outage,
         };

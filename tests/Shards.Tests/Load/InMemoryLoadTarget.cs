@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Shards.Client.Load;
+using Shards.Contracts.Common;
 
 namespace Shards.Tests.Load;
 
@@ -12,18 +13,38 @@ internal enum WriteFault
     ApplyTwice,
     AcknowledgeWithoutApplying,
     NeverAnswer,
+
+    /// <summary>A domain refusal (validation): nothing applied, and the caller is told so.</summary>
+    Refuse,
+
+    /// <summary>Applied, but answered with a domain refusal: a store that lies about a definite outcome.</summary>
+    RefuseAfterApplying,
+}
+
+/// <summary>What a fake store does with one product read.</summary>
+internal enum ReadFault
+{
+    None,
+
+    /// <summary>Answers the name the product had before its latest upsert (a stale replica).</summary>
+    Stale,
 }
 
 /// <summary>
-/// A load target in memory with injectable faults per write (numbered from 1), so that the runner's bookkeeping can be
-/// checked against stores that lose, double or half-apply writes. Carts live on three pretend silos.
+/// A load target in memory with injectable faults per cart write and per product read (each numbered from 1), so that
+/// the runner's bookkeeping and the history checker can be checked against stores that lose, double or half-apply
+/// writes, or serve stale reads. Carts live on three pretend silos.
 /// </summary>
 internal sealed class InMemoryLoadTarget : ILoadTarget
 {
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, int>> _carts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (string Name, string? Previous)> _products = new(StringComparer.Ordinal);
     private long _writes;
+    private long _productReads;
 
     public Func<long, WriteFault> Faults { get; init; } = _ => WriteFault.None;
+
+    public Func<long, ReadFault> ProductReadFaults { get; init; } = _ => ReadFault.None;
 
     /// <summary>When set, carts of this silo answer from silo-3 (as after a failover).</summary>
     public string? MovedAway { get; set; }
@@ -32,7 +53,18 @@ internal sealed class InMemoryLoadTarget : ILoadTarget
 
     public long Writes => Interlocked.Read(ref _writes);
 
-    public Task UpsertProductAsync(string sku, string name, decimal price, int stock, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task UpsertProductAsync(string sku, string name, decimal price, int stock, CancellationToken cancellationToken)
+    {
+        _products.AddOrUpdate(sku, (name, null), (_, old) => (name, old.Name));
+        return Task.CompletedTask;
+    }
+
+    public async Task<string?> ReadProductNameAsync(string sku, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        var fault = ProductReadFaults(Interlocked.Increment(ref _productReads));
+        return _products.TryGetValue(sku, out var product) ? (fault == ReadFault.Stale ? product.Previous ?? product.Name : product.Name) : null;
+    }
 
     public async Task<IReadOnlyDictionary<string, int>> ReadCartAsync(string cartId, CancellationToken cancellationToken)
     {
@@ -51,6 +83,8 @@ internal sealed class InMemoryLoadTarget : ILoadTarget
                 break;
             case WriteFault.FailBeforeApplying:
                 throw new TimeoutException("pretend: no answer, nothing applied");
+            case WriteFault.Refuse:
+                throw new ShardsException(ShardsErrorCode.Validation, "pretend: refused, nothing applied");
             case WriteFault.AcknowledgeWithoutApplying:
                 return;
             case WriteFault.ApplyTwice:
@@ -62,6 +96,11 @@ internal sealed class InMemoryLoadTarget : ILoadTarget
         if (fault == WriteFault.FailAfterApplying)
         {
             throw new TimeoutException("pretend: applied, but the answer was lost");
+        }
+
+        if (fault == WriteFault.RefuseAfterApplying)
+        {
+            throw new ShardsException(ShardsErrorCode.Conflict, "pretend: applied, yet refused");
         }
     }
 

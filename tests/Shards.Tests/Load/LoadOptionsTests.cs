@@ -50,18 +50,82 @@ public class LoadOptionsTests
 
         Assert.Equal(TimeSpan.FromSeconds(30), options.Duration);
         Assert.Null(options.RequestsPerClient);
-        Assert.Equal((25, 1000, 50, ChaosMode.None), (options.Concurrency, options.Keys, options.WritePercent, options.Chaos));
+        Assert.Equal((25, 1000, 50, 10), (options.Concurrency, options.Keys, options.WritePercent, options.ProductPercent));
+        Assert.Empty(options.Chaos);
         Assert.Empty(options.Validate());
     }
 
     [Fact]
     public void The_chaos_strikes_in_the_middle_of_a_timed_run_unless_told_when()
     {
-        var middle = new LoadOptions { Duration = TimeSpan.FromSeconds(20), Chaos = ChaosMode.Kill };
+        var middle = new LoadOptions { Duration = TimeSpan.FromSeconds(20), Chaos = [ChaosMode.Kill] };
 
         Assert.Equal(TimeSpan.FromSeconds(10), middle.EffectiveChaosAt);
         Assert.Equal(TimeSpan.FromSeconds(3), (middle with { ChaosAt = TimeSpan.FromSeconds(3) }).EffectiveChaosAt);
-        Assert.Null((middle with { Chaos = ChaosMode.None }).EffectiveChaosAt);
+        Assert.Null((middle with { Chaos = [] }).EffectiveChaosAt);
+    }
+
+    [Fact]
+    public void Several_nemeses_strike_one_after_the_other_over_the_middle_half_of_the_run()
+    {
+        var options = new LoadOptions { Duration = TimeSpan.FromSeconds(20), Chaos = [ChaosMode.Kill, ChaosMode.Freeze, ChaosMode.PgStall] };
+
+        Assert.Equal(
+            [(ChaosMode.Kill, TimeSpan.FromSeconds(5)), (ChaosMode.Freeze, TimeSpan.FromSeconds(10)), (ChaosMode.PgStall, TimeSpan.FromSeconds(15))],
+            options.Strikes());
+        Assert.Empty(options.Validate());
+    }
+
+    [Fact]
+    public void Every_nemesis_together_fits_a_20_second_run_with_the_default_lengths_in_any_order()
+    {
+        var all = new LoadOptions { Duration = TimeSpan.FromSeconds(20), Chaos = Enum.GetValues<ChaosMode>() };
+        var reversed = all with { Chaos = Enum.GetValues<ChaosMode>().Reverse().ToList() };
+
+        Assert.Empty(all.Validate());
+        Assert.Empty(reversed.Validate());
+        Assert.Equal(TimeSpan.FromSeconds(3), all.LengthOf(ChaosMode.Freeze));
+        Assert.Equal(TimeSpan.FromSeconds(5), all.EffectiveOutage); // strikes at 10 s: half of the 10 s left
+        Assert.InRange(all.LengthOf(ChaosMode.Hot)!.Value.TotalSeconds, 3.3, 3.4); // strikes at 13.3 s: half of the 6.7 s left
+        Assert.Equal(TimeSpan.FromSeconds(5), reversed.LengthOf(ChaosMode.Hot)); // strikes at 6.7 s
+        Assert.Null(all.LengthOf(ChaosMode.Kill));
+        Assert.Null(all.LengthOf(ChaosMode.Reshard));
+    }
+
+    [Fact]
+    public void A_default_length_is_at_most_half_the_time_left_and_a_given_one_is_kept()
+    {
+        var run = new LoadOptions { Duration = TimeSpan.FromMinutes(2), Chaos = [ChaosMode.PgRestart] };
+
+        Assert.Equal(TimeSpan.FromSeconds(20), run.EffectiveOutage);
+        Assert.Equal(TimeSpan.FromSeconds(5), (run with { Duration = TimeSpan.FromSeconds(20) }).EffectiveOutage);
+        Assert.Equal(TimeSpan.FromSeconds(8), (run with { Outage = TimeSpan.FromSeconds(8) }).EffectiveOutage);
+        Assert.Null((run with { Chaos = [ChaosMode.Kill] }).EffectiveOutage);
+        Assert.Equal(TimeSpan.FromSeconds(2), new LoadOptions { Duration = TimeSpan.FromSeconds(10), Chaos = [ChaosMode.Hot], ChaosAt = TimeSpan.FromSeconds(6) }.LengthOf(ChaosMode.Hot));
+    }
+
+    [Theory]
+    [InlineData("kill", new[] { ChaosMode.Kill })]
+    [InlineData("kill,freeze,pg-stall", new[] { ChaosMode.Kill, ChaosMode.Freeze, ChaosMode.PgStall })]
+    [InlineData(" Restart , PG-RESTART,hot,reshard ", new[] { ChaosMode.Restart, ChaosMode.PgRestart, ChaosMode.Hot, ChaosMode.Reshard })]
+    [InlineData("none", new ChaosMode[0])]
+    public void Nemeses_are_a_comma_separated_list(string text, ChaosMode[] expected)
+    {
+        var (modes, errors) = ChaosModes.ParseList(text);
+
+        Assert.Empty(errors);
+        Assert.Equal(expected, modes);
+    }
+
+    [Theory]
+    [InlineData("kill,sometimes", "unknown nemesis 'sometimes'; the nemeses are kill,freeze,restart,pg-restart,pg-stall,hot,reshard")]
+    [InlineData("kill,kill", "lists kill twice")]
+    [InlineData("none,kill", "--chaos none stands alone")]
+    public void A_bad_nemesis_list_says_what_is_wrong(string text, string expected)
+    {
+        var (_, errors) = ChaosModes.ParseList(text);
+
+        Assert.Contains(errors, error => error.Contains(expected, StringComparison.Ordinal));
     }
 
     public static TheoryData<LoadOptions, string> InvalidOptions => new()
@@ -77,13 +141,24 @@ public class LoadOptionsTests
         { Timed with { Keys = 100_001 }, "--keys must be between 1 and 100000" },
         { Timed with { WritePercent = -1 }, "--writes is a percentage" },
         { Timed with { WritePercent = 101 }, "--writes is a percentage" },
-        { Timed with { ChaosAt = TimeSpan.FromSeconds(5) }, "--chaos-at needs --chaos kill, restart or pg-restart" },
+        { Timed with { ProductPercent = 101 }, "--products is a percentage" },
+        { Timed with { ChaosAt = TimeSpan.FromSeconds(5) }, "--chaos-at needs --chaos" },
         { Timed with { Outage = TimeSpan.FromSeconds(5) }, "--outage needs --chaos pg-restart" },
-        { Timed with { Chaos = ChaosMode.PgRestart, Outage = TimeSpan.Zero }, "--outage must be more than 0" },
-        { Timed with { Chaos = ChaosMode.PgRestart, ChaosAt = TimeSpan.FromSeconds(20) }, "PostgreSQL would still be down when the run ends" },
-        { Timed with { Chaos = ChaosMode.Kill, ChaosAt = TimeSpan.Zero }, "--chaos-at must be more than 0" },
-        { Timed with { Chaos = ChaosMode.Kill, ChaosAt = TimeSpan.FromSeconds(30) }, "must come before the end of the run" },
-        { new LoadOptions { RequestsPerClient = 10, Chaos = ChaosMode.Restart }, "give --chaos-at too" },
+        { Timed with { FreezeFor = TimeSpan.FromSeconds(5) }, "--freeze-for needs --chaos freeze" },
+        { Timed with { StallFor = TimeSpan.FromSeconds(5), Chaos = [ChaosMode.Kill] }, "--stall-for needs --chaos pg-stall" },
+        { Timed with { HotFor = TimeSpan.FromSeconds(5) }, "--hot-for needs --chaos hot" },
+        { Timed with { Chaos = [ChaosMode.PgRestart], Outage = TimeSpan.Zero }, "--outage must be more than 0" },
+        { Timed with { Chaos = [ChaosMode.PgRestart], ChaosAt = TimeSpan.FromSeconds(20), Outage = TimeSpan.FromSeconds(20) }, "PostgreSQL would still be down when the run ends" },
+        { Timed with { Chaos = [ChaosMode.PgStall], StallFor = TimeSpan.FromSeconds(15) }, "PostgreSQL would still be stopped when the run ends (pg-stall at 15s + --stall-for 15s" },
+        { Timed with { Chaos = [ChaosMode.Kill, ChaosMode.Freeze], FreezeFor = TimeSpan.FromSeconds(8) }, "The silo would still be frozen" },
+        { Timed with { Chaos = [ChaosMode.Hot], HotFor = TimeSpan.FromMinutes(1) }, "The clients would still be on one key" },
+        { Timed with { Chaos = [ChaosMode.Kill], ChaosAt = TimeSpan.Zero }, "--chaos-at must be more than 0" },
+        { Timed with { Chaos = [ChaosMode.Kill], ChaosAt = TimeSpan.FromSeconds(30) }, "must come before the end of the run" },
+        { Timed with { Chaos = [ChaosMode.Kill, ChaosMode.Hot], ChaosAt = TimeSpan.FromSeconds(3) }, "--chaos-at times a single nemesis" },
+        { Timed with { Chaos = [ChaosMode.Kill, ChaosMode.Kill] }, "lists a nemesis twice" },
+        { new LoadOptions { RequestsPerClient = 10, Chaos = [ChaosMode.Restart] }, "give --chaos-at too" },
+        { new LoadOptions { RequestsPerClient = 10, Chaos = [ChaosMode.Restart, ChaosMode.Kill] }, "give -t/--time instead" },
+        { new LoadOptions { RequestsPerClient = 10, Chaos = [ChaosMode.Reshard], ChaosAt = TimeSpan.FromSeconds(1) }, "--chaos reshard needs -t/--time" },
     };
 
     [Theory]
@@ -96,13 +171,14 @@ public class LoadOptionsTests
     [Fact]
     public void A_run_bounded_by_requests_with_a_chaos_moment_is_valid()
     {
-        Assert.Empty(new LoadOptions { RequestsPerClient = 100, Chaos = ChaosMode.Kill, ChaosAt = TimeSpan.FromSeconds(2) }.Validate());
+        Assert.Empty(new LoadOptions { RequestsPerClient = 100, Chaos = [ChaosMode.Kill], ChaosAt = TimeSpan.FromSeconds(2) }.Validate());
     }
 
     [Theory]
     [InlineData("load -t 10x", "'10x' is not a duration")]
     [InlineData("load -c many", "many")]
-    [InlineData("load --chaos sometimes", "sometimes")]
+    [InlineData("load --chaos sometimes", "unknown nemesis 'sometimes'")]
+    [InlineData("load --chaos kill,kill", "lists kill twice")]
     public void The_command_line_rejects_malformed_values_before_running(string arguments, string expected)
     {
         var result = ShardsCli.Build().Parse(arguments);
@@ -113,13 +189,28 @@ public class LoadOptionsTests
     [Fact]
     public void The_command_line_reads_siege_style_options()
     {
-        var result = ShardsCli.Build().Parse("load -c 7 -t 2m --keys 50 --writes 20 --chaos kill --chaos-at 30s");
+        var result = ShardsCli.Build().Parse("load -c 7 -t 2m --keys 50 --writes 20 --products 5 --chaos kill --chaos-at 30s");
 
         Assert.Empty(result.Errors);
         Assert.Equal(7, result.GetValue<int>("--concurrent"));
         Assert.Equal(TimeSpan.FromMinutes(2), result.GetValue<TimeSpan?>("--time"));
-        Assert.Equal(ChaosMode.Kill, result.GetValue<ChaosMode>("--chaos"));
+        Assert.Equal(5, result.GetValue<int>("--products"));
+        Assert.Equal([ChaosMode.Kill], result.GetValue<IReadOnlyList<ChaosMode>>("--chaos"));
         Assert.Equal(TimeSpan.FromSeconds(30), result.GetValue<TimeSpan?>("--chaos-at"));
+    }
+
+    [Fact]
+    public void The_command_line_reads_a_list_of_nemeses_and_their_lengths()
+    {
+        var result = ShardsCli.Build().Parse("load -c 200 --keys 1 -t 20s --chaos kill,freeze,pg-stall --freeze-for 2s --stall-for 4s --hot-for 1s --outage 3s");
+
+        Assert.Empty(result.Errors);
+        Assert.Equal([ChaosMode.Kill, ChaosMode.Freeze, ChaosMode.PgStall], result.GetValue<IReadOnlyList<ChaosMode>>("--chaos"));
+        Assert.Equal(TimeSpan.FromSeconds(2), result.GetValue<TimeSpan?>("--freeze-for"));
+        Assert.Equal(TimeSpan.FromSeconds(4), result.GetValue<TimeSpan?>("--stall-for"));
+        Assert.Equal(TimeSpan.FromSeconds(1), result.GetValue<TimeSpan?>("--hot-for"));
+        Assert.Equal(TimeSpan.FromSeconds(3), result.GetValue<TimeSpan?>("--outage"));
+        Assert.Empty(ShardsCli.Build().Parse("load").GetValue<IReadOnlyList<ChaosMode>>("--chaos")!);
     }
 
     private static LoadOptions Timed => new() { Duration = TimeSpan.FromSeconds(30) };

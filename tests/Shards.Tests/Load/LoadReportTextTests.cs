@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Shards.Client.Cli;
 using Shards.Client.Load;
+using Shards.History;
 
 namespace Shards.Tests.Load;
 
@@ -8,7 +9,7 @@ public class LoadReportTextTests
 {
     private static readonly LoadReport Clean = new(
         Target: "orleans",
-        Settings: new LoadSettings(20, 15, null, 1000, 50, ChaosMode.None, null),
+        Settings: new LoadSettings(20, 15, null, 1000, 50, 10, []),
         Transactions: 12_345,
         Availability: 100,
         ElapsedSeconds: 15.012,
@@ -55,7 +56,7 @@ public class LoadReportTextTests
             FailedTransactions = 42,
             Failures = [new FailureKind("SiloUnavailableException", 40, "The target silo became unavailable"), new FailureKind("NoAnswer", 2, "no answer when the run ended (outcome unknown)")],
             Chaos = new ChaosReport(
-                ChaosMode.Kill,
+                [ChaosMode.Kill],
                 [new ChaosEvent(7.5, "SIGKILL", "silo-2 (pid 4242), hosting 331 of 1000 carts"), new ChaosEvent(9.01, "silo started", "silo-2 (pid 4300)")],
                 new KillRecovery("silo-2", 331, 330, 1, 340, 12.1, 14.25)),
             WriteCheck = new WriteCheck(6_173, 17, 9, 0, 0, 990, 8, 31),
@@ -73,9 +74,59 @@ public class LoadReportTextTests
     [Fact]
     public void A_chaos_that_never_struck_says_so()
     {
-        var text = LoadReportText.Format(Clean with { Chaos = new ChaosReport(ChaosMode.Restart, [], null) });
+        var text = LoadReportText.Format(Clean with { Chaos = new ChaosReport([ChaosMode.Restart], [], null) });
 
-        Assert.Contains("Chaos (restart):\n  nothing done: the run ended before --chaos-at", text, StringComparison.Ordinal);
+        Assert.Contains("Chaos (restart):\n  nothing done: the run ended before the first nemesis struck", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Several_nemeses_name_themselves_and_a_run_held_past_its_time_says_so()
+    {
+        var report = Clean with
+        {
+            Chaos = new ChaosReport(
+                [ChaosMode.Kill, ChaosMode.Reshard],
+                [new ChaosEvent(5, "SIGKILL", "silo-2 (pid 4242)", "kill"), new ChaosEvent(10, "reshard", "add shard s2, then remove it", "reshard")],
+                null,
+                ExtendedSeconds: 52.5),
+        };
+
+        var text = LoadReportText.Format(report);
+
+        Assert.Contains("Chaos (kill,reshard):\n     5.00 s  [kill] SIGKILL       silo-2 (pid 4242)\n    10.00 s  [reshard] reshard       add shard s2", text, StringComparison.Ordinal);
+        Assert.Contains("the run went on 52.50 s past -t until the nemeses that hold it were done", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_history_section_counts_outcomes_and_shows_the_first_violation_of_each_rule_with_its_operations()
+    {
+        var read = new Operation(9, Operation.ReadBack, OperationKind.Read, "cart load-cart-00001/load-sku-001", 12, TimeSpan.FromSeconds(21), TimeSpan.FromSeconds(21.01), OperationOutcome.Ok);
+        var add = new Operation(4, 3, OperationKind.Add, "cart load-cart-00001/load-sku-001", 1, TimeSpan.FromSeconds(1), null, OperationOutcome.Unknown, "NoAnswer");
+        var violation = new HistoryViolation(CounterChecker.Name, CounterChecker.FinalDuplicated, read.Key, "the final quantity is 12, but at most 11 is possible", [read, add]);
+        var history = new HistoryCheck(
+            1000, 3, 7, 45,
+            [
+                new CheckerResult(RegisterChecker.Name, 20, 150, 0, new Dictionary<string, long>(), []),
+                new CheckerResult(CounterChecker.Name, 25, 900, 2, new Dictionary<string, long> { [CounterChecker.FinalDuplicated] = 2 }, [violation, violation with { Key = "other" }]),
+            ]);
+
+        var text = LoadReportText.Format(Clean with { History = history });
+
+        Assert.Contains("History: 1010 operations (1000 ok, 3 failed, 7 unknown) and 45 final reads", text, StringComparison.Ordinal);
+        Assert.Contains("  register:  20 keys, 150 operations, 0 violations\n  counter:   25 keys, 900 operations, 2 violations (final-duplicated 2)\n", text, StringComparison.Ordinal);
+        Assert.Contains(
+            "  VIOLATION counter final-duplicated on cart load-cart-00001/load-sku-001: the final quantity is 12, but at most 11 is possible\n" +
+            "      #9 read-back read cart load-cart-00001/load-sku-001 -> 12 ok [21.000 s, 21.010 s]\n" +
+            "      #4 client 3 add cart load-cart-00001/load-sku-001 +1 UNKNOWN [1.000 s, never] (NoAnswer)\n",
+            text,
+            StringComparison.Ordinal);
+        Assert.DoesNotContain("on other", text, StringComparison.Ordinal);
+        Assert.False((Clean with { History = history }).Passed);
+        using var json = JsonDocument.Parse(CliOutput.ToJson(Clean with { History = history }));
+        var counters = json.RootElement.GetProperty("history").GetProperty("checkers")[1];
+        Assert.Equal("final-duplicated", counters.GetProperty("violations")[0].GetProperty("rule").GetString());
+        Assert.Equal("unknown", counters.GetProperty("violations")[0].GetProperty("operations")[1].GetProperty("outcome").GetString());
+        Assert.False(json.RootElement.GetProperty("passed").GetBoolean());
     }
 
     [Fact]
@@ -89,7 +140,7 @@ public class LoadReportTextTests
     [Fact]
     public void The_json_report_has_every_number_under_a_stable_name()
     {
-        using var json = JsonDocument.Parse(CliOutput.ToJson(Clean with { Chaos = new ChaosReport(ChaosMode.Kill, [], null) }));
+        using var json = JsonDocument.Parse(CliOutput.ToJson(Clean with { Chaos = new ChaosReport([ChaosMode.Kill], [], null) }));
         var root = json.RootElement;
 
         Assert.Equal(12_345, root.GetProperty("transactions").GetInt64());
@@ -98,7 +149,7 @@ public class LoadReportTextTests
         Assert.Equal("silo-2", root.GetProperty("perSilo")[1].GetProperty("silo").GetString());
         Assert.Equal(0, root.GetProperty("writeCheck").GetProperty("lost").GetInt64());
         Assert.True(root.GetProperty("passed").GetBoolean());
-        Assert.Equal("kill", root.GetProperty("chaos").GetProperty("mode").GetString());
+        Assert.Equal("kill", root.GetProperty("chaos").GetProperty("modes")[0].GetString());
         Assert.Equal(3, root.GetProperty("timeline").GetArrayLength());
     }
 }

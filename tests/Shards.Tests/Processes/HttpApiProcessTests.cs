@@ -62,6 +62,7 @@ public sealed class HttpApiProcessTests(Xunit.Abstractions.ITestOutputHelper out
             Assert.Equal((160, 0), (load.Transactions, load.FailedTransactions));
             Assert.Equal((0, 0), (load.WriteCheck.Lost, load.WriteCheck.Duplicated));
             Assert.True(load.WriteCheck.Acknowledged > 0);
+            Assert.True(load.History!.Passed, string.Join(Environment.NewLine, load.History.Checkers.SelectMany(c => c.Violations)));
         }
 
         Assert.True(launcher.Kill(first), "SIGKILL was not delivered");

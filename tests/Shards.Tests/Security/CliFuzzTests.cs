@@ -26,6 +26,8 @@ public sealed class CliFuzzTests
             "where nothing", "where product/", "where planet/sku-1", "where product/sku 1",
             "load -c 0", "load -c 1001", "load -c -1", "load -t abc", "load -t -5s", "load -t 1s -r 5", "load --writes 101",
             "load --keys 0", "load --chaos explode", "load --chaos-at 5s", "load --outage 5s", "load --chaos pg-restart -t 10s --outage 0s",
+            "load --chaos kill,kill", "load --chaos none,kill", "load --chaos kill,,hot", "load --stall-for 5s", "load -t 20s --chaos pg-stall --stall-for 30s",
+            "load -r 5 --chaos reshard --chaos-at 1s", "load -t 20s --chaos kill,hot --chaos-at 3s", "load --products 101",
             "cluster up --silos 0", "cluster up --silos 99", "cluster up --shards 17", "kill", "bench --bogus",
         }.Select(line => new object[] { line });
 
