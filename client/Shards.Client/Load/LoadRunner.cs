@@ -164,7 +164,7 @@ public sealed class LoadRunner
     }
 
     private string LineKey(int cell) =>
-        _lineKeys[cell] ??= LoadWorkload.LineKey(cell / LoadWorkload.SkusPerCart, cell % LoadWorkload.SkusPerCart);
+        _lineKeys[cell] ??= _workload.LineKey(cell / _workload.SkusPerCart, cell % _workload.SkusPerCart);
 
     /// <summary>Products upserted; every cart's starting quantities (over-full lines emptied) and silo.</summary>
     private async Task PrepareAsync(CancellationToken cancellationToken)
@@ -187,7 +187,7 @@ public sealed class LoadRunner
         await Parallel.ForEachAsync(Enumerable.Range(0, _workload.Keys), Bounded(cancellationToken), async (cart, ct) =>
         {
             var cartId = LoadWorkload.CartId(cart);
-            var quantities = LoadWorkload.SlotQuantities(cart, await RetryAsync(() => _target.ReadCartAsync(cartId, ct), deadline, ct));
+            var quantities = _workload.SlotQuantities(cart, await RetryAsync(() => _target.ReadCartAsync(cartId, ct), deadline, ct));
             if (quantities.Any(q => q > LoadWorkload.ResetLineAbove))
             {
                 await RetryAsync(
@@ -198,11 +198,11 @@ public sealed class LoadRunner
                     },
                     deadline,
                     ct);
-                quantities = LoadWorkload.SlotQuantities(cart, await RetryAsync(() => _target.ReadCartAsync(cartId, ct), deadline, ct));
+                quantities = _workload.SlotQuantities(cart, await RetryAsync(() => _target.ReadCartAsync(cartId, ct), deadline, ct));
                 Interlocked.Increment(ref emptied);
             }
 
-            quantities.CopyTo(_initial, LoadWorkload.Cell(cart, 0));
+            quantities.CopyTo(_initial, _workload.Cell(cart, 0));
             _locatedAt[cart] = Stopwatch.GetTimestamp();
             try
             {
@@ -341,7 +341,7 @@ public sealed class LoadRunner
             return new Call(cart, -1, LoadWorkload.ProductOf(cart), write);
         }
 
-        return new Call(cart, write ? Random.Shared.Next(LoadWorkload.SkusPerCart) : -1, 0, write);
+        return new Call(cart, write ? Random.Shared.Next(_workload.SkusPerCart) : -1, 0, write);
     }
 
     /// <summary>Makes the call, its operations in the history invoked first; the failure, if any, and the operations to complete.</summary>
@@ -364,16 +364,16 @@ public sealed class LoadRunner
             }
             else if (call.Write)
             {
-                var cell = LoadWorkload.Cell(call.Cart, call.Slot);
+                var cell = _workload.Cell(call.Cart, call.Slot);
                 Volatile.Write(ref _lineUsed[cell], 1);
                 history = new CallHistory([_history.Invoke(client, OperationKind.Add, LineKey(cell), 1)]);
-                await _target.AddToCartAsync(LoadWorkload.CartId(call.Cart), LoadWorkload.SkuOf(call.Cart, call.Slot), 1, _abort);
+                await _target.AddToCartAsync(LoadWorkload.CartId(call.Cart), _workload.SkuOf(call.Cart, call.Slot), 1, _abort);
             }
             else
             {
                 history = new CallHistory(InvokeLineReads(client, call.Cart));
                 var lines = await _target.ReadCartAsync(LoadWorkload.CartId(call.Cart), _abort);
-                history.Values = LoadWorkload.SlotQuantities(call.Cart, lines).Select(q => (long?)q).ToArray();
+                history.Values = _workload.SlotQuantities(call.Cart, lines).Select(q => (long?)q).ToArray();
             }
         }
         catch (Exception ex)
@@ -387,10 +387,10 @@ public sealed class LoadRunner
     /// <summary>A cart read is a read of each of its lines.</summary>
     private PendingOperation[] InvokeLineReads(int client, int cart)
     {
-        var reads = new PendingOperation[LoadWorkload.SkusPerCart];
+        var reads = new PendingOperation[_workload.SkusPerCart];
         for (var slot = 0; slot < reads.Length; slot++)
         {
-            var cell = LoadWorkload.Cell(cart, slot);
+            var cell = _workload.Cell(cart, slot);
             Volatile.Write(ref _lineUsed[cell], 1);
             reads[slot] = _history.Invoke(client, OperationKind.Read, LineKey(cell));
         }
@@ -438,7 +438,7 @@ public sealed class LoadRunner
             }
             else if (call.Write)
             {
-                _ledger.Acknowledged(LoadWorkload.Cell(call.Cart, call.Slot));
+                _ledger.Acknowledged(_workload.Cell(call.Cart, call.Slot));
                 Interlocked.Increment(ref _writesOk);
             }
             else
@@ -510,7 +510,7 @@ public sealed class LoadRunner
         {
             if (outcome == OperationOutcome.Unknown)
             {
-                _ledger.Failed(LoadWorkload.Cell(call.Cart, call.Slot));
+                _ledger.Failed(_workload.Cell(call.Cart, call.Slot));
             }
 
             Interlocked.Increment(ref _writesFailed);
@@ -771,7 +771,7 @@ public sealed class LoadRunner
     private async Task<WriteCheck> ReadBackAsync(TimeSpan budget)
     {
         var carts = Enumerable.Range(0, _workload.Keys)
-            .Where(cart => Enumerable.Range(0, LoadWorkload.SkusPerCart).Any(slot => _ledger.Touched(LoadWorkload.Cell(cart, slot))))
+            .Where(cart => Enumerable.Range(0, _workload.SkusPerCart).Any(slot => _ledger.Touched(_workload.Cell(cart, slot))))
             .ToList();
         _observer.Phase($"Reading back {carts.Count} carts with writes (retrying for up to {budget.TotalSeconds:0} s while the cluster recovers) ...");
         var deadline = Stopwatch.GetTimestamp() + (long)(budget.TotalSeconds * Stopwatch.Frequency);
@@ -785,7 +785,7 @@ public sealed class LoadRunner
                 try
                 {
                     var lines = await RetryAsync(() => ReadBackCartAsync(cart, ct), deadline, ct);
-                    finals[cart] = LoadWorkload.SlotQuantities(cart, lines);
+                    finals[cart] = _workload.SlotQuantities(cart, lines);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || giveUp.IsCancellationRequested)
                 {
@@ -804,9 +804,9 @@ public sealed class LoadRunner
         long acknowledgedUnchecked = 0, failedUnchecked = 0;
         foreach (var cart in carts)
         {
-            for (var slot = 0; slot < LoadWorkload.SkusPerCart; slot++)
+            for (var slot = 0; slot < _workload.SkusPerCart; slot++)
             {
-                var cell = LoadWorkload.Cell(cart, slot);
+                var cell = _workload.Cell(cart, slot);
                 if (finals.TryGetValue(cart, out var final))
                 {
                     cells.Add(new WriteCell(_ledger.AcknowledgedAt(cell), _ledger.FailedAt(cell), _initial[cell], final[slot]));
@@ -837,7 +837,7 @@ public sealed class LoadRunner
             throw;
         }
 
-        var quantities = LoadWorkload.SlotQuantities(cart, lines);
+        var quantities = _workload.SlotQuantities(cart, lines);
         for (var slot = 0; slot < reads.Length; slot++)
         {
             _history.Complete(reads[slot], OperationOutcome.Ok, quantities[slot]);

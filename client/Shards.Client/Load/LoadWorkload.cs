@@ -2,21 +2,27 @@ namespace Shards.Client.Load;
 
 /// <summary>
 /// The load run's data: carts <c>load-cart-00001..</c> and products <c>load-sku-001..load-sku-020</c>. A cart is
-/// written through <see cref="SkusPerCart"/> of the products (its "slots"), so a cart keeps few lines and every
-/// (cart, SKU) pair gets enough writes to make a lost or doubled one visible. For the history checker each (cart, SKU)
+/// written through <see cref="SkusPerCart"/> of the products (its "slots"; all <see cref="Products"/> when there are
+/// fewer than <see cref="WideBelowKeys"/> carts, so that a hot cart's lines do not fill up within a long run), so a
+/// cart keeps few lines and every (cart, SKU) pair gets enough writes to make a lost or doubled one visible. For the history checker each (cart, SKU)
 /// line is a counter and each product a register whose value is the write sequence number in its name
 /// (<see cref="ProductName"/>): every upsert writes a name no other write wrote.
 /// </summary>
 public sealed class LoadWorkload(int keys)
 {
     public const int Products = 20;
-    public const int SkusPerCart = 5;
     public const int ProductStock = 1_000_000;
+
+    /// <summary>With fewer carts than this, each cart is written through every product (20 lines of 10,000 each).</summary>
+    public const int WideBelowKeys = 4;
 
     /// <summary>A line this full is emptied before a run, so that reruns stay far from the cart's per-line maximum.</summary>
     public const int ResetLineAbove = 5_000;
 
     public int Keys { get; } = keys;
+
+    /// <summary>The products a cart is written through: 5, or all of them for a few (hot) carts.</summary>
+    public int SkusPerCart { get; } = keys < WideBelowKeys ? Products : 5;
 
     /// <summary>Number of (cart, slot) pairs.</summary>
     public int Cells => Keys * SkusPerCart;
@@ -29,10 +35,10 @@ public sealed class LoadWorkload(int keys)
 
     public static IEnumerable<string> AllSkus() => Enumerable.Range(1, Products).Select(Sku);
 
-    /// <summary>The SKU a cart's <paramref name="slot"/> writes: five different products per cart, spread over all.</summary>
-    public static string SkuOf(int cart, int slot) => Sku(1 + ((cart + slot * (Products / SkusPerCart)) % Products));
+    /// <summary>The SKU a cart's <paramref name="slot"/> writes: different products per cart, spread over all.</summary>
+    public string SkuOf(int cart, int slot) => Sku(1 + ((cart + slot * (Products / SkusPerCart)) % Products));
 
-    public static int Cell(int cart, int slot) => cart * SkusPerCart + slot;
+    public int Cell(int cart, int slot) => cart * SkusPerCart + slot;
 
     /// <summary>The product whose upserts and reads go with cart <paramref name="cart"/> (1-based): one product per cart while carts last.</summary>
     public static int ProductOf(int cart) => 1 + (cart % Products);
@@ -58,13 +64,13 @@ public sealed class LoadWorkload(int keys)
     }
 
     /// <summary>The history key of a cart's line: <c>cart load-cart-00001/load-sku-001</c>.</summary>
-    public static string LineKey(int cart, int slot) => $"cart {CartId(cart)}/{SkuOf(cart, slot)}";
+    public string LineKey(int cart, int slot) => $"cart {CartId(cart)}/{SkuOf(cart, slot)}";
 
     /// <summary>The history key of a product: <c>product load-sku-001</c>.</summary>
     public static string ProductKey(int product) => $"product {Sku(product)}";
 
     /// <summary>The quantities of a cart's slots in a cart as read (0 for a missing line).</summary>
-    public static int[] SlotQuantities(int cart, IReadOnlyDictionary<string, int> lines) =>
+    public int[] SlotQuantities(int cart, IReadOnlyDictionary<string, int> lines) =>
         Enumerable.Range(0, SkusPerCart).Select(slot => lines.GetValueOrDefault(SkuOf(cart, slot))).ToArray();
 }
 

@@ -35,8 +35,9 @@ public class LoadHistoryTests
         var registers = Assert.Single(history.Checkers, c => c.Checker == RegisterChecker.Name);
         var counters = Assert.Single(history.Checkers, c => c.Checker == CounterChecker.Name);
         Assert.Equal(LoadWorkload.Products, registers.Keys);
-        Assert.Equal(5 * LoadWorkload.SkusPerCart, counters.Keys);
-        Assert.Equal(LoadWorkload.Products + (5 * LoadWorkload.SkusPerCart), history.FinalReads);
+        var slots = new LoadWorkload(Mixed.Keys).SkusPerCart;
+        Assert.Equal(5 * slots, counters.Keys);
+        Assert.Equal(LoadWorkload.Products + (5 * slots), history.FinalReads);
     }
 
     [Fact]
@@ -133,7 +134,8 @@ public class LoadHistoryTests
         Assert.Contains("every client on load-cart-00001 and load-sku-001", chaos.Events[0].Detail, StringComparison.Ordinal);
         Assert.True(report.Passed, string.Join(Environment.NewLine, report.History!.Checkers.SelectMany(c => c.Violations)));
         // Hot for 0.6 s of 1.5 s: the first cart got far more than its 1/1000 share of the adds.
-        int Added(int cart) => Enumerable.Range(0, LoadWorkload.SkusPerCart).Sum(slot => target.Quantity(LoadWorkload.CartId(cart), LoadWorkload.SkuOf(cart, slot)));
+        var workload = new LoadWorkload(options.Keys);
+        int Added(int cart) => Enumerable.Range(0, workload.SkusPerCart).Sum(slot => target.Quantity(LoadWorkload.CartId(cart), workload.SkuOf(cart, slot)));
         var all = Enumerable.Range(0, 1000).Sum(Added);
         Assert.True(Added(0) > all / 10, $"cart 1 got {Added(0)} of {all} units");
     }

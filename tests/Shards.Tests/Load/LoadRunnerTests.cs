@@ -98,19 +98,21 @@ public class LoadRunnerTests
 
         Assert.True(first.Passed);
         Assert.True(second.Passed);
-        Assert.Equal(400, Enumerable.Range(0, 3).Sum(cart => Enumerable.Range(0, LoadWorkload.SkusPerCart).Sum(slot => target.Quantity(LoadWorkload.CartId(cart), LoadWorkload.SkuOf(cart, slot)))));
+        var workload = new LoadWorkload(3);
+        Assert.Equal(400, Enumerable.Range(0, 3).Sum(cart => Enumerable.Range(0, workload.SkusPerCart).Sum(slot => target.Quantity(LoadWorkload.CartId(cart), workload.SkuOf(cart, slot)))));
     }
 
     [Fact]
     public async Task A_line_near_the_cart_maximum_is_emptied_before_the_run()
     {
         var target = new InMemoryLoadTarget();
-        target.Set(LoadWorkload.CartId(0), LoadWorkload.SkuOf(0, 2), LoadWorkload.ResetLineAbove + 1);
+        var workload = new LoadWorkload(1);
+        target.Set(LoadWorkload.CartId(0), workload.SkuOf(0, 2), LoadWorkload.ResetLineAbove + 1);
 
         var report = await new LoadRunner(target, FourClientsFiftyRequests with { Keys = 1, WritePercent = 100 }).RunAsync(CancellationToken.None);
 
         Assert.True(report.Passed);
-        Assert.Equal(200, Enumerable.Range(0, LoadWorkload.SkusPerCart).Sum(slot => target.Quantity(LoadWorkload.CartId(0), LoadWorkload.SkuOf(0, slot))));
+        Assert.Equal(200, Enumerable.Range(0, workload.SkusPerCart).Sum(slot => target.Quantity(LoadWorkload.CartId(0), workload.SkuOf(0, slot))));
     }
 
     [Fact]

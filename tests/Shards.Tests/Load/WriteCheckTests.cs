@@ -80,11 +80,20 @@ public class WriteCheckTests
     }
 
     [Fact]
+    public void A_hot_cart_among_fewer_than_four_writes_every_product_so_its_lines_do_not_fill_up_in_a_long_run()
+    {
+        var workload = new LoadWorkload(1);
+
+        Assert.Equal(LoadWorkload.AllSkus().Order(), Enumerable.Range(0, workload.SkusPerCart).Select(slot => workload.SkuOf(0, slot)).Order());
+    }
+
+    [Fact]
     public void Each_cart_writes_five_different_products_and_every_product_is_used()
     {
-        var perCart = Enumerable.Range(0, 40).Select(cart => Enumerable.Range(0, LoadWorkload.SkusPerCart).Select(slot => LoadWorkload.SkuOf(cart, slot)).ToList()).ToList();
+        var workload = new LoadWorkload(40);
+        var perCart = Enumerable.Range(0, 40).Select(cart => Enumerable.Range(0, workload.SkusPerCart).Select(slot => workload.SkuOf(cart, slot)).ToList()).ToList();
 
-        Assert.All(perCart, skus => Assert.Equal(LoadWorkload.SkusPerCart, skus.Distinct().Count()));
+        Assert.All(perCart, skus => Assert.Equal(5, skus.Distinct().Count()));
         Assert.Equal(LoadWorkload.AllSkus().Order(), perCart.SelectMany(s => s).Distinct().Order());
         Assert.Equal("load-cart-00001", LoadWorkload.CartId(0));
         Assert.Equal("load-sku-020", LoadWorkload.Sku(20));
