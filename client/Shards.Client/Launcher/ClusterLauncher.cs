@@ -76,6 +76,7 @@ public sealed class ClusterLauncher : IAsyncDisposable
             for (var i = 0; i < _silos.Count; i++)
             {
                 var old = _silos[i];
+                await WhileRestartingAsync(old, cancellationToken); // a crashed silo is replaced once, by its supervisor first
                 var watch = Stopwatch.StartNew();
                 var replacement = NewSilo(old.Name);
                 _report($"rolling restart: starting a replacement for {old.Name} on port {replacement.SiloPort} (HTTP {replacement.HttpUrl})");
@@ -89,6 +90,16 @@ public sealed class ClusterLauncher : IAsyncDisposable
         finally
         {
             _rolling.Release();
+        }
+    }
+
+    /// <summary>Waits (up to the start timeout) while the supervisor restarts <paramref name="silo"/> after a crash.</summary>
+    private async Task WhileRestartingAsync(SupervisedSilo silo, CancellationToken cancellationToken)
+    {
+        var watch = Stopwatch.StartNew();
+        while (silo.State is SupervisedSiloState.Restarting or SupervisedSiloState.Starting && watch.Elapsed < _options.StartTimeout)
+        {
+            await Task.Delay(100, cancellationToken);
         }
     }
 
@@ -326,6 +337,11 @@ public sealed class ClusterLauncher : IAsyncDisposable
             try
             {
                 await Task.Delay(delay, _stopping.Token);
+                if (silo.Retiring)
+                {
+                    return; // a rolling restart replaced it meanwhile
+                }
+
                 StartProcess(silo);
                 silo.Restarts++;
                 await WaitUntilActiveAsync(silo, _stopping.Token);

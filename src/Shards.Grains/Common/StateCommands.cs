@@ -28,8 +28,11 @@ internal readonly record struct Decision<TState, TResult>(TState? Next, TResult 
 internal sealed class StateCommands<TState>(IPersistentState<TState> storage, string stateName, string storageName)
     where TState : class, IRequestLoggedState
 {
-    /// <summary>Requests applied to the grain that a copy may still repeat, by ID; outcomes only for those applied here without a request log.</summary>
-    private readonly Dictionary<Guid, LoggedRequest> _applied = [];
+    /// <summary>
+    /// Requests applied to the grain that a copy may still repeat, by ID, with their outcome only when the storage keeps no
+    /// request log (with one, the rare repeat reads it back); their expiries are in <see cref="_expiries"/>.
+    /// </summary>
+    private readonly Dictionary<Guid, byte[]?> _applied = [];
     private readonly PriorityQueue<Guid, DateTimeOffset> _expiries = new();
 
     /// <summary>The state object whose request log is taken in (read by the storage, or written here).</summary>
@@ -79,7 +82,7 @@ internal sealed class StateCommands<TState>(IPersistentState<TState> storage, st
         {
             if (_applied.TryGetValue(id, out var known))
             {
-                return await OriginalOutcomeAsync<TResult>(grain, services, known, what);
+                return await OriginalOutcomeAsync<TResult>(grain, services, id, known, what);
             }
 
             request = await AdmitAsync(grain, services, id, what);
@@ -121,7 +124,7 @@ internal sealed class StateCommands<TState>(IPersistentState<TState> storage, st
             await ReloadAsync(grain);
             if (request is not null && _applied.TryGetValue(request.Id, out var stored))
             {
-                return await OriginalOutcomeAsync<TResult>(grain, services, stored, what);
+                return await OriginalOutcomeAsync<TResult>(grain, services, request.Id, stored, what);
             }
 
             if (attempt >= 2)
@@ -250,19 +253,19 @@ internal sealed class StateCommands<TState>(IPersistentState<TState> storage, st
     }
 
     /// <summary>The answer a request already applied got: kept here, or read from the request log.</summary>
-    private async Task<TResult> OriginalOutcomeAsync<TResult>(IGrainBase grain, Services services, LoggedRequest known, string what)
+    private async Task<TResult> OriginalOutcomeAsync<TResult>(IGrainBase grain, Services services, Guid id, byte[]? known, string what)
     {
-        var outcome = known.Outcome;
+        var outcome = known;
         if (outcome is null && services.Log is { } log)
         {
-            outcome = (await log.FindAsync(stateName, grain.GrainContext.GrainId, known.Id))?.Outcome;
+            outcome = (await log.FindAsync(stateName, grain.GrainContext.GrainId, id))?.Outcome;
         }
 
         return outcome is not null
             ? Deserialize<TResult>(services, outcome)
             : throw new ShardsException(
                 ShardsErrorCode.StorageUnavailable,
-                $"Request {known.Id} was already applied to the {what}, but its original outcome could not be read from the request log. Nothing more was done; retry with the same request ID.");
+                $"Request {id} was already applied to the {what}, but its original outcome could not be read from the request log. Nothing more was done; retry with the same request ID.");
     }
 
     /// <summary>Takes in the request log the storage read with the current state, once per state object read.</summary>
@@ -284,7 +287,7 @@ internal sealed class StateCommands<TState>(IPersistentState<TState> storage, st
         _expiries.Clear();
         foreach (var request in recent)
         {
-            _applied[request.Id] = request;
+            _applied[request.Id] = request.Outcome;
             _expiries.Enqueue(request.Id, request.ExpiresAt);
         }
 
@@ -302,7 +305,7 @@ internal sealed class StateCommands<TState>(IPersistentState<TState> storage, st
         }
 
         // With a request log the outcome is read back from it on the rare repeat; memory keeps IDs and expiries only.
-        _applied[applied.Id] = services.Log is null ? applied : applied with { Outcome = null };
+        _applied[applied.Id] = services.Log is null ? applied.Outcome : null;
         _expiries.Enqueue(applied.Id, applied.ExpiresAt);
     }
 

@@ -189,6 +189,12 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, IRequ
                 await CommitAsync(current);
             }
         }
+        catch (PostgresException duplicate) when (batch.Count == 1 && ShardWriteStatements.IsAlreadyLogged(duplicate))
+        {
+            // The write's request is already logged for the grain (applied by another activation): nothing was stored.
+            // A version conflict for the grain, which reloads and answers the original outcome.
+            batch[0].Committed.TrySetResult(null);
+        }
         catch (PostgresException rejected) when (batch.Count > 1)
         {
             // PostgreSQL refused the batch and rolled it back: nothing of it is stored. Find the write at fault.

@@ -20,20 +20,43 @@ namespace Shards.Hosting.Storage;
 /// </summary>
 internal sealed class ShardWriteStatements : IAsyncDisposable
 {
-    /// <summary>The logged write: Orleans' write and the request's log row, atomically (migration 0010).</summary>
-    private const string WriteLogged =
-        "SELECT shards_storage_write_logged(@GrainIdHash, @GrainIdN0, @GrainIdN1, @GrainTypeHash, @GrainTypeString, " +
-        "@GrainIdExtensionString, @ServiceId, @GrainStateVersion, @PayloadBinary, @RequestId, @ExpiresAt, @Outcome) AS newgrainstateversion";
+    /// <summary>
+    /// Every write of a batch in one statement: Orleans' own compare-and-set write (<c>orleans_storage_write</c>, what its
+    /// <c>WriteToStorageKey</c> query calls) for each grain, in the order of the grains' hashes and keys (two batches that
+    /// touch the same rows, two silos during a duplicate activation, lock them in the same order and cannot deadlock),
+    /// and the log row of each write that applies a request, only when that write stored the new version (migration
+    /// 0010). Returns each write's index and new version (NULL: version conflict). A request already logged for its
+    /// grain fails the statement (unique violation), and with it the transaction: nothing is stored.
+    /// </summary>
+    private const string WriteBatch =
+        """
+        WITH w AS MATERIALIZED (
+            SELECT r.i, r.hash, r.state, r.key, r.requestid, r.expires_at, r.outcome,
+                   orleans_storage_write(r.hash, 0, 0, r.typehash, r.state, r.key, @ServiceId, r.expected, r.payload) AS version
+              FROM (SELECT *
+                      FROM unnest(@Indexes, @Hashes, @TypeHashes, @States, @Keys, @Expected, @Payloads, @Requests, @Expires, @Outcomes)
+                           AS u(i, hash, typehash, state, key, expected, payload, requestid, expires_at, outcome)
+                     ORDER BY u.hash, u.key COLLATE "C") AS r),
+        l AS (
+            INSERT INTO shards_request_log (grainidhash, requestid, serviceid, graintypestring, grainkey, expires_at, outcome)
+            SELECT w.hash, w.requestid, @ServiceId, w.state, w.key, w.expires_at, w.outcome
+              FROM w
+             WHERE w.version IS NOT NULL AND w.requestid IS NOT NULL)
+        SELECT w.i, w.version FROM w
+        """;
 
     /// <summary>The grain's request-log rows that a copy of their request may still repeat.</summary>
     private const string ReadRecentRequests =
-        "SELECT requestid, expires_at FROM shards_request_log " +
-        "WHERE serviceid = @ServiceId AND graintypestring = @GrainTypeString AND grainkey = @GrainKey AND expires_at > now()";
+        "SELECT requestid, expires_at FROM shards_request_log WHERE grainidhash = @GrainIdHash " +
+        "AND serviceid = @ServiceId AND graintypestring = @GrainTypeString AND grainkey = @GrainKey AND expires_at > now()";
 
     /// <summary>One logged request with its outcome.</summary>
     private const string FindRequest =
-        "SELECT expires_at, outcome FROM shards_request_log " +
-        "WHERE serviceid = @ServiceId AND graintypestring = @GrainTypeString AND grainkey = @GrainKey AND requestid = @RequestId";
+        "SELECT expires_at, outcome FROM shards_request_log WHERE grainidhash = @GrainIdHash AND requestid = @RequestId " +
+        "AND serviceid = @ServiceId AND graintypestring = @GrainTypeString AND grainkey = @GrainKey";
+
+    /// <summary>The constraint a write violates when it would log a request already logged for the grain.</summary>
+    private const string LogKey = "shards_request_log_pk";
 
     private readonly string _storageName;
     private readonly AdoNetGrainStorage _inner;
@@ -159,7 +182,7 @@ internal sealed class ShardWriteStatements : IAsyncDisposable
         });
         if (logged)
         {
-            batch.BatchCommands.Add(LogCommand(ReadRecentRequests, stateName, key));
+            batch.BatchCommands.Add(LogCommand(ReadRecentRequests, grainIdHash, stateName, key));
         }
 
         byte[]? payload = null;
@@ -208,7 +231,9 @@ internal sealed class ShardWriteStatements : IAsyncDisposable
     /// <summary>The logged request <paramref name="requestId"/> of the grain's state, with its outcome; null when not logged.</summary>
     public async Task<LoggedRequest?> FindAsync(NpgsqlConnection connection, string stateName, GrainId grainId, Guid requestId)
     {
+        var (_, grainIdHash, _) = Identify(stateName, grainId, new GrainState<object>());
         await using var command = new NpgsqlCommand(FindRequest, connection);
+        command.Parameters.Add(new NpgsqlParameter<int>("GrainIdHash", grainIdHash));
         command.Parameters.Add(new NpgsqlParameter<string>("ServiceId", _serviceId));
         command.Parameters.Add(new NpgsqlParameter<string>("GrainTypeString", stateName));
         command.Parameters.Add(new NpgsqlParameter<string>("GrainKey", grainId.Key.ToString()!));
@@ -224,10 +249,12 @@ internal sealed class ShardWriteStatements : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sends <paramref name="batch"/> on <paramref name="connection"/> in one round trip and one transaction; returns each write's stored version, or null
-    /// for a version conflict. When a write carries a map version, the transaction starts with the shard's fence check
-    /// for the oldest one: a <see cref="PostgresException"/> with <see cref="ShardWriteFence.RefusedState"/> then means
-    /// that nothing of the batch was stored.
+    /// Sends <paramref name="batch"/> on <paramref name="connection"/> in one round trip and one transaction; returns each
+    /// write's stored version, or null for a version conflict. When a write carries a map version, the transaction starts
+    /// with the shard's fence check for the oldest one: a <see cref="PostgresException"/> with
+    /// <see cref="ShardWriteFence.RefusedState"/> then means that nothing of the batch was stored. The writes themselves are
+    /// one statement (<see cref="WriteBatch"/>): Orleans' compare-and-set write per grain, in a fixed order, and the log
+    /// row of each write that applies a request and stored its new version.
     /// </summary>
     public async Task<int?[]> ExecuteAsync(NpgsqlConnection connection, IReadOnlyList<ShardWrite> batch)
     {
@@ -238,17 +265,7 @@ internal sealed class ShardWriteStatements : IAsyncDisposable
             command.BatchCommands.Add(ShardWriteFence.Check(_serviceId, version));
         }
 
-        // Same order in every batch: two batches touching the same rows (two silos during a duplicate activation)
-        // lock them in the same order and cannot deadlock.
-        var ordered = Enumerable.Range(0, batch.Count)
-            .OrderBy(i => batch[i].GrainIdHash)
-            .ThenBy(i => batch[i].Key, StringComparer.Ordinal)
-            .ToArray();
-        foreach (var i in ordered)
-        {
-            command.BatchCommands.Add(Statement(batch[i]));
-        }
-
+        command.BatchCommands.Add(Writes(batch));
         var versions = new int?[batch.Count];
         await using var reader = await command.ExecuteReaderAsync();
         if (oldest is not null)
@@ -256,16 +273,18 @@ internal sealed class ShardWriteStatements : IAsyncDisposable
             await reader.NextResultAsync();
         }
 
-        foreach (var i in ordered)
+        while (await reader.ReadAsync())
         {
-            versions[i] = await reader.ReadAsync() && !await reader.IsDBNullAsync(0) ? reader.GetInt32(0) : null;
-            await reader.NextResultAsync();
+            versions[reader.GetInt32(0)] = await reader.IsDBNullAsync(1) ? null : reader.GetInt32(1);
         }
 
         return versions;
     }
 
-    /// <summary>One write in its own transaction; the fence's refusal becomes the stale-map refusal. Returns the stored version or null.</summary>
+    /// <summary>
+    /// One write in its own transaction; the fence's refusal becomes the stale-map refusal, and a request already logged
+    /// for the grain a version conflict (null: the grain reloads and finds it). Returns the stored version or null.
+    /// </summary>
     public async Task<int?> ExecuteOneAsync(NpgsqlConnection connection, ShardWrite write)
     {
         try
@@ -276,7 +295,15 @@ internal sealed class ShardWriteStatements : IAsyncDisposable
         {
             throw Refusal(write, accepted);
         }
+        catch (PostgresException duplicate) when (IsAlreadyLogged(duplicate))
+        {
+            return null;
+        }
     }
+
+    /// <summary>True when <paramref name="exception"/> is a write refused because its request is already logged for the grain.</summary>
+    public static bool IsAlreadyLogged(PostgresException exception) =>
+        exception is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: LogKey };
 
     /// <summary>Takes the stored version into <paramref name="grainState"/>, or throws the version conflict Orleans' storage would.</summary>
     public void Complete<T>(ShardWrite write, int? stored, IGrainState<T> grainState)
@@ -295,29 +322,30 @@ internal sealed class ShardWriteStatements : IAsyncDisposable
     public Exception Refusal(ShardWrite write, int accepted) =>
         ShardWriteFence.Refusal(_storageName, write.StateName, write.GrainId, write.MapVersion ?? 0, accepted);
 
-    private NpgsqlBatchCommand Statement(ShardWrite write) => new(WriteLogged)
+    /// <summary>The writes of a batch as one <see cref="WriteBatch"/> statement, one array element per write.</summary>
+    private NpgsqlBatchCommand Writes(IReadOnlyList<ShardWrite> batch) => new(WriteBatch)
     {
         Parameters =
         {
-            new NpgsqlParameter<int>("GrainIdHash", write.GrainIdHash),
-            new NpgsqlParameter<long>("GrainIdN0", 0L),
-            new NpgsqlParameter<long>("GrainIdN1", 0L),
-            new NpgsqlParameter<int>("GrainTypeHash", write.GrainTypeHash),
-            new NpgsqlParameter<string>("GrainTypeString", write.StateName),
-            new NpgsqlParameter<string>("GrainIdExtensionString", write.Key),
             new NpgsqlParameter<string>("ServiceId", _serviceId),
-            new NpgsqlParameter("GrainStateVersion", NpgsqlDbType.Integer) { Value = write.ExpectedVersion is { } v ? v : DBNull.Value },
-            new NpgsqlParameter<byte[]>("PayloadBinary", write.Payload),
-            new NpgsqlParameter("RequestId", NpgsqlDbType.Uuid) { Value = write.Request is { } r ? r.Id : DBNull.Value },
-            new NpgsqlParameter("ExpiresAt", NpgsqlDbType.TimestampTz) { Value = write.Request is { } e ? e.ExpiresAt.UtcDateTime : DBNull.Value },
-            new NpgsqlParameter("Outcome", NpgsqlDbType.Bytea) { Value = (object?)write.Request?.Outcome ?? DBNull.Value },
+            new NpgsqlParameter<int[]>("Indexes", Enumerable.Range(0, batch.Count).ToArray()),
+            new NpgsqlParameter<int[]>("Hashes", batch.Select(w => w.GrainIdHash).ToArray()),
+            new NpgsqlParameter<int[]>("TypeHashes", batch.Select(w => w.GrainTypeHash).ToArray()),
+            new NpgsqlParameter<string[]>("States", batch.Select(w => w.StateName).ToArray()),
+            new NpgsqlParameter<string[]>("Keys", batch.Select(w => w.Key).ToArray()),
+            new NpgsqlParameter<int?[]>("Expected", batch.Select(w => w.ExpectedVersion).ToArray()),
+            new NpgsqlParameter("Payloads", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = batch.Select(w => w.Payload).ToArray() },
+            new NpgsqlParameter<Guid?[]>("Requests", batch.Select(w => w.Request?.Id).ToArray()),
+            new NpgsqlParameter<DateTime?[]>("Expires", batch.Select(w => w.Request?.ExpiresAt.UtcDateTime).ToArray()),
+            new NpgsqlParameter("Outcomes", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = batch.Select(w => w.Request?.Outcome).ToArray() },
         },
     };
 
-    private NpgsqlBatchCommand LogCommand(string sql, string stateName, string key) => new(sql)
+    private NpgsqlBatchCommand LogCommand(string sql, int grainIdHash, string stateName, string key) => new(sql)
     {
         Parameters =
         {
+            new NpgsqlParameter<int>("GrainIdHash", grainIdHash),
             new NpgsqlParameter<string>("ServiceId", _serviceId),
             new NpgsqlParameter<string>("GrainTypeString", stateName),
             new NpgsqlParameter<string>("GrainKey", key),

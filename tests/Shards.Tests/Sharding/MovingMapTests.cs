@@ -161,11 +161,12 @@ public sealed class MovingMapTests(TwoServerShardsFixture shards) : IDisposable
             requests[key] = [Guid.NewGuid(), Guid.NewGuid()];
             foreach (var request in requests[key])
             {
-                await InsertLogRowAsync(shards.ConnectionStringOf(before.ShardFor($"product/{key}")), serviceId, key, request);
+                var home = shards.ConnectionStringOf(before.ShardFor($"product/{key}"));
+                await InsertLogRowAsync(home, home, serviceId, key, request);
             }
         }
 
-        await InsertLogRowAsync(s2, serviceId, moving[0], requests[moving[0]][0]);
+        await InsertLogRowAsync(s2, shards.ConnectionStringOf(before.ShardFor($"product/{moving[0]}")), serviceId, moving[0], requests[moving[0]][0]);
         var result = await new ReshardCoordinator(shards.Main, serviceId, CoordinatorOptions(("s0", shards.S0), ("s1", shards.S1), ("s2", s2))).RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), null, CancellationToken.None);
         Assert.True(result.KeysMoved >= moving.Count);
 
@@ -321,14 +322,22 @@ public sealed class MovingMapTests(TwoServerShardsFixture shards) : IDisposable
         return (reader.GetInt32(0), reader.GetString(1));
     }
 
-    private static Task InsertLogRowAsync(string connectionString, string serviceId, string key, Guid request) => Sql.ExecuteAsync(
-        connectionString,
-        """
-        INSERT INTO shards_request_log (serviceid, graintypestring, grainkey, requestid, expires_at, outcome)
-        VALUES (@s, 'product', @k, @r, now() + interval '10 minutes', @o)
-        ON CONFLICT DO NOTHING
-        """,
-        ("s", serviceId), ("k", key), ("r", request), ("o", request.ToByteArray()));
+    /// <summary>A log row of <paramref name="key"/>, keyed by the grain hash of its state row in the database of <paramref name="stateIn"/>.</summary>
+    private static async Task InsertLogRowAsync(string connectionString, string stateIn, string serviceId, string key, Guid request)
+    {
+        var hash = await Sql.ScalarAsync<int>(
+            stateIn,
+            "SELECT grainidhash FROM orleans_storage WHERE serviceid = @s AND graintypestring = 'product' AND grainidextensionstring = @k",
+            ("s", serviceId), ("k", key));
+        await Sql.ExecuteAsync(
+            connectionString,
+            """
+            INSERT INTO shards_request_log (grainidhash, requestid, serviceid, graintypestring, grainkey, expires_at, outcome)
+            VALUES (@h, @r, @s, 'product', @k, now() + interval '10 minutes', @o)
+            ON CONFLICT DO NOTHING
+            """,
+            ("h", hash), ("s", serviceId), ("k", key), ("r", request), ("o", request.ToByteArray()));
+    }
 
     private static async Task<List<Guid>> LoggedRequestsAsync(string connectionString, string serviceId, string key)
     {

@@ -140,15 +140,14 @@ public static class ShardRows
                 delete.BatchCommands.Add(new NpgsqlBatchCommand(
                     """
                     DELETE FROM shards_request_log AS l
-                     USING unnest(@states, @keys, @requests) AS k(state, key, requestid)
-                     WHERE l.serviceid = @service AND l.graintypestring = k.state AND l.grainkey = k.key AND l.requestid = k.requestid
+                     USING unnest(@hashes, @requests) AS k(hash, requestid)
+                     WHERE l.grainidhash = k.hash AND l.requestid = k.requestid AND l.serviceid = @service
                     """)
                 {
                     Parameters =
                     {
                         new NpgsqlParameter<string>("service", serviceId),
-                        new NpgsqlParameter<string[]>("states", log.Select(r => r.State).ToArray()),
-                        new NpgsqlParameter<string[]>("keys", log.Select(r => r.Key).ToArray()),
+                        new NpgsqlParameter<int[]>("hashes", log.Select(r => r.GrainIdHash).ToArray()),
                         new NpgsqlParameter<Guid[]>("requests", log.Select(r => r.RequestId).ToArray()),
                     },
                 });
@@ -200,13 +199,14 @@ public static class ShardRows
     {
         await using var command = new NpgsqlCommand(
             """
-            SELECT l.graintypestring, l.grainkey, l.requestid, l.expires_at, l.applied_at, l.outcome
+            SELECT l.graintypestring, l.grainkey, l.requestid, l.expires_at, l.applied_at, l.outcome, l.grainidhash
               FROM shards_request_log AS l
-              JOIN unnest(@states, @keys) AS k(state, key)
-                ON l.graintypestring = k.state AND l.grainkey = k.key
+              JOIN unnest(@hashes, @states, @keys) AS k(hash, state, key)
+                ON l.grainidhash = k.hash AND l.graintypestring = k.state AND l.grainkey = k.key
              WHERE l.serviceid = @service
             """, source, transaction);
         command.Parameters.AddWithValue("service", serviceId);
+        command.Parameters.AddWithValue("hashes", rows.Select(r => r.GrainIdHash).ToArray());
         command.Parameters.AddWithValue("states", rows.Select(r => r.State).ToArray());
         command.Parameters.AddWithValue("keys", rows.Select(r => r.Key).ToArray());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -219,7 +219,8 @@ public static class ShardRows
                 reader.GetGuid(2),
                 reader.GetFieldValue<DateTime>(3),
                 reader.GetFieldValue<DateTime>(4),
-                await reader.IsDBNullAsync(5, cancellationToken) ? null : reader.GetFieldValue<byte[]>(5)));
+                await reader.IsDBNullAsync(5, cancellationToken) ? null : reader.GetFieldValue<byte[]>(5),
+                reader.GetInt32(6)));
         }
 
         return log;
@@ -228,15 +229,16 @@ public static class ShardRows
     /// <summary>One statement that inserts <paramref name="log"/> into the new shard's request log; a row already there stays.</summary>
     private static NpgsqlBatchCommand CopyLog(string serviceId, IReadOnlyList<LogRow> log) => new(
         """
-        INSERT INTO shards_request_log (serviceid, graintypestring, grainkey, requestid, expires_at, applied_at, outcome)
-        SELECT @service, r.state, r.key, r.requestid, r.expires_at, r.applied_at, r.outcome
-          FROM unnest(@states, @keys, @requests, @expires, @applied, @outcomes) AS r(state, key, requestid, expires_at, applied_at, outcome)
+        INSERT INTO shards_request_log (grainidhash, requestid, serviceid, graintypestring, grainkey, expires_at, applied_at, outcome)
+        SELECT r.hash, r.requestid, @service, r.state, r.key, r.expires_at, r.applied_at, r.outcome
+          FROM unnest(@hashes, @states, @keys, @requests, @expires, @applied, @outcomes) AS r(hash, state, key, requestid, expires_at, applied_at, outcome)
         ON CONFLICT ON CONSTRAINT shards_request_log_pk DO NOTHING
         """)
     {
         Parameters =
         {
             new NpgsqlParameter<string>("service", serviceId),
+            new NpgsqlParameter<int[]>("hashes", log.Select(r => r.GrainIdHash).ToArray()),
             new NpgsqlParameter<string[]>("states", log.Select(r => r.State).ToArray()),
             new NpgsqlParameter<string[]>("keys", log.Select(r => r.Key).ToArray()),
             new NpgsqlParameter<Guid[]>("requests", log.Select(r => r.RequestId).ToArray()),
@@ -246,7 +248,7 @@ public static class ShardRows
         },
     };
 
-    private sealed record LogRow(string State, string Key, Guid RequestId, DateTime ExpiresAt, DateTime AppliedAt, byte[]? Outcome);
+    private sealed record LogRow(string State, string Key, Guid RequestId, DateTime ExpiresAt, DateTime AppliedAt, byte[]? Outcome, int GrainIdHash);
 
     private sealed record StoredRow(string State, string Key, int GrainIdHash, int GrainTypeHash, byte[]? Payload, int Version, DateTime ModifiedOn);
 }
