@@ -11,10 +11,10 @@ namespace Shards.Hosting.Storage;
 
 /// <summary>
 /// One shard's grain reads and writes as Shards sends them itself. A write is Orleans' own compare-and-set write
-/// (<c>orleans_storage_write</c>, what the <c>WriteToStorageKey</c> query of the shard's <c>OrleansQuery</c> table calls)
-/// through <c>shards_storage_write_logged</c>, which also logs the request the change applied (docs/exactly-once.md),
-/// bound exactly as Orleans' ADO.NET storage binds it (its hasher, its serializer), preceded by the shard's write-fence
-/// check when the writes were routed by a shard map. A read is Orleans' <c>ReadFromStorageKey</c> query and the grain's
+/// (<c>orleans_storage_write</c>, what the <c>WriteToStorageKey</c> query of the shard's <c>OrleansQuery</c> table calls),
+/// with the log row of the request the change applied (docs/exactly-once.md), bound exactly as Orleans' ADO.NET storage
+/// binds it (its hasher, its serializer), preceded by the shard's write-fence check when the writes were routed by a
+/// shard map; a group commit's writes are one statement. A read is Orleans' <c>ReadFromStorageKey</c> query and the grain's
 /// unexpired request-log rows, in one round trip. One batch is one round trip and one transaction: a refused fence
 /// check stores none of it.
 /// </summary>

@@ -150,6 +150,52 @@ public sealed class RequestLogTests(ExactlyOnceClusterFixture fixture)
         Assert.Equal(0, await LogRowsAsync(refused.Id));
     }
 
+    [Fact]
+    public async Task A_client_call_gets_a_deadline_of_its_retry_budget_and_its_log_row_expires_with_it()
+    {
+        var (cart, sku) = await CartWithProductAsync();
+        var before = DateTimeOffset.UtcNow;
+
+        await cart.AddAsync(sku, 1);
+
+        var expiresAt = await SingleLogRowExpiryAsync(cart.GetPrimaryKeyString());
+        var lifetime = new Shards.Hosting.Options.ShardsClientOptions().RequestLifetime;
+        Assert.InRange(expiresAt, before + lifetime - TimeSpan.FromSeconds(1), DateTimeOffset.UtcNow + lifetime + TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
+    public async Task The_pruner_deletes_log_rows_past_their_retention_and_keeps_the_others()
+    {
+        var kept = Guid.NewGuid();
+        var pruned = Guid.NewGuid();
+        await using (var connection = new NpgsqlConnection(fixture.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var insert = new NpgsqlCommand(
+                """
+                INSERT INTO shards_request_log (grainidhash, requestid, serviceid, graintypestring, grainkey, expires_at)
+                VALUES (1, @kept, 'prune-test', 'cart', 'k', now() - interval '5 minutes'),
+                       (1, @pruned, 'prune-test', 'cart', 'k', now() - interval '2 hours')
+                """, connection);
+            insert.Parameters.AddWithValue("kept", kept);
+            insert.Parameters.AddWithValue("pruned", pruned);
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        var pruner = new Shards.Hosting.Storage.RequestLogPruner(
+            Shards.Hosting.Sharding.ShardSet.Resolve(null, fixture.ConnectionString),
+            Microsoft.Extensions.Options.Options.Create(new RequestLogOptions { Retention = TimeSpan.FromHours(1), PruneBatchSize = 1 }),
+            TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Shards.Hosting.Storage.RequestLogPruner>.Instance);
+        await using (pruner)
+        {
+            Assert.True(await pruner.PruneOnceAsync(CancellationToken.None) >= 1);
+        }
+
+        Assert.Equal(1, await LogRowsAsync(kept));
+        Assert.Equal(0, await LogRowsAsync(pruned));
+    }
+
     /// <summary>Views are records holding lists: compared by what they serialise to.</summary>
     private static void AssertSame(CartView expected, CartView actual) =>
         Assert.Equal(System.Text.Json.JsonSerializer.Serialize(expected), System.Text.Json.JsonSerializer.Serialize(actual));
@@ -183,6 +229,15 @@ public sealed class RequestLogTests(ExactlyOnceClusterFixture fixture)
         stored.State = next;
         await storage.WriteStateAsync(StateNames.Cart, cartId, stored);
         return answer;
+    }
+
+    private async Task<DateTimeOffset> SingleLogRowExpiryAsync(string cartId)
+    {
+        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var read = new NpgsqlCommand("SELECT expires_at FROM shards_request_log WHERE graintypestring = 'cart' AND grainkey = @key", connection);
+        read.Parameters.AddWithValue("key", cartId);
+        return new DateTimeOffset((DateTime)(await read.ExecuteScalarAsync())!, TimeSpan.Zero);
     }
 
     private async Task<long> LogRowsAsync(Guid requestId)

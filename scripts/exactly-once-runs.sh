@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The runs of docs/exactly-once.md ("The runs"): one 3-silo cluster on a fresh private PostgreSQL, then
+# `shards load -c 200 --keys 1 -t 20s` under each nemesis alone and all together, on the Orleans client path and
+# through nginx (installed when missing). Every report goes to .shards/runs/<name>.txt and one line per run to
+# .shards/runs/summary.txt; the script stops the cluster, nginx and PostgreSQL it started, also when it fails.
+#   scripts/exactly-once-runs.sh            (about 15 minutes)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# shellcheck source=prerequisites.sh
+source scripts/prerequisites.sh
+ensure_command nginx nginx
+ensure_command jq jq
+out="$root/.shards/runs"
+rm -rf "$out" && mkdir -p "$out"
+./shards --help > /dev/null   # build once, before anything starts
+
+cleanup() {
+  nginx -p "$root/.shards/nginx" -c nginx.conf -s quit 2> /dev/null || true
+  pkill -TERM -f "shards.dll cluster up" 2> /dev/null || true
+  sleep 8
+  ./shards db stop > /dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+./shards db start > "$out/db.txt"
+Shards__Api__RateLimit__Enabled=false setsid ./shards cluster up --silos 3 > "$out/cluster.txt" 2>&1 &
+for _ in $(seq 1 60); do ./shards members --json 2> /dev/null | jq -e '[.members[] | select(.status == "active")] | length >= 3' > /dev/null && break; sleep 1; done
+
+run() {
+  local name=$1; shift
+  local status=0
+  ./shards load -c 200 --keys 1 -t 20s "$@" > "$out/$name.txt" 2>&1 || status=$?
+  echo "$name: exit $status; $(grep -E '^Writes:' "$out/$name.txt" | head -1); $(grep -E 'violations' "$out/$name.txt" | tr -s ' ' | paste -sd ';' -)" | tee -a "$out/summary.txt"
+}
+
+run kill --chaos kill
+run freeze --chaos freeze
+run restart --chaos restart
+run pg-restart --chaos pg-restart
+run pg-stall --chaos pg-stall
+run pg-stall-8s --chaos pg-stall --stall-for 8s
+run reshard --chaos reshard
+run all --chaos kill,freeze,restart,pg-restart,pg-stall,hot,reshard
+
+# nginx over the silos' HTTP ports as they are now (the runs above moved some of them).
+scripts/nginx-for-cluster.sh > "$out/nginx.txt"
+nginx -p "$root/.shards/nginx" -e logs/error.log -c nginx.conf
+run http-kill --chaos kill --http http://127.0.0.1:8088
+run http-freeze --chaos freeze --http http://127.0.0.1:8088
+run http-pg-stall --chaos pg-stall --http http://127.0.0.1:8088
+run http-pg-restart --chaos pg-restart --http http://127.0.0.1:8088
+run http-all --chaos kill,freeze,pg-restart,pg-stall,hot,reshard --http http://127.0.0.1:8088
