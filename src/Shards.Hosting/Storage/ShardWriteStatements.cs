@@ -4,6 +4,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Orleans.Runtime;
 using Orleans.Storage;
+using Shards.Contracts.Common;
 using Shards.Hosting.Sharding;
 using Shards.Storage;
 
@@ -45,10 +46,29 @@ internal sealed class ShardWriteStatements : IAsyncDisposable
         SELECT w.i, w.version FROM w
         """;
 
-    /// <summary>The grain's request-log rows that a copy of their request may still repeat.</summary>
-    private const string ReadRecentRequests =
-        "SELECT requestid, expires_at FROM shards_request_log WHERE grainidhash = @GrainIdHash " +
-        "AND serviceid = @ServiceId AND graintypestring = @GrainTypeString AND grainkey = @GrainKey AND expires_at > now()";
+    /// <summary>
+    /// A grain's read, in one statement and therefore one snapshot: the shard's write fence (the oldest map version it
+    /// accepts; NULL when the database has no shard identity), the state row as Orleans' <c>ReadFromStorageKey</c> reads
+    /// it (NULLs when there is none), and, for a request-logged state, the IDs and expiries of its log rows that a copy
+    /// may still repeat. A read routed by a map the fence has closed is refused by the caller; one snapshot means that
+    /// a read which passes the fence saw the shard before a resharding moved anything, without locking anything.
+    /// </summary>
+    private const string ReadState =
+        """
+        SELECT f.min_write_map_version, s.payloadbinary, s.version, lg.ids, lg.expiries
+          FROM (SELECT 1) AS one
+          LEFT JOIN shards_shard_identity AS f ON f.serviceid = @ServiceId
+          LEFT JOIN orleans_storage AS s
+                 ON s.grainidhash = @GrainIdHash AND s.graintypehash = @GrainTypeHash AND s.serviceid = @ServiceId
+                AND s.graintypestring = @GrainTypeString AND s.grainidn0 = 0 AND s.grainidn1 = 0
+                AND s.grainidextensionstring = @GrainIdExtensionString
+          LEFT JOIN LATERAL (
+                SELECT array_agg(l.requestid) AS ids, array_agg(l.expires_at) AS expiries
+                  FROM shards_request_log AS l
+                 WHERE @Logged AND l.grainidhash = @GrainIdHash AND l.serviceid = @ServiceId
+                   AND l.graintypestring = @GrainTypeString AND l.grainkey = @GrainIdExtensionString
+                   AND l.expires_at > now()) AS lg ON true
+        """;
 
     /// <summary>One logged request with its outcome.</summary>
     private const string FindRequest =
@@ -95,14 +115,7 @@ internal sealed class ShardWriteStatements : IAsyncDisposable
         }
 
         await using var connection = await DataSource.OpenConnectionAsync();
-        try
-        {
-            await ReadAsync(connection, stateName, grainId, grainState, mapVersion);
-        }
-        catch (PostgresException refused) when (ShardWriteFence.RefusedBelow(refused) is { } accepted)
-        {
-            throw ShardWriteFence.Refusal(_storageName, stateName, grainId, mapVersion ?? 0, accepted, "read");
-        }
+        await ReadAsync(connection, stateName, grainId, grainState, mapVersion);
     }
 
     /// <summary>The logged request <paramref name="requestId"/> of the grain's state, on a connection of its own.</summary>
@@ -161,54 +174,47 @@ internal sealed class ShardWriteStatements : IAsyncDisposable
     {
         var (key, grainIdHash, grainTypeHash) = Identify(stateName, grainId, grainState);
         var logged = typeof(IRequestLoggedState).IsAssignableFrom(typeof(T));
-        await using var batch = new NpgsqlBatch(connection);
-        if (mapVersion is { } version)
-        {
-            batch.BatchCommands.Add(ShardWriteFence.Check(_serviceId, version));
-        }
+        await using var command = new NpgsqlCommand(ReadState, connection);
+        command.Parameters.Add(new NpgsqlParameter<int>("GrainIdHash", grainIdHash));
+        command.Parameters.Add(new NpgsqlParameter<int>("GrainTypeHash", grainTypeHash));
+        command.Parameters.Add(new NpgsqlParameter<string>("GrainTypeString", stateName));
+        command.Parameters.Add(new NpgsqlParameter<string>("GrainIdExtensionString", key));
+        command.Parameters.Add(new NpgsqlParameter<string>("ServiceId", _serviceId));
+        command.Parameters.Add(new NpgsqlParameter<bool>("Logged", logged));
 
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(_inner.CurrentOperationalQueries.ReadFromStorage)
-        {
-            Parameters =
-            {
-                new NpgsqlParameter<int>("GrainIdHash", grainIdHash),
-                new NpgsqlParameter<long>("GrainIdN0", 0L),
-                new NpgsqlParameter<long>("GrainIdN1", 0L),
-                new NpgsqlParameter<int>("GrainTypeHash", grainTypeHash),
-                new NpgsqlParameter<string>("GrainTypeString", stateName),
-                new NpgsqlParameter<string>("GrainIdExtensionString", key),
-                new NpgsqlParameter<string>("ServiceId", _serviceId),
-            },
-        });
-        if (logged)
-        {
-            batch.BatchCommands.Add(LogCommand(ReadRecentRequests, grainIdHash, stateName, key));
-        }
-
+        int? fence = null;
         byte[]? payload = null;
         int? storedVersion = null;
         var recent = logged ? new List<LoggedRequest>() : null;
-        await using (var reader = await batch.ExecuteReaderAsync())
+        await using (var reader = await command.ExecuteReaderAsync())
         {
-            if (mapVersion is not null)
+            await reader.ReadAsync(); // always one row
+            fence = await reader.IsDBNullAsync(0) ? null : reader.GetInt32(0);
+            payload = await reader.IsDBNullAsync(1) ? null : reader.GetFieldValue<byte[]>(1);
+            storedVersion = await reader.IsDBNullAsync(2) ? null : reader.GetInt32(2);
+            if (recent is not null && !await reader.IsDBNullAsync(3))
             {
-                await reader.NextResultAsync();
-            }
-
-            if (await reader.ReadAsync())
-            {
-                var payloadColumn = reader.GetOrdinal("payloadbinary");
-                payload = await reader.IsDBNullAsync(payloadColumn) ? null : reader.GetFieldValue<byte[]>(payloadColumn);
-                storedVersion = reader.GetInt32(reader.GetOrdinal("version"));
-            }
-
-            if (recent is not null)
-            {
-                await reader.NextResultAsync();
-                while (await reader.ReadAsync())
+                var ids = reader.GetFieldValue<Guid[]>(3);
+                var expiries = reader.GetFieldValue<DateTimeOffset[]>(4);
+                for (var i = 0; i < ids.Length; i++)
                 {
-                    recent.Add(new LoggedRequest(reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1)));
+                    recent.Add(new LoggedRequest(ids[i], expiries[i]));
                 }
+            }
+        }
+
+        if (mapVersion is { } routed)
+        {
+            if (fence is not { } accepted)
+            {
+                throw new ShardsException(
+                    ShardsErrorCode.StorageUnavailable,
+                    $"Storage '{_storageName}': this database is not a shard of service {_serviceId} (it has no shard identity), so the {stateName} state of {grainId} was not read from it.");
+            }
+
+            if (routed < accepted)
+            {
+                throw ShardWriteFence.Refusal(_storageName, stateName, grainId, routed, accepted, "read");
             }
         }
 
@@ -338,17 +344,6 @@ internal sealed class ShardWriteStatements : IAsyncDisposable
             new NpgsqlParameter<Guid?[]>("Requests", batch.Select(w => w.Request?.Id).ToArray()),
             new NpgsqlParameter<DateTime?[]>("Expires", batch.Select(w => w.Request?.ExpiresAt.UtcDateTime).ToArray()),
             new NpgsqlParameter("Outcomes", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { Value = batch.Select(w => w.Request?.Outcome).ToArray() },
-        },
-    };
-
-    private NpgsqlBatchCommand LogCommand(string sql, int grainIdHash, string stateName, string key) => new(sql)
-    {
-        Parameters =
-        {
-            new NpgsqlParameter<int>("GrainIdHash", grainIdHash),
-            new NpgsqlParameter<string>("ServiceId", _serviceId),
-            new NpgsqlParameter<string>("GrainTypeString", stateName),
-            new NpgsqlParameter<string>("GrainKey", key),
         },
     };
 
