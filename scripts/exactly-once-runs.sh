@@ -25,7 +25,10 @@ trap cleanup EXIT
 
 ./shards db start > "$out/db.txt"
 Shards__Api__RateLimit__Enabled=false setsid ./shards cluster up --silos 3 > "$out/cluster.txt" 2>&1 &
-for _ in $(seq 1 60); do ./shards members --json 2> /dev/null | jq -e '[.members[] | select(.status == "active")] | length >= 3' > /dev/null && break; sleep 1; done
+# The launcher prints "3 silo(s) active" once its own silos have joined (the membership table may still hold a
+# previous run's rows, so it is not the signal).
+for _ in $(seq 1 90); do grep -q 'silo(s) active after' "$out/cluster.txt" && break; sleep 1; done
+grep -q 'silo(s) active after' "$out/cluster.txt" || { echo "the cluster did not start: see $out/cluster.txt" >&2; exit 1; }
 
 run() {
   local name=$1; shift
