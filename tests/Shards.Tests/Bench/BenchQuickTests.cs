@@ -1,5 +1,5 @@
-using Shards.Client.Bench;
-using Shards.Client.Cli;
+using Shards.Bench;
+using Shards.Cli.Core;
 
 namespace Shards.Tests.Bench;
 

@@ -1,5 +1,5 @@
 using Orleans.Configuration;
-using Shards.Client.Bench;
+using Shards.Bench;
 
 namespace Shards.Tests.Bench;
 

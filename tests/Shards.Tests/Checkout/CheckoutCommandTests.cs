@@ -1,7 +1,7 @@
-using Shards.Client.Cli;
+using Shards.Cli.Core;
 using Shards.Contracts.Carts;
 using Shards.Contracts.Catalog;
-using Shards.Hosting.Processes;
+using Shards.LocalCluster;
 using Shards.Tests.Grains;
 using Shards.Tests.Processes;
 

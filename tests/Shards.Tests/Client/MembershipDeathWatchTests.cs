@@ -1,8 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Runtime;
-using Shards.Hosting.Client;
-using Shards.Hosting.Options;
+using Shards.Client;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Client;

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Orleans.TestingHost;
-using Shards.Hosting.Client;
-using Shards.Hosting.Options;
+using Shards.Client;
 
 namespace Shards.Tests.Client;
 

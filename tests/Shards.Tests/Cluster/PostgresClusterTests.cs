@@ -1,10 +1,10 @@
 using Orleans.TestingHost;
+using Shards.Client;
 using Shards.Contracts.Carts;
 using Shards.Contracts.Catalog;
-using Shards.Hosting.Client;
-using Shards.Hosting.Database;
-using Shards.Tests.Infrastructure;
 using Shards.Contracts.Common;
+using Shards.Postgres;
+using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Cluster;
 

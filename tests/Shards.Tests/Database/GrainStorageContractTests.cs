@@ -4,9 +4,8 @@ using Orleans.Runtime;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Shards.Contracts;
-using Shards.Hosting.Options;
-using Shards.Hosting.Sharding;
-using Shards.Hosting.Storage;
+using Shards.Storage.Postgres;
+using Shards.Storage.Postgres.Sharding;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Database;

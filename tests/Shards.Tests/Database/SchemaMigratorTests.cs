@@ -1,5 +1,5 @@
 using Npgsql;
-using Shards.Hosting.Database;
+using Shards.Postgres;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Database;

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using Shards.Api.Options;
-using Shards.Hosting.Options;
+using Shards.Client;
+using Shards.Postgres;
+using Shards.Server.Options;
 using YamlDotNet.RepresentationModel;
 
 namespace Shards.Tests.Deployment;

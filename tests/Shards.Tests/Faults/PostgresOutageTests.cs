@@ -1,10 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Shards.Client.Load;
+using Shards.Client;
 using Shards.Contracts.Carts;
-using Shards.Hosting.Client;
-using Shards.Hosting.Database;
-using Shards.Hosting.Options;
+using Shards.Load;
+using Shards.Postgres;
 using Shards.Tests.Api;
 
 namespace Shards.Tests.Faults;

@@ -1,6 +1,5 @@
 using Npgsql;
-using Shards.Hosting.Database;
-using Shards.Hosting.Options;
+using Shards.LocalCluster.Postgres;
 
 namespace Shards.Tests.Infrastructure;
 

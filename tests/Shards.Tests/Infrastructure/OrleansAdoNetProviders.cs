@@ -5,9 +5,9 @@ using Npgsql;
 using Orleans.Messaging;
 using Orleans.Runtime;
 using Orleans.Storage;
-using Shards.Hosting.Client;
-using Shards.Hosting.Options;
-using Shards.Hosting.Silo;
+using Shards.Client;
+using Shards.Server.Silo;
+using Shards.Storage.Postgres;
 
 namespace Shards.Tests.Infrastructure;
 
@@ -47,7 +47,7 @@ public sealed class OrleansAdoNetProviders : IDisposable
             silo.Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = ($"cluster-{serviceId}", serviceId));
             silo.AddAdoNetGrainStorage(storageName, o =>
             {
-                o.Invariant = Shards.Hosting.Database.AdoNetInvariants.PostgreSql;
+                o.Invariant = Shards.Postgres.AdoNetInvariants.PostgreSql;
                 o.ConnectionString = connectionString;
             });
             silo.Services.AddOptions<Orleans.Configuration.AdoNetGrainStorageOptions>(storageName).Configure<IServiceProvider>((o, services) =>

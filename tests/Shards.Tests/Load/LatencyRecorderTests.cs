@@ -1,4 +1,4 @@
-using Shards.Client.Load;
+using Shards.Load;
 
 namespace Shards.Tests.Load;
 

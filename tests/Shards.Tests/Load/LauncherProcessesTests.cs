@@ -1,4 +1,4 @@
-using Shards.Client.Launcher;
+using Shards.LocalCluster;
 
 namespace Shards.Tests.Load;
 

@@ -1,5 +1,5 @@
-using Shards.Client.Load;
 using Shards.History;
+using Shards.Load;
 
 namespace Shards.Tests.Load;
 

@@ -1,5 +1,5 @@
-using Shards.Client.Cli;
-using Shards.Client.Load;
+using Shards.Cli;
+using Shards.Load;
 
 namespace Shards.Tests.Load;
 

@@ -1,7 +1,7 @@
 using System.Net;
-using Shards.Client.Load;
 using Shards.Contracts.Common;
 using Shards.History;
+using Shards.Load;
 
 namespace Shards.Tests.Load;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Shards.Client.Cli;
-using Shards.Client.Load;
+using Shards.Cli.Core;
 using Shards.History;
+using Shards.Load;
 
 namespace Shards.Tests.Load;
 

@@ -1,4 +1,4 @@
-using Shards.Client.Load;
+using Shards.Load;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Load;

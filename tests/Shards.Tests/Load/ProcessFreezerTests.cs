@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using Shards.Client.Launcher;
-using Shards.Client.Load;
+using Shards.Load;
+using Shards.LocalCluster;
 
 namespace Shards.Tests.Load;
 

@@ -3,8 +3,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime;
-using Shards.Hosting.Database;
-using Shards.Hosting.Observability;
+using Shards.Client;
+using Shards.Postgres;
 using Shards.Tests.Api;
 
 namespace Shards.Tests.Observability;

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using Shards.Hosting.Database;
+using Shards.LocalCluster.Postgres;
 using Shards.Tests.Api;
 using Shards.Tests.Infrastructure;
 

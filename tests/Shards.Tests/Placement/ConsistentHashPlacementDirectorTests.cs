@@ -1,10 +1,9 @@
 using System.Collections.Immutable;
 using Orleans.Metadata;
 using Orleans.Runtime;
-using Shards.Client.Bench;
-using Shards.Domain.Placement;
-using Shards.Grains.Placement;
-using Shards.Hosting.Placement;
+using Shards.Bench;
+using Shards.Hashing;
+using Shards.Placement;
 
 namespace Shards.Tests.Placement;
 

@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime;
 using Shards.Contracts.Catalog;
 using Shards.Contracts.Common;
-using Shards.Hosting.Placement;
+using Shards.Placement;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Placement;

@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Shards.Client.Launcher;
-using Shards.Client.Load;
+using Shards.Load;
+using Shards.LocalCluster;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Processes;

@@ -1,12 +1,11 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Shards.Client.Launcher;
+using Shards.Client;
 using Shards.Contracts.Carts;
 using Shards.Contracts.Catalog;
-using Shards.Hosting.Client;
-using Shards.Hosting.Database;
-using Shards.Hosting.Options;
+using Shards.LocalCluster;
+using Shards.Postgres;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Processes;

@@ -2,8 +2,8 @@ using System.Net;
 using System.Text.Json;
 using Npgsql;
 using Orleans.Runtime;
-using Shards.Hosting.Database;
-using Shards.Hosting.Options;
+using Shards.Client;
+using Shards.Postgres;
 using Shards.Tests.Api;
 using Shards.Tests.Infrastructure;
 

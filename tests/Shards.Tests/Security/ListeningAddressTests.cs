@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Net;
-using Shards.Client.Launcher;
+using Shards.LocalCluster;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Security;

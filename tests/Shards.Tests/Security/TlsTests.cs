@@ -2,11 +2,9 @@ using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Shards.Client;
 using Shards.Contracts.Catalog;
-using Shards.Hosting.Client;
-using Shards.Hosting.Database;
-using Shards.Hosting.Options;
-using Shards.Hosting.Security;
+using Shards.Postgres;
 using Shards.Tests.Api;
 using Shards.Tests.Infrastructure;
 
@@ -106,7 +104,7 @@ public sealed class TlsTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     private static void ApiSiloBuild(string[] settings) =>
-        Shards.Hosting.Silo.ShardsSiloHost.Build(["--ConnectionStrings:Shards=Host=127.0.0.1;Database=none", .. settings.Select(s => $"--{s}")]);
+        Shards.Server.Silo.ShardsSiloHost.Build(["--ConnectionStrings:Shards=Host=127.0.0.1;Database=none", .. settings.Select(s => $"--{s}")]);
 
     private static ShardsTlsOptions Tls(string pfx) => new() { Enabled = true, CertificatePath = pfx, CertificatePassword = Password };
 

@@ -83,7 +83,7 @@ public sealed class WireTypeSerializationTests : IDisposable
             UpdatedAt = SampleTime,
             UndoFailed = ["refund"],
         },
-        [typeof(Shards.Grains.Placement.ConsistentHashPlacement)] = new Shards.Grains.Placement.ConsistentHashPlacement(),
+        [typeof(Shards.Placement.ConsistentHashPlacement)] = new Shards.Placement.ConsistentHashPlacement(),
     };
 
     private readonly ServiceProvider _services;

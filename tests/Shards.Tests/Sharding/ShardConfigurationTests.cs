@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
-using Shards.Domain.Sharding;
-using Shards.Hosting.Options;
-using Shards.Hosting.Sharding;
+using Shards.Hashing;
+using Shards.Storage.Postgres;
+using Shards.Storage.Postgres.Sharding;
 
 namespace Shards.Tests.Sharding;
 

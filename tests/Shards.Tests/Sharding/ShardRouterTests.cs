@@ -1,4 +1,4 @@
-using Shards.Domain.Sharding;
+using Shards.Hashing;
 
 namespace Shards.Tests.Sharding;
 

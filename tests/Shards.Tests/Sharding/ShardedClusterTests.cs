@@ -1,8 +1,8 @@
 using Shards.Contracts.Carts;
 using Shards.Contracts.Catalog;
-using Shards.Domain.Sharding;
-using Shards.Hosting.Options;
-using Shards.Hosting.Sharding;
+using Shards.Hashing;
+using Shards.Storage.Postgres;
+using Shards.Storage.Postgres.Sharding;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Sharding;

@@ -1,4 +1,4 @@
-using Shards.Client.Cli;
+using Shards.Cli;
 
 namespace Shards.Tests.Sharding;
 

@@ -5,7 +5,7 @@ using Orleans.Runtime;
 using Orleans.Storage;
 using Shards.Contracts;
 using Shards.Contracts.Common;
-using Shards.Hosting.Sharding;
+using Shards.Storage.Postgres.Sharding;
 using Shards.Tests.Database;
 using Shards.Tests.Infrastructure;
 
