@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Configuration;
 using Shards.Hashing;
 using Shards.Storage.Postgres;
@@ -53,7 +54,7 @@ public sealed class ShardConfigurationTests
     {
         var options = new ShardsStorageOptions { Shards = [new ShardOptions { Name = name, ConnectionString = connectionString }] };
 
-        var error = Assert.Throws<InvalidOperationException>(() => ShardSet.Resolve(options, Main));
+        var error = Assert.Throws<OptionsValidationException>(() => ShardSet.Resolve(options, Main));
 
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
     }
@@ -70,8 +71,8 @@ public sealed class ShardConfigurationTests
             ],
         };
 
-        Assert.Contains("configured twice", Assert.Throws<InvalidOperationException>(() => ShardSet.Resolve(Options("s0", "two"), Main)).Message, StringComparison.Ordinal);
-        Assert.Contains("same database", Assert.Throws<InvalidOperationException>(() => ShardSet.Resolve(Options("s1", "one"), Main)).Message, StringComparison.Ordinal);
+        Assert.Contains("configured twice", Assert.Throws<OptionsValidationException>(() => ShardSet.Resolve(Options("s0", "two"), Main)).Message, StringComparison.Ordinal);
+        Assert.Contains("same database", Assert.Throws<OptionsValidationException>(() => ShardSet.Resolve(Options("s1", "one"), Main)).Message, StringComparison.Ordinal);
     }
 
     [Fact]
