@@ -60,7 +60,7 @@ public sealed class CheckoutCommandTests
     }
 
     private static Task<ProcessResult> ShardsAsync(LauncherTests.ClusterRun run, params string[] command) => ProcessRunner.RunAsync(
-        Path.Combine(AppContext.BaseDirectory, "shards"),
+        Path.Combine(Path.GetDirectoryName(Infrastructure.CliProcess.CliAssembly)!, "shards"),
         ["--connection", run.ConnectionString, "--cluster-id", run.Cluster.ClusterId, .. command],
         s_bound);
 }
