@@ -11,6 +11,7 @@ namespace Shards.Tests.Checkout;
 /// Its own PostgreSQL server, restarted under the cluster: a checkout whose payment answer comes while PostgreSQL is
 /// down, and a burst of checkouts across the restart, end paid or failed with every effect applied exactly once.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Process)]
 public sealed class CheckoutPostgresRestartTests(CheckoutRestartFixture fixture) : IClassFixture<CheckoutRestartFixture>
 {
     private static readonly TimeSpan s_downtime = TimeSpan.FromSeconds(3);

@@ -17,6 +17,7 @@ namespace Shards.Tests.Checkout;
 /// The checkout saga when an undo step is refused for good, when it never gets past payment, when the answer of its
 /// first write is lost, and what a GET shows while a write is pending.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class SagaFaultTests(SagaFaultsFixture fixture) : IClassFixture<SagaFaultsFixture>
 {
     private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(20);

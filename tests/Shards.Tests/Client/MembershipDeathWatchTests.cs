@@ -11,6 +11,7 @@ namespace Shards.Tests.Client;
 /// A client resends its calls in flight when the membership table marks a silo it saw alive dead: its sign of a silo it
 /// has no connection to. The rows are written by Orleans' own ADO.NET membership table, as silos write them.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class MembershipDeathWatchTests(PostgresDatabaseFixture database) : IClassFixture<PostgresDatabaseFixture>, IDisposable
 {
     private static readonly TimeSpan s_hang = TimeSpan.FromSeconds(10);

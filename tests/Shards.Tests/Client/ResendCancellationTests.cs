@@ -11,6 +11,7 @@ namespace Shards.Tests.Client;
 /// for up to 3 s, which held up the deactivation of survivors' activations after a silo died (their callers waited
 /// ~3 s). Those notices must not be sent; a caller's own cancellation still must.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ResendCancellationTests : IAsyncLifetime
 {
     private static readonly TimeSpan s_hang = TimeSpan.FromSeconds(10);

@@ -15,6 +15,7 @@ namespace Shards.Tests.Faults;
 /// storage error (never reported as successful), reads of active grains keep working, writes recover by themselves
 /// once PostgreSQL is back, and no acknowledged write is lost or applied twice.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Process)]
 [Collection(Shards.Tests.Infrastructure.HeavyProcessesCollection.Name)]
 public sealed class PostgresOutageTests(Xunit.Abstractions.ITestOutputHelper output)
 {

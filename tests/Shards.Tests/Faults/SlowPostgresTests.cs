@@ -12,6 +12,7 @@ namespace Shards.Tests.Faults;
 /// message says the state could not be stored; a read of an active grain still answers at once; nothing changed; and
 /// once the lock is gone writes work again.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class SlowPostgresTests
 {
     private const string Key = "slow-key";

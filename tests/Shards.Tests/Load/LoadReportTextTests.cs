@@ -5,6 +5,7 @@ using Shards.History;
 
 namespace Shards.Tests.Load;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public class LoadReportTextTests
 {
     private static readonly LoadReport Clean = new(

@@ -12,6 +12,7 @@ namespace Shards.Tests.Placement;
 /// its home silo, and after a fourth silo joins, the live activations whose home is now the new silo are migrated
 /// there by the rebalancer (not only new keys), while the others stay where they were.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class PlacementRebalanceClusterTests(PostgresClusterFixture fixture) : IClassFixture<PostgresClusterFixture>
 {
     private static readonly TimeSpan MigrationDeadline = TimeSpan.FromSeconds(45);
@@ -84,6 +85,7 @@ public sealed class NoRebalanceClusterFixture : PostgresClusterFixture
 }
 
 /// <summary>Without the rebalancer, live activations stay where they are when a silo joins: the new silo gets only new keys.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class NoRebalanceClusterTests(NoRebalanceClusterFixture fixture) : IClassFixture<NoRebalanceClusterFixture>
 {
     [Fact(Timeout = 120_000)]

@@ -15,6 +15,7 @@ namespace Shards.Tests.Processes;
 /// Real silo processes under the launcher: fast death declaration, rolling restart under load, client reconnect.
 /// Time bounds only catch hangs; the figures themselves come from `shards load` and the demo.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Process)]
 [Collection(Shards.Tests.Infrastructure.HeavyProcessesCollection.Name)]
 public sealed class LauncherTests(Xunit.Abstractions.ITestOutputHelper output)
 {

@@ -18,6 +18,7 @@ namespace Shards.Tests.Sharding;
 /// nothing is lost or duplicated, only keys whose owner changes move, an interrupted resharding resumes, a silo that
 /// missed the moving map cannot write, and bad requests change nothing.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(TwoServerShardsCollection.Name)]
 public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
 {

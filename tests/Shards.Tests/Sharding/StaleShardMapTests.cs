@@ -16,6 +16,7 @@ namespace Shards.Tests.Sharding;
 /// the lease, refuses to read or write rather than use what may be the wrong shard; it writes again once it routes with
 /// the current map.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(TwoServerShardsCollection.Name)]
 public sealed class StaleShardMapTests(TwoServerShardsFixture shards) : IDisposable
 {
