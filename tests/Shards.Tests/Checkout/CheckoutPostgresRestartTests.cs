@@ -56,10 +56,8 @@ public sealed class CheckoutPostgresRestartTests(CheckoutRestartFixture fixture)
                 await Task.Delay(10);
             }
 
-            var down = fixture.Server.RestartAsync(s_downtime);
-            await Task.Delay(TimeSpan.FromSeconds(1));
-            HoldingPaymentGateway.Release(orders[0].OrderId);
-            await down;
+            // The held answer is released once PostgreSQL is stopped, so it comes while PostgreSQL is down.
+            await fixture.Server.RestartAsync(s_downtime, whileDown: () => HoldingPaymentGateway.Release(orders[0].OrderId));
         });
         await Task.WhenAll([.. workers, restart]);
         outcomes[orders[0].OrderId] = await held;
