@@ -16,10 +16,12 @@ namespace Shards.Client;
 /// With the launcher's help the mark is written a few ms after the kill. A PostgreSQL outage only slows the polling.
 /// </summary>
 internal sealed partial class MembershipDeathWatch(
-    string connectionString, string clusterId, ShardsClientOptions options, GatewayLossSignal signal, ILogger<MembershipDeathWatch> logger)
+    string connectionString, string clusterId, ShardsClientOptions options, GatewayLossSignal signal, ILogger<MembershipDeathWatch> logger,
+    TimeProvider? time = null)
     : BackgroundService
 {
     private static readonly TimeSpan s_backoffWhenUnreachable = TimeSpan.FromSeconds(1);
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -57,7 +59,7 @@ internal sealed partial class MembershipDeathWatch(
                 }
 
                 unreachable = false;
-                await Task.Delay(options.DeathWatchPeriod, stoppingToken);
+                await Task.Delay(options.DeathWatchPeriod, _time, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -72,7 +74,7 @@ internal sealed partial class MembershipDeathWatch(
                     unreachable = true;
                 }
 
-                await Task.Delay(s_backoffWhenUnreachable, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                await Task.Delay(s_backoffWhenUnreachable, _time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }
     }

@@ -3,6 +3,7 @@ using Shards.Api.Options;
 namespace Shards.Tests.Api;
 
 /// <summary>The HTTP API settings checked at start: the idempotency settings that would break exactly-once are refused.</summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class ApiOptionsValidationTests
 {
     [Fact]

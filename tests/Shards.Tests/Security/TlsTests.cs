@@ -16,6 +16,7 @@ namespace Shards.Tests.Security;
 /// form a cluster over TLS, a client with the certificate works, and clients without it (plain TCP) or with another
 /// self-signed certificate are refused.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class TlsTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const string Password = "test-only-pfx-password";

@@ -7,6 +7,7 @@ using Shards.Storage.Postgres.Sharding;
 namespace Shards.Tests.Sharding;
 
 /// <summary>How a silo's shard configuration is read, validated and compared with a stored shard map (no database).</summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class ShardConfigurationTests
 {
     private const string Main = "Host=127.0.0.1;Port=5432;Database=shards;Username=postgres;Password=secret";

@@ -46,6 +46,7 @@ public sealed class ShardedClusterFixture : PostgresClusterFixture
     }
 }
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ShardedClusterTests(ShardedClusterFixture fixture) : IClassFixture<ShardedClusterFixture>
 {
     private static readonly ShardRouter Router = new(["s0", "s1"]);
