@@ -9,7 +9,7 @@ namespace Shards.Tests.Architecture;
 /// The client library names the grain classes whose activations it counts by text, since it must not reference the
 /// grains: these names must stay the classes' real names.
 /// </summary>
-[Trait("Category", "Unit")]
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class GrainNamesTests
 {
     [Fact]

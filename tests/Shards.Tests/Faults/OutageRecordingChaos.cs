@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Shards.Client.Load;
+using Shards.Load;
 
 namespace Shards.Tests.Faults;
 
