@@ -5,7 +5,7 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY . .
 RUN dotnet publish silos/Shards.Silo/Shards.Silo.csproj -c Release -o /out/silo --nologo \
- && dotnet publish client/Shards.Client/Shards.Client.csproj -c Release -o /out/cli --nologo
+ && dotnet publish client/Shards.Cli/Shards.Cli.csproj -c Release -o /out/cli --nologo
 
 # Runtime stage: ASP.NET Core runtime only, running as the image's non-root `app` user.
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime

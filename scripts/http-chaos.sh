@@ -45,7 +45,7 @@ nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 cd "$root"
 echo "http-chaos: building ..." >&2
 out="$root/.shards/bin"
-dotnet build "$root/client/Shards.Client/Shards.Client.csproj" -c Release -o "$out" --nologo -v quiet >&2
+dotnet build "$root/client/Shards.Cli/Shards.Cli.csproj" -c Release -o "$out" --nologo -v quiet >&2
 shards() { dotnet "$out/shards.dll" "$@"; }
 
 # A cluster ID of its own: 'shards kill' and the membership table then touch only this run's silos.

@@ -1,3 +1,3 @@
-using Shards.Hosting.Silo;
+using Shards.Server.Silo;
 
 return await ShardsSiloHost.RunAsync(args);

@@ -1,5 +1,5 @@
 using Shards.Contracts.Benchmarks;
-using Shards.Grains.Placement;
+using Shards.Placement;
 
 namespace Shards.Grains.Benchmarks;
 

@@ -3,12 +3,12 @@ using Shards.Contracts;
 using Shards.Contracts.Carts;
 using Shards.Contracts.Catalog;
 using Shards.Contracts.Common;
+using Shards.Contracts.Events;
 using Shards.Domain;
 using Shards.Domain.Carts;
-using Shards.Contracts.Events;
 using Shards.Grains.Common;
 using Shards.Grains.Events;
-using Shards.Grains.Placement;
+using Shards.Placement;
 
 namespace Shards.Grains.Carts;
 

@@ -2,12 +2,12 @@ using Microsoft.Extensions.Logging;
 using Shards.Contracts;
 using Shards.Contracts.Catalog;
 using Shards.Contracts.Common;
+using Shards.Contracts.Events;
 using Shards.Domain;
 using Shards.Domain.Catalog;
-using Shards.Contracts.Events;
 using Shards.Grains.Common;
 using Shards.Grains.Events;
-using Shards.Grains.Placement;
+using Shards.Placement;
 
 namespace Shards.Grains.Catalog;
 

@@ -2,8 +2,10 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
-using Shards.Hosting.Database;
-using Shards.Hosting.Silo;
+using Shards.LocalCluster.Postgres;
+using Shards.Postgres;
+using Shards.Server.Silo;
+using Shards.Storage.Postgres;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Api;
@@ -119,7 +121,7 @@ public sealed class ApiSilo : IAsyncDisposable
             await Started;
             await App.StopAsync(timeout.Token);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or SiloStartupException or PostgresNotAvailableException)
+        catch (Exception ex) when (ex is OperationCanceledException or SiloStartupException or ShardedStorageStartupException or PostgresNotAvailableException)
         {
             // A silo that never started has nothing to stop.
         }

@@ -1,8 +1,9 @@
 using Orleans.Configuration;
-using Shards.Client.Bench;
+using Shards.Bench;
 
 namespace Shards.Tests.Bench;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public class ScalingMemoryTests
 {
     [Fact]

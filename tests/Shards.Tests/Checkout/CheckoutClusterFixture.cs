@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Shards.Grains.Orders;
 using Shards.Grains.Payments;
-using Shards.Hosting.Payments;
+using Shards.Server.Payments;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Checkout;

@@ -7,7 +7,7 @@ using Shards.Grains.Carts;
 using Shards.Grains.Catalog;
 using Shards.Grains.Orders;
 using Shards.Grains.Payments;
-using Shards.Hosting.Placement;
+using Shards.Placement;
 
 namespace Shards.Tests.Checkout;
 

@@ -4,9 +4,8 @@ using Orleans.Runtime;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Shards.Contracts;
-using Shards.Hosting.Options;
-using Shards.Hosting.Sharding;
-using Shards.Hosting.Storage;
+using Shards.Storage.Postgres;
+using Shards.Storage.Postgres.Sharding;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Database;
@@ -16,6 +15,7 @@ namespace Shards.Tests.Database;
 /// serializer) against Shards' persistence schema (0003_persistence.sql, table <c>orleans_storage</c>). Each test uses
 /// its own ServiceId, so the tests sharing the database cannot see each other's rows.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class GrainStorageContractTests(PostgresDatabaseFixture database) : IClassFixture<PostgresDatabaseFixture>, IDisposable
 {
     /// <summary>The state name, which the provider passes as the "grain type" (GrainTypeString).</summary>

@@ -1,9 +1,10 @@
 using Npgsql;
-using Shards.Hosting.Database;
-using Shards.Hosting.Options;
+using Shards.LocalCluster.Postgres;
+using Shards.Postgres;
 
 namespace Shards.Tests.Database;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class PrivatePostgresServerTests
 {
     [Fact]

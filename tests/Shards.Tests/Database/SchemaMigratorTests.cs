@@ -1,9 +1,10 @@
 using Npgsql;
-using Shards.Hosting.Database;
+using Shards.Postgres;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Database;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class SchemaMigratorTests(PostgresDatabaseFixture database) : IClassFixture<PostgresDatabaseFixture>
 {
     [Fact]

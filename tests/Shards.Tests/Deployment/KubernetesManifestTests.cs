@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using Shards.Api.Options;
-using Shards.Hosting.Options;
+using Shards.Client;
+using Shards.Postgres;
+using Shards.Server.Options;
 using YamlDotNet.RepresentationModel;
 
 namespace Shards.Tests.Deployment;
@@ -10,6 +12,7 @@ namespace Shards.Tests.Deployment;
 /// binds to the options the silo reads, its ports and probes agree with them, secrets come from the example Secret,
 /// the Service reaches the HTTP port, and the RBAC rights are those Microsoft.Orleans.Hosting.Kubernetes needs.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class KubernetesManifestTests
 {
     private static readonly string s_folder = Path.Combine(RepositoryRoot(), "deploy", "kubernetes");

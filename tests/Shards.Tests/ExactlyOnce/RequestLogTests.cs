@@ -17,6 +17,7 @@ namespace Shards.Tests.ExactlyOnce;
 /// The request log (docs/exactly-once.md) against PostgreSQL: a command runs once per request ID however many other
 /// commands the key took meanwhile, however late the copy comes, after a lost commit answer, and across activations.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(ExactlyOnceClusterCollection.Name)]
 public sealed class RequestLogTests(ExactlyOnceClusterFixture fixture)
 {
@@ -159,7 +160,7 @@ public sealed class RequestLogTests(ExactlyOnceClusterFixture fixture)
         await cart.AddAsync(sku, 1);
 
         var expiresAt = await SingleLogRowExpiryAsync(cart.GetPrimaryKeyString());
-        var lifetime = new Shards.Hosting.Options.ShardsClientOptions().RequestLifetime;
+        var lifetime = new Shards.Client.ShardsClientOptions().RequestLifetime;
         Assert.InRange(expiresAt, before + lifetime - TimeSpan.FromSeconds(1), DateTimeOffset.UtcNow + lifetime + TimeSpan.FromSeconds(1));
     }
 
@@ -182,11 +183,11 @@ public sealed class RequestLogTests(ExactlyOnceClusterFixture fixture)
             await insert.ExecuteNonQueryAsync();
         }
 
-        var pruner = new Shards.Hosting.Storage.RequestLogPruner(
-            Shards.Hosting.Sharding.ShardSet.Resolve(null, fixture.ConnectionString),
+        var pruner = new Shards.Storage.Postgres.RequestLogPruner(
+            Shards.Storage.Postgres.Sharding.ShardSet.Resolve(null, fixture.ConnectionString),
             Microsoft.Extensions.Options.Options.Create(new RequestLogOptions { Retention = TimeSpan.FromHours(1), PruneBatchSize = 1 }),
             TimeProvider.System,
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<Shards.Hosting.Storage.RequestLogPruner>.Instance);
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Shards.Storage.Postgres.RequestLogPruner>.Instance);
         await using (pruner)
         {
             Assert.True(await pruner.PruneOnceAsync(CancellationToken.None) >= 1);

@@ -1,5 +1,4 @@
-using Shards.Hosting.Database;
-using Shards.Hosting.Options;
+using Shards.LocalCluster.Postgres;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Faults;

@@ -3,7 +3,7 @@ using Orleans.Hosting;
 using Orleans.Storage;
 using Orleans.TestingHost;
 using Shards.Contracts;
-using Shards.Hosting.Placement;
+using Shards.Placement;
 
 namespace Shards.Tests.Grains;
 

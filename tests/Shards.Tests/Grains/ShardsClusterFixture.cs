@@ -1,7 +1,7 @@
 using Orleans.Hosting;
 using Orleans.TestingHost;
 using Shards.Contracts;
-using Shards.Hosting.Placement;
+using Shards.Placement;
 
 namespace Shards.Tests.Grains;
 

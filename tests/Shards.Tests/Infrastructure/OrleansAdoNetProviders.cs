@@ -5,9 +5,9 @@ using Npgsql;
 using Orleans.Messaging;
 using Orleans.Runtime;
 using Orleans.Storage;
-using Shards.Hosting.Client;
-using Shards.Hosting.Options;
-using Shards.Hosting.Silo;
+using Shards.Client;
+using Shards.Server.Silo;
+using Shards.Storage.Postgres;
 
 namespace Shards.Tests.Infrastructure;
 
@@ -25,13 +25,20 @@ public sealed class OrleansAdoNetProviders : IDisposable
 
     /// <summary>
     /// Providers for one cluster and service in the database at <paramref name="connectionString"/>; grain state in the
-    /// shards of <paramref name="storage"/>, or in that database when it names none.
+    /// shards of <paramref name="storage"/>, or in that database when it names none; on the clock <paramref name="time"/>
+    /// when given (e.g. a FakeTimeProvider for the shard map's lease), else the system's.
     /// </summary>
-    public static OrleansAdoNetProviders ForSilo(string connectionString, string clusterId, string serviceId, ShardsStorageOptions? storage = null)
+    public static OrleansAdoNetProviders ForSilo(
+        string connectionString, string clusterId, string serviceId, ShardsStorageOptions? storage = null, TimeProvider? time = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         var cluster = new ShardsClusterOptions { ClusterId = clusterId, ServiceId = serviceId };
         builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString, cluster, endpoints: null, storage: storage));
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
+        }
+
         return new OrleansAdoNetProviders(builder.Build());
     }
 
@@ -47,7 +54,7 @@ public sealed class OrleansAdoNetProviders : IDisposable
             silo.Configure<Orleans.Configuration.ClusterOptions>(o => (o.ClusterId, o.ServiceId) = ($"cluster-{serviceId}", serviceId));
             silo.AddAdoNetGrainStorage(storageName, o =>
             {
-                o.Invariant = Shards.Hosting.Database.AdoNetInvariants.PostgreSql;
+                o.Invariant = Shards.Postgres.AdoNetInvariants.PostgreSql;
                 o.ConnectionString = connectionString;
             });
             silo.Services.AddOptions<Orleans.Configuration.AdoNetGrainStorageOptions>(storageName).Configure<IServiceProvider>((o, services) =>

@@ -1,8 +1,8 @@
 using System.Reflection;
 using Orleans.TestingHost;
-using Shards.Hosting.Client;
-using Shards.Hosting.Options;
-using Shards.Hosting.Silo;
+using Shards.Client;
+using Shards.Server.Silo;
+using Shards.Storage.Postgres;
 
 namespace Shards.Tests.Infrastructure;
 

@@ -1,6 +1,6 @@
 using Npgsql;
-using Shards.Hosting.Database;
-using Shards.Hosting.Options;
+using Shards.LocalCluster.Postgres;
+using Shards.Postgres;
 
 namespace Shards.Tests.Infrastructure;
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using Shards.Client.Load;
 using Shards.Contracts.Common;
+using Shards.Load;
 
 namespace Shards.Tests.Load;
 

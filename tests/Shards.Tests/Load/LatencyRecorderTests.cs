@@ -1,7 +1,8 @@
-using Shards.Client.Load;
+using Shards.Load;
 
 namespace Shards.Tests.Load;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public class LatencyRecorderTests
 {
     [Fact]

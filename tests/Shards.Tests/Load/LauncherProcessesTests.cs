@@ -1,7 +1,8 @@
-using Shards.Client.Launcher;
+using Shards.LocalCluster;
 
 namespace Shards.Tests.Load;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public class LauncherProcessesTests
 {
     [Theory]

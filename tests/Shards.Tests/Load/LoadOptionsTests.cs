@@ -1,8 +1,9 @@
-using Shards.Client.Cli;
-using Shards.Client.Load;
+using Shards.Cli;
+using Shards.Load;
 
 namespace Shards.Tests.Load;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public class LoadOptionsTests
 {
     [Theory]

@@ -1,10 +1,11 @@
 using System.Net;
-using Shards.Client.Load;
 using Shards.Contracts.Common;
 using Shards.History;
+using Shards.Load;
 
 namespace Shards.Tests.Load;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public class LoadOutcomesTests
 {
     [Theory]

@@ -1,10 +1,11 @@
 using System.Text.Json;
-using Shards.Client.Cli;
-using Shards.Client.Load;
+using Shards.Cli.Core;
 using Shards.History;
+using Shards.Load;
 
 namespace Shards.Tests.Load;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public class LoadReportTextTests
 {
     private static readonly LoadReport Clean = new(

@@ -1,8 +1,9 @@
-using Shards.Client.Load;
+using Shards.Load;
 
 namespace Shards.Tests.Load;
 
 /// <summary>The runner's bookkeeping against an in-memory store with injected faults (no cluster, no timing).</summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public class LoadRunnerTests
 {
     /// <summary>Cart calls only, so that counts of cart reads and writes add up to the requests.</summary>

@@ -1,10 +1,11 @@
 using System.Diagnostics;
-using Shards.Client.Launcher;
-using Shards.Client.Load;
+using Shards.Load;
+using Shards.LocalCluster;
 
 namespace Shards.Tests.Load;
 
 /// <summary>The SIGSTOP nemeses' plumbing against a throw-away <c>sleep</c> process (Linux only).</summary>
+[Trait(TestCategories.Name, TestCategories.Process)]
 public sealed class ProcessFreezerTests : IDisposable
 {
     private readonly Process _sleeper = Process.Start(new ProcessStartInfo("sleep", "60") { UseShellExecute = false })!;

@@ -1,10 +1,9 @@
 using System.Collections.Immutable;
 using Orleans.Metadata;
 using Orleans.Runtime;
-using Shards.Client.Bench;
-using Shards.Domain.Placement;
-using Shards.Grains.Placement;
-using Shards.Hosting.Placement;
+using Shards.Bench;
+using Shards.Hashing;
+using Shards.Placement;
 
 namespace Shards.Tests.Placement;
 
@@ -13,6 +12,7 @@ namespace Shards.Tests.Placement;
 /// one home, the same in every process and for any silo order; a 4th silo takes about a quarter of the keys and only
 /// from the others; the spread stays within a few percent of even.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class ConsistentHashPlacementDirectorTests
 {
     private static readonly ConsistentHashPlacement Strategy = new();

@@ -1,10 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Shards.Client.Launcher;
+using Shards.Client;
 using Shards.Contracts.Catalog;
-using Shards.Hosting.Client;
-using Shards.Hosting.Database;
-using Shards.Hosting.Options;
+using Shards.LocalCluster;
+using Shards.Postgres;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Processes;
@@ -13,6 +12,7 @@ namespace Shards.Tests.Processes;
 /// The real thing: three silo processes started by the launcher on a private PostgreSQL, a client, a SIGKILL.
 /// Bounded in time; every process it starts is stopped (the launcher kills what does not stop).
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Process)]
 public sealed class MultiProcessFailoverTests
 {
     [Fact(Timeout = 240_000)]

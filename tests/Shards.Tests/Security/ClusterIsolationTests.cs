@@ -2,8 +2,8 @@ using System.Net;
 using System.Text.Json;
 using Npgsql;
 using Orleans.Runtime;
-using Shards.Hosting.Database;
-using Shards.Hosting.Options;
+using Shards.Client;
+using Shards.Postgres;
 using Shards.Tests.Api;
 using Shards.Tests.Infrastructure;
 
@@ -14,6 +14,7 @@ namespace Shards.Tests.Security;
 /// cart keys written in both keep separate values, the membership rows are separate, and neither the HTTP API nor
 /// <c>shards members</c> shows the other cluster's silos.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Process)]
 public sealed class ClusterIsolationTests
 {
     private const string Key = "isolation-key";

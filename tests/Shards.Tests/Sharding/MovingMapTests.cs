@@ -4,10 +4,10 @@ using Orleans.Runtime;
 using Orleans.Storage;
 using Shards.Contracts;
 using Shards.Contracts.Common;
-using Shards.Domain.Sharding;
-using Shards.Hosting.Options;
-using Shards.Hosting.Sharding;
-using Shards.Hosting.Sharding.Resharding;
+using Shards.Hashing;
+using Shards.Storage.Postgres;
+using Shards.Storage.Postgres.Resharding;
+using Shards.Storage.Postgres.Sharding;
 using Shards.Tests.Database;
 using Shards.Tests.Infrastructure;
 
@@ -19,6 +19,7 @@ namespace Shards.Tests.Sharding;
 /// it read as missing there; the coordinator's copy never overwrites a newer row in the new shard; and a grain's
 /// request-log rows move with its state row.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(TwoServerShardsCollection.Name)]
 public sealed class MovingMapTests(TwoServerShardsFixture shards) : IDisposable
 {
@@ -127,10 +128,10 @@ public sealed class MovingMapTests(TwoServerShardsFixture shards) : IDisposable
         await InsertRowAsync(shards.S1, serviceId, "sku-target-older", version: 2, "stale copy v2");
         await InsertRowAsync(shards.S0, serviceId, "sku-target-empty", version: 4, "old shard v4");
 
-        var keys = (await ShardRows.ScanAsync(from, serviceId, CancellationToken.None)).OrderBy(k => k.Key, StringComparer.Ordinal).ToList();
+        var keys = (await ShardRows.ScanAsync(from, serviceId, StateNames.GrainTypes, CancellationToken.None)).OrderBy(k => k.Key, StringComparer.Ordinal).ToList();
         Assert.Equal(3, await ShardRows.MoveAsync(from, to, serviceId, keys, CancellationToken.None));
 
-        Assert.Empty(await ShardRows.ScanAsync(from, serviceId, CancellationToken.None));
+        Assert.Empty(await ShardRows.ScanAsync(from, serviceId, StateNames.GrainTypes, CancellationToken.None));
         Assert.Equal((7, "new shard v7, acknowledged"), await RowAsync(shards.S1, serviceId, "sku-target-newer"));
         Assert.Equal((5, "old shard v5"), await RowAsync(shards.S1, serviceId, "sku-target-older"));
         Assert.Equal((4, "old shard v4"), await RowAsync(shards.S1, serviceId, "sku-target-empty"));
@@ -167,7 +168,7 @@ public sealed class MovingMapTests(TwoServerShardsFixture shards) : IDisposable
         }
 
         await InsertLogRowAsync(s2, shards.ConnectionStringOf(before.ShardFor($"product/{moving[0]}")), serviceId, moving[0], requests[moving[0]][0]);
-        var result = await new ReshardCoordinator(shards.Main, serviceId, CoordinatorOptions(("s0", shards.S0), ("s1", shards.S1), ("s2", s2))).RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), null, CancellationToken.None);
+        var result = await new ReshardCoordinator(shards.Main, serviceId, CoordinatorOptions(("s0", shards.S0), ("s1", shards.S1), ("s2", s2)), StateNames.GrainTypes).RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), null, CancellationToken.None);
         Assert.True(result.KeysMoved >= moving.Count);
 
         foreach (var key in moving)
@@ -235,7 +236,7 @@ public sealed class MovingMapTests(TwoServerShardsFixture shards) : IDisposable
         /// <summary>The coordinator resumes the resharding the test began: closes the old shards, moves the rows, publishes version 3.</summary>
         public async Task FinishAsync()
         {
-            var result = await new ReshardCoordinator(Test.Fixture.Main, ServiceId, CoordinatorOptions([.. Databases])).RunAsync(Request, null, CancellationToken.None);
+            var result = await new ReshardCoordinator(Test.Fixture.Main, ServiceId, CoordinatorOptions([.. Databases]), StateNames.GrainTypes).RunAsync(Request, null, CancellationToken.None);
             Assert.True(result.Resumed);
             Assert.Equal(3, result.TargetVersion);
         }

@@ -4,10 +4,10 @@ using Orleans.Runtime;
 using Orleans.Storage;
 using Shards.Contracts;
 using Shards.Contracts.Common;
-using Shards.Domain.Sharding;
-using Shards.Hosting.Options;
-using Shards.Hosting.Sharding;
-using Shards.Hosting.Sharding.Resharding;
+using Shards.Hashing;
+using Shards.Storage.Postgres;
+using Shards.Storage.Postgres.Resharding;
+using Shards.Storage.Postgres.Sharding;
 using Shards.Tests.Database;
 using Shards.Tests.Infrastructure;
 
@@ -18,6 +18,7 @@ namespace Shards.Tests.Sharding;
 /// nothing is lost or duplicated, only keys whose owner changes move, an interrupted resharding resumes, a silo that
 /// missed the moving map cannot write, and bad requests change nothing.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(TwoServerShardsCollection.Name)]
 public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
 {
@@ -48,7 +49,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         var expectedMoves = seeded.Count(k => before.ShardFor($"product/{k}") != after.ShardFor($"product/{k}"));
         Assert.All(seeded.Where(k => before.ShardFor($"product/{k}") != after.ShardFor($"product/{k}")), k => Assert.Equal("s2", after.ShardFor($"product/{k}")));
 
-        var coordinator = new ReshardCoordinator(shards.Main, serviceId, Batched(all, 40));
+        var coordinator = new ReshardCoordinator(shards.Main, serviceId, Batched(all, 40), StateNames.GrainTypes);
         var movingStarted = new TaskCompletionSource();
         var progress = new SynchronousProgress(p =>
         {
@@ -66,7 +67,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
             await writers.SeedAsync(fresh);
         });
         var result = await coordinator.RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), progress, CancellationToken.None);
-        await Task.Delay(300);
+        await writers.AcknowledgedMoreAsync(16); // writes go on after the resharding, with the new map
         await writers.StopAsync(load);
         await newKeys;
 
@@ -100,9 +101,9 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         Assert.InRange(inS1, 100, 200);
 
         var load = writers.RunAsync(keys);
-        var result = await new ReshardCoordinator(shards.Main, serviceId, Batched(all, 40))
+        var result = await new ReshardCoordinator(shards.Main, serviceId, Batched(all, 40), StateNames.GrainTypes)
             .RunAsync(new ReshardRequest(ReshardOperation.Remove, "s1", null), null, CancellationToken.None);
-        await Task.Delay(300);
+        await writers.AcknowledgedMoreAsync(16); // writes go on after the resharding, with the new map
         await writers.StopAsync(load);
 
         Assert.Equal(inS1, result.KeysMoved);
@@ -136,7 +137,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
             }
         });
         var request = new ReshardRequest(ReshardOperation.Add, "s2", s2);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ReshardCoordinator(shards.Main, serviceId, all).RunAsync(request, interrupted, stop.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ReshardCoordinator(shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(request, interrupted, stop.Token));
 
         var record = await ReshardingStore.ReadInProgressAsync(shards.Main, serviceId, CancellationToken.None);
         Assert.NotNull(record);
@@ -148,9 +149,9 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
 
         // Another resharding cannot start meanwhile; the same one continues.
         var other = await Assert.ThrowsAsync<ReshardException>(() =>
-            new ReshardCoordinator(shards.Main, serviceId, all).RunAsync(new ReshardRequest(ReshardOperation.Remove, "s0", null), null, CancellationToken.None));
+            new ReshardCoordinator(shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(new ReshardRequest(ReshardOperation.Remove, "s0", null), null, CancellationToken.None));
         Assert.Contains("in the middle of another resharding (add s2", other.Message, StringComparison.Ordinal);
-        var result = await new ReshardCoordinator(shards.Main, serviceId, all).RunAsync(request, null, CancellationToken.None);
+        var result = await new ReshardCoordinator(shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(request, null, CancellationToken.None);
 
         Assert.True(result.Resumed);
         Assert.Equal(expectedMoves, result.KeysMoved);
@@ -179,7 +180,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         await SetLoginAsync(allowed: false);
         try
         {
-            await new ReshardCoordinator(shards.Main, serviceId, all).RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), null, CancellationToken.None);
+            await new ReshardCoordinator(shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), null, CancellationToken.None);
 
             // The key's row left the shard this silo's map names: answering "no row" would be a 404 or an empty cart.
             var moved = keys.First(k => new ShardRouter(["s0", "s1", "s2"]).ShardFor($"product/{k}") == "s2");
@@ -233,7 +234,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         var s2 = await TestPostgres.CreateDatabaseAsync("reshard_s2");
         var two = Options(("s0", shards.S0), ("s1", shards.S1));
         await SiloAsync(serviceId, two);
-        var coordinator = new ReshardCoordinator(shards.Main, serviceId, two);
+        var coordinator = new ReshardCoordinator(shards.Main, serviceId, two, StateNames.GrainTypes);
 
         async Task<ReshardException> RefusedAsync(ReshardRequest request) =>
             await Assert.ThrowsAsync<ReshardException>(() => coordinator.RunAsync(request, null, CancellationToken.None));
@@ -398,6 +399,18 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
                 }
             }
         })));
+
+        /// <summary>Returns once <paramref name="count"/> more writes than now have been acknowledged.</summary>
+        public async Task AcknowledgedMoreAsync(int count)
+        {
+            var target = Acknowledged + count;
+            var deadline = DateTime.UtcNow.AddSeconds(30); // only catches a hang
+            while (Acknowledged < target)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"{target - Acknowledged} of {count} writes were not acknowledged in 30 s");
+                await Task.Delay(10);
+            }
+        }
 
         public async Task StopAsync(Task running)
         {

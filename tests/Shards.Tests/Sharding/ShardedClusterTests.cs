@@ -1,8 +1,8 @@
 using Shards.Contracts.Carts;
 using Shards.Contracts.Catalog;
-using Shards.Domain.Sharding;
-using Shards.Hosting.Options;
-using Shards.Hosting.Sharding;
+using Shards.Hashing;
+using Shards.Storage.Postgres;
+using Shards.Storage.Postgres.Sharding;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Sharding;
@@ -46,6 +46,7 @@ public sealed class ShardedClusterFixture : PostgresClusterFixture
     }
 }
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ShardedClusterTests(ShardedClusterFixture fixture) : IClassFixture<ShardedClusterFixture>
 {
     private static readonly ShardRouter Router = new(["s0", "s1"]);

@@ -1,10 +1,10 @@
 using Orleans.Runtime;
 using Orleans.Storage;
 using Shards.Contracts;
-using Shards.Domain.Sharding;
-using Shards.Hosting.Options;
-using Shards.Hosting.Sharding;
-using Shards.Hosting.Silo;
+using Shards.Hashing;
+using Shards.Server.Silo;
+using Shards.Storage.Postgres;
+using Shards.Storage.Postgres.Sharding;
 using Shards.Tests.Database;
 using Shards.Tests.Infrastructure;
 
@@ -15,6 +15,7 @@ namespace Shards.Tests.Sharding;
 /// rows land where the pinned router says, Orleans' ADO.NET semantics (ETags, clear) hold per shard, the first silo
 /// registers the shard map, and a silo whose configuration disagrees with it does not start.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(TwoServerShardsCollection.Name)]
 public sealed class ShardedGrainStorageTests(TwoServerShardsFixture shards) : IDisposable
 {
@@ -107,7 +108,7 @@ public sealed class ShardedGrainStorageTests(TwoServerShardsFixture shards) : ID
         Assert.Equal(ShardRouter.Algorithm, map.Document.Algorithm);
         Assert.Equal(ShardRouter.DefaultVirtualNodes, map.Document.VirtualNodes);
         Assert.Equal(["s0", "s1"], map.Document.Names);
-        Assert.Equal(Shards.Hosting.Database.PostgresAvailability.Describe(shards.S1), map.Document.Find("s1")!.Target);
+        Assert.Equal(Shards.Postgres.PostgresAvailability.Describe(shards.S1), map.Document.Find("s1")!.Target);
         Assert.Equal("s0", await ShardMapStore.ClaimIdentityAsync(shards.S0, serviceId, "other"));
         Assert.Equal("s1", await ShardMapStore.ClaimIdentityAsync(shards.S1, serviceId, "other"));
 
@@ -123,7 +124,7 @@ public sealed class ShardedGrainStorageTests(TwoServerShardsFixture shards) : ID
         await StorageAsync(serviceId);
         var onlyS0 = new ShardsStorageOptions { Shards = [new ShardOptions { Name = "s0", ConnectionString = shards.S0 }] };
 
-        var refused = await Assert.ThrowsAsync<SiloStartupException>(() => StorageAsync(serviceId, onlyS0));
+        var refused = await Assert.ThrowsAsync<ShardedStorageStartupException>(() => StorageAsync(serviceId, onlyS0));
 
         Assert.Contains("no connection string for s1", refused.Message, StringComparison.Ordinal);
         Assert.Contains("resharding", refused.Message, StringComparison.Ordinal);
@@ -143,7 +144,7 @@ public sealed class ShardedGrainStorageTests(TwoServerShardsFixture shards) : ID
             ],
         };
 
-        var refused = await Assert.ThrowsAsync<SiloStartupException>(() => StorageAsync(serviceId, swapped));
+        var refused = await Assert.ThrowsAsync<ShardedStorageStartupException>(() => StorageAsync(serviceId, swapped));
 
         Assert.Contains("but that database is shard 's1'", refused.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("Password", refused.Message, StringComparison.OrdinalIgnoreCase);

@@ -1,4 +1,4 @@
-using Shards.Hosting.Options;
+using Shards.Storage.Postgres;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Sharding;

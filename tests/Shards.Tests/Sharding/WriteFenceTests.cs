@@ -4,11 +4,10 @@ using Orleans.Runtime;
 using Orleans.Storage;
 using Shards.Contracts;
 using Shards.Contracts.Common;
-using Shards.Domain.Sharding;
-using Shards.Hosting.Options;
-using Shards.Hosting.Sharding;
-using Shards.Hosting.Sharding.Resharding;
-using Shards.Hosting.Storage;
+using Shards.Hashing;
+using Shards.Storage.Postgres;
+using Shards.Storage.Postgres.Resharding;
+using Shards.Storage.Postgres.Sharding;
 using Shards.Tests.Database;
 using Shards.Tests.Infrastructure;
 
@@ -20,6 +19,7 @@ namespace Shards.Tests.Sharding;
 /// that shard, nothing stored, and lands exactly once in the new shard when retried; a write that passed the check
 /// before the coordinator closed the shard holds the close off until it commits, so the scan sees it.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(TwoServerShardsCollection.Name)]
 public sealed class WriteFenceTests(TwoServerShardsFixture shards) : IDisposable
 {
@@ -61,7 +61,7 @@ public sealed class WriteFenceTests(TwoServerShardsFixture shards) : IDisposable
         var write = holding.WriteStateAsync(ProductState, Product(late), state);
         Assert.Equal(1, await held.Routed.Task);
 
-        var result = await new ReshardCoordinator(shards.Main, serviceId, Options(groupCommit, ("s0", shards.S0), ("s1", shards.S1), ("s2", s2)))
+        var result = await new ReshardCoordinator(shards.Main, serviceId, Options(groupCommit, ("s0", shards.S0), ("s1", shards.S1), ("s2", s2)), StateNames.GrainTypes)
             .RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), null, CancellationToken.None);
         Assert.Equal(3, result.TargetVersion);
         Assert.True(result.KeysMoved > 0);
@@ -128,7 +128,7 @@ public sealed class WriteFenceTests(TwoServerShardsFixture shards) : IDisposable
         }
 
         // The close returned after the write committed: a scan that starts now sees its row.
-        var rows = await ShardRows.ScanAsync(new ShardConnection("s0", shards.S0), serviceId, CancellationToken.None);
+        var rows = await ShardRows.ScanAsync(new ShardConnection("s0", shards.S0), serviceId, StateNames.GrainTypes, CancellationToken.None);
         Assert.Equal(["sku-in-flight"], rows.Select(r => r.Key));
 
         // From now on s0 refuses writes routed with version 1, in the write's own transaction; version 2 passes. s1 is not closed.

@@ -1,0 +1,74 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Npgsql;
+using Shards.Cli.Core;
+using Shards.LocalCluster;
+
+namespace Shards.Bench;
+
+/// <summary>
+/// pgbench against the bench's own PostgreSQL, on a database of its own (<c>pgbench</c>): initialised once
+/// (<c>pgbench -i</c>), then <c>pgbench -N</c> (simple-update: one UPDATE, one SELECT, one INSERT per transaction)
+/// with as many connections as Shards had writes in flight.
+/// </summary>
+public sealed partial class Pgbench(string shardsConnectionString)
+{
+    private const string Database = "pgbench";
+    private readonly NpgsqlConnectionStringBuilder _server = new(shardsConnectionString);
+
+    public static string Locate()
+    {
+        var onPath = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, "pgbench"));
+        var debian = Directory.Exists("/usr/lib/postgresql")
+            ? Directory.GetDirectories("/usr/lib/postgresql").OrderDescending().Select(dir => Path.Combine(dir, "bin", "pgbench"))
+            : [];
+        return onPath.Concat(debian).FirstOrDefault(File.Exists)
+            ?? throw new CliException("pgbench was not found on PATH or in /usr/lib/postgresql/*/bin (apt-get install postgresql-client).", ExitCodes.Unavailable);
+    }
+
+    /// <summary>Creates the pgbench database (scale 1: 100,000 accounts) on the same server.</summary>
+    public async Task InitialiseAsync(CancellationToken cancellationToken)
+    {
+        await using (var connection = new NpgsqlConnection(shardsConnectionString))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {Database}", connection);
+            await drop.ExecuteNonQueryAsync(cancellationToken);
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {Database}", connection);
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await RunAsync(["-i", "-s", "1", "-q"], cancellationToken);
+    }
+
+    /// <summary>Runs <c>pgbench -N</c>; its TPS (without the initial connection time).</summary>
+    public async Task<double> SimpleUpdateTpsAsync(int clients, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var threads = Math.Min(clients, Environment.ProcessorCount);
+        var output = await RunAsync(["-N", "-c", $"{clients}", "-j", $"{threads}", "-T", $"{Math.Max(1, (int)duration.TotalSeconds)}"], cancellationToken);
+        var match = TpsLine().Match(output);
+        return match.Success
+            ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture)
+            : throw new CliException($"pgbench printed no TPS: {output}", ExitCodes.Unavailable);
+    }
+
+    /// <summary>The command line, for the report.</summary>
+    public static string Describe(int clients, TimeSpan duration) =>
+        $"pgbench -N -c {clients} -j {Math.Min(clients, Environment.ProcessorCount)} -T {Math.Max(1, (int)duration.TotalSeconds)}";
+
+    private async Task<string> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        string[] connection = ["-h", _server.Host!, "-p", $"{_server.Port}", "-U", _server.Username!, Database];
+        var result = await ProcessRunner.RunAsync(Locate(), [.. arguments, .. connection], TimeSpan.FromMinutes(2), cancellationToken);
+        if (!result.Succeeded)
+        {
+            throw new CliException($"pgbench {string.Join(' ', arguments)} failed: {result.Diagnostics}", ExitCodes.Unavailable);
+        }
+
+        return result.StandardOutput + result.StandardError;
+    }
+
+    [GeneratedRegex(@"tps = ([0-9.]+) \(without initial connection")]
+    private static partial Regex TpsLine();
+}

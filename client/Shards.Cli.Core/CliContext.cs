@@ -1,0 +1,168 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Shards.Client;
+using Shards.LocalCluster;
+using Shards.LocalCluster.Postgres;
+using Shards.Postgres;
+using Shards.Storage.Postgres;
+
+namespace Shards.Cli.Core;
+
+/// <summary>
+/// What every command shares: configuration (appsettings.json beside the program, environment variables,
+/// global options), the PostgreSQL to use, and a cluster client created on first use.
+/// </summary>
+public sealed class CliContext : IAsyncDisposable
+{
+    private IHost? _clientHost;
+
+    public CliContext(bool json, string? connection, string? clusterId)
+    {
+        Output = new CliOutput(json);
+        Configuration = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, SettingsFile), optional: true)
+            .AddEnvironmentVariables()
+            .Build();
+        Cluster = Configuration.GetSection(ShardsClusterOptions.Section).Get<ShardsClusterOptions>() ?? new();
+        if (!string.IsNullOrWhiteSpace(clusterId))
+        {
+            Cluster.ClusterId = clusterId;
+        }
+
+        PrivatePostgres = Configuration.GetSection(PrivatePostgresOptions.Section).Get<PrivatePostgresOptions>() ?? new();
+        ClientOptions = Configuration.GetSection(ShardsClientOptions.Section).Get<ShardsClientOptions>() ?? new();
+        StorageOptions = Configuration.GetSection(ShardsStorageOptions.Section).Get<ShardsStorageOptions>() ?? new();
+        ConfiguredConnectionString = string.IsNullOrWhiteSpace(connection)
+            ? Configuration.GetConnectionString(ConnectionStringNames.Shards)
+            : connection;
+    }
+
+    /// <summary>The client's own settings file (the silo's appsettings.json shares the output folder).</summary>
+    public const string SettingsFile = "shards.settings.json";
+
+    public CliOutput Output { get; }
+
+    public IConfiguration Configuration { get; }
+
+    public ShardsClusterOptions Cluster { get; }
+
+    public PrivatePostgresOptions PrivatePostgres { get; }
+
+    public ShardsClientOptions ClientOptions { get; }
+
+    /// <summary>Shard databases configured for this process (<c>Shards__Storage__Shards__N__...</c>); silos it launches inherit them.</summary>
+    public ShardsStorageOptions StorageOptions { get; }
+
+    /// <summary>From <c>--connection</c> or <c>ConnectionStrings__Shards</c>; null means "use the private server".</summary>
+    public string? ConfiguredConnectionString { get; }
+
+    /// <summary>
+    /// The configured PostgreSQL, else the private server of <c>shards db start</c>: started here when
+    /// <paramref name="startPrivateServer"/> (cluster up, demo), else it must already run.
+    /// </summary>
+    public async Task<string> ResolveConnectionStringAsync(bool startPrivateServer, CancellationToken cancellationToken)
+    {
+        if (ConfiguredConnectionString is not null)
+        {
+            return ConfiguredConnectionString;
+        }
+
+        var server = PrivatePostgresServer.Create(PrivatePostgres);
+        if (startPrivateServer)
+        {
+            CliOutput.Status($"Starting the private PostgreSQL in {server.RootDirectory} ...");
+            var started = await server.StartAsync(cancellationToken);
+            await SchemaMigrator.ApplyAsync(started, cancellationToken);
+            return started;
+        }
+
+        var status = await server.GetStatusAsync(cancellationToken);
+        return status.ConnectionString ?? throw new CliException(
+            "No PostgreSQL to talk to: set ConnectionStrings__Shards, or start the private one with 'shards db start' " +
+            "(or start everything with 'shards cluster up').", ExitCodes.Unavailable);
+    }
+
+    /// <summary>
+    /// TLS of the cluster's connections: the <c>Shards:Tls</c> configuration (environment <c>Shards__Tls__*</c>) when it
+    /// enables TLS, else the certificate of a local <c>shards cluster up --tls</c>, else null (plain TCP).
+    /// </summary>
+    public ShardsTlsOptions? Tls =>
+        Configuration.GetSection(ShardsTlsOptions.Section).Get<ShardsTlsOptions>() is { Enabled: true } configured ? configured : LocalTlsCertificate.Current();
+
+    /// <summary>A connected cluster client; fails fast and clearly when no silo is active.</summary>
+    public async Task<IClusterClient> ConnectAsync(CancellationToken cancellationToken)
+    {
+        if (_clientHost is not null)
+        {
+            return _clientHost.Services.GetRequiredService<IClusterClient>();
+        }
+
+        var connectionString = await ResolveConnectionStringAsync(startPrivateServer: false, cancellationToken);
+        IReadOnlyList<MembershipRow> members;
+        try
+        {
+            members = await MembershipTableReader.ReadAsync(connectionString, Cluster.ClusterId, cancellationToken);
+        }
+        catch (Npgsql.NpgsqlException ex)
+        {
+            throw new CliException($"PostgreSQL at {PostgresAvailability.Describe(connectionString)} is not reachable: {ex.Message}", ExitCodes.Unavailable);
+        }
+
+        if (!members.Any(m => m.Status == SiloStatusCode.Active))
+        {
+            throw new CliException(
+                $"No silo of cluster '{Cluster.ClusterId}' is active (membership table at {PostgresAvailability.Describe(connectionString)}). " +
+                "Start the cluster with: shards cluster up", ExitCodes.Unavailable);
+        }
+
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddConfiguration(Configuration);
+        builder.Logging.AddConfiguration(Configuration.GetSection("Logging"));
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        ClusterTls? tls;
+        try
+        {
+            tls = ClusterTls.From(Tls);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new CliException(ex.Message, ExitCodes.BadInput);
+        }
+
+        builder.AddShardsClient(connectionString, Cluster, ClientOptions, tls);
+        var host = builder.Build();
+        try
+        {
+            await host.StartAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            host.Dispose();
+            throw new CliException(ClusterUnreachableException.For(Cluster.ClusterId, ClientOptions.ConnectTimeout, ex, Tls is { Enabled: true }).Message, ExitCodes.Unavailable);
+        }
+
+        _clientHost = host;
+        return host.Services.GetRequiredService<IClusterClient>();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_clientHost is not null)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            try
+            {
+                await _clientHost.StopAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Closing the client must never hang the CLI.
+            }
+
+            _clientHost.Dispose();
+            _clientHost = null;
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using System.CommandLine;
+using Npgsql;
+using Shards.Cli.Core;
+using Shards.Contracts.Common;
+using Shards.Postgres;
+
+namespace Shards.Cli;
+
+/// <summary>Options every command accepts, and the one place that turns failures into messages and exit codes.</summary>
+public sealed class GlobalOptions
+{
+    public Option<bool> Json { get; } = new("--json") { Description = "Print one JSON document on stdout (for scripts)", Recursive = true };
+
+    /// <summary>Global options followed by a value (for <see cref="ShardsCli.Spelled"/>).</summary>
+    public static readonly IReadOnlySet<string> OptionsWithValue = new HashSet<string>(StringComparer.Ordinal) { "--connection", "--cluster-id" };
+
+    public Option<string?> Connection { get; } = new("--connection")
+    {
+        Description = "PostgreSQL connection string (default: ConnectionStrings__Shards, else the private server of 'shards db start')",
+        Recursive = true,
+    };
+
+    public Option<string?> ClusterId { get; } = new("--cluster-id") { Description = "Cluster to talk to (default: shards)", Recursive = true };
+
+    public void AddTo(RootCommand root)
+    {
+        root.Options.Add(Json);
+        root.Options.Add(Connection);
+        root.Options.Add(ClusterId);
+    }
+
+    /// <summary>Sets <paramref name="command"/>'s action: build a context, run, report errors as one line.</summary>
+    public void SetAction(Command command, Func<ParseResult, CliContext, CancellationToken, Task<int>> action) =>
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            await using var context = new CliContext(
+                parseResult.GetValue(Json), parseResult.GetValue(Connection), parseResult.GetValue(ClusterId));
+            try
+            {
+                return await action(parseResult, context, cancellationToken);
+            }
+            catch (Exception ex)
+            {
+                var (message, exitCode) = Describe(ex, cancellationToken);
+                await Console.Error.WriteLineAsync($"{CommandPath(parseResult)}: {message}");
+                return exitCode;
+            }
+        });
+
+    /// <summary>"shards cart add", for error lines.</summary>
+    private static string CommandPath(ParseResult parseResult)
+    {
+        var names = new List<string>();
+        for (var result = parseResult.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Insert(0, result.Command is RootCommand ? "shards" : result.Command.Name);
+        }
+
+        return string.Join(' ', names);
+    }
+
+    internal static (string Message, int ExitCode) Describe(Exception exception, CancellationToken cancellationToken) =>
+        (ShardsFailures.Find(exception) ?? exception) switch
+        {
+            CliException cli => (cli.Message, cli.ExitCode),
+            Shards.Domain.DomainRuleException rule => (rule.Message, ExitCodes.BadInput),
+            ShardsException { Code: ShardsErrorCode.NotFound } shards => (shards.Message, ExitCodes.NotFound),
+            ShardsException { Code: ShardsErrorCode.StorageUnavailable } shards => (shards.Message, ExitCodes.Unavailable),
+            ShardsException shards => (shards.Message, ExitCodes.BadInput),
+            PostgresNotAvailableException postgres => (postgres.Message, ExitCodes.Unavailable),
+            NpgsqlException npgsql => ($"PostgreSQL error: {npgsql.Message}", ExitCodes.Unavailable),
+            OperationCanceledException when cancellationToken.IsCancellationRequested => ("cancelled", 130),
+            var other when ShardsFailures.IsTransient(other) => ($"the cluster did not answer ({exception.GetType().Name}: {exception.Message})", ExitCodes.Unavailable),
+            _ => ($"unexpected error: {exception.GetType().Name}: {exception.Message}", 70),
+        };
+}

@@ -1,0 +1,100 @@
+using System.CommandLine;
+using Shards.Cli.Core;
+using Shards.LocalCluster.Postgres;
+using Shards.Postgres;
+
+namespace Shards.Cli.Commands;
+
+/// <summary><c>shards db init|start|stop|status</c>: the private PostgreSQL and Shards' schema.</summary>
+internal static class DbCommands
+{
+    public static Command Create(GlobalOptions global)
+    {
+        var db = new Command("db", "The PostgreSQL that holds membership, grain state and reminders");
+
+        var init = new Command("init", "Apply Shards' schema (idempotent) to the configured or private PostgreSQL, and to configured shard databases");
+        global.SetAction(init, async (_, context, ct) =>
+        {
+            var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, ct);
+            var databases = new[] { connectionString }.Concat(context.StorageOptions.Shards.Select(s => s.ConnectionString)).DistinctBy(PostgresAvailability.Describe);
+            var reports = new List<object>();
+            foreach (var database in databases)
+            {
+                var report = await SchemaMigrator.ApplyAsync(database, ct);
+                context.Output.Line($"Schema at {PostgresAvailability.Describe(database)}: " +
+                    $"{report.Applied.Count} migration(s) applied ({string.Join(", ", report.Applied)}), {report.AlreadyCurrent.Count} already current.");
+                reports.Add(new { database = PostgresAvailability.Describe(database), report.Applied, report.AlreadyCurrent });
+            }
+
+            context.Output.Document(reports.Count == 1 ? reports[0] : new { databases = reports });
+            return ExitCodes.Ok;
+        });
+
+        var start = new Command("start", "Start the private PostgreSQL (127.0.0.1 only; initialised on first use) and apply the schema");
+        global.SetAction(start, async (_, context, ct) =>
+        {
+            if (context.ConfiguredConnectionString is not null)
+            {
+                throw new CliException("ConnectionStrings__Shards (or --connection) is set: that server is not managed by Shards. Unset it to use the private one.");
+            }
+
+            var server = PrivatePostgresServer.Create(context.PrivatePostgres);
+            var connectionString = await server.StartAsync(ct);
+            var report = await SchemaMigrator.ApplyAsync(connectionString, ct);
+            var status = await server.GetStatusAsync(ct);
+            context.Output.Line($"PostgreSQL runs on 127.0.0.1:{status.Port} (data in {server.DataDirectory}, log {server.LogFile}).");
+            context.Output.Line($"Schema: {report.Applied.Count} migration(s) applied, {report.AlreadyCurrent.Count} already current.");
+            context.Output.Line($"Other programs can use it with: export ConnectionStrings__Shards=\"{connectionString}\"");
+            context.Output.Document(new { status.Port, status.Directory, connectionString });
+            return ExitCodes.Ok;
+        });
+
+        var stop = new Command("stop", "Stop the private PostgreSQL (data is kept)");
+        global.SetAction(stop, async (_, context, ct) =>
+        {
+            var server = PrivatePostgresServer.Create(context.PrivatePostgres);
+            await server.StopAsync(ct);
+            context.Output.Line($"PostgreSQL in {server.RootDirectory} is stopped.");
+            context.Output.Document(new { stopped = true, server.RootDirectory });
+            return ExitCodes.Ok;
+        });
+
+        var status = new Command("status", "Show whether the PostgreSQL runs, its schema version and the cluster's members");
+        global.SetAction(status, async (_, context, ct) =>
+        {
+            string? connectionString = context.ConfiguredConnectionString;
+            PrivatePostgresStatus? privateStatus = null;
+            if (connectionString is null)
+            {
+                privateStatus = await PrivatePostgresServer.Create(context.PrivatePostgres).GetStatusAsync(ct);
+                connectionString = privateStatus.ConnectionString;
+                context.Output.Line(privateStatus switch
+                {
+                    { Running: true } => $"Private PostgreSQL: running on 127.0.0.1:{privateStatus.Port} ({privateStatus.Directory})",
+                    { Initialised: true } => $"Private PostgreSQL: stopped ({privateStatus.Directory}); start it with 'shards db start'",
+                    _ => $"Private PostgreSQL: not created yet ({privateStatus.Directory}); create it with 'shards db start'",
+                });
+            }
+
+            if (connectionString is null)
+            {
+                context.Output.Document(new { running = false, privateStatus });
+                return ExitCodes.Unavailable;
+            }
+
+            var schema = await SchemaStatus.ReadAsync(connectionString, ct);
+            var members = await MembershipTableReader.ReadAsync(connectionString, context.Cluster.ClusterId, ct);
+            var active = members.Count(m => m.Status == SiloStatusCode.Active);
+            context.Output.Line($"Database {PostgresAvailability.Describe(connectionString)}: schema {(schema.Count == 0 ? "not applied (run 'shards db init')" : string.Join(", ", schema))}");
+            context.Output.Line($"Cluster '{context.Cluster.ClusterId}': {active} active silo(s), {members.Count} row(s) in the membership table");
+            context.Output.Document(new { running = true, database = PostgresAvailability.Describe(connectionString), schema, activeSilos = active, membershipRows = members.Count });
+            return ExitCodes.Ok;
+        });
+
+        db.Subcommands.Add(init);
+        db.Subcommands.Add(start);
+        db.Subcommands.Add(stop);
+        db.Subcommands.Add(status);
+        return db;
+    }
+}

@@ -1,0 +1,50 @@
+using System.CommandLine;
+using Shards.Cli.Core;
+using Shards.LocalCluster;
+using Shards.Postgres;
+
+namespace Shards.Cli.Commands;
+
+/// <summary><c>shards members</c>: the live membership table, Shards' service registry.</summary>
+internal static class MembersCommand
+{
+    public static Command Create(GlobalOptions global)
+    {
+        var all = new Option<bool>("--all") { Description = "Also list silos that are dead or shut down" };
+        var command = new Command("members", "Show the cluster's membership table: silo, address, status, start time, last I-am-alive");
+        command.Options.Add(all);
+        global.SetAction(command, async (parseResult, context, ct) =>
+        {
+            var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, ct);
+            var rows = await MembershipTableReader.ReadAsync(connectionString, context.Cluster.ClusterId, ct);
+            var shown = parseResult.GetValue(all) ? rows : rows.Where(r => r.Status != SiloStatusCode.Dead).ToList();
+            // PID and HTTP port come from the silo processes on this machine (matched by silo port), not from the table.
+            var processes = SiloProcesses.Find(context.Cluster.ClusterId);
+            LocalSiloProcess? Local(MembershipRow row) =>
+                row.Status == SiloStatusCode.Active ? processes.FirstOrDefault(p => p.SiloPort == row.Port && p.Name == row.SiloName) : null;
+            var now = DateTimeOffset.UtcNow;
+            context.Output.Table(
+                ["SILO", "ADDRESS", "GATEWAY", "HTTP", "STATUS", "STARTED (UTC)", "I-AM-ALIVE", "PID"],
+                shown.Select(r => (IReadOnlyList<string>)
+                [
+                    r.SiloName, $"{r.Endpoint}@{r.Generation}", r.GatewayPort.ToString(), Local(r) is { HttpPort: > 0 } http ? http.HttpPort.ToString() : "-",
+                    r.Status.ToString(), r.StartTime.ToString("yyyy-MM-dd HH:mm:ss"), $"{(now - r.IAmAliveTime).TotalSeconds:0}s ago",
+                    Local(r)?.Pid.ToString() ?? "-",
+                ]));
+            var active = rows.Count(r => r.Status == SiloStatusCode.Active);
+            var dead = rows.Count(r => r.Status == SiloStatusCode.Dead);
+            context.Output.Line($"{active} active, {dead} dead, {rows.Count} row(s) for cluster '{context.Cluster.ClusterId}'.");
+            context.Output.Document(new
+            {
+                clusterId = context.Cluster.ClusterId,
+                members = shown.Select(r => new
+                {
+                    r.SiloName, r.HostName, r.Address, r.Port, r.Generation, r.GatewayPort, r.Status, r.StartTime, r.IAmAliveTime,
+                    r.SuspectTimes, r.Endpoint, r.SiloAddress, Local(r)?.Pid, HttpPort = Local(r)?.HttpPort is > 0 and var port ? port : (int?)null,
+                }),
+            });
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

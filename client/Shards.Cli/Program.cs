@@ -1,0 +1,3 @@
+using Shards.Cli;
+
+return await ShardsCli.RunAsync(args);

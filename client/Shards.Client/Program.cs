@@ -1,3 +1,0 @@
-using Shards.Client.Cli;
-
-return await ShardsCli.RunAsync(args);

@@ -1,0 +1,321 @@
+using System.Diagnostics;
+using Shards.LocalCluster;
+using Shards.Postgres;
+
+namespace Shards.Load;
+
+/// <summary>
+/// What the chaos did: an action, a detail for people, the silo it took down when it took one down, and whether a
+/// dependency outage (PostgreSQL stopped) began or ended with it. <paramref name="Source"/> names what reported it when
+/// that is not the nemesis itself (<c>silos</c>: silos seen leaving and starting, whatever made them).
+/// </summary>
+public sealed record ChaosAction(string Action, string Detail, string? SiloDown = null, OutagePhase? Outage = null, string? Source = null);
+
+/// <summary>The start or end of a dependency outage the chaos caused.</summary>
+public enum OutagePhase
+{
+    Began,
+    Ended,
+}
+
+/// <summary>
+/// A nemesis: breaks the cluster once during a load run, then heals (or lets the cluster heal) and reports the changes
+/// it sees until the run ends.
+/// </summary>
+public interface IChaos
+{
+    /// <summary>Does the damage now.</summary>
+    Task<ChaosAction> StrikeAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Heals when it is time (a frozen process resumed, PostgreSQL started again) and reports changes until
+    /// <paramref name="cancellationToken"/> is cancelled at the end of the run; cancelled earlier, it heals at once.
+    /// </summary>
+    Task WatchAsync(Action<ChaosAction> onChange, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Undoes at once whatever the nemesis still holds (SIGCONT to what it stopped). Idempotent; the runner calls it
+    /// however the run ends, also after an exception.
+    /// </summary>
+    Task HealAsync() => Task.CompletedTask;
+
+    /// <summary>
+    /// True when the clients must keep running until <see cref="WatchAsync"/> has returned, even past the run's time:
+    /// the damage takes as long as it takes (a resharding), and it must happen under load.
+    /// </summary>
+    bool HoldsTheRun => false;
+}
+
+/// <summary>
+/// Chaos on the silos of this machine that belong to the cluster the run talks to: silo processes of the cluster
+/// whose silo port is in its membership table (another checkout's cluster with the same cluster ID on another
+/// PostgreSQL is left alone). <see cref="ChaosMode.Kill"/> SIGKILLs a random active one; <see cref="ChaosMode.Freeze"/>
+/// SIGSTOPs one and SIGCONTs it after the freeze; <see cref="ChaosMode.Restart"/> sends SIGUSR2 to the
+/// <c>shards cluster up</c> launcher that started them, which replaces them one at a time. Unless told not to (another
+/// nemesis of the run does it), it then watches those silo processes and reports changes.
+/// </summary>
+public sealed class ChaosMonkey : IChaos
+{
+    /// <summary>The <see cref="ChaosAction.Source"/> of silos seen leaving and starting.</summary>
+    public const string SilosSource = "silos";
+    private static readonly TimeSpan s_watchInterval = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan s_watchdogMargin = TimeSpan.FromSeconds(10);
+    private readonly ChaosMode _mode;
+    private readonly string _clusterId;
+    private readonly string _connectionString;
+    private readonly TimeSpan _freezeFor;
+    private readonly bool _watchSilos;
+    private static readonly TimeSpan s_membershipTimeout = TimeSpan.FromSeconds(3);
+    private readonly ProcessFreezer _freezer = new();
+    private readonly Dictionary<bool, HashSet<int>> _lastPorts = [];
+    private (string Name, int Pid, long At)? _frozen;
+
+    private ChaosMonkey(ChaosMode mode, string clusterId, string connectionString, TimeSpan freezeFor, bool watchSilos)
+    {
+        _mode = mode;
+        _clusterId = clusterId;
+        _connectionString = connectionString;
+        _freezeFor = freezeFor;
+        _watchSilos = watchSilos;
+    }
+
+    /// <summary>
+    /// The nemesis <paramref name="mode"/> (kill, freeze or restart), after checking that it can strike: a message a
+    /// person can act on when it cannot (no silo to spare, no launcher to signal).
+    /// </summary>
+    /// <param name="freezeFor">How long <see cref="ChaosMode.Freeze"/> keeps the silo stopped.</param>
+    /// <param name="watchSilos">Whether it reports silos leaving and starting (one nemesis of a run does).</param>
+    public static async Task<(ChaosMonkey? Chaos, string? Problem)> ForAsync(
+        ChaosMode mode, string clusterId, string connectionString, CancellationToken cancellationToken, TimeSpan? freezeFor = null, bool watchSilos = true)
+    {
+        if (mode is not (ChaosMode.Kill or ChaosMode.Freeze or ChaosMode.Restart))
+        {
+            throw new ArgumentOutOfRangeException(nameof(mode), mode, "The chaos monkey kills, freezes or restarts silos.");
+        }
+
+        var monkey = new ChaosMonkey(mode, clusterId, connectionString, freezeFor ?? LoadOptions.DefaultFreeze, watchSilos);
+        var silos = await monkey.LocalSilosAsync(activeOnly: true, cancellationToken);
+        if (mode is ChaosMode.Kill or ChaosMode.Freeze && silos.Count < 2)
+        {
+            return (null, $"--chaos {ChaosModes.Name(mode)} needs at least 2 active silos of cluster '{clusterId}' running on this machine (found {silos.Count}), " +
+                "so that one survives: start them with 'shards cluster up --silos 3'.");
+        }
+
+        if (mode == ChaosMode.Restart)
+        {
+            var launcher = LauncherOf(silos, clusterId);
+            if (launcher is null)
+            {
+                return (null, "--chaos restart needs a running 'shards cluster up' (it replaces silos one at a time on SIGUSR2)" +
+                    $" that started the silos of cluster '{clusterId}' on this machine; found {silos.Count} silo(s) and no such launcher.");
+            }
+
+            if (!LauncherProcesses.Catches(launcher.Pid, PosixSignals.SigUsr2))
+            {
+                return (null, $"--chaos restart: the 'shards cluster up' launcher (pid {launcher.Pid}) does not handle SIGUSR2 " +
+                    "(a build without rolling restarts), so the signal would terminate it and its silos. Restart the cluster with a newer build.");
+            }
+        }
+
+        return (monkey, null);
+    }
+
+    public async Task<ChaosAction> StrikeAsync(CancellationToken cancellationToken)
+    {
+        var silos = await LocalSilosAsync(activeOnly: true, cancellationToken);
+        return _mode switch
+        {
+            ChaosMode.Kill => Kill(silos),
+            ChaosMode.Freeze => Freeze(silos),
+            _ => Restart(silos),
+        };
+    }
+
+    public async Task WatchAsync(Action<ChaosAction> onChange, CancellationToken cancellationToken)
+    {
+        await Task.WhenAll(ThawAsync(onChange, cancellationToken), _watchSilos ? WatchSilosAsync(onChange, cancellationToken) : Task.CompletedTask);
+    }
+
+    public Task HealAsync()
+    {
+        _freezer.Resume();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>SIGCONT to the frozen silo when the freeze is over (at once if the run ends first).</summary>
+    private async Task ThawAsync(Action<ChaosAction> onChange, CancellationToken cancellationToken)
+    {
+        if (_frozen is not { } frozen)
+        {
+            return;
+        }
+
+        try
+        {
+            var left = _freezeFor - Stopwatch.GetElapsedTime(frozen.At);
+            if (left > TimeSpan.Zero)
+            {
+                await Task.Delay(left, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The run ended first: thaw now.
+        }
+
+        var resumed = _freezer.Resume();
+        var after = Stopwatch.GetElapsedTime(frozen.At).TotalSeconds;
+        onChange(resumed > 0
+            ? new ChaosAction("SIGCONT", $"{frozen.Name} (pid {frozen.Pid}) after {after:0.0} s frozen")
+            : new ChaosAction("no SIGCONT", $"{frozen.Name} (pid {frozen.Pid}) is gone after {after:0.0} s frozen " +
+                "('shards cluster up' SIGKILLs a silo stopped for over 1 s and starts a new one; with --probes-only it stays frozen)"));
+    }
+
+    private async Task WatchSilosAsync(Action<ChaosAction> onChange, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var known = await SnapshotAsync(cancellationToken);
+            using var timer = new PeriodicTimer(s_watchInterval);
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                var now = await SnapshotAsync(cancellationToken);
+                foreach (var (name, pid) in known.Where(k => !now.TryGetValue(k.Key, out var p) || p != k.Value))
+                {
+                    onChange(new ChaosAction("silo gone", $"{name} (pid {pid})", Source: SilosSource));
+                }
+
+                foreach (var (name, pid) in now.Where(n => !known.TryGetValue(n.Key, out var p) || p != n.Value))
+                {
+                    onChange(new ChaosAction("silo started", $"{name} (pid {pid})", Source: SilosSource));
+                }
+
+                known = now;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The run ended.
+        }
+    }
+
+    private ChaosAction Kill(IReadOnlyList<ClusterSiloProcess> silos)
+    {
+        if (silos.Count == 0)
+        {
+            return new ChaosAction("no kill", $"no active silo of cluster '{_clusterId}' runs on this machine any more");
+        }
+
+        var victim = silos[Random.Shared.Next(silos.Count)];
+        return PosixSignals.Send(victim.Pid, PosixSignals.SigKill)
+            ? new ChaosAction("SIGKILL", $"{victim.Name} (pid {victim.Pid})", victim.Name)
+            : new ChaosAction("no kill", $"could not signal {victim.Name} (pid {victim.Pid}): not allowed, or it just exited");
+    }
+
+    private ChaosAction Freeze(IReadOnlyList<ClusterSiloProcess> silos)
+    {
+        if (silos.Count == 0)
+        {
+            return new ChaosAction("no freeze", $"no active silo of cluster '{_clusterId}' runs on this machine any more");
+        }
+
+        var victim = silos[Random.Shared.Next(silos.Count)];
+        var at = Stopwatch.GetTimestamp();
+        if (!_freezer.Stop(victim.Pid))
+        {
+            return new ChaosAction("no freeze", $"could not signal {victim.Name} (pid {victim.Pid}): not allowed, or it just exited");
+        }
+
+        _freezer.ArmWatchdog(_freezeFor + s_watchdogMargin);
+        _frozen = (victim.Name, victim.Pid, at);
+        return new ChaosAction("SIGSTOP", $"{victim.Name} (pid {victim.Pid}) for {LoadDuration.Format(_freezeFor)}");
+    }
+
+    private ChaosAction Restart(IReadOnlyList<ClusterSiloProcess> silos)
+    {
+        var launcher = LauncherOf(silos, _clusterId);
+        if (launcher is null)
+        {
+            return new ChaosAction("no restart", "the 'shards cluster up' launcher of the silos is gone");
+        }
+
+        return PosixSignals.Send(launcher.Pid, PosixSignals.SigUsr2)
+            ? new ChaosAction("SIGUSR2", $"to the launcher (pid {launcher.Pid}): rolling restart")
+            : new ChaosAction("no restart", $"could not signal the launcher (pid {launcher.Pid})");
+    }
+
+    /// <summary>The <c>cluster up</c> process that started (is the parent of) these silos.</summary>
+    private static LocalLauncherProcess? LauncherOf(IReadOnlyList<ClusterSiloProcess> silos, string clusterId)
+    {
+        var parents = silos.Select(s => s.LauncherPid).OfType<int>().ToHashSet();
+        return LauncherProcesses.Find(clusterId).FirstOrDefault(l => parents.Contains(l.Pid));
+    }
+
+    /// <summary>
+    /// Silo processes here whose silo port is in the membership table (Active rows only, if asked). While the table
+    /// cannot be read in time (another nemesis stopped or stalled PostgreSQL), the ports it last listed: never a silo
+    /// of another cluster that happens to share the cluster ID.
+    /// </summary>
+    private async Task<IReadOnlyList<ClusterSiloProcess>> LocalSilosAsync(bool activeOnly, CancellationToken cancellationToken)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(s_membershipTimeout);
+        HashSet<int> ports;
+        try
+        {
+            var rows = await MembershipTableReader.ReadAsync(_connectionString, _clusterId, bounded.Token);
+            ports = rows.Where(r => !activeOnly || r.Status == SiloStatusCode.Active).Select(r => r.Port).ToHashSet();
+            lock (_lastPorts)
+            {
+                _lastPorts[activeOnly] = ports;
+            }
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            lock (_lastPorts)
+            {
+                ports = _lastPorts.GetValueOrDefault(activeOnly) ?? _lastPorts.GetValueOrDefault(!activeOnly) ?? [];
+            }
+        }
+
+        return ClusterSiloProcess.Find(_clusterId).Where(s => ports.Contains(s.SiloPort)).ToList();
+    }
+
+    private async Task<Dictionary<string, int>> SnapshotAsync(CancellationToken cancellationToken)
+    {
+        var silos = await LocalSilosAsync(activeOnly: false, cancellationToken);
+        return silos.GroupBy(p => p.Name).ToDictionary(g => g.Key, g => g.Max(p => p.Pid), StringComparer.Ordinal);
+    }
+}
+
+/// <summary>A local silo process with the ports and parent the launcher gave it on its command line.</summary>
+public sealed record ClusterSiloProcess(int Pid, string Name, int SiloPort, int? LauncherPid)
+{
+    public static IReadOnlyList<ClusterSiloProcess> Find(string clusterId) =>
+        SiloProcesses.Find(clusterId)
+            .Select(silo => (Silo: silo, Arguments: Arguments(silo.Pid)))
+            .Select(s => new ClusterSiloProcess(
+                s.Silo.Pid,
+                s.Silo.Name,
+                int.TryParse(Setting(s.Arguments, "Shards:Silo:SiloPort"), out var port) ? port : -1,
+                int.TryParse(Setting(s.Arguments, "Shards:Silo:ParentProcessId"), out var parent) ? parent : null))
+            .ToList();
+
+    private static string[] Arguments(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
+    }
+
+    private static string? Setting(string[] arguments, string key)
+    {
+        var prefix = $"--{key}=";
+        return arguments.FirstOrDefault(a => a.StartsWith(prefix, StringComparison.Ordinal))?[prefix.Length..];
+    }
+}

@@ -1,0 +1,71 @@
+using System.Diagnostics;
+
+namespace Shards.LocalCluster;
+
+/// <summary>What the launcher knows of one silo process.</summary>
+public enum SupervisedSiloState
+{
+    Starting,
+    Running,
+    Restarting,
+    Stopping,
+    Stopped,
+    Failed,
+}
+
+/// <summary>One silo process under the launcher's care. Its ports stay the same across restarts.</summary>
+public sealed class SupervisedSilo
+{
+    internal SupervisedSilo(string name, int siloPort, int gatewayPort, int httpPort, string logFile)
+    {
+        Name = name;
+        SiloPort = siloPort;
+        GatewayPort = gatewayPort;
+        HttpPort = httpPort;
+        LogFile = logFile;
+    }
+
+    public string Name { get; }
+
+    public int SiloPort { get; }
+
+    public int GatewayPort { get; }
+
+    /// <summary>The port of the HTTP API this silo co-hosts (on 127.0.0.1).</summary>
+    public int HttpPort { get; }
+
+    public string HttpUrl => $"http://127.0.0.1:{HttpPort}";
+
+    public string LogFile { get; }
+
+    public SupervisedSiloState State { get; internal set; } = SupervisedSiloState.Starting;
+
+    /// <summary>Being replaced by a rolling restart: its exit is expected, not a crash.</summary>
+    public bool Retiring { get; internal set; }
+
+    /// <summary>How many times the launcher restarted it after it exited on its own.</summary>
+    public int Restarts { get; internal set; }
+
+    public DateTimeOffset StartedAt { get; internal set; }
+
+    internal Process? Process { get; set; }
+
+    /// <summary>The current process id, or null when no process runs.</summary>
+    public int? Pid
+    {
+        get
+        {
+            var process = Process;
+            try
+            {
+                return process is { HasExited: false } ? process.Id : null;
+            }
+            catch (InvalidOperationException)
+            {
+                return null;
+            }
+        }
+    }
+
+    public string Endpoint => $"127.0.0.1:{SiloPort}";
+}

@@ -1,0 +1,84 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using Shards.Contracts.Common;
+
+namespace Shards.Api.Options;
+
+/// <summary>Checks the HTTP API settings at start, with messages that say which setting to fix.</summary>
+internal sealed class ShardsApiOptionsValidator : IValidateOptions<ShardsApiOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ShardsApiOptions options)
+    {
+        var failures = new List<string>();
+        if (!IPAddress.TryParse(options.ListenAddress, out _))
+        {
+            failures.Add($"Shards:Api:ListenAddress '{options.ListenAddress}' is not an IP address.");
+        }
+
+        if (options.Port is < 1 or > 65535)
+        {
+            failures.Add($"Shards:Api:Port {options.Port} is not a port (1-65535); set Shards:Api:Enabled=false to serve no HTTP.");
+        }
+
+        if (options.Keys.Any(string.IsNullOrWhiteSpace))
+        {
+            failures.Add("Shards:Api:Keys holds an empty key.");
+        }
+
+        var rate = options.RateLimit;
+        if (rate.Enabled && (rate.PermitsPerSecond < 1 || rate.Burst < 1 || rate.QueueLimit < 0))
+        {
+            failures.Add("Shards:Api:RateLimit needs PermitsPerSecond >= 1, Burst >= 1 and QueueLimit >= 0.");
+        }
+
+        if (options.MaxRequestBodyBytes < 1024)
+        {
+            failures.Add("Shards:Api:MaxRequestBodyBytes must be at least 1024.");
+        }
+
+        if (options.RetryBudget < TimeSpan.Zero || options.AttemptTimeout <= TimeSpan.Zero || options.RetryAfter < TimeSpan.FromSeconds(1))
+        {
+            failures.Add("Shards:Api:RetryBudget must be >= 0, AttemptTimeout > 0 and RetryAfter >= 1 s.");
+        }
+
+        failures.AddRange(ValidateIdempotency(options));
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static IEnumerable<string> ValidateIdempotency(ShardsApiOptions options)
+    {
+        var idempotency = options.Idempotency;
+        var execution = options.RetryBudget + options.AttemptTimeout;
+        if (execution + ShardsApiOptions.KeylessDeadlineMargin > RequestIds.MaxLifetime)
+        {
+            yield return $"Shards:Api:RetryBudget + AttemptTimeout + {ShardsApiOptions.KeylessDeadlineMargin.TotalSeconds:0} s " +
+                $"must not exceed a request's longest life ({RequestIds.MaxLifetime.TotalMinutes:0} min).";
+        }
+
+        if (idempotency.RequestLifetime > RequestIds.MaxLifetime || idempotency.RequestLifetime < execution)
+        {
+            yield return $"Shards:Api:Idempotency:RequestLifetime ({idempotency.RequestLifetime}) must be between " +
+                $"RetryBudget + AttemptTimeout ({execution}) and a request's longest life ({RequestIds.MaxLifetime}).";
+        }
+
+        if (idempotency.Retention < idempotency.RequestLifetime)
+        {
+            yield return $"Shards:Api:Idempotency:Retention ({idempotency.Retention}) must be at least RequestLifetime ({idempotency.RequestLifetime}).";
+        }
+
+        if (idempotency.RequestLogRetention <= TimeSpan.Zero)
+        {
+            yield return "Shards:Api:Idempotency:RequestLogRetention must be positive (as Shards:Storage:RequestLog:Retention, default 1 h).";
+        }
+
+        if (idempotency.PrunePeriod <= TimeSpan.Zero || idempotency.PruneBatchSize < 1)
+        {
+            yield return "Shards:Api:Idempotency needs PrunePeriod > 0 and PruneBatchSize >= 1.";
+        }
+
+        if (idempotency.DatabaseTimeout < TimeSpan.FromSeconds(1))
+        {
+            yield return "Shards:Api:Idempotency:DatabaseTimeout must be at least 1 s.";
+        }
+    }
+}

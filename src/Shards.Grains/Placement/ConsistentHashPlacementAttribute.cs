@@ -1,7 +1,0 @@
-using Orleans.Placement;
-
-namespace Shards.Grains.Placement;
-
-/// <summary>Places the grain class with <see cref="ConsistentHashPlacement"/>: each key on its home silo of the ring.</summary>
-[AttributeUsage(AttributeTargets.Class, AllowMultiple = false)]
-public sealed class ConsistentHashPlacementAttribute() : PlacementAttribute(ConsistentHashPlacement.Singleton);

@@ -1,7 +1,0 @@
-namespace Shards.Hosting.Database;
-
-/// <summary>The ADO.NET invariant that makes Orleans' providers load Npgsql's factory by reflection.</summary>
-public static class AdoNetInvariants
-{
-    public const string PostgreSql = "Npgsql";
-}

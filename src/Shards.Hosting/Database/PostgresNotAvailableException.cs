@@ -1,5 +1,0 @@
-namespace Shards.Hosting.Database;
-
-/// <summary>PostgreSQL cannot be started or reached; the message says what to do about it.</summary>
-public sealed class PostgresNotAvailableException(string message, Exception? innerException = null)
-    : Exception(message, innerException);

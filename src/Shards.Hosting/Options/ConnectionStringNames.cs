@@ -1,8 +1,0 @@
-namespace Shards.Hosting.Options;
-
-/// <summary>Names under <c>ConnectionStrings</c> (environment: <c>ConnectionStrings__Shards</c>).</summary>
-public static class ConnectionStringNames
-{
-    /// <summary>The PostgreSQL database holding membership, grain state and reminders.</summary>
-    public const string Shards = "Shards";
-}

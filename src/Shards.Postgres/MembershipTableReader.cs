@@ -1,0 +1,74 @@
+using Npgsql;
+
+namespace Shards.Postgres;
+
+/// <summary>Orleans' silo statuses as the membership table stores them.</summary>
+public enum SiloStatusCode
+{
+    None = 0,
+    Created = 1,
+    Joining = 2,
+    Active = 3,
+    ShuttingDown = 4,
+    Stopping = 5,
+    Dead = 6,
+}
+
+/// <summary>One row of the membership table: one silo incarnation (address, port, generation).</summary>
+public sealed record MembershipRow(
+    string SiloName,
+    string HostName,
+    string Address,
+    int Port,
+    int Generation,
+    int GatewayPort,
+    SiloStatusCode Status,
+    DateTimeOffset StartTime,
+    DateTimeOffset IAmAliveTime,
+    string? SuspectTimes)
+{
+    public string Endpoint => $"{Address}:{Port}";
+
+    /// <summary>Orleans' silo address text (ip:port@generation), as grains report it.</summary>
+    public string SiloAddress => $"S{Address}:{Port}:{Generation}";
+}
+
+/// <summary>
+/// Reads the Orleans membership table straight from PostgreSQL: it is Shards' service registry, so
+/// <c>shards members</c>, the launcher and the demo read it without needing a silo to answer.
+/// </summary>
+public static class MembershipTableReader
+{
+    public static async Task<IReadOnlyList<MembershipRow>> ReadAsync(
+        string connectionString, string clusterId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT siloname, hostname, address, port, generation, proxyport, status, starttime, iamalivetime, suspecttimes
+            FROM orleans_membership
+            WHERE deploymentid = @clusterId
+            ORDER BY starttime, port
+            """, connection);
+        command.Parameters.AddWithValue("clusterId", clusterId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<MembershipRow>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(new MembershipRow(
+                SiloName: reader.GetString(0),
+                HostName: reader.GetString(1),
+                Address: reader.GetString(2),
+                Port: reader.GetInt32(3),
+                Generation: reader.GetInt32(4),
+                GatewayPort: reader.IsDBNull(5) ? 0 : reader.GetInt32(5),
+                Status: (SiloStatusCode)reader.GetInt32(6),
+                StartTime: reader.GetFieldValue<DateTimeOffset>(7),
+                IAmAliveTime: reader.GetFieldValue<DateTimeOffset>(8),
+                SuspectTimes: reader.IsDBNull(9) ? null : reader.GetString(9)));
+        }
+
+        return rows;
+    }
+}

@@ -1,0 +1,56 @@
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Shards.Postgres;
+
+/// <summary>Waits for a PostgreSQL that is down or still starting, with a clear message instead of a stack trace.</summary>
+public static partial class PostgresAvailability
+{
+    /// <summary>Opens a connection, retrying with backoff until <paramref name="maxWait"/> has passed.</summary>
+    public static async Task WaitUntilReachableAsync(
+        string connectionString, TimeSpan maxWait, ILogger logger, CancellationToken cancellationToken = default)
+    {
+        var target = Describe(connectionString);
+        var deadline = DateTime.UtcNow + maxWait;
+        var delay = TimeSpan.FromMilliseconds(250);
+        while (true)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(connectionString);
+                await connection.OpenAsync(cancellationToken);
+                return;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !cancellationToken.IsCancellationRequested)
+            {
+                if (DateTime.UtcNow + delay > deadline)
+                {
+                    throw new PostgresNotAvailableException(
+                        $"PostgreSQL at {target} did not answer within {maxWait.TotalSeconds:0} s: {ex.Message}. " +
+                        "Start it (shards db start) or fix its connection string (ConnectionStrings__Shards, or Shards__Storage__Shards__N__ConnectionString for a shard).", ex);
+                }
+
+                LogWaiting(logger, target, ex.Message, delay.TotalSeconds);
+                await Task.Delay(delay, cancellationToken);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 4000));
+            }
+        }
+    }
+
+    /// <summary>host:port/database, never the password.</summary>
+    public static string Describe(string connectionString)
+    {
+        try
+        {
+            var builder = new NpgsqlConnectionStringBuilder(connectionString);
+            return $"{builder.Host}:{builder.Port}/{builder.Database}";
+        }
+        catch (ArgumentException)
+        {
+            return "(unparsable connection string)";
+        }
+    }
+
+    [LoggerMessage(EventId = 1050, Level = LogLevel.Warning, Message = "PostgreSQL at {Target} is not reachable ({Reason}); retrying in {DelaySeconds:0.##} s")]
+    private static partial void LogWaiting(ILogger logger, string target, string reason, double delaySeconds);
+}

@@ -1,0 +1,164 @@
+using System.Net;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Runtime;
+using Orleans.Runtime.Hosting;
+using Orleans.Storage;
+using Shards.Api.Health;
+using Shards.Client;
+using Shards.Contracts;
+using Shards.Grains.Carts;
+using Shards.Grains.Catalog;
+using Shards.Grains.Orders;
+using Shards.Grains.Payments;
+using Shards.Placement;
+using Shards.Postgres;
+using Shards.Server.Observability;
+using Shards.Server.Options;
+using Shards.Server.Payments;
+using Shards.Storage;
+using Shards.Storage.Postgres;
+using Shards.Storage.Postgres.Sharding;
+
+namespace Shards.Server.Silo;
+
+/// <summary>The whole silo wiring, so that a silo's Program.cs is one call.</summary>
+public static class ShardsSiloExtensions
+{
+    /// <summary>
+    /// A Shards silo: AdoNet clustering (the membership table in PostgreSQL is the service registry), grain state
+    /// and reminders in PostgreSQL on Shards' own schema, loopback endpoints, optional TLS (Shards:Tls), options
+    /// validated at start.
+    /// </summary>
+    public static IHostApplicationBuilder AddShardsSilo(this IHostApplicationBuilder builder)
+    {
+        // The settings Orleans needs while the silo is built: each section bound once, checked by its validator
+        // (a bad value stops the silo here, with the setting's name), and the same instance served as IOptions<T>.
+        var connectionString = ShardsConnectionString.FromConfiguration(builder.Configuration);
+        builder.Services.AddSingleton(connectionString);
+        var cluster = SiloSettings.Bind(builder, ShardsClusterOptions.Section, new ShardsClusterOptionsValidator());
+        var endpoints = SiloSettings.Bind(builder, SiloEndpointOptions.Section, new SiloEndpointOptionsValidator());
+        var failureDetection = SiloSettings.Bind(builder, FailureDetectionOptions.Section, new FailureDetectionOptionsValidator());
+        var storage = SiloSettings.Bind(builder, ShardsStorageOptions.Section, new ShardsStorageOptionsValidator());
+        var telemetry = SiloSettings.Bind(builder, ShardsTelemetryOptions.Section, new ShardsTelemetryOptionsValidator());
+        var dashboard = SiloSettings.Bind(builder, ShardsDashboardOptions.Section, new ShardsDashboardOptionsValidator());
+        var tls = ClusterTls.From(builder.Configuration.GetSection(ShardsTlsOptions.Section).Get<ShardsTlsOptions>());
+
+        // The settings only services read: bound when the container is built, validated at start.
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>());
+        builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section).ValidateOnStart();
+        builder.Services.AddHostedService<ParentProcessWatch>();
+        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgresql", tags: [ApiHealth.ReadyTag]);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
+        builder.AddShardsTelemetry(endpoints.EffectiveName, telemetry);
+        builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString.Value, cluster, endpoints, failureDetection, storage, tls)
+            .AddShardsSiloTelemetry(telemetry)
+            .AddShardsDashboard(dashboard));
+        return builder;
+    }
+
+    /// <summary>
+    /// The silo-builder part, shared with in-process test clusters. <paramref name="connectionString"/> is the main
+    /// database (membership, reminders, the shard map); grain state goes to the shards of <paramref name="storage"/>,
+    /// or to the main database when it configures none.
+    /// </summary>
+    public static ISiloBuilder ConfigureShardsSilo(
+        this ISiloBuilder silo,
+        string connectionString,
+        ShardsClusterOptions cluster,
+        SiloEndpointOptions? endpoints,
+        FailureDetectionOptions? failureDetection = null,
+        ShardsStorageOptions? storage = null,
+        ClusterTls? tls = null)
+    {
+        var detection = failureDetection ?? new FailureDetectionOptions();
+        silo.Configure<ClusterMembershipOptions>(o =>
+        {
+            o.ProbeTimeout = detection.ProbeTimeout;
+            o.MaxProbeTimeout = detection.MaxProbeTimeout < detection.ProbeTimeout ? detection.ProbeTimeout : detection.MaxProbeTimeout;
+            o.NumMissedProbesLimit = detection.MissedProbesLimit;
+            o.NumVotesForDeathDeclaration = detection.VotesForDeathDeclaration;
+            o.IAmAliveTablePublishTimeout = detection.IAmAlivePublishPeriod;
+            o.DefunctSiloExpiration = detection.DefunctSiloExpiration;
+            o.DefunctSiloCleanupPeriod = detection.DefunctSiloCleanupPeriod;
+        });
+        silo.Configure<SiloMessagingOptions>(o =>
+        {
+            o.PlacementRetryBaseDelay = detection.PlacementRetryBaseDelay;
+            o.PlacementMaxRetries = detection.PlacementMaxRetries;
+        });
+
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = cluster.ClusterId;
+            o.ServiceId = cluster.ServiceId;
+        });
+
+        if (endpoints is not null)
+        {
+            silo.Configure<SiloOptions>(o => o.SiloName = endpoints.EffectiveName);
+            silo.Configure<EndpointOptions>(o =>
+            {
+                var listen = IPAddress.Parse(endpoints.ListenAddress);
+                o.AdvertisedIPAddress = IPAddress.Parse(endpoints.AdvertisedAddress);
+                o.SiloPort = endpoints.SiloPort;
+                o.GatewayPort = endpoints.GatewayPort;
+                o.SiloListeningEndpoint = new IPEndPoint(listen, endpoints.SiloPort);
+                o.GatewayListeningEndpoint = new IPEndPoint(listen, endpoints.GatewayPort);
+            });
+            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloStartupChecks>();
+        }
+
+        if (tls is not null)
+        {
+            // Silo-to-silo and gateway connections; a client or silo without the cluster certificate is refused.
+            silo.UseTls(tls.Certificate, tls.Configure);
+        }
+
+        silo.UseAdoNetClustering(o =>
+        {
+            o.Invariant = AdoNetInvariants.PostgreSql;
+            o.ConnectionString = connectionString;
+        });
+        var storageOptions = storage ?? new ShardsStorageOptions();
+        var shards = ShardSet.Resolve(storageOptions, connectionString);
+        silo.AddShardMap(connectionString, shards, storageOptions);
+        foreach (var storageName in StorageNames.All)
+        {
+            silo.AddShardsGrainStorage(storageName, shards, storageOptions.GroupCommit, storageOptions.CommandTimeout);
+        }
+
+        silo.AddRequestLog(o => o.BindConfiguration(RequestLogOptions.Section));
+        silo.AddConsistentHashPlacement(o => o.BindConfiguration(PlacementOptions.Section));
+        silo.UseAdoNetReminderService(o =>
+        {
+            o.Invariant = AdoNetInvariants.PostgreSql;
+            o.ConnectionString = connectionString;
+        });
+        silo.AddShardsServices(connectionString);
+        return silo;
+    }
+
+    /// <summary>
+    /// The y-axis services' own registrations: the catalog and the cart service subscribe to <c>purchased</c>, checkout
+    /// and payment options, and the payment gateway (the simulated one, its ledger in the main database at
+    /// <paramref name="connectionString"/>, unless another <see cref="IPaymentGateway"/> was registered first).
+    /// </summary>
+    public static ISiloBuilder AddShardsServices(this ISiloBuilder silo, string connectionString)
+    {
+        silo.Services.AddCatalogService().AddCartService().AddCheckoutService();
+        silo.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SimulatedPaymentGatewayOptions>, SimulatedPaymentGatewayOptionsValidator>());
+        silo.Services.AddOptions<SimulatedPaymentGatewayOptions>().BindConfiguration(SimulatedPaymentGatewayOptions.Section).ValidateOnStart();
+        silo.Services.TryAddSingleton<IPaymentGateway>(services => new SimulatedPaymentGateway(
+            connectionString,
+            services.GetRequiredService<IOptions<ClusterOptions>>(),
+            services.GetRequiredService<IOptions<SimulatedPaymentGatewayOptions>>(),
+            services.GetService<TimeProvider>() ?? TimeProvider.System));
+        return silo;
+    }
+}
