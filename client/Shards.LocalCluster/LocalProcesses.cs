@@ -7,35 +7,6 @@ namespace Shards.LocalCluster;
 /// </summary>
 public static class LocalProcesses
 {
-    /// <summary>Every other process whose command line can be read; empty on other systems.</summary>
-    public static IEnumerable<(int Pid, string[] Arguments)> WithCommandLines()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            yield break;
-        }
-
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == Environment.ProcessId)
-            {
-                continue;
-            }
-
-            string[] arguments;
-            try
-            {
-                arguments = File.ReadAllText(Path.Combine(dir, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                continue;
-            }
-
-            yield return (pid, arguments);
-        }
-    }
-
     /// <summary>
     /// When the process started, in clock ticks since boot (field 22 of /proc/PID/stat). With the pid it names one
     /// process: a pid the kernel hands to another program later has another start time. Null when the process is gone,
