@@ -7,13 +7,15 @@ public sealed record CliRun(int ExitCode, string Stdout, string Stderr);
 
 /// <summary>
 /// Runs the built <c>shards</c> CLI (shards.dll in the test output) as a child process with a bounded time, from a
-/// private temp folder (so that it never touches a checkout's <c>.shards/</c>); the process is killed at the timeout.
+/// private temp folder (so that it never touches a checkout's <c>.shards/</c>), or from <c>workingDirectory</c> when
+/// given (kept: the caller owns it); the process is killed at the timeout.
 /// </summary>
 public static class CliProcess
 {
-    public static async Task<CliRun> RunAsync(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+    public static async Task<CliRun> RunAsync(
+        IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null, string? workingDirectory = null)
     {
-        var folder = Path.Combine(Path.GetTempPath(), $"shards-cli-{Guid.NewGuid():N}");
+        var folder = workingDirectory ?? Path.Combine(Path.GetTempPath(), $"shards-cli-{Guid.NewGuid():N}");
         Directory.CreateDirectory(folder);
         var startInfo = new ProcessStartInfo(Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet")
         {
@@ -54,7 +56,10 @@ public static class CliProcess
         {
             try
             {
-                Directory.Delete(folder, recursive: true);
+                if (workingDirectory is null)
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
             }
             catch (IOException)
             {
