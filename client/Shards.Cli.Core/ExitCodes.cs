@@ -19,6 +19,9 @@ public static class ExitCodes
 
     /// <summary>The order failed (payment declined or timed out, not enough stock); it was compensated and says why.</summary>
     public const int OrderFailed = 6;
+
+    /// <summary><c>shards cluster up</c> refused: a launcher of the same cluster already runs from this folder. Nothing started.</summary>
+    public const int AlreadyRunning = 7;
 }
 
 /// <summary>An error the CLI reports as one clear line with an exit code, never a stack trace.</summary>

@@ -47,12 +47,12 @@ public interface IChaos
 }
 
 /// <summary>
-/// Chaos on the silos of this machine that belong to the cluster the run talks to: silo processes of the cluster
-/// whose silo port is in its membership table (another checkout's cluster with the same cluster ID on another
-/// PostgreSQL is left alone). <see cref="ChaosMode.Kill"/> SIGKILLs a random active one; <see cref="ChaosMode.Freeze"/>
-/// SIGSTOPs one and SIGCONTs it after the freeze; <see cref="ChaosMode.Restart"/> sends SIGUSR2 to the
-/// <c>shards cluster up</c> launcher that started them, which replaces them one at a time. Unless told not to (another
-/// nemesis of the run does it), it then watches those silo processes and reports changes.
+/// Chaos on the silos of the cluster the run talks to, as the <c>shards cluster up</c> running from this folder lists
+/// them in its state file (<see cref="ClusterStateFile"/>), and whose silo port is in the cluster's membership table
+/// (a launcher of the same cluster ID on another PostgreSQL is left alone). <see cref="ChaosMode.Kill"/> SIGKILLs a
+/// random active one; <see cref="ChaosMode.Freeze"/> SIGSTOPs one and SIGCONTs it after the freeze;
+/// <see cref="ChaosMode.Restart"/> sends SIGUSR2 to that launcher, which replaces them one at a time. Unless told not
+/// to (another nemesis of the run does it), it then watches those silo processes and reports changes.
 /// </summary>
 public sealed class ChaosMonkey : IChaos
 {
@@ -69,6 +69,7 @@ public sealed class ChaosMonkey : IChaos
     private readonly ProcessFreezer _freezer = new();
     private readonly Dictionary<bool, HashSet<int>> _lastPorts = [];
     private (string Name, int Pid, long At)? _frozen;
+    private (string Name, int Pid)? _killed;
 
     private ChaosMonkey(ChaosMode mode, string clusterId, string connectionString, TimeSpan freezeFor, bool watchSilos)
     {
@@ -94,6 +95,13 @@ public sealed class ChaosMonkey : IChaos
         }
 
         var monkey = new ChaosMonkey(mode, clusterId, connectionString, freezeFor ?? LoadOptions.DefaultFreeze, watchSilos);
+        var local = ClusterStateFile.For(clusterId).Read();
+        if (!local.IsRunning)
+        {
+            return (null, $"--chaos {ChaosModes.Name(mode)} acts on the silos of a 'shards cluster up' of cluster '{clusterId}' running from this folder, " +
+                $"and none runs ({local.NotRunningReason}): start one with 'shards cluster up --silos 3'.");
+        }
+
         var silos = await monkey.LocalSilosAsync(activeOnly: true, cancellationToken);
         if (mode is ChaosMode.Kill or ChaosMode.Freeze && silos.Count < 2)
         {
@@ -103,16 +111,16 @@ public sealed class ChaosMonkey : IChaos
 
         if (mode == ChaosMode.Restart)
         {
-            var launcher = LauncherOf(silos, clusterId);
+            var launcher = LauncherOf(clusterId);
             if (launcher is null)
             {
                 return (null, "--chaos restart needs a running 'shards cluster up' (it replaces silos one at a time on SIGUSR2)" +
-                    $" that started the silos of cluster '{clusterId}' on this machine; found {silos.Count} silo(s) and no such launcher.");
+                    $" of cluster '{clusterId}' started from this folder; found {silos.Count} silo(s) and no such launcher.");
             }
 
-            if (!LauncherProcesses.Catches(launcher.Pid, PosixSignals.SigUsr2))
+            if (!LauncherProcesses.Catches(launcher.Value, PosixSignals.SigUsr2))
             {
-                return (null, $"--chaos restart: the 'shards cluster up' launcher (pid {launcher.Pid}) does not handle SIGUSR2 " +
+                return (null, $"--chaos restart: the 'shards cluster up' launcher (pid {launcher}) does not handle SIGUSR2 " +
                     "(a build without rolling restarts), so the signal would terminate it and its silos. Restart the cluster with a newer build.");
             }
         }
@@ -127,7 +135,7 @@ public sealed class ChaosMonkey : IChaos
         {
             ChaosMode.Kill => Kill(silos),
             ChaosMode.Freeze => Freeze(silos),
-            _ => Restart(silos),
+            _ => Restart(),
         };
     }
 
@@ -176,6 +184,10 @@ public sealed class ChaosMonkey : IChaos
         try
         {
             var known = await SnapshotAsync(cancellationToken);
+            if (_killed is { } killed && !known.ContainsKey(killed.Name))
+            {
+                known[killed.Name] = killed.Pid; // gone before the first look: still reported as gone
+            }
             using var timer = new PeriodicTimer(s_watchInterval);
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
@@ -207,9 +219,13 @@ public sealed class ChaosMonkey : IChaos
         }
 
         var victim = silos[Random.Shared.Next(silos.Count)];
-        return PosixSignals.Send(victim.Pid, PosixSignals.SigKill)
-            ? new ChaosAction("SIGKILL", $"{victim.Name} (pid {victim.Pid})", victim.Name)
-            : new ChaosAction("no kill", $"could not signal {victim.Name} (pid {victim.Pid}): not allowed, or it just exited");
+        if (!PosixSignals.Send(victim.Pid, PosixSignals.SigKill))
+        {
+            return new ChaosAction("no kill", $"could not signal {victim.Name} (pid {victim.Pid}): not allowed, or it just exited");
+        }
+
+        _killed = (victim.Name, victim.Pid);
+        return new ChaosAction("SIGKILL", $"{victim.Name} (pid {victim.Pid})", victim.Name);
     }
 
     private ChaosAction Freeze(IReadOnlyList<ClusterSiloProcess> silos)
@@ -231,25 +247,22 @@ public sealed class ChaosMonkey : IChaos
         return new ChaosAction("SIGSTOP", $"{victim.Name} (pid {victim.Pid}) for {LoadDuration.Format(_freezeFor)}");
     }
 
-    private ChaosAction Restart(IReadOnlyList<ClusterSiloProcess> silos)
+    private ChaosAction Restart()
     {
-        var launcher = LauncherOf(silos, _clusterId);
+        var launcher = LauncherOf(_clusterId);
         if (launcher is null)
         {
             return new ChaosAction("no restart", "the 'shards cluster up' launcher of the silos is gone");
         }
 
-        return PosixSignals.Send(launcher.Pid, PosixSignals.SigUsr2)
-            ? new ChaosAction("SIGUSR2", $"to the launcher (pid {launcher.Pid}): rolling restart")
-            : new ChaosAction("no restart", $"could not signal the launcher (pid {launcher.Pid})");
+        return PosixSignals.Send(launcher.Value, PosixSignals.SigUsr2)
+            ? new ChaosAction("SIGUSR2", $"to the launcher (pid {launcher}): rolling restart")
+            : new ChaosAction("no restart", $"could not signal the launcher (pid {launcher})");
     }
 
-    /// <summary>The <c>cluster up</c> process that started (is the parent of) these silos.</summary>
-    private static LocalLauncherProcess? LauncherOf(IReadOnlyList<ClusterSiloProcess> silos, string clusterId)
-    {
-        var parents = silos.Select(s => s.LauncherPid).OfType<int>().ToHashSet();
-        return LauncherProcesses.Find(clusterId).FirstOrDefault(l => parents.Contains(l.Pid));
-    }
+    /// <summary>The pid of the <c>cluster up</c> running from this folder, from its state file; null when none runs.</summary>
+    private static int? LauncherOf(string clusterId) =>
+        ClusterStateFile.For(clusterId).Read() is { IsRunning: true, State: { } state } ? state.LauncherPid : null;
 
     /// <summary>
     /// Silo processes here whose silo port is in the membership table (Active rows only, if asked). While the table
@@ -288,34 +301,16 @@ public sealed class ChaosMonkey : IChaos
     }
 }
 
-/// <summary>A local silo process with the ports and parent the launcher gave it on its command line.</summary>
-public sealed record ClusterSiloProcess(int Pid, string Name, int SiloPort, int? LauncherPid)
+/// <summary>A silo process of the local cluster, as its launcher's state file lists it.</summary>
+public sealed record ClusterSiloProcess(int Pid, string Name, int SiloPort, int LauncherPid)
 {
-    public static IReadOnlyList<ClusterSiloProcess> Find(string clusterId) =>
-        SiloProcesses.Find(clusterId)
-            .Select(silo => (Silo: silo, Arguments: Arguments(silo.Pid)))
-            .Select(s => new ClusterSiloProcess(
-                s.Silo.Pid,
-                s.Silo.Name,
-                int.TryParse(Setting(s.Arguments, "Shards:Silo:SiloPort"), out var port) ? port : -1,
-                int.TryParse(Setting(s.Arguments, "Shards:Silo:ParentProcessId"), out var parent) ? parent : null))
-            .ToList();
-
-    private static string[] Arguments(int pid)
-    {
-        try
-        {
-            return File.ReadAllText($"/proc/{pid}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return [];
-        }
-    }
-
-    private static string? Setting(string[] arguments, string key)
-    {
-        var prefix = $"--{key}=";
-        return arguments.FirstOrDefault(a => a.StartsWith(prefix, StringComparison.Ordinal))?[prefix.Length..];
-    }
+    /// <summary>
+    /// The silos of the <c>shards cluster up</c> of <paramref name="clusterId"/> running from this folder (its state in
+    /// <paramref name="stateDirectory"/>, default <c>.shards</c>) whose process runs (same pid and start time as the
+    /// launcher wrote down); empty when none runs.
+    /// </summary>
+    public static IReadOnlyList<ClusterSiloProcess> Find(string clusterId, string? stateDirectory = null) =>
+        ClusterStateFile.For(clusterId, stateDirectory).Read() is { IsRunning: true, State: { } state }
+            ? [.. state.Silos.Where(s => s.IsRunning()).Select(s => new ClusterSiloProcess(s.Pid!.Value, s.Name, s.SiloPort, state.LauncherPid))]
+            : [];
 }

@@ -64,6 +64,8 @@ public sealed class PostgresStallChaos : IChaos
         }
 
         Volatile.Write(ref _stoppedAt, Stopwatch.GetTimestamp());
+        // PostgreSQL writes down only its postmaster's pid: its backends, checkpointer and WAL writer are found as the
+        // postmaster's children in /proc (the one process walk left; Shards' own processes are in .shards/cluster.json).
         // A child forked just before the postmaster stopped shows up in a later sweep.
         for (var sweep = 0; sweep < MaxSweeps; sweep++)
         {

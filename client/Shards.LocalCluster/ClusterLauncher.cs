@@ -12,7 +12,8 @@ namespace Shards.LocalCluster;
 /// <summary>
 /// A local cluster master: starts N silo processes on free loopback ports, waits until each is Active in the
 /// membership table, re-forks a silo that crashed (same name and ports), and on stop sends SIGTERM to all and
-/// waits for a graceful shutdown (SIGKILL after <see cref="LauncherOptions.StopTimeout"/>).
+/// waits for a graceful shutdown (SIGKILL after <see cref="LauncherOptions.StopTimeout"/>). With
+/// <see cref="LauncherOptions.StateFile"/> it writes its state there whenever it changes, and removes it on stop.
 /// </summary>
 public sealed class ClusterLauncher : IAsyncDisposable
 {
@@ -31,6 +32,13 @@ public sealed class ClusterLauncher : IAsyncDisposable
     private readonly List<Task> _monitors = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _rolling = new(1, 1);
+
+    /// <summary>Guards <see cref="_silos"/>, <see cref="_monitors"/> and the state file's writes.</summary>
+    private readonly Lock _state = new();
+    private readonly ClusterStateFile? _stateFile;
+    private readonly ClusterState? _identity;
+    private LauncherStatus _status = LauncherStatus.Starting;
+    private bool _stateRemoved;
     private IHost? _adminClient;
 
     public ClusterLauncher(LauncherOptions options, Action<string>? report = null)
@@ -38,6 +46,11 @@ public sealed class ClusterLauncher : IAsyncDisposable
         _options = options;
         _report = report ?? (_ => { });
         Directory.CreateDirectory(options.LogDirectory);
+        if (options.StateFile is { } stateFile)
+        {
+            _stateFile = new ClusterStateFile(stateFile, options.ClusterId);
+            _identity = ClusterState.StartingHere(options.ClusterId, options.ServiceId, PostgresAvailability.Describe(options.ConnectionString));
+        }
     }
 
     public IReadOnlyList<SupervisedSilo> Silos => _silos;
@@ -54,6 +67,8 @@ public sealed class ClusterLauncher : IAsyncDisposable
             starting.Add(AddSilo());
         }
 
+        PublishState();
+
         // The first silo creates the membership version row; the others join in parallel after it.
         await StartAndWaitActiveAsync(starting[0], cancellationToken);
         await Task.WhenAll(starting.Skip(1).Select(silo => StartAndWaitActiveAsync(silo, cancellationToken)));
@@ -61,6 +76,9 @@ public sealed class ClusterLauncher : IAsyncDisposable
         {
             await ConnectAdminClientAsync(cancellationToken);
         }
+
+        _status = LauncherStatus.Running;
+        PublishState();
     }
 
     /// <summary>
@@ -82,7 +100,12 @@ public sealed class ClusterLauncher : IAsyncDisposable
                 _report($"rolling restart: starting a replacement for {old.Name} on port {replacement.SiloPort} (HTTP {replacement.HttpUrl})");
                 await StartAndWaitActiveAsync(replacement, cancellationToken);
                 old.Retiring = true;
-                _silos[i] = replacement;
+                lock (_state)
+                {
+                    _silos[i] = replacement;
+                }
+
+                PublishState();
                 await StopSiloAsync(old);
                 _report($"rolling restart: {old.Name} replaced (pid {replacement.Pid}) in {watch.Elapsed.TotalSeconds:0.0} s");
             }
@@ -123,6 +146,8 @@ public sealed class ClusterLauncher : IAsyncDisposable
         }
 
         await _stopping.CancelAsync();
+        _status = LauncherStatus.Stopping;
+        PublishState();
         if (_adminClient is not null)
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
@@ -130,8 +155,21 @@ public sealed class ClusterLauncher : IAsyncDisposable
             _adminClient.Dispose();
         }
 
-        await Task.WhenAll(_silos.Select(StopSiloAsync));
-        await Task.WhenAll(_monitors);
+        List<SupervisedSilo> silos;
+        lock (_state)
+        {
+            silos = [.. _silos];
+        }
+
+        await Task.WhenAll(silos.Select(StopSiloAsync));
+        List<Task> monitors;
+        lock (_state)
+        {
+            monitors = [.. _monitors];
+        }
+
+        await Task.WhenAll(monitors);
+        RemoveState();
     }
 
     public async ValueTask DisposeAsync()
@@ -143,9 +181,90 @@ public sealed class ClusterLauncher : IAsyncDisposable
 
     private SupervisedSilo AddSilo()
     {
-        var silo = NewSilo($"silo-{_silos.Count + 1}");
-        _silos.Add(silo);
-        return silo;
+        lock (_state)
+        {
+            var silo = NewSilo($"silo-{_silos.Count + 1}");
+            _silos.Add(silo);
+            return silo;
+        }
+    }
+
+    /// <summary>Writes the state file (when there is one) from what the launcher knows now; a failure is reported, not fatal.</summary>
+    private void PublishState()
+    {
+        if (_stateFile is null || _identity is null)
+        {
+            return;
+        }
+
+        lock (_state)
+        {
+            if (_stateRemoved)
+            {
+                return;
+            }
+
+            try
+            {
+                _stateFile.Write(_identity with { Status = _status, Silos = [.. _silos.Select(StateOf)] });
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                _report($"could not write the state file {_stateFile.Path}: {ex.Message}");
+            }
+        }
+    }
+
+    /// <summary>The launcher stops: no cluster runs any more, so its state file goes.</summary>
+    private void RemoveState()
+    {
+        if (_stateFile is null)
+        {
+            return;
+        }
+
+        lock (_state)
+        {
+            _stateRemoved = true;
+            try
+            {
+                _stateFile.DeleteIfOwnedByThisProcess();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                _report($"could not remove the state file {_stateFile.Path}: {ex.Message}");
+            }
+        }
+    }
+
+    private static LocalSiloState StateOf(SupervisedSilo silo)
+    {
+        var pid = silo.Pid;
+        return new LocalSiloState
+        {
+            Name = silo.Name,
+            Pid = pid,
+            PidStartTicks = pid is null ? null : silo.StartTicks,
+            SiloPort = silo.SiloPort,
+            GatewayPort = silo.GatewayPort,
+            HttpPort = silo.HttpPort,
+            HttpUrl = silo.HttpUrl,
+            LogFile = silo.LogFile,
+            // A process that exited before the supervisor saw it: no longer active, whatever the launcher thought.
+            Status = pid is null && silo.State is SupervisedSiloState.Running or SupervisedSiloState.Stopping
+                ? LocalSiloStatus.Stopped
+                : silo.State switch
+                {
+                    SupervisedSiloState.Starting => LocalSiloStatus.Starting,
+                    SupervisedSiloState.Running => LocalSiloStatus.Active,
+                    SupervisedSiloState.Restarting => LocalSiloStatus.Restarting,
+                    SupervisedSiloState.Stopping => LocalSiloStatus.Stopping,
+                    SupervisedSiloState.Failed => LocalSiloStatus.Failed,
+                    _ => LocalSiloStatus.Stopped,
+                },
+            Restarts = silo.Restarts,
+            StartedAt = silo.StartedAt == default ? null : silo.StartedAt,
+        };
     }
 
     /// <summary>A silo on three new free loopback ports: silo-to-silo, gateway and HTTP.</summary>
@@ -169,7 +288,13 @@ public sealed class ClusterLauncher : IAsyncDisposable
         StartProcess(silo);
         await WaitUntilActiveAsync(silo, cancellationToken);
         silo.State = SupervisedSiloState.Running;
-        _monitors.Add(SuperviseAsync(silo));
+        var monitor = SuperviseAsync(silo);
+        lock (_state)
+        {
+            _monitors.Add(monitor);
+        }
+
+        PublishState();
     }
 
     private void StartProcess(SupervisedSilo silo)
@@ -187,8 +312,8 @@ public sealed class ClusterLauncher : IAsyncDisposable
             startInfo.ArgumentList.Add(argument);
         }
 
-        // Settings travel as arguments (visible in ps, which is how 'shards kill' finds a silo); the connection
-        // string travels in the environment so that a password never shows in a process list.
+        // Settings travel as arguments (visible in ps, for people; other commands find silos through the state file);
+        // the connection string travels in the environment so that a password never shows in a process list.
         var settings = new Dictionary<string, string>(_options.SiloSettings, StringComparer.Ordinal)
         {
             ["Shards:Silo:Name"] = silo.Name,
@@ -242,7 +367,9 @@ public sealed class ClusterLauncher : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         silo.Process = process;
+        silo.StartTicks = LocalProcesses.StartTicks(process.Id);
         silo.StartedAt = DateTimeOffset.UtcNow;
+        PublishState();
     }
 
     private static void WriteLog(StreamWriter log, string? line)
@@ -275,6 +402,7 @@ public sealed class ClusterLauncher : IAsyncDisposable
             if (process.HasExited)
             {
                 silo.State = SupervisedSiloState.Failed;
+                PublishState();
                 throw new InvalidOperationException(
                     $"{silo.Name} exited with code {process.ExitCode} before it joined the cluster.{Environment.NewLine}{LogTail(silo)}");
             }
@@ -288,6 +416,8 @@ public sealed class ClusterLauncher : IAsyncDisposable
 
             if (DateTime.UtcNow > deadline)
             {
+                silo.State = SupervisedSiloState.Failed;
+                PublishState();
                 throw new TimeoutException($"{silo.Name} did not become Active within {_options.StartTimeout.TotalSeconds:0} s.{Environment.NewLine}{LogTail(silo)}");
             }
 
@@ -327,12 +457,14 @@ public sealed class ClusterLauncher : IAsyncDisposable
             if (!_options.RestartCrashedSilos)
             {
                 silo.State = SupervisedSiloState.Stopped;
+                PublishState();
                 _report($"{silo.Name} exited with code {exitCode} ({Describe(exitCode)}); restarts are off");
                 return;
             }
 
             delay = lived > TimeSpan.FromSeconds(30) ? TimeSpan.FromSeconds(1) : Min(delay * 2, s_maxRestartDelay);
             silo.State = SupervisedSiloState.Restarting;
+            PublishState();
             _report($"{silo.Name} exited with code {exitCode} ({Describe(exitCode)}); restarting in {delay.TotalSeconds:0} s");
             try
             {
@@ -346,6 +478,7 @@ public sealed class ClusterLauncher : IAsyncDisposable
                 silo.Restarts++;
                 await WaitUntilActiveAsync(silo, _stopping.Token);
                 silo.State = SupervisedSiloState.Running;
+                PublishState();
                 _report($"{silo.Name} is back (pid {silo.Pid}, restart #{silo.Restarts})");
             }
             catch (OperationCanceledException)
@@ -354,6 +487,8 @@ public sealed class ClusterLauncher : IAsyncDisposable
             }
             catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or Npgsql.NpgsqlException)
             {
+                silo.State = SupervisedSiloState.Restarting;
+                PublishState();
                 _report($"{silo.Name} failed to restart: {ex.Message.Split(Environment.NewLine)[0]}");
             }
         }
@@ -491,10 +626,12 @@ public sealed class ClusterLauncher : IAsyncDisposable
         if (process is null || process.HasExited)
         {
             silo.State = SupervisedSiloState.Stopped;
+            PublishState();
             return;
         }
 
         silo.State = SupervisedSiloState.Stopping;
+        PublishState();
         PosixSignals.Send(process.Id, PosixSignals.SigTerm);
         using var timeout = new CancellationTokenSource(_options.StopTimeout);
         try
@@ -509,6 +646,7 @@ public sealed class ClusterLauncher : IAsyncDisposable
         }
 
         silo.State = SupervisedSiloState.Stopped;
+        PublishState();
     }
 
     private static string LogTail(SupervisedSilo silo)

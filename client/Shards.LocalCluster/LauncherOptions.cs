@@ -50,6 +50,13 @@ public sealed class LauncherOptions
     /// </summary>
     public ShardsTlsOptions? Tls { get; set; }
 
+    /// <summary>
+    /// Where the launcher keeps its state (<see cref="ClusterStateFile"/>: its pid, the cluster, each silo's pid, ports,
+    /// log and status), rewritten whenever it changes and removed when the launcher stops; <c>shards cluster up</c> sets
+    /// <c>.shards/cluster.json</c>. Null: no state file (tests, benchmarks and the demo, whose silos nobody else finds).
+    /// </summary>
+    public string? StateFile { get; set; }
+
     /// <summary>Folder for the silos' log files.</summary>
     public string LogDirectory { get; set; } = Path.Combine(".shards", "logs");
 

@@ -50,6 +50,9 @@ public sealed class SupervisedSilo
 
     internal Process? Process { get; set; }
 
+    /// <summary>The current process's start in clock ticks since boot (/proc/PID/stat), for the state file.</summary>
+    internal long? StartTicks { get; set; }
+
     /// <summary>The current process id, or null when no process runs.</summary>
     public int? Pid
     {

@@ -7,7 +7,10 @@ using Shards.Postgres;
 
 namespace Shards.Cli.Commands;
 
-/// <summary><c>shards cluster up</c>: a local cluster master that starts and supervises silo processes.</summary>
+/// <summary>
+/// <c>shards cluster up</c>: a local cluster master that starts and supervises silo processes, and keeps its state in
+/// <c>.shards/cluster.json</c>; <c>cluster down</c> and <c>cluster restart</c> find it there from another terminal.
+/// </summary>
 internal static class ClusterCommands
 {
     public static Command Create(GlobalOptions global)
@@ -42,7 +45,7 @@ internal static class ClusterCommands
             Description = "TLS between silos and clients with a self-signed cluster certificate made in .shards/tls (or give your own with Shards__Tls__*)",
         };
 
-        var up = new Command("up", "Start N silos (and the private PostgreSQL unless one is configured), supervise them until Ctrl+C");
+        var up = new Command("up", "Start N silos (and the private PostgreSQL unless one is configured), supervise them until Ctrl+C or 'shards cluster down'");
         up.Options.Add(silos);
         up.Options.Add(shards);
         up.Options.Add(noRestart);
@@ -50,6 +53,22 @@ internal static class ClusterCommands
         up.Options.Add(dashboard);
         up.Options.Add(tls);
         global.SetAction(up, async (parseResult, context, ct) =>
+        {
+            // Before anything starts: one launcher per cluster and folder.
+            var stateFile = ClusterStateFile.For(context.Cluster.ClusterId);
+            using var claim = ClaimOrRefuse(stateFile);
+            try
+            {
+                stateFile.Write(ClusterState.StartingHere(context.Cluster.ClusterId, context.Cluster.ServiceId));
+                return await UpAsync(parseResult, context, stateFile, ct);
+            }
+            finally
+            {
+                stateFile.DeleteIfOwnedByThisProcess();
+            }
+        });
+
+        async Task<int> UpAsync(ParseResult parseResult, CliContext context, ClusterStateFile stateFile, CancellationToken ct)
         {
             using var stop = new StopSignals(ct);
             ct = stop.Token;
@@ -68,6 +87,7 @@ internal static class ClusterCommands
                 KillFrozenSilosAfter = parseResult.GetValue(probesOnly) ? null : TimeSpan.FromSeconds(1),
                 ApiKey = LocalApiKey.LoadOrCreate(LocalApiKey.DefaultPath),
                 Tls = parseResult.GetValue(tls) ? LocalTlsCertificate.LoadOrCreate() : context.Tls,
+                StateFile = stateFile.FullPath,
             };
             if (!parseResult.GetValue(tls))
             {
@@ -105,6 +125,8 @@ internal static class ClusterCommands
             {
                 silos = launcher.Silos.Select(s => new { s.Name, s.Pid, s.SiloPort, s.GatewayPort, s.HttpPort, s.HttpUrl, s.LogFile }),
                 apiKeyFile = Path.GetFullPath(LocalApiKey.DefaultPath),
+                stateFile = stateFile.FullPath,
+                launcherPid = Environment.ProcessId,
             });
             context.Output.Line();
             context.Output.Line($"HTTP API on every silo, API key in {LocalApiKey.DefaultPath} (header X-Api-Key). Try:");
@@ -118,8 +140,9 @@ internal static class ClusterCommands
             }
 
             context.Output.Line();
-            context.Output.Line("Supervising: a crashed silo is restarted. Try 'shards members', 'shards kill silo-2' or 'shards cluster restart'");
-            context.Output.Line("(SIGUSR2 to this process) in another terminal. Ctrl+C stops all.");
+            context.Output.Line($"Supervising (pid {Environment.ProcessId}, state in {stateFile.Path}): a crashed silo is restarted. In another terminal try");
+            context.Output.Line("'shards members', 'shards kill silo-2', 'shards cluster restart' (SIGUSR2 to this process) or 'shards cluster down'.");
+            context.Output.Line("Ctrl+C or 'shards cluster down' stops all.");
 
             // SIGUSR2: rolling restart, one silo at a time (as a cluster master replaces its workers).
             using var rolling = PosixSignalRegistration.Create((PosixSignal)PosixSignals.SigUsr2, signal =>
@@ -153,10 +176,122 @@ internal static class ClusterCommands
             await launcher.StopAsync();
             CliOutput.Status("All silos stopped.");
             return ExitCodes.Ok;
-        });
+        }
+
         cluster.Subcommands.Add(up);
+        cluster.Subcommands.Add(Down(global));
         cluster.Subcommands.Add(Restart(global));
         return cluster;
+    }
+
+    /// <summary>
+    /// The launcher lock of the cluster, or a refusal that names the launcher that runs and how to stop it. A stale
+    /// state file (its launcher gone) does not refuse: the new launcher replaces it.
+    /// </summary>
+    private static IDisposable ClaimOrRefuse(ClusterStateFile stateFile)
+    {
+        var before = stateFile.Read();
+        if (before is { IsRunning: true, State: { } running })
+        {
+            throw AlreadyRunning(stateFile, running);
+        }
+
+        var claim = stateFile.TryClaim();
+        if (claim is null)
+        {
+            throw stateFile.Read() is { IsRunning: true, State: { } now }
+                ? AlreadyRunning(stateFile, now)
+                : new CliException(
+                    $"Another 'shards cluster up' of cluster '{stateFile.ClusterId}' is starting or stopping in this folder (it holds {stateFile.Path}.lock). " +
+                    "Wait for it, or stop it with 'shards cluster down'.", ExitCodes.AlreadyRunning);
+        }
+
+        if (before.IsStale)
+        {
+            CliOutput.Status($"Replacing a stale {before.Path} ({before.StaleBecause}).");
+        }
+
+        return claim;
+    }
+
+    private static CliException AlreadyRunning(ClusterStateFile stateFile, ClusterState running)
+    {
+        var active = running.Silos.Count(s => s.Status == LocalSiloStatus.Active);
+        return new CliException(
+            $"Cluster '{running.ClusterId}' already runs from this folder: its launcher 'shards cluster up' is pid {running.LauncherPid} " +
+            $"(started {running.StartedAt.ToLocalTime():yyyy-MM-dd HH:mm:ss}, {running.Status.ToString().ToLowerInvariant()}, {active} of {running.Silos.Count} silo(s) active; " +
+            $"state in {stateFile.Path}). Stop it with 'shards cluster down' (or Ctrl+C in its terminal), or start another cluster with --cluster-id NAME.",
+            ExitCodes.AlreadyRunning);
+    }
+
+    /// <summary><c>shards cluster down</c>: SIGTERM to the launcher named by the state file, and wait until it stopped.</summary>
+    private static Command Down(GlobalOptions global)
+    {
+        // The launcher gives each silo up to 30 s to stop before it SIGKILLs it: wait longer than that by default.
+        var wait = new Option<int>("--timeout") { Description = "Seconds to wait for the launcher to stop its silos and exit", DefaultValueFactory = _ => 60 };
+        wait.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 1 or > 3600)
+            {
+                result.AddError("--timeout must be between 1 and 3600 seconds.");
+            }
+        });
+        var down = new Command("down", "Stop a 'shards cluster up' running from this folder (in another terminal): SIGTERM to its launcher, which stops every silo") { wait };
+        global.SetAction(down, async (parseResult, context, ct) =>
+        {
+            var stateFile = ClusterStateFile.For(context.Cluster.ClusterId);
+            var reading = stateFile.Read();
+            var orphans = reading.State?.Silos.Any(s => s.IsRunning()) ?? false;
+            if (!reading.IsRunning && !orphans)
+            {
+                var removed = reading.IsStale && ClusterShutdown.RemoveIfStale(stateFile);
+                throw new CliException(
+                    $"No cluster '{context.Cluster.ClusterId}' runs from this folder ({reading.NotRunningReason}" +
+                    (removed ? "; removed it" : string.Empty) + "): nothing to stop.", ExitCodes.NotFound);
+            }
+
+            var timeout = TimeSpan.FromSeconds(parseResult.GetValue(wait));
+            ClusterShutdownResult result;
+            try
+            {
+                result = await ClusterShutdown.StopAsync(stateFile, timeout, CliOutput.Status, ct);
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw new CliException(ex.Message, ExitCodes.Unavailable);
+            }
+
+            context.Output.Document(new
+            {
+                clusterId = context.Cluster.ClusterId,
+                stopped = result.LauncherStopped && result.StillRunning.Count == 0,
+                result.LauncherPid,
+                silos = result.Silos.Select(s => new { s.Name, s.Pid }),
+                leftovers = result.Leftovers.Select(s => new { s.Name, s.Pid }),
+                stillRunning = result.StillRunning.Select(s => new { s.Name, s.Pid }),
+                seconds = result.Took.TotalSeconds,
+            });
+            if (!result.LauncherStopped)
+            {
+                throw new CliException(
+                    $"The launcher (pid {result.LauncherPid}) still runs after {timeout.TotalSeconds:0} s; it may still be stopping its silos (see its terminal). " +
+                    $"Wait and run 'shards cluster down' again, or end it with: kill -9 {result.LauncherPid} (its silos then stop by themselves).",
+                    ExitCodes.Unavailable);
+            }
+
+            if (result.StillRunning.Count > 0)
+            {
+                throw new CliException(
+                    "Silo process(es) still run: " + string.Join(", ", result.StillRunning.Select(s => $"{s.Name} (pid {s.Pid})")) + ".", ExitCodes.Unavailable);
+            }
+
+            var leftovers = result.Leftovers.Count > 0 ? $"; {result.Leftovers.Count} silo process(es) that outlived it terminated here." : ".";
+            context.Output.Line($"Cluster '{context.Cluster.ClusterId}' stopped in {result.Took.TotalSeconds:0.0} s: " + (result.LauncherPid is { } pid
+                ? $"launcher pid {pid} and its {result.Silos.Count} silo(s){leftovers}"
+                : $"its launcher was gone already{leftovers}"));
+            return ExitCodes.Ok;
+        });
+        return down;
     }
 
     /// <summary><c>--shards N</c>: how many databases hold grain state (cluster up, demo).</summary>
@@ -184,26 +319,22 @@ internal static class ClusterCommands
         var restart = new Command("restart", "Rolling restart of a running 'shards cluster up': replace silos one at a time, with no failed request") { wait };
         global.SetAction(restart, async (parseResult, context, ct) =>
         {
-            var launchers = LauncherProcesses.Find(context.Cluster.ClusterId);
-            if (launchers.Count != 1)
+            var reading = ClusterStateFile.For(context.Cluster.ClusterId).Read();
+            if (reading is not { IsRunning: true, State: { } state })
             {
-                throw new CliException(
-                    launchers.Count == 0
-                        ? $"No 'shards cluster up' of cluster '{context.Cluster.ClusterId}' runs on this machine."
-                        : $"Several launchers of cluster '{context.Cluster.ClusterId}' run (pids {string.Join(", ", launchers.Select(l => l.Pid))}); signal one with: kill -USR2 PID",
-                    ExitCodes.NotFound);
+                throw new CliException(reading.NotRunningMessage, ExitCodes.NotFound);
             }
 
             var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, ct);
             var before = (await MembershipTableReader.ReadAsync(connectionString, context.Cluster.ClusterId, ct))
                 .Where(r => r.Status == SiloStatusCode.Active).Select(r => r.SiloAddress).ToHashSet();
-            if (!PosixSignals.Send(launchers[0].Pid, PosixSignals.SigUsr2))
+            if (!PosixSignals.Send(state.LauncherPid, PosixSignals.SigUsr2))
             {
-                throw new CliException($"Could not signal the launcher (pid {launchers[0].Pid}).", ExitCodes.Unavailable);
+                throw new CliException($"Could not signal the launcher (pid {state.LauncherPid}).", ExitCodes.Unavailable);
             }
 
             var watch = System.Diagnostics.Stopwatch.StartNew();
-            CliOutput.Status($"Sent SIGUSR2 to the launcher (pid {launchers[0].Pid}); replacing {before.Count} silo(s) one at a time ...");
+            CliOutput.Status($"Sent SIGUSR2 to the launcher (pid {state.LauncherPid}); replacing {before.Count} silo(s) one at a time ...");
             var deadline = TimeSpan.FromSeconds(parseResult.GetValue(wait));
             while (true)
             {

@@ -18,9 +18,16 @@ internal static class MembersCommand
             var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, ct);
             var rows = await MembershipTableReader.ReadAsync(connectionString, context.Cluster.ClusterId, ct);
             var shown = parseResult.GetValue(all) ? rows : rows.Where(r => r.Status != SiloStatusCode.Dead).ToList();
-            // PID and HTTP port come from the silo processes on this machine (matched by silo port), not from the table.
-            var processes = SiloProcesses.Find(context.Cluster.ClusterId);
-            LocalSiloProcess? Local(MembershipRow row) =>
+            // PID and HTTP port come from the state file of the 'shards cluster up' running from this folder (matched by
+            // name and silo port), not from the table.
+            var local = ClusterStateFile.For(context.Cluster.ClusterId).Read();
+            var processes = local is { IsRunning: true, State: { } state } ? state.Silos.Where(s => s.IsRunning()).ToList() : [];
+            if (local.IsStale && !context.Output.Json)
+            {
+                CliOutput.Status($"No PIDs or HTTP ports shown: {local.NotRunningReason}.");
+            }
+
+            LocalSiloState? Local(MembershipRow row) =>
                 row.Status == SiloStatusCode.Active ? processes.FirstOrDefault(p => p.SiloPort == row.Port && p.Name == row.SiloName) : null;
             var now = DateTimeOffset.UtcNow;
             context.Output.Table(
@@ -37,6 +44,7 @@ internal static class MembersCommand
             context.Output.Document(new
             {
                 clusterId = context.Cluster.ClusterId,
+                launcher = new { stateFile = local.Path, running = local.IsRunning, pid = local.IsRunning ? local.State?.LauncherPid : null, stale = local.StaleBecause },
                 members = shown.Select(r => new
                 {
                     r.SiloName, r.HostName, r.Address, r.Port, r.Generation, r.GatewayPort, r.Status, r.StartTime, r.IAmAliveTime,

@@ -6,8 +6,9 @@ namespace Shards.Tests.Infrastructure;
 public sealed record CliRun(int ExitCode, string Stdout, string Stderr);
 
 /// <summary>
-/// Runs the built <c>shards</c> CLI as a child process with a bounded time, from a
-/// private temp folder (so that it never touches a checkout's <c>.shards/</c>); the process is killed at the timeout.
+/// Runs the built <c>shards</c> CLI as a child process with a bounded time, from a private temp folder (so that it
+/// never touches a checkout's <c>.shards/</c>), or from <c>workingDirectory</c> when given (kept: the caller owns it);
+/// the process is killed at the timeout.
 /// </summary>
 public static class CliProcess
 {
@@ -34,9 +35,10 @@ public static class CliProcess
         throw new FileNotFoundException("Shards.sln not found above the test's folder.");
     }
 
-    public static async Task<CliRun> RunAsync(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+    public static async Task<CliRun> RunAsync(
+        IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null, string? workingDirectory = null)
     {
-        var folder = Path.Combine(Path.GetTempPath(), $"shards-cli-{Guid.NewGuid():N}");
+        var folder = workingDirectory ?? Path.Combine(Path.GetTempPath(), $"shards-cli-{Guid.NewGuid():N}");
         Directory.CreateDirectory(folder);
         var startInfo = new ProcessStartInfo(Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet")
         {
@@ -77,7 +79,10 @@ public static class CliProcess
         {
             try
             {
-                Directory.Delete(folder, recursive: true);
+                if (workingDirectory is null)
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
             }
             catch (IOException)
             {
