@@ -17,8 +17,7 @@ rm -rf "$out" && mkdir -p "$out"
 
 cleanup() {
   nginx -p "$root/.shards/nginx" -c nginx.conf -s quit 2> /dev/null || true
-  pkill -TERM -f "shards.dll cluster up" 2> /dev/null || true
-  sleep 8
+  ./shards cluster down > /dev/null 2>&1 || true
   ./shards db stop > /dev/null 2>&1 || true
 }
 trap cleanup EXIT
