@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Shards.Client;
 using Shards.LocalCluster;
 using Shards.LocalCluster.Postgres;
@@ -34,6 +35,10 @@ public sealed class CliContext : IAsyncDisposable
         PrivatePostgres = Configuration.GetSection(PrivatePostgresOptions.Section).Get<PrivatePostgresOptions>() ?? new();
         ClientOptions = Configuration.GetSection(ShardsClientOptions.Section).Get<ShardsClientOptions>() ?? new();
         StorageOptions = Configuration.GetSection(ShardsStorageOptions.Section).Get<ShardsStorageOptions>() ?? new();
+        // Each section bound once, above, and checked by the same validator classes the silos use.
+        Check(Cluster, new ShardsClusterOptionsValidator());
+        Check(ClientOptions, new ShardsClientOptionsValidator());
+        Check(StorageOptions, new ShardsStorageOptionsValidator());
         ConfiguredConnectionString = string.IsNullOrWhiteSpace(connection)
             ? Configuration.GetConnectionString(ConnectionStringNames.Shards)
             : connection;
@@ -163,6 +168,16 @@ public sealed class CliContext : IAsyncDisposable
 
             _clientHost.Dispose();
             _clientHost = null;
+        }
+    }
+
+    private static void Check<TOptions>(TOptions options, IValidateOptions<TOptions> validator)
+        where TOptions : class
+    {
+        var result = validator.Validate(Microsoft.Extensions.Options.Options.DefaultName, options);
+        if (result.Failed)
+        {
+            throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(TOptions), result.Failures);
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Shards.Cli.Core;
 using Shards.Contracts.Common;
@@ -33,10 +34,11 @@ public sealed class GlobalOptions
     public void SetAction(Command command, Func<ParseResult, CliContext, CancellationToken, Task<int>> action) =>
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            await using var context = new CliContext(
-                parseResult.GetValue(Json), parseResult.GetValue(Connection), parseResult.GetValue(ClusterId));
+            CliContext? context = null;
             try
             {
+                // Inside the try: settings that fail their validators are a clear error, not a stack trace.
+                context = new CliContext(parseResult.GetValue(Json), parseResult.GetValue(Connection), parseResult.GetValue(ClusterId));
                 return await action(parseResult, context, cancellationToken);
             }
             catch (Exception ex)
@@ -44,6 +46,13 @@ public sealed class GlobalOptions
                 var (message, exitCode) = Describe(ex, cancellationToken);
                 await Console.Error.WriteLineAsync($"{CommandPath(parseResult)}: {message}");
                 return exitCode;
+            }
+            finally
+            {
+                if (context is not null)
+                {
+                    await context.DisposeAsync();
+                }
             }
         });
 
@@ -68,6 +77,7 @@ public sealed class GlobalOptions
             ShardsException { Code: ShardsErrorCode.StorageUnavailable } shards => (shards.Message, ExitCodes.Unavailable),
             ShardsException shards => (shards.Message, ExitCodes.BadInput),
             PostgresNotAvailableException postgres => (postgres.Message, ExitCodes.Unavailable),
+            OptionsValidationException settings => ($"bad settings: {settings.Message}", ExitCodes.BadInput),
             NpgsqlException npgsql => ($"PostgreSQL error: {npgsql.Message}", ExitCodes.Unavailable),
             OperationCanceledException when cancellationToken.IsCancellationRequested => ("cancelled", 130),
             var other when ShardsFailures.IsTransient(other) => ($"the cluster did not answer ({exception.GetType().Name}: {exception.Message})", ExitCodes.Unavailable),
