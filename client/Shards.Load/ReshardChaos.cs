@@ -70,7 +70,7 @@ public sealed class ReshardChaos : IChaos
     public Task<ChaosAction> StrikeAsync(CancellationToken cancellationToken)
     {
         Volatile.Write(ref _struckAt, Stopwatch.GetTimestamp());
-        var fence = new ReshardCoordinator(_main, _context.Cluster.ServiceId, _context.StorageOptions, StateNames.GrainTypes).Fence;
+        var fence = new ReshardCoordinator(_context.DataSources, _main, _context.Cluster.ServiceId, _context.StorageOptions, StateNames.GrainTypes).Fence;
         return Task.FromResult(new ChaosAction(
             "reshard", $"add shard {_shard}, then remove it (each waits 2 fences of {fence.TotalSeconds:0.#} s; the clients go on until both are done)"));
     }
@@ -115,7 +115,7 @@ public sealed class ReshardChaos : IChaos
                 var map = await ShardMaps.ReadMapAsync(_main, serviceId, cancellationToken)
                     ?? throw new ReshardException($"Service '{serviceId}' has no shard map any more.");
                 var request = await ShardMaps.ResolveAsync(_context, operation, _shard, null, map, cancellationToken);
-                result = await new ReshardCoordinator(_main, serviceId, _context.StorageOptions, StateNames.GrainTypes)
+                result = await new ReshardCoordinator(_context.DataSources, _main, serviceId, _context.StorageOptions, StateNames.GrainTypes)
                     .RunAsync(request, new PhaseReporter(request, onChange), cancellationToken);
                 break;
             }

@@ -8,7 +8,26 @@ namespace Shards.Postgres;
 public static class PostgresDataSourcesServiceCollectionExtensions
 {
     /// <summary>
-    /// The host's <see cref="PostgresDataSources"/> (a singleton, unless one is registered already), the main
+    /// The host's <see cref="PostgresDataSources"/>, unless one is registered already: a singleton the container disposes,
+    /// or <paramref name="shared"/>, a registry its owner disposes. For code that picks its database by connection string
+    /// (the client's death watch): the unkeyed <see cref="NpgsqlDataSource"/> stays the application's.
+    /// </summary>
+    public static IServiceCollection AddPostgresDataSources(this IServiceCollection services, PostgresDataSources? shared = null)
+    {
+        if (shared is not null)
+        {
+            services.TryAddSingleton(shared);
+        }
+        else
+        {
+            services.TryAddSingleton(_ => new PostgresDataSources());
+        }
+
+        return services;
+    }
+
+    /// <summary>
+    /// The host's <see cref="PostgresDataSources"/> (<see cref="AddPostgresDataSources"/>), the main
     /// database's <see cref="NpgsqlDataSource"/> as the unkeyed singleton (membership, reminders, the shard map, the
     /// payment ledger, HTTP idempotency records) and each of <paramref name="shards"/> (name, connection string) as a
     /// keyed singleton whose key is the shard's name. Shards on the main database, or on one database, resolve the same
@@ -22,10 +41,10 @@ public static class PostgresDataSourcesServiceCollectionExtensions
         PostgresDataSources? shared = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(mainConnectionString);
+        services.AddPostgresDataSources(shared);
         if (shared is not null)
         {
             // Instances: the container never disposes what it did not create.
-            services.TryAddSingleton(shared);
             services.AddSingleton(shared.For(mainConnectionString));
             foreach (var (name, connectionString) in shards ?? [])
             {
@@ -35,7 +54,6 @@ public static class PostgresDataSourcesServiceCollectionExtensions
             return services;
         }
 
-        services.TryAddSingleton(_ => new PostgresDataSources());
         // Added, not tried: it replaces a fallback registered before (the HTTP API's, which refuses to start without one).
         services.AddSingleton(provider => provider.GetRequiredService<PostgresDataSources>().For(mainConnectionString));
         foreach (var (name, connectionString) in shards ?? [])

@@ -32,8 +32,9 @@ public static class ShardedStorageSiloBuilderExtensions
     }
 
     /// <summary>
-    /// The silo's shard databases and its shard map monitor (the map itself lives in the main database at
-    /// <paramref name="mainConnectionString"/>). Throws <see cref="InvalidOperationException"/> for a bad configuration.
+    /// The silo's shard databases, their data sources (<see cref="PostgresDataSourcesServiceCollectionExtensions.AddShardsDataSources"/>:
+    /// the main database's, and each shard's keyed by its name) and its shard map monitor (the map itself lives in the
+    /// main database at <paramref name="mainConnectionString"/>). Throws <see cref="InvalidOperationException"/> for a bad configuration.
     /// </summary>
     public static ISiloBuilder AddShardMap(this ISiloBuilder silo, string mainConnectionString, ShardSet shards, ShardsStorageOptions storage)
     {
@@ -43,6 +44,7 @@ public static class ShardedStorageSiloBuilderExtensions
                 $"Shards:Storage:MapLease ({storage.MapLease}) must be longer than Shards:Storage:MapRefreshPeriod ({storage.MapRefreshPeriod}), which must be positive.");
         }
 
+        silo.Services.AddShardsDataSources(mainConnectionString, shards.Shards.Select(s => KeyValuePair.Create(s.Name, s.ConnectionString)));
         silo.Services.AddSingleton(shards);
         silo.Services.AddSingleton(services => new ShardMapMonitor(
             mainConnectionString,

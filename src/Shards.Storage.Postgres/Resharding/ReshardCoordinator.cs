@@ -14,6 +14,10 @@ namespace Shards.Storage.Postgres.Resharding;
 /// where the stored map and progress say it stopped. Bad input and unreachable databases are refused before anything
 /// changes.
 /// </summary>
+/// <param name="dataSources">
+/// The data sources of the command run (or silo) that reshards: one per database, whichever step of the resharding
+/// reaches it.
+/// </param>
 /// <param name="main">The main database (shard map, progress).</param>
 /// <param name="storage">
 /// The shard connection strings configured for this process (others are reached with the main connection's
@@ -25,7 +29,7 @@ namespace Shards.Storage.Postgres.Resharding;
 /// before anything moves.
 /// </param>
 public sealed class ReshardCoordinator(
-    string main, string serviceId, ShardsStorageOptions storage, IReadOnlyDictionary<string, string> grainTypes, TimeProvider? time = null)
+    PostgresDataSources dataSources, string main, string serviceId, ShardsStorageOptions storage, IReadOnlyDictionary<string, string> grainTypes, TimeProvider? time = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
@@ -188,7 +192,7 @@ public sealed class ReshardCoordinator(
         if (request.Operation == ReshardOperation.Add)
         {
             var added = Connections(moving, request).Single(c => c.Name == request.Name);
-            await Guard(() => SchemaMigrator.ApplyAsync(added.ConnectionString, cancellationToken), added.ToString(), added.ConnectionString);
+            await Guard(() => new SchemaMigrator(dataSources.For(added.ConnectionString)).ApplyAsync(cancellationToken), added.ToString(), added.ConnectionString);
             var identity = await ShardMapStore.ClaimIdentityAsync(added.ConnectionString, serviceId, request.Name, cancellationToken);
             if (identity != request.Name)
             {
@@ -225,7 +229,7 @@ public sealed class ReshardCoordinator(
             await Guard(async () =>
             {
                 // The fence's column and function come with the schema; a silo applies it at start, and so does this.
-                await SchemaMigrator.ApplyAsync(connection.ConnectionString, cancellationToken);
+                await new SchemaMigrator(dataSources.For(connection.ConnectionString)).ApplyAsync(cancellationToken);
                 if (!await ShardWriteFence.CloseAsync(connection.ConnectionString, serviceId, shard.Name, map.Version, cancellationToken))
                 {
                     var identity = await ShardMapStore.ClaimIdentityAsync(connection.ConnectionString, serviceId, shard.Name, cancellationToken);

@@ -74,7 +74,7 @@ public sealed class MembershipDeathWatchTests(PostgresDatabaseFixture database) 
         _disposables.Add(signal);
         var unreachable = "Host=127.0.0.1;Port=1;Database=shards;Username=postgres;Timeout=1"; // nothing listens on port 1
         using var watch = new MembershipDeathWatch(
-            unreachable, "deathwatch-unreachable", new ShardsClientOptions { DeathWatchPeriod = TimeSpan.FromMilliseconds(50) }, signal,
+            TestPostgres.DataSources.For(unreachable), "deathwatch-unreachable", new ShardsClientOptions { DeathWatchPeriod = TimeSpan.FromMilliseconds(50) }, signal,
             NullLogger<MembershipDeathWatch>.Instance);
         var inFlight = signal.Current;
 
@@ -91,7 +91,7 @@ public sealed class MembershipDeathWatchTests(PostgresDatabaseFixture database) 
         var signal = new GatewayLossSignal(NullLogger<GatewayLossSignal>.Instance);
         _disposables.Add(signal);
         var options = new ShardsClientOptions { DeathWatchPeriod = period ?? TimeSpan.FromMilliseconds(50) };
-        var watch = new MembershipDeathWatch(database.ConnectionString, clusterId, options, signal, NullLogger<MembershipDeathWatch>.Instance);
+        var watch = new MembershipDeathWatch(TestPostgres.DataSources.For(database.ConnectionString), clusterId, options, signal, NullLogger<MembershipDeathWatch>.Instance);
         _disposables.Add(watch);
         await watch.StartAsync(CancellationToken.None);
         await Task.Delay(TimeSpan.FromMilliseconds(300)); // its first read: what it sees alive

@@ -167,7 +167,7 @@ public sealed class MovingMapTests(TwoServerShardsFixture shards) : IDisposable
         }
 
         await InsertLogRowAsync(s2, shards.ConnectionStringOf(before.ShardFor($"product/{moving[0]}")), serviceId, moving[0], requests[moving[0]][0]);
-        var result = await new ReshardCoordinator(shards.Main, serviceId, CoordinatorOptions(("s0", shards.S0), ("s1", shards.S1), ("s2", s2)), StateNames.GrainTypes).RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), null, CancellationToken.None);
+        var result = await new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, CoordinatorOptions(("s0", shards.S0), ("s1", shards.S1), ("s2", s2)), StateNames.GrainTypes).RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), null, CancellationToken.None);
         Assert.True(result.KeysMoved >= moving.Count);
 
         foreach (var key in moving)
@@ -235,7 +235,7 @@ public sealed class MovingMapTests(TwoServerShardsFixture shards) : IDisposable
         /// <summary>The coordinator resumes the resharding the test began: closes the old shards, moves the rows, publishes version 3.</summary>
         public async Task FinishAsync()
         {
-            var result = await new ReshardCoordinator(Test.Fixture.Main, ServiceId, CoordinatorOptions([.. Databases]), StateNames.GrainTypes).RunAsync(Request, null, CancellationToken.None);
+            var result = await new ReshardCoordinator(TestPostgres.DataSources, Test.Fixture.Main, ServiceId, CoordinatorOptions([.. Databases]), StateNames.GrainTypes).RunAsync(Request, null, CancellationToken.None);
             Assert.True(result.Resumed);
             Assert.Equal(3, result.TargetVersion);
         }

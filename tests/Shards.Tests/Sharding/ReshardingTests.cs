@@ -48,7 +48,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         var expectedMoves = seeded.Count(k => before.ShardFor($"product/{k}") != after.ShardFor($"product/{k}"));
         Assert.All(seeded.Where(k => before.ShardFor($"product/{k}") != after.ShardFor($"product/{k}")), k => Assert.Equal("s2", after.ShardFor($"product/{k}")));
 
-        var coordinator = new ReshardCoordinator(shards.Main, serviceId, Batched(all, 40), StateNames.GrainTypes);
+        var coordinator = new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, Batched(all, 40), StateNames.GrainTypes);
         var movingStarted = new TaskCompletionSource();
         var progress = new SynchronousProgress(p =>
         {
@@ -100,7 +100,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         Assert.InRange(inS1, 100, 200);
 
         var load = writers.RunAsync(keys);
-        var result = await new ReshardCoordinator(shards.Main, serviceId, Batched(all, 40), StateNames.GrainTypes)
+        var result = await new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, Batched(all, 40), StateNames.GrainTypes)
             .RunAsync(new ReshardRequest(ReshardOperation.Remove, "s1", null), null, CancellationToken.None);
         await Task.Delay(300);
         await writers.StopAsync(load);
@@ -136,7 +136,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
             }
         });
         var request = new ReshardRequest(ReshardOperation.Add, "s2", s2);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ReshardCoordinator(shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(request, interrupted, stop.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(request, interrupted, stop.Token));
 
         var record = await ReshardingStore.ReadInProgressAsync(shards.Main, serviceId, CancellationToken.None);
         Assert.NotNull(record);
@@ -148,9 +148,9 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
 
         // Another resharding cannot start meanwhile; the same one continues.
         var other = await Assert.ThrowsAsync<ReshardException>(() =>
-            new ReshardCoordinator(shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(new ReshardRequest(ReshardOperation.Remove, "s0", null), null, CancellationToken.None));
+            new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(new ReshardRequest(ReshardOperation.Remove, "s0", null), null, CancellationToken.None));
         Assert.Contains("in the middle of another resharding (add s2", other.Message, StringComparison.Ordinal);
-        var result = await new ReshardCoordinator(shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(request, null, CancellationToken.None);
+        var result = await new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(request, null, CancellationToken.None);
 
         Assert.True(result.Resumed);
         Assert.Equal(expectedMoves, result.KeysMoved);
@@ -179,7 +179,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         await SetLoginAsync(allowed: false);
         try
         {
-            await new ReshardCoordinator(shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), null, CancellationToken.None);
+            await new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), null, CancellationToken.None);
 
             // The key's row left the shard this silo's map names: answering "no row" would be a 404 or an empty cart.
             var moved = keys.First(k => new ShardRouter(["s0", "s1", "s2"]).ShardFor($"product/{k}") == "s2");
@@ -233,7 +233,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         var s2 = await TestPostgres.CreateDatabaseAsync("reshard_s2");
         var two = Options(("s0", shards.S0), ("s1", shards.S1));
         await SiloAsync(serviceId, two);
-        var coordinator = new ReshardCoordinator(shards.Main, serviceId, two, StateNames.GrainTypes);
+        var coordinator = new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, two, StateNames.GrainTypes);
 
         async Task<ReshardException> RefusedAsync(ReshardRequest request) =>
             await Assert.ThrowsAsync<ReshardException>(() => coordinator.RunAsync(request, null, CancellationToken.None));

@@ -60,7 +60,7 @@ public sealed class WriteFenceTests(TwoServerShardsFixture shards) : IDisposable
         var write = holding.WriteStateAsync(ProductState, Product(late), state);
         Assert.Equal(1, await held.Routed.Task);
 
-        var result = await new ReshardCoordinator(shards.Main, serviceId, Options(groupCommit, ("s0", shards.S0), ("s1", shards.S1), ("s2", s2)), StateNames.GrainTypes)
+        var result = await new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, Options(groupCommit, ("s0", shards.S0), ("s1", shards.S1), ("s2", s2)), StateNames.GrainTypes)
             .RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), null, CancellationToken.None);
         Assert.Equal(3, result.TargetVersion);
         Assert.True(result.KeysMoved > 0);
