@@ -63,7 +63,7 @@ public static class ShardDatabases
         ShardMap? map;
         try
         {
-            map = await ShardMapStore.ReadCurrentAsync(mainConnectionString, serviceId, cancellationToken);
+            map = await new ShardMapStore(context.DataSources, mainConnectionString).ReadCurrentAsync(serviceId, cancellationToken);
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UndefinedTable)
         {

@@ -33,8 +33,9 @@ public static class ShardedStorageSiloBuilderExtensions
 
     /// <summary>
     /// The silo's shard databases, their data sources (<see cref="PostgresDataSourcesServiceCollectionExtensions.AddShardsDataSources"/>:
-    /// the main database's, and each shard's keyed by its name) and its shard map monitor (the map itself lives in the
-    /// main database at <paramref name="mainConnectionString"/>). Throws <see cref="InvalidOperationException"/> for a bad configuration.
+    /// the main database's, and each shard's keyed by its name), the shard map's store and monitor (the map itself lives
+    /// in the main database at <paramref name="mainConnectionString"/>) and <see cref="ShardInspection"/>. Throws
+    /// <see cref="InvalidOperationException"/> for a bad configuration.
     /// </summary>
     public static ISiloBuilder AddShardMap(this ISiloBuilder silo, string mainConnectionString, ShardSet shards, ShardsStorageOptions storage)
     {
@@ -46,7 +47,10 @@ public static class ShardedStorageSiloBuilderExtensions
 
         silo.Services.AddShardsDataSources(mainConnectionString, shards.Shards.Select(s => KeyValuePair.Create(s.Name, s.ConnectionString)));
         silo.Services.AddSingleton(shards);
+        silo.Services.AddSingleton(services => new ShardMapStore(services.GetRequiredService<PostgresDataSources>(), mainConnectionString));
+        silo.Services.AddSingleton<ShardInspection>();
         silo.Services.AddSingleton(services => new ShardMapMonitor(
+            services.GetRequiredService<PostgresDataSources>(),
             mainConnectionString,
             services.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId,
             shards,

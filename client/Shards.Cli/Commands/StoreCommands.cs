@@ -124,7 +124,7 @@ internal static class StoreCommands
             }
 
             // The silos route by the stored shard map; routing the grain id with it here gives the same shard.
-            var map = await ShardMaps.ReadMapAsync(connectionString, context.Cluster.ServiceId, ct);
+            var map = await ShardMaps.ReadMapAsync(context, connectionString, context.Cluster.ServiceId, ct);
             var shard = map?.Document.CreateRouter().ShardFor(location.GrainId);
             var storage = shard is null ? null : new { shard, database = map!.Document.Find(shard)!.Target, mapVersion = map.Version };
             if (storage is not null)

@@ -256,13 +256,14 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
         return result;
     }
 
-    private static async Task<IReadOnlyDictionary<string, long>> RowsPerShardAsync(
+    private async Task<IReadOnlyDictionary<string, long>> RowsPerShardAsync(
         IReadOnlyList<ShardConnection> shardDatabases, string serviceId, CancellationToken cancellationToken)
     {
         var rows = new Dictionary<string, long>(StringComparer.Ordinal);
+        var inspection = new ShardInspection(context.DataSources);
         foreach (var shard in shardDatabases)
         {
-            rows[$"{shard.Name} {shard.Target}"] = (await ShardInspection.StatisticsAsync(shard.ConnectionString, serviceId, cancellationToken)).Sum(s => s.Rows);
+            rows[$"{shard.Name} {shard.Target}"] = (await inspection.StatisticsAsync(shard.ConnectionString, serviceId, cancellationToken)).Sum(s => s.Rows);
         }
 
         return rows;

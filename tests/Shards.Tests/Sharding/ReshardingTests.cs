@@ -79,10 +79,10 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         Assert.Equal(0, writers.Conflicts);
         await AssertEveryKeyOnceWhereRoutedAsync(serviceId, after, [.. seeded, .. fresh], writers, ("s0", shards.S0), ("s1", shards.S1), ("s2", s2));
 
-        var map = await ShardMapStore.ReadCurrentAsync(shards.Main, serviceId);
+        var map = await TestStores.Maps(shards.Main).ReadCurrentAsync(serviceId);
         Assert.Equal(ShardRouter.Algorithm, map!.Document.Algorithm);
         Assert.Equal(["s0", "s1", "s2"], map.Document.Names);
-        Assert.Null(await ReshardingStore.ReadInProgressAsync(shards.Main, serviceId, CancellationToken.None));
+        Assert.Null(await TestStores.Resharding(shards.Main).ReadInProgressAsync(serviceId, CancellationToken.None));
     }
 
     [Fact]
@@ -138,10 +138,10 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         var request = new ReshardRequest(ReshardOperation.Add, "s2", s2);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(request, interrupted, stop.Token));
 
-        var record = await ReshardingStore.ReadInProgressAsync(shards.Main, serviceId, CancellationToken.None);
+        var record = await TestStores.Resharding(shards.Main).ReadInProgressAsync(serviceId, CancellationToken.None);
         Assert.NotNull(record);
         Assert.InRange(record.KeysMoved, 50, expectedMoves - 1);
-        Assert.True((await ShardMapStore.ReadCurrentAsync(shards.Main, serviceId))!.Document.IsMoving);
+        Assert.True((await TestStores.Maps(shards.Main).ReadCurrentAsync(serviceId))!.Document.IsMoving);
 
         // Half moved: the silo routes every key to wherever its row is now, and writes each one again.
         await writers.WriteEachOnceAsync(keys);
@@ -257,10 +257,10 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         var last = await RefusedAsync(new ReshardRequest(ReshardOperation.Remove, "s0", null));
         Assert.Contains("it is the last shard", last.Message, StringComparison.Ordinal);
 
-        var map = await ShardMapStore.ReadCurrentAsync(shards.Main, serviceId);
+        var map = await TestStores.Maps(shards.Main).ReadCurrentAsync(serviceId);
         Assert.Equal(3, map!.Version); // 1, then the moving map and the target map of the one real resharding
         Assert.Equal(["s0"], map.Document.Names);
-        Assert.Null(await ReshardingStore.ReadInProgressAsync(shards.Main, serviceId, CancellationToken.None));
+        Assert.Null(await TestStores.Resharding(shards.Main).ReadInProgressAsync(serviceId, CancellationToken.None));
         Assert.Equal(0, await RowCountAsync(s2, serviceId));
     }
 

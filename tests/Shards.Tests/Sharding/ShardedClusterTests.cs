@@ -71,7 +71,7 @@ public sealed class ShardedClusterTests(ShardedClusterFixture fixture) : IClassF
         Assert.InRange(await CountAsync(fixture.S0, serviceId), 15, 45);
         Assert.InRange(await CountAsync(fixture.S1, serviceId), 15, 45);
         Assert.Equal(0, await CountAsync(fixture.ConnectionString, serviceId));
-        var map = await ShardMapStore.ReadCurrentAsync(fixture.ConnectionString, serviceId);
+        var map = await TestStores.Maps(fixture.ConnectionString).ReadCurrentAsync(serviceId);
         Assert.Equal(1, map?.Version);
 
         await grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
