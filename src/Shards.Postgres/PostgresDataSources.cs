@@ -22,9 +22,13 @@ namespace Shards.Postgres;
 /// pools before (the request-log pruner, the death watch) share the database's pool, one connection at a time.
 /// </para>
 /// <para>
-/// Every data source prepares its statements automatically (<c>Max Auto Prepare</c> at least 8, after 2 uses), as the
-/// grain storage's own pools always did: the same few statement texts run on every connection, and PostgreSQL skips
-/// parsing and planning them. A connection string with <c>Pooling=false</c> gets an unpooled data source (a probe).
+/// Every data source prepares its statements automatically, after 2 uses, as the grain storage's own pools (one per
+/// storage name and shard, 8 statements each) always did: the same few statement texts run on every connection, and
+/// PostgreSQL skips parsing and planning them. One pool now carries every statement Shards sends to its database (grain
+/// reads and writes, the shard map, the request log's pruning, the payment ledger, idempotency records), so each
+/// connection keeps up to 20 prepared (<c>Max Auto Prepare</c>, or more if the connection string asks): the grain
+/// storage's hot statements are never pushed out by the others. A connection string with <c>Pooling=false</c> gets an
+/// unpooled data source (a probe).
 /// </para>
 /// <para>
 /// Orleans' own ADO.NET providers (clustering, reminders, and the per-shard grain storage that clears state) open their
@@ -35,7 +39,7 @@ namespace Shards.Postgres;
 public sealed class PostgresDataSources : IAsyncDisposable, IDisposable
 {
     /// <summary>The fewest statements each connection keeps prepared (Npgsql's <c>Max Auto Prepare</c>).</summary>
-    internal const int MinAutoPrepare = 8;
+    internal const int MinAutoPrepare = 20;
 
     /// <summary>Uses of a statement text on a connection before it is prepared (Npgsql's <c>Auto Prepare Min Usages</c>).</summary>
     internal const int AutoPrepareMinUsages = 2;

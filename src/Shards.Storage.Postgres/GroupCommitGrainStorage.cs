@@ -38,8 +38,10 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, IRequ
     private long _commits;
     private long _groupedWrites;
 
+    /// <param name="dataSource">The shard database's data source (<see cref="Shards.Postgres.PostgresDataSources"/>).</param>
+    /// <param name="commandTimeout">The longest wait for each read and write statement; null: the data source's default.</param>
     public GroupCommitGrainStorage(
-        string name, AdoNetGrainStorage inner, string connectionString, string serviceId, GroupCommitOptions options, ILogger logger)
+        string name, AdoNetGrainStorage inner, NpgsqlDataSource dataSource, TimeSpan? commandTimeout, string serviceId, GroupCommitOptions options, ILogger logger)
     {
         if (options.MaxWritesPerCommit < 1 || options.Committers < 1)
         {
@@ -50,7 +52,7 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, IRequ
 
         _name = name;
         _inner = inner;
-        _statements = new ShardWriteStatements(name, inner, serviceId, connectionString);
+        _statements = new ShardWriteStatements(name, inner, serviceId, dataSource, commandTimeout);
         _options = options;
         _logger = logger;
     }
@@ -109,7 +111,6 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, IRequ
     {
         _queue.Writer.TryComplete();
         await Task.WhenAll(_committers);
-        await _statements.DisposeAsync();
     }
 
     private async Task WriteAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, int? mapVersion)

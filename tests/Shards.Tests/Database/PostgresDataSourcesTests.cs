@@ -59,9 +59,9 @@ public sealed class PostgresDataSourcesTests
 
         Assert.Equal(7, settings.MaxPoolSize);
         Assert.Equal(9, settings.CommandTimeout);
-        Assert.Equal(8, settings.MaxAutoPrepare);
+        Assert.Equal(20, settings.MaxAutoPrepare);
         Assert.Equal(2, settings.AutoPrepareMinUsages);
-        Assert.Equal(20, new NpgsqlConnectionStringBuilder(registry.For(ShardA + ";Max Auto Prepare=20").ConnectionString).MaxAutoPrepare);
+        Assert.Equal(30, new NpgsqlConnectionStringBuilder(registry.For(ShardA + ";Max Auto Prepare=30").ConnectionString).MaxAutoPrepare);
     }
 
     [Fact]
