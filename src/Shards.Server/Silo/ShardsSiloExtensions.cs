@@ -163,8 +163,9 @@ public static class ShardsSiloExtensions
         silo.Services.AddOptions<SimulatedPaymentGatewayOptions>().BindConfiguration(SimulatedPaymentGatewayOptions.Section)
             .Validate(o => o.MaxApprovedAmount >= 0 && o.ResponseDelay >= TimeSpan.Zero, "Shards:Payments:Simulated:MaxApprovedAmount and ResponseDelay cannot be negative")
             .ValidateOnStart();
+        silo.Services.AddPostgresDataSources();
         silo.Services.TryAddSingleton<IPaymentGateway>(services => new SimulatedPaymentGateway(
-            connectionString,
+            services.GetRequiredService<PostgresDataSources>().For(connectionString),
             services.GetRequiredService<IOptions<ClusterOptions>>(),
             services.GetRequiredService<IOptions<SimulatedPaymentGatewayOptions>>(),
             services.GetService<TimeProvider>() ?? TimeProvider.System));
