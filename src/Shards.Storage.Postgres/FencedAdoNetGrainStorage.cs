@@ -29,6 +29,9 @@ public sealed class FencedAdoNetGrainStorage : IFencedGrainStorage, IRequestLogS
     /// <summary>The ADO.NET storage that clears, and reads and writes what Shards does not send itself.</summary>
     public AdoNetGrainStorage Inner => _inner;
 
+    /// <summary>The shard database's data source its reads and writes use.</summary>
+    internal NpgsqlDataSource DataSource => _statements.DataSource;
+
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         _statements.ReadStateAsync(stateName, grainId, grainState, mapVersion: null);
 

@@ -60,6 +60,9 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, IRequ
     /// <summary>The ADO.NET storage that clears (and reads and writes a grain whose key is not a plain string).</summary>
     public AdoNetGrainStorage Inner => _inner;
 
+    /// <summary>The shard database's data source its reads and writes use.</summary>
+    internal NpgsqlDataSource DataSource => _statements.DataSource;
+
     /// <summary>Transactions committed by the committers so far (each holding one or more writes).</summary>
     public long Commits => Interlocked.Read(ref _commits);
 

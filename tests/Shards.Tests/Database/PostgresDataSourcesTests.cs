@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Shards.Cli.Core;
 using Shards.Postgres;
 
 namespace Shards.Tests.Database;
@@ -121,5 +122,21 @@ public sealed class PostgresDataSourcesTests
 
         Assert.Same(main, registry.For(Main)); // neither the registry nor its data source was disposed
         Assert.Equal(1, registry.Count);
+    }
+
+    [Fact]
+    public async Task A_command_runs_context_owns_its_data_sources_and_an_inner_context_shares_them()
+    {
+        var context = new CliContext(json: true, connection: Main, clusterId: null);
+        var main = context.DataSources.For(Main);
+
+        await using (var inner = new CliContext(json: true, connection: Main, clusterId: "inner", context.DataSources))
+        {
+            Assert.Same(main, inner.DataSources.For(Main));
+        }
+
+        Assert.Same(main, context.DataSources.For(Main)); // the inner context disposed nothing
+        await context.DisposeAsync();
+        Assert.Throws<ObjectDisposedException>(() => context.DataSources.For(Main));
     }
 }
