@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Orleans.Connections.Security;
+using Microsoft.Extensions.Options;
 
 namespace Shards.Client;
 
@@ -38,7 +39,7 @@ public sealed class ClusterTls
 
         if (options.HandshakeTimeout <= TimeSpan.Zero)
         {
-            throw new InvalidOperationException($"Shards:Tls:HandshakeTimeout must be positive (got {options.HandshakeTimeout}).");
+            throw Invalid($"Shards:Tls:HandshakeTimeout must be positive (got {options.HandshakeTimeout}).");
         }
 
         return new ClusterTls(Load(options), options);
@@ -62,19 +63,19 @@ public sealed class ClusterTls
     {
         var certificate = !string.IsNullOrWhiteSpace(options.CertificatePath) ? LoadFile(options)
             : !string.IsNullOrWhiteSpace(options.StoreSubject) ? LoadFromStore(options)
-            : throw new InvalidOperationException(
+            : throw Invalid(
                 "Shards:Tls:Enabled is true but no certificate is configured: set Shards__Tls__CertificatePath (a .pfx) and " +
                 "Shards__Tls__CertificatePassword, or Shards__Tls__StoreSubject.");
         if (!certificate.HasPrivateKey)
         {
-            throw new InvalidOperationException(
+            throw Invalid(
                 $"The TLS certificate {certificate.Subject} ({certificate.Thumbprint}) has no private key: a silo cannot prove it owns it. Export it with its key (.pfx).");
         }
 
         var now = DateTime.Now;
         if (now < certificate.NotBefore || now > certificate.NotAfter)
         {
-            throw new InvalidOperationException(
+            throw Invalid(
                 $"The TLS certificate {certificate.Subject} ({certificate.Thumbprint}) is valid from {certificate.NotBefore:u} to {certificate.NotAfter:u}, not now.");
         }
 
@@ -86,7 +87,7 @@ public sealed class ClusterTls
         var path = Path.GetFullPath(options.CertificatePath!);
         if (!File.Exists(path))
         {
-            throw new InvalidOperationException($"The TLS certificate file {path} (Shards:Tls:CertificatePath) does not exist.");
+            throw Invalid($"The TLS certificate file {path} (Shards:Tls:CertificatePath) does not exist.");
         }
 
         try
@@ -95,7 +96,7 @@ public sealed class ClusterTls
         }
         catch (CryptographicException)
         {
-            throw new InvalidOperationException(
+            throw Invalid(
                 $"The TLS certificate file {path} could not be opened: not a PKCS#12 (.pfx) file, or Shards:Tls:CertificatePassword is wrong.");
         }
     }
@@ -105,16 +106,19 @@ public sealed class ClusterTls
         if (!Enum.TryParse<StoreName>(options.StoreName, ignoreCase: true, out var name) ||
             !Enum.TryParse<StoreLocation>(options.StoreLocation, ignoreCase: true, out var location))
         {
-            throw new InvalidOperationException(
+            throw Invalid(
                 $"Shards:Tls:StoreName '{options.StoreName}' / StoreLocation '{options.StoreLocation}' is not a certificate store (e.g. My / CurrentUser).");
         }
 
         using var store = new X509Store(name, location);
         store.Open(OpenFlags.ReadOnly);
         var found = store.Certificates.Find(X509FindType.FindBySubjectDistinguishedName, options.StoreSubject!, validOnly: false);
-        return found.Count > 0 ? found[0] : throw new InvalidOperationException(
+        return found.Count > 0 ? found[0] : throw Invalid(
             $"No certificate with subject '{options.StoreSubject}' in the {location}/{name} store (Shards:Tls:StoreSubject).");
     }
 
     private static string Normalise(string thumbprint) => thumbprint.Replace(":", string.Empty, StringComparison.Ordinal).Replace(" ", string.Empty, StringComparison.Ordinal).ToUpperInvariant();
+
+    /// <summary>A setting that cannot work: the same exception as an options validator's, so hosts report it alike.</summary>
+    private static OptionsValidationException Invalid(string message) => new(Microsoft.Extensions.Options.Options.DefaultName, typeof(ShardsTlsOptions), [message]);
 }

@@ -17,10 +17,12 @@ namespace Shards.Client;
 /// It reads on the main database's data source (<see cref="PostgresDataSources"/>), one connection at a time.
 /// </summary>
 internal sealed partial class MembershipDeathWatch(
-    NpgsqlDataSource database, string clusterId, ShardsClientOptions options, GatewayLossSignal signal, ILogger<MembershipDeathWatch> logger)
+    NpgsqlDataSource database, string clusterId, ShardsClientOptions options, GatewayLossSignal signal, ILogger<MembershipDeathWatch> logger,
+    TimeProvider? time = null)
     : BackgroundService
 {
     private static readonly TimeSpan s_backoffWhenUnreachable = TimeSpan.FromSeconds(1);
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     /// <summary>Longest wait for the version query, in seconds: a slow database only slows the polling.</summary>
     private const int VersionQueryTimeout = 5;
@@ -61,7 +63,7 @@ internal sealed partial class MembershipDeathWatch(
                 }
 
                 unreachable = false;
-                await Task.Delay(options.DeathWatchPeriod, stoppingToken);
+                await Task.Delay(options.DeathWatchPeriod, _time, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -76,7 +78,7 @@ internal sealed partial class MembershipDeathWatch(
                     unreachable = true;
                 }
 
-                await Task.Delay(s_backoffWhenUnreachable, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+                await Task.Delay(s_backoffWhenUnreachable, _time, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
             }
         }
     }

@@ -24,6 +24,9 @@ internal sealed partial class HomeRebalancer(
     private readonly CancellationTokenSource _stopping = new();
     private Task _loop = Task.CompletedTask;
 
+    /// <summary>True while the rebalancing loop runs (from the silo's Active stage until it stops, unless turned off).</summary>
+    internal bool IsRunning => !_loop.IsCompleted;
+
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(HomeRebalancer), ServiceLifecycleStage.Active, StartAsync, StopAsync);
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -22,11 +23,11 @@ public static class ShardedStorageSiloBuilderExtensions
     /// The request log's options (section <c>Shards:Storage:RequestLog</c>, validated at start) and its pruner, which
     /// deletes rows past their retention from every shard database (docs/exactly-once.md).
     /// </summary>
-    public static ISiloBuilder AddRequestLog(this ISiloBuilder silo)
+    public static ISiloBuilder AddRequestLog(this ISiloBuilder silo, Action<OptionsBuilder<RequestLogOptions>>? configure = null)
     {
-        silo.Services.AddOptions<RequestLogOptions>().BindConfiguration(RequestLogOptions.Section);
-        silo.Services.AddSingleton<IValidateOptions<RequestLogOptions>, RequestLogOptionsValidation>();
-        silo.Services.AddOptions<RequestLogOptions>().ValidateOnStart();
+        silo.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RequestLogOptions>, RequestLogOptionsValidator>());
+        var options = silo.Services.AddOptions<RequestLogOptions>().ValidateOnStart();
+        (configure ?? (o => o.BindConfiguration(RequestLogOptions.Section)))(options);
         silo.Services.AddSingleton<RequestLogPruner>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(services => services.GetRequiredService<RequestLogPruner>());
         return silo;
@@ -40,10 +41,10 @@ public static class ShardedStorageSiloBuilderExtensions
     /// </summary>
     public static ISiloBuilder AddShardMap(this ISiloBuilder silo, string mainConnectionString, ShardSet shards, ShardsStorageOptions storage)
     {
-        if (storage.MapRefreshPeriod <= TimeSpan.Zero || storage.MapLease <= storage.MapRefreshPeriod)
+        var validation = new ShardsStorageOptionsValidator().Validate(Options.DefaultName, storage);
+        if (validation.Failed)
         {
-            throw new InvalidOperationException(
-                $"Shards:Storage:MapLease ({storage.MapLease}) must be longer than Shards:Storage:MapRefreshPeriod ({storage.MapRefreshPeriod}), which must be positive.");
+            throw new OptionsValidationException(Options.DefaultName, typeof(ShardsStorageOptions), validation.Failures);
         }
 
         silo.Services.AddShardsDataSources(mainConnectionString, shards.Shards.Select(s => KeyValuePair.Create(s.Name, s.ConnectionString)));

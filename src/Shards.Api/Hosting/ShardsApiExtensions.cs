@@ -37,7 +37,7 @@ public static class ShardsApiExtensions
     public static WebApplicationBuilder AddShardsApi(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddSingleton<IValidateOptions<ShardsApiOptions>, ShardsApiOptionsValidation>();
+        services.AddSingleton<IValidateOptions<ShardsApiOptions>, ShardsApiOptionsValidator>();
         services.AddOptions<ShardsApiOptions>().BindConfiguration(ShardsApiOptions.Section).ValidateOnStart();
         if (builder.Configuration.GetSection(ShardsApiOptions.Section).GetValue(nameof(ShardsApiOptions.Enabled), true))
         {

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Shards.Grains.Payments;
 
 namespace Shards.Grains.Orders;
@@ -8,14 +10,10 @@ public static class CheckoutService
 {
     public static IServiceCollection AddCheckoutService(this IServiceCollection services)
     {
-        services.AddOptions<CheckoutOptions>().BindConfiguration(CheckoutOptions.Section)
-            .Validate(
-                o => o.RetryDelay > TimeSpan.Zero && o.ReminderPeriod > TimeSpan.Zero && o.SagaDeadline > TimeSpan.Zero,
-                "Shards:Checkout:RetryDelay, ReminderPeriod and SagaDeadline must be positive")
-            .ValidateOnStart();
-        services.AddOptions<PaymentOptions>().BindConfiguration(PaymentOptions.Section)
-            .Validate(o => o.GatewayTimeout > TimeSpan.Zero, "Shards:Payments:GatewayTimeout must be positive")
-            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CheckoutOptions>, CheckoutOptionsValidator>());
+        services.AddOptions<CheckoutOptions>().BindConfiguration(CheckoutOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PaymentOptions>, PaymentOptionsValidator>());
+        services.AddOptions<PaymentOptions>().BindConfiguration(PaymentOptions.Section).ValidateOnStart();
         return services;
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Runtime;
+using Shards.Server.Silo;
 
 namespace Shards.Server.Observability;
 
@@ -34,7 +35,7 @@ internal sealed class DashboardStartAfterSilo(IHostedService dashboard) : ILifec
         var added = services.Where(d => IsHostedService(d) && !before.Contains(d)).ToList();
         if (added.Count != 1)
         {
-            throw new InvalidOperationException(
+            throw new SiloStartupException(
                 $"The Orleans Dashboard registered {added.Count} hosted services where Shards expects one: the package changed; Shards cannot start it after the silo.");
         }
 

@@ -30,19 +30,10 @@ public static class ShardsTelemetryExtensions
     /// <summary>The .NET runtime's own meter (GC, thread pool, exceptions, CPU) since .NET 9.</summary>
     public const string RuntimeMeter = "System.Runtime";
 
-    /// <summary>Registers the options, Shards' silo instruments and, unless the exporter is None, OpenTelemetry.</summary>
-    public static IHostApplicationBuilder AddShardsTelemetry(this IHostApplicationBuilder builder, string siloName)
+    /// <summary>Registers Shards' silo instruments and, unless <paramref name="telemetry"/>'s exporter is None, OpenTelemetry.</summary>
+    public static IHostApplicationBuilder AddShardsTelemetry(this IHostApplicationBuilder builder, string siloName, ShardsTelemetryOptions telemetry)
     {
-        builder.Services.AddOptions<ShardsTelemetryOptions>().BindConfiguration(ShardsTelemetryOptions.Section)
-            .Validate(o => o.Exporter != TelemetryExporter.Otlp || IsHttpUri(o.OtlpEndpoint),
-                "Shards:Telemetry:OtlpEndpoint must be an http(s) URL (e.g. http://127.0.0.1:4317) when Shards:Telemetry:Exporter is Otlp")
-            .Validate(o => o.MetricsPath.StartsWith('/') && o.MetricsPath.Length > 1, "Shards:Telemetry:MetricsPath must start with / (e.g. /metrics)")
-            .Validate(o => o.TraceSampleRatio is >= 0 and <= 1, "Shards:Telemetry:TraceSampleRatio must be between 0 and 1")
-            .Validate(o => o.ActivationSamplePeriod >= TimeSpan.FromSeconds(1) && o.ShardSizeSamplePeriod >= TimeSpan.Zero && o.OtlpExportInterval >= TimeSpan.FromSeconds(1),
-                "Shards:Telemetry:ActivationSamplePeriod and OtlpExportInterval must be at least 1 s; ShardSizeSamplePeriod must not be negative (0 turns it off)")
-            .ValidateOnStart();
         builder.Services.AddSingleton<SiloMetrics>();
-        var telemetry = builder.Configuration.GetSection(ShardsTelemetryOptions.Section).Get<ShardsTelemetryOptions>() ?? new();
         if (telemetry.Exporter == TelemetryExporter.None)
         {
             return builder;
@@ -140,6 +131,4 @@ public static class ShardsTelemetryExtensions
         }
     }
 
-    private static bool IsHttpUri(string? value) =>
-        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 }

@@ -37,33 +37,25 @@ public static class ShardsSiloExtensions
     /// </summary>
     public static IHostApplicationBuilder AddShardsSilo(this IHostApplicationBuilder builder)
     {
+        // The settings Orleans needs while the silo is built: each section bound once, checked by its validator
+        // (a bad value stops the silo here, with the setting's name), and the same instance served as IOptions<T>.
         var connectionString = ShardsConnectionString.FromConfiguration(builder.Configuration);
         builder.Services.AddSingleton(connectionString);
-        builder.Services.AddOptions<ShardsClusterOptions>().BindConfiguration(ShardsClusterOptions.Section)
-            .Validate(o => !string.IsNullOrWhiteSpace(o.ClusterId) && !string.IsNullOrWhiteSpace(o.ServiceId), "ClusterId and ServiceId are required")
-            .ValidateOnStart();
-        builder.Services.AddOptions<SiloEndpointOptions>().BindConfiguration(SiloEndpointOptions.Section)
-            .Validate(o => o.SiloPort is > 0 and < 65536 && o.GatewayPort is > 0 and < 65536, "SiloPort and GatewayPort must be 1-65535")
-            .Validate(o => o.SiloPort != o.GatewayPort, "SiloPort and GatewayPort must differ")
-            .Validate(o => IPAddress.TryParse(o.AdvertisedAddress, out _) && IPAddress.TryParse(o.ListenAddress, out _), "AdvertisedAddress and ListenAddress must be IP addresses")
-            .ValidateOnStart();
-        builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section);
-        builder.Services.AddOptions<PlacementOptions>().BindConfiguration(PlacementOptions.Section);
-        var failureDetection = builder.Configuration.GetSection(FailureDetectionOptions.Section).Get<FailureDetectionOptions>() ?? new();
+        var cluster = SiloSettings.Bind(builder, ShardsClusterOptions.Section, new ShardsClusterOptionsValidator());
+        var endpoints = SiloSettings.Bind(builder, SiloEndpointOptions.Section, new SiloEndpointOptionsValidator());
+        var failureDetection = SiloSettings.Bind(builder, FailureDetectionOptions.Section, new FailureDetectionOptionsValidator());
+        var storage = SiloSettings.Bind(builder, ShardsStorageOptions.Section, new ShardsStorageOptionsValidator());
+        var telemetry = SiloSettings.Bind(builder, ShardsTelemetryOptions.Section, new ShardsTelemetryOptionsValidator());
+        var dashboard = SiloSettings.Bind(builder, ShardsDashboardOptions.Section, new ShardsDashboardOptionsValidator());
+        var tls = ClusterTls.From(builder.Configuration.GetSection(ShardsTlsOptions.Section).Get<ShardsTlsOptions>());
+
+        // The settings only services read: bound when the container is built, validated at start.
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>());
+        builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section).ValidateOnStart();
         builder.Services.AddHostedService<ParentProcessWatch>();
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgresql", tags: [ApiHealth.ReadyTag]);
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
-
-        var cluster = builder.Configuration.GetSection(ShardsClusterOptions.Section).Get<ShardsClusterOptions>() ?? new();
-        var endpoints = builder.Configuration.GetSection(SiloEndpointOptions.Section).Get<SiloEndpointOptions>() ?? new();
-        var storage = builder.Configuration.GetSection(ShardsStorageOptions.Section).Get<ShardsStorageOptions>() ?? new();
-        var telemetry = builder.Configuration.GetSection(ShardsTelemetryOptions.Section).Get<ShardsTelemetryOptions>() ?? new();
-        var dashboard = builder.Configuration.GetSection(ShardsDashboardOptions.Section).Get<ShardsDashboardOptions>() ?? new();
-        builder.Services.AddOptions<ShardsDashboardOptions>().BindConfiguration(ShardsDashboardOptions.Section)
-            .Validate(o => o.Path.StartsWith('/') && o.Path.Length > 1 && !o.Path.StartsWith("/api", StringComparison.Ordinal), "Shards:Dashboard:Path must start with / and not be under /api (e.g. /dashboard)")
-            .ValidateOnStart();
-        builder.AddShardsTelemetry(endpoints.EffectiveName);
-        var tls = ClusterTls.From(builder.Configuration.GetSection(ShardsTlsOptions.Section).Get<ShardsTlsOptions>());
+        builder.AddShardsTelemetry(endpoints.EffectiveName, telemetry);
         builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString.Value, cluster, endpoints, failureDetection, storage, tls)
             .AddShardsSiloTelemetry(telemetry)
             .AddShardsDashboard(dashboard));
@@ -141,8 +133,8 @@ public static class ShardsSiloExtensions
             silo.AddShardsGrainStorage(storageName, shards, storageOptions.GroupCommit, storageOptions.CommandTimeout);
         }
 
-        silo.AddRequestLog();
-        silo.AddConsistentHashPlacement();
+        silo.AddRequestLog(o => o.BindConfiguration(RequestLogOptions.Section));
+        silo.AddConsistentHashPlacement(o => o.BindConfiguration(PlacementOptions.Section));
         silo.UseAdoNetReminderService(o =>
         {
             o.Invariant = AdoNetInvariants.PostgreSql;
@@ -160,9 +152,8 @@ public static class ShardsSiloExtensions
     public static ISiloBuilder AddShardsServices(this ISiloBuilder silo, string connectionString)
     {
         silo.Services.AddCatalogService().AddCartService().AddCheckoutService();
-        silo.Services.AddOptions<SimulatedPaymentGatewayOptions>().BindConfiguration(SimulatedPaymentGatewayOptions.Section)
-            .Validate(o => o.MaxApprovedAmount >= 0 && o.ResponseDelay >= TimeSpan.Zero, "Shards:Payments:Simulated:MaxApprovedAmount and ResponseDelay cannot be negative")
-            .ValidateOnStart();
+        silo.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SimulatedPaymentGatewayOptions>, SimulatedPaymentGatewayOptionsValidator>());
+        silo.Services.AddOptions<SimulatedPaymentGatewayOptions>().BindConfiguration(SimulatedPaymentGatewayOptions.Section).ValidateOnStart();
         silo.Services.AddPostgresDataSources();
         silo.Services.TryAddSingleton<IPaymentGateway>(services => new SimulatedPaymentGateway(
             services.GetRequiredService<PostgresDataSources>().For(connectionString),

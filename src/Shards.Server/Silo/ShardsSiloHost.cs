@@ -57,8 +57,7 @@ public static class ShardsSiloHost
             await app.RunAsync();
             return 0;
         }
-        catch (Exception ex) when (Unwrap(ex) is SiloStartupException or ShardedStorageStartupException or PostgresNotAvailableException or OptionsValidationException
-            or InvalidOperationException { Source: "Shards.Server" or "Shards.Postgres" or "Shards.Storage.Postgres" or "Shards.Client" })
+        catch (Exception ex) when (Unwrap(ex) is SiloStartupException or ShardedStorageStartupException or PostgresNotAvailableException or OptionsValidationException)
         {
             await Console.Error.WriteLineAsync($"shards silo: cannot start: {Unwrap(ex).Message}");
             return StartupFailedExitCode;

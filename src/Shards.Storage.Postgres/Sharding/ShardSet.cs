@@ -1,5 +1,6 @@
 using Npgsql;
 using Shards.Postgres;
+using Microsoft.Extensions.Options;
 
 namespace Shards.Storage.Postgres.Sharding;
 
@@ -39,7 +40,7 @@ public sealed class ShardSet
 
     /// <summary>
     /// The configured shards, or the single shard <see cref="MainShardName"/> on <paramref name="mainConnectionString"/>
-    /// when none is configured. Throws <see cref="InvalidOperationException"/> with a message a person can act on.
+    /// when none is configured. Throws <see cref="OptionsValidationException"/> with a message a person can act on.
     /// </summary>
     public static ShardSet Resolve(ShardsStorageOptions? options, string mainConnectionString)
     {
@@ -55,25 +56,25 @@ public sealed class ShardSet
             var (name, connectionString) = (configured[i].Name?.Trim() ?? string.Empty, configured[i].ConnectionString);
             if (!IsValidName(name))
             {
-                throw new InvalidOperationException(
+                throw Invalid(
                     $"Shards:Storage:Shards:{i}:Name '{name}' is not a shard name: use 1-32 of a-z, 0-9, '_' and '-', starting with a letter (e.g. s0).");
             }
 
             if (string.IsNullOrWhiteSpace(connectionString) || PostgresAvailability.Describe(connectionString).StartsWith('('))
             {
-                throw new InvalidOperationException(
+                throw Invalid(
                     $"Shard '{name}' (Shards:Storage:Shards:{i}:ConnectionString) needs a PostgreSQL connection string, e.g. Host=127.0.0.1;Port=5432;Database=shards_s0;Username=postgres.");
             }
 
             if (shards.Any(s => s.Name == name))
             {
-                throw new InvalidOperationException($"Shard name '{name}' is configured twice (Shards:Storage:Shards).");
+                throw Invalid($"Shard name '{name}' is configured twice (Shards:Storage:Shards).");
             }
 
             var shard = new ShardConnection(name, connectionString);
             if (shards.FirstOrDefault(s => s.Target == shard.Target) is { } same)
             {
-                throw new InvalidOperationException($"Shards '{same.Name}' and '{name}' point at the same database {shard.Target}: every shard needs a database of its own.");
+                throw Invalid($"Shards '{same.Name}' and '{name}' point at the same database {shard.Target}: every shard needs a database of its own.");
             }
 
             shards.Add(shard);
@@ -87,4 +88,7 @@ public sealed class ShardSet
         name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '_' or '-');
 
     public override string ToString() => string.Join(", ", Shards);
+
+    /// <summary>A setting that cannot work: the same exception as an options validator's, so hosts report it alike.</summary>
+    private static OptionsValidationException Invalid(string message) => new(Microsoft.Extensions.Options.Options.DefaultName, typeof(ShardsStorageOptions), [message]);
 }

@@ -11,6 +11,7 @@ namespace Shards.Tests.Api;
 /// against a real silo's HTTP API: every one gets a 4xx problem document with a message, none a 5xx, and the store
 /// is exactly as before. The API runs on the real Kestrel server, so that the requests go through its HTTP parser.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ApiFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const string Key = "fuzz-key";

@@ -3,12 +3,13 @@ using Shards.Api.Options;
 namespace Shards.Tests.Api;
 
 /// <summary>The HTTP API settings checked at start: the idempotency settings that would break exactly-once are refused.</summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class ApiOptionsValidationTests
 {
     [Fact]
     public void The_defaults_are_valid()
     {
-        Assert.True(new ShardsApiOptionsValidation().Validate(null, new ShardsApiOptions()).Succeeded);
+        Assert.True(new ShardsApiOptionsValidator().Validate(null, new ShardsApiOptions()).Succeeded);
     }
 
     [Theory]
@@ -21,7 +22,7 @@ public sealed class ApiOptionsValidationTests
         options.Idempotency.RequestLifetime = TimeSpan.Parse(lifetime, System.Globalization.CultureInfo.InvariantCulture);
         options.Idempotency.Retention = TimeSpan.Parse(retention, System.Globalization.CultureInfo.InvariantCulture);
 
-        var result = new ShardsApiOptionsValidation().Validate(null, options);
+        var result = new ShardsApiOptionsValidator().Validate(null, options);
 
         Assert.True(result.Failed);
         Assert.Contains($"Shards:Api:Idempotency:{named}", result.FailureMessage, StringComparison.Ordinal);
@@ -30,7 +31,7 @@ public sealed class ApiOptionsValidationTests
     [Fact]
     public void A_retry_budget_that_would_outlive_a_request_is_refused()
     {
-        var result = new ShardsApiOptionsValidation().Validate(null, new ShardsApiOptions { RetryBudget = TimeSpan.FromMinutes(10) });
+        var result = new ShardsApiOptionsValidator().Validate(null, new ShardsApiOptions { RetryBudget = TimeSpan.FromMinutes(10) });
 
         Assert.True(result.Failed);
         Assert.Contains("longest life", result.FailureMessage, StringComparison.Ordinal);

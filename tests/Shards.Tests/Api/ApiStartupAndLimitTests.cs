@@ -4,6 +4,7 @@ using Shards.Tests.Infrastructure;
 namespace Shards.Tests.Api;
 
 /// <summary>The API of a silo that is not ready yet, of a silo with no API keys, and of a key over its rate limit.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ApiStartupAndLimitTests
 {
     [Fact(Timeout = 120_000)]

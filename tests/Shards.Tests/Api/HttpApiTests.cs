@@ -8,6 +8,7 @@ namespace Shards.Tests.Api;
 /// The HTTP API over a real silo (in process, test server instead of Kestrel): authentication, validation as RFC 7807
 /// problem details that change nothing, 404/409 mapping, idempotent retries, members, where, OpenAPI.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class HttpApiTests(ApiSiloFixture fixture) : IClassFixture<ApiSiloFixture>
 {
     [Fact]

@@ -9,6 +9,7 @@ namespace Shards.Tests.Api;
 /// with (another use is a 422 that changes nothing); the same request again replays the stored status and body;
 /// records are pruned after their retention; PostgreSQL not answering is a 503 that runs nothing.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class IdempotencyApiTests(IdempotencyApiFixture fixture) : IClassFixture<IdempotencyApiFixture>
 {
     [Fact]

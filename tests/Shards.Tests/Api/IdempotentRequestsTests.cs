@@ -21,6 +21,7 @@ namespace Shards.Tests.Api;
 /// stand-in grain call: the request ID and deadline every call carries, a grain answering Expired (record re-armed
 /// under a new request ID, or, past the request log's retention, 409 outcome unknown), the compare-and-set.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class IdempotentRequestsTests : IAsyncLifetime
 {
     private ServiceProvider _services = null!;

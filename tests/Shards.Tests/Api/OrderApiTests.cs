@@ -4,6 +4,7 @@ using System.Text.Json;
 namespace Shards.Tests.Api;
 
 /// <summary>Checkout and orders over HTTP on a real silo: 201/200 with the order, 400/404/409 problems, Idempotency-Key.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class OrderApiTests(ApiSiloFixture fixture) : IClassFixture<ApiSiloFixture>
 {
     [Fact]

@@ -9,7 +9,7 @@ namespace Shards.Tests.Architecture;
 /// through every assembly beside the tests) and on the silo's dependency manifest (Shards.Silo.deps.json, what
 /// <c>dotnet build silos/Shards.Silo</c> puts in its output).
 /// </summary>
-[Trait("Category", "Unit")]
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class DependencyRulesTests
 {
     private static readonly string[] s_localTooling = ["Shards.LocalCluster", "Shards.Cli", "Shards.Cli.Core", "shards", "Shards.Load", "Shards.Bench", "Shards.History"];

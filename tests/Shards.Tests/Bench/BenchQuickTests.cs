@@ -7,6 +7,7 @@ namespace Shards.Tests.Bench;
 /// The CI smoke run of <c>shards bench --quick</c>, in-process against its own private PostgreSQL and silo process.
 /// It proves the bench runs end to end and produces sane figures; it asserts no rate (2 shared cores vary too much).
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Process)]
 public sealed class BenchQuickTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact(Timeout = 240_000)]

@@ -3,6 +3,7 @@ using Shards.Bench;
 
 namespace Shards.Tests.Bench;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public class ScalingMemoryTests
 {
     [Fact]

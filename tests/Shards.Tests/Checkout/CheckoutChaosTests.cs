@@ -12,6 +12,7 @@ namespace Shards.Tests.Checkout;
 /// sum over paid orders, no unit was lost (stock + reserved + sold is conserved), and the ledger charged each paid
 /// order once and kept nothing of a failed one.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class CheckoutChaosTests(CheckoutChaosFixture fixture) : IClassFixture<CheckoutChaosFixture>
 {
     private const int Products = 12;

@@ -11,6 +11,7 @@ namespace Shards.Tests.Checkout;
 /// The real <c>shards</c> program against a real cluster: silo processes started by the launcher on PostgreSQL
 /// (every process is stopped at the end; each CLI run is killed if it overruns).
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Process)]
 public sealed class CheckoutCommandTests
 {
     private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(60);
@@ -60,7 +61,7 @@ public sealed class CheckoutCommandTests
     }
 
     private static Task<ProcessResult> ShardsAsync(LauncherTests.ClusterRun run, params string[] command) => ProcessRunner.RunAsync(
-        Path.Combine(AppContext.BaseDirectory, "shards"),
+        Path.Combine(Path.GetDirectoryName(Infrastructure.CliProcess.CliAssembly)!, "shards"),
         ["--connection", run.ConnectionString, "--cluster-id", run.Cluster.ClusterId, .. command],
         s_bound);
 }

@@ -11,6 +11,7 @@ namespace Shards.Tests.Checkout;
 /// Its own PostgreSQL server, restarted under the cluster: a checkout whose payment answer comes while PostgreSQL is
 /// down, and a burst of checkouts across the restart, end paid or failed with every effect applied exactly once.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Process)]
 public sealed class CheckoutPostgresRestartTests(CheckoutRestartFixture fixture) : IClassFixture<CheckoutRestartFixture>
 {
     private static readonly TimeSpan s_downtime = TimeSpan.FromSeconds(3);
@@ -55,10 +56,8 @@ public sealed class CheckoutPostgresRestartTests(CheckoutRestartFixture fixture)
                 await Task.Delay(10);
             }
 
-            var down = fixture.Server.RestartAsync(s_downtime);
-            await Task.Delay(TimeSpan.FromSeconds(1));
-            HoldingPaymentGateway.Release(orders[0].OrderId);
-            await down;
+            // The held answer is released once PostgreSQL is stopped, so it comes while PostgreSQL is down.
+            await fixture.Server.RestartAsync(s_downtime, whileDown: () => HoldingPaymentGateway.Release(orders[0].OrderId));
         });
         await Task.WhenAll([.. workers, restart]);
         outcomes[orders[0].OrderId] = await held;

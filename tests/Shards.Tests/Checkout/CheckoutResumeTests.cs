@@ -6,6 +6,7 @@ using Shards.Tests.Grains;
 namespace Shards.Tests.Checkout;
 
 /// <summary>Its own cluster: the silo running a checkout is killed while the payment gateway holds its answer.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class CheckoutResumeTests(CheckoutKillFixture fixture) : IClassFixture<CheckoutKillFixture>
 {
     private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(60);

@@ -11,6 +11,7 @@ namespace Shards.Tests.Checkout;
 /// The checkout saga on three silos and PostgreSQL: a paid order reserves, charges once and publishes purchased (the
 /// cart is emptied, the products record sold units); a failed step undoes the earlier ones; a retry never repeats an effect.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class CheckoutSagaTests(CheckoutClusterFixture fixture) : IClassFixture<CheckoutClusterFixture>
 {
     private IGrainFactory Grains => fixture.Cluster.Client;

@@ -17,6 +17,7 @@ namespace Shards.Tests.Checkout;
 /// The checkout saga when an undo step is refused for good, when it never gets past payment, when the answer of its
 /// first write is lost, and what a GET shows while a write is pending.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class SagaFaultTests(SagaFaultsFixture fixture) : IClassFixture<SagaFaultsFixture>
 {
     private static readonly TimeSpan s_bound = TimeSpan.FromSeconds(20);
@@ -121,7 +122,7 @@ public sealed class SagaFaultTests(SagaFaultsFixture fixture) : IClassFixture<Sa
         Assert.Equal(CheckoutStage.Compensating, compensating.Stage);
         Assert.Contains("deadline", compensating.FailureReason, StringComparison.Ordinal);
         Assert.Contains("Paying", compensating.FailureReason, StringComparison.Ordinal);
-        Assert.InRange(compensating.UpdatedAt - compensating.CreatedAt, SagaFaultsFixture.SagaDeadline, SagaFaultsFixture.SagaDeadline + TimeSpan.FromSeconds(5));
+        Assert.True(compensating.UpdatedAt - compensating.CreatedAt >= SagaFaultsFixture.SagaDeadline, "compensating before the deadline");
         Assert.Equal(OrderStatus.Failed, order.Status);
         Assert.DoesNotContain(order.Steps, s => s.Step == "undo-failed");
         Assert.Equal(new ScriptedCharge(10m, Approved: true, Refunded: true, "tok-visa"), fixture.Gateway.Find(orderId));

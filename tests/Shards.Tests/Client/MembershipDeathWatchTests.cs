@@ -10,10 +10,11 @@ namespace Shards.Tests.Client;
 /// A client resends its calls in flight when the membership table marks a silo it saw alive dead: its sign of a silo it
 /// has no connection to. The rows are written by Orleans' own ADO.NET membership table, as silos write them.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class MembershipDeathWatchTests(PostgresDatabaseFixture database) : IClassFixture<PostgresDatabaseFixture>, IDisposable
 {
     private static readonly TimeSpan s_hang = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan s_quiet = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan s_period = TimeSpan.FromMilliseconds(50);
     private readonly List<IDisposable> _disposables = [];
 
     [Fact]
@@ -22,13 +23,15 @@ public sealed class MembershipDeathWatchTests(PostgresDatabaseFixture database) 
         var (table, clusterId) = await TableAsync();
         await InsertAsync(table, Entry(Silo(1)));
         await InsertAsync(table, Entry(Silo(2)));
-        var (signal, watch) = await WatchAsync(clusterId);
+        var (signal, watch, clock) = await WatchAsync(clusterId);
         var inFlight = signal.Current;
 
         await UpdateAsync(table, Silo(2), entry => entry.Status = SiloStatus.Dead);
+        await clock.PassAsync(s_period); // its next read, done
 
+        Assert.NotEqual(inFlight, signal.Current); // calls sent from now on wait on a new generation
         await WaitCancelledAsync(inFlight);
-        Assert.False(signal.Current.IsCancellationRequested); // calls sent from now on wait on a new generation
+        Assert.False(signal.Current.IsCancellationRequested);
         await watch.StopAsync(CancellationToken.None);
     }
 
@@ -38,16 +41,18 @@ public sealed class MembershipDeathWatchTests(PostgresDatabaseFixture database) 
         var (table, clusterId) = await TableAsync();
         await InsertAsync(table, Entry(Silo(1)));
         await InsertAsync(table, Entry(Silo(2), SiloStatus.Dead)); // dead before the watch started: history
-        var (signal, watch) = await WatchAsync(clusterId);
+        var (signal, watch, clock) = await WatchAsync(clusterId);
         var inFlight = signal.Current;
 
         await InsertAsync(table, Entry(Silo(3), SiloStatus.Joining)); // a silo joins, becomes active, stops
         await UpdateAsync(table, Silo(3), entry => entry.Status = SiloStatus.Active);
         await InsertAsync(table, Entry(Silo(4), SiloStatus.Dead)); // a row first seen dead
-        await Task.Delay(s_quiet);
+        await clock.PassAsync(s_period); // the watch has read all of that
 
+        Assert.Equal(inFlight, signal.Current); // no trip: the generation a trip replaces is still the current one
         Assert.False(inFlight.IsCancellationRequested);
         await UpdateAsync(table, Silo(3), entry => entry.Status = SiloStatus.Dead); // and the watch still works after them
+        await clock.PassAsync(s_period);
         await WaitCancelledAsync(inFlight);
         await watch.StopAsync(CancellationToken.None);
     }
@@ -57,12 +62,19 @@ public sealed class MembershipDeathWatchTests(PostgresDatabaseFixture database) 
     {
         var (table, clusterId) = await TableAsync();
         await InsertAsync(table, Entry(Silo(1)));
-        var (signal, watch) = await WatchAsync(clusterId, TimeSpan.Zero);
+        var signal = Signal();
+        var clock = new WaitSignallingTimeProvider();
+        using var watch = new MembershipDeathWatch(
+            TestPostgres.DataSources.For(database.ConnectionString), clusterId, new ShardsClientOptions { DeathWatchPeriod = TimeSpan.Zero }, signal, NullLogger<MembershipDeathWatch>.Instance, clock);
         var inFlight = signal.Current;
 
+        await watch.StartAsync(CancellationToken.None);
         await UpdateAsync(table, Silo(1), entry => entry.Status = SiloStatus.Dead);
-        await Task.Delay(s_quiet);
 
+        // Off: the watch ended at once, without a read or a wait, so nothing can trip the signal later either.
+        Assert.True(watch.ExecuteTask!.IsCompletedSuccessfully, "the watch is still running");
+        Assert.False(clock.HasPendingWait);
+        Assert.Equal(inFlight, signal.Current);
         Assert.False(inFlight.IsCancellationRequested);
         await watch.StopAsync(CancellationToken.None);
     }
@@ -70,32 +82,44 @@ public sealed class MembershipDeathWatchTests(PostgresDatabaseFixture database) 
     [Fact]
     public async Task A_membership_table_it_cannot_read_neither_ends_the_watch_nor_trips_the_signal()
     {
-        var signal = new GatewayLossSignal(NullLogger<GatewayLossSignal>.Instance);
-        _disposables.Add(signal);
+        var signal = Signal();
+        var clock = new WaitSignallingTimeProvider();
         var unreachable = "Host=127.0.0.1;Port=1;Database=shards;Username=postgres;Timeout=1"; // nothing listens on port 1
         using var watch = new MembershipDeathWatch(
-            TestPostgres.DataSources.For(unreachable), "deathwatch-unreachable", new ShardsClientOptions { DeathWatchPeriod = TimeSpan.FromMilliseconds(50) }, signal,
-            NullLogger<MembershipDeathWatch>.Instance);
+            TestPostgres.DataSources.For(unreachable), "deathwatch-unreachable", new ShardsClientOptions { DeathWatchPeriod = s_period }, signal,
+            NullLogger<MembershipDeathWatch>.Instance, clock);
         var inFlight = signal.Current;
 
         await watch.StartAsync(CancellationToken.None);
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        var first = await clock.NextWaitAsync(); // a first read failed: it backs off
+        var second = await clock.PassAsync(first); // and a second one
 
+        Assert.Equal(TimeSpan.FromSeconds(1), first);
+        Assert.Equal(TimeSpan.FromSeconds(1), second);
         Assert.False(watch.ExecuteTask!.IsCompleted, "the watch ended (a fault would stop the client's host)");
+        Assert.Equal(inFlight, signal.Current);
         Assert.False(inFlight.IsCancellationRequested);
         await watch.StopAsync(CancellationToken.None).WaitAsync(s_hang);
     }
 
-    private async Task<(GatewayLossSignal Signal, MembershipDeathWatch Watch)> WatchAsync(string clusterId, TimeSpan? period = null)
+    /// <summary>A watch on a clock of the test's own, once it has made its first read (what it sees alive) and waits for the next.</summary>
+    private async Task<(GatewayLossSignal Signal, MembershipDeathWatch Watch, WaitSignallingTimeProvider Clock)> WatchAsync(string clusterId)
+    {
+        var signal = Signal();
+        var clock = new WaitSignallingTimeProvider();
+        var options = new ShardsClientOptions { DeathWatchPeriod = s_period };
+        var watch = new MembershipDeathWatch(TestPostgres.DataSources.For(database.ConnectionString), clusterId, options, signal, NullLogger<MembershipDeathWatch>.Instance, clock);
+        _disposables.Add(watch);
+        await watch.StartAsync(CancellationToken.None);
+        Assert.Equal(s_period, await clock.NextWaitAsync()); // its first read is done (a failed one would back off for 1 s)
+        return (signal, watch, clock);
+    }
+
+    private GatewayLossSignal Signal()
     {
         var signal = new GatewayLossSignal(NullLogger<GatewayLossSignal>.Instance);
         _disposables.Add(signal);
-        var options = new ShardsClientOptions { DeathWatchPeriod = period ?? TimeSpan.FromMilliseconds(50) };
-        var watch = new MembershipDeathWatch(TestPostgres.DataSources.For(database.ConnectionString), clusterId, options, signal, NullLogger<MembershipDeathWatch>.Instance);
-        _disposables.Add(watch);
-        await watch.StartAsync(CancellationToken.None);
-        await Task.Delay(TimeSpan.FromMilliseconds(300)); // its first read: what it sees alive
-        return (signal, watch);
+        return signal;
     }
 
     private static async Task WaitCancelledAsync(CancellationToken token)

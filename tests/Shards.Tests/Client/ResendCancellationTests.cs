@@ -10,15 +10,23 @@ namespace Shards.Tests.Client;
 /// for up to 3 s, which held up the deactivation of survivors' activations after a silo died (their callers waited
 /// ~3 s). Those notices must not be sent; a caller's own cancellation still must.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ResendCancellationTests : IAsyncLifetime
 {
     private static readonly TimeSpan s_hang = TimeSpan.FromSeconds(10);
+    private readonly NoticeSpy _offered = new(afterTheCall: true);
+    private readonly NoticeSpy _passed = new(afterTheCall: false);
     private InProcessTestCluster _cluster = null!;
 
     public async Task InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureClient(client => client.AddShardsCallResilience(new ShardsClientOptions()));
+        builder.ConfigureClient(client =>
+        {
+            client.AddOutgoingGrainCallFilter(_offered); // before Shards' filters: every notice Orleans sends, once they are done with it
+            client.AddShardsCallResilience(new ShardsClientOptions());
+            client.AddOutgoingGrainCallFilter(_passed); // after them: the notices they let through to the target
+        });
         _cluster = builder.Build();
         await _cluster.DeployAsync();
     }
@@ -33,8 +41,10 @@ public sealed class ResendCancellationTests : IAsyncLifetime
         ResendCancellation.Cancel(source);
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.WaitAsync(s_hang));
-        var noticed = await Task.WhenAny(probe.Cancelled.Task, Task.Delay(TimeSpan.FromSeconds(1.5)));
-        Assert.NotSame(probe.Cancelled.Task, noticed);
+        await _offered.Seen.WaitAsync(s_hang); // Orleans did send a notice, and Shards' filter has decided on it
+
+        Assert.False(_passed.Seen.IsCompleted, "the notice went on to the target");
+        Assert.False(probe.Cancelled.Task.IsCompleted);
         probe.Release.TrySetResult();
     }
 
@@ -47,6 +57,7 @@ public sealed class ResendCancellationTests : IAsyncLifetime
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.WaitAsync(s_hang));
         await probe.Cancelled.Task.WaitAsync(s_hang);
+        await Task.WhenAll(_offered.Seen, _passed.Seen).WaitAsync(s_hang); // both spies see a notice: what the test above relies on
         probe.Release.TrySetResult();
     }
 
@@ -59,6 +70,41 @@ public sealed class ResendCancellationTests : IAsyncLifetime
         var call = _cluster.Client.GetGrain<ICancellationProbeGrain>(id).HoldAsync(source.Token);
         await probe.Started.Task.WaitAsync(s_hang);
         return (probe, call, source);
+    }
+}
+
+/// <summary>
+/// Sees Orleans' cancellation notices (<see cref="ResendCancellation.IsNotice"/>) on their way out of the client:
+/// <see cref="Seen"/> completes at the first one, once the filters after this one are done with it
+/// (<paramref name="afterTheCall"/>) or as soon as it gets here.
+/// </summary>
+public sealed class NoticeSpy(bool afterTheCall) : IOutgoingGrainCallFilter
+{
+    private readonly TaskCompletionSource _seen = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Seen => _seen.Task;
+
+    public async Task Invoke(IOutgoingGrainCallContext context)
+    {
+        if (!ResendCancellation.IsNotice(context))
+        {
+            await context.Invoke();
+            return;
+        }
+
+        if (!afterTheCall)
+        {
+            _seen.TrySetResult();
+        }
+
+        try
+        {
+            await context.Invoke();
+        }
+        finally
+        {
+            _seen.TrySetResult();
+        }
     }
 }
 

@@ -6,6 +6,7 @@ using Shards.Contracts.Common;
 namespace Shards.Tests.Client;
 
 /// <summary>Which failed calls the client's retry filter and the HTTP API re-send under the same request ID.</summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class ShardsFailuresTests
 {
     public static TheoryData<Exception> Transient() =>

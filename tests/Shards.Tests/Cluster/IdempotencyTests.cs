@@ -6,6 +6,7 @@ using Shards.Tests.Infrastructure;
 namespace Shards.Tests.Cluster;
 
 /// <summary>A command re-sent with the same request ID (as the client's retry filter does) is applied once.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class IdempotencyTests(PostgresClusterFixture fixture) : IClassFixture<PostgresClusterFixture>
 {
     private IGrainFactory Grains => fixture.Cluster.Client;

@@ -9,6 +9,7 @@ using Shards.Tests.Infrastructure;
 namespace Shards.Tests.Cluster;
 
 /// <summary>Three in-process silos on Shards' PostgreSQL schema: registry, persistence, reactivation.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class PostgresClusterTests(PostgresClusterFixture fixture) : IClassFixture<PostgresClusterFixture>
 {
     private IGrainFactory Grains => fixture.Cluster.Client;
@@ -54,6 +55,7 @@ public sealed class PostgresClusterTests(PostgresClusterFixture fixture) : IClas
 }
 
 /// <summary>Its own cluster: the test kills a silo.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class SiloKillTests(PostgresClusterFixture fixture) : IClassFixture<PostgresClusterFixture>
 {
     [Fact]
@@ -97,6 +99,7 @@ public sealed class SiloKillTests(PostgresClusterFixture fixture) : IClassFixtur
 }
 
 /// <summary>Its own cluster: the test breaks the storage table underneath it.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class StorageOutageTests(PostgresClusterFixture fixture) : IClassFixture<PostgresClusterFixture>
 {
     [Fact]

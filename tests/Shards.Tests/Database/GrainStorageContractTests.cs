@@ -15,6 +15,7 @@ namespace Shards.Tests.Database;
 /// serializer) against Shards' persistence schema (0003_persistence.sql, table <c>orleans_storage</c>). Each test uses
 /// its own ServiceId, so the tests sharing the database cannot see each other's rows.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class GrainStorageContractTests(PostgresDatabaseFixture database) : IClassFixture<PostgresDatabaseFixture>, IDisposable
 {
     /// <summary>The state name, which the provider passes as the "grain type" (GrainTypeString).</summary>

@@ -10,6 +10,7 @@ namespace Shards.Tests.Database;
 /// Shards' clustering schema (0002_clustering.sql). Each test uses its own ClusterId, so tests sharing the database
 /// cannot see each other: that isolation is itself part of the contract.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class MembershipTableContractTests(PostgresDatabaseFixture database) : IClassFixture<PostgresDatabaseFixture>, IDisposable
 {
     private const string ServiceId = "shards-contract";

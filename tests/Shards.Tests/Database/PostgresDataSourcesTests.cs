@@ -9,7 +9,7 @@ namespace Shards.Tests.Database;
 /// One <see cref="NpgsqlDataSource"/> per database per owner: the registry's key, its instances, the DI registration
 /// and disposal. No server is needed: a data source connects only when a connection is opened.
 /// </summary>
-[Trait("Category", "Unit")]
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class PostgresDataSourcesTests
 {
     private const string Main = "Host=db-main;Database=shards;Username=shards;Password=secret";

@@ -4,6 +4,7 @@ using Shards.Postgres;
 
 namespace Shards.Tests.Database;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class PrivatePostgresServerTests
 {
     [Fact]

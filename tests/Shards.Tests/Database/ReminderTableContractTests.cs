@@ -8,6 +8,7 @@ namespace Shards.Tests.Database;
 /// a host wired like a Shards silo) against Shards' reminders schema (0004_reminders.sql). Each test uses its own
 /// ServiceId, so the tests sharing the database cannot see each other's rows.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ReminderTableContractTests(PostgresDatabaseFixture database) : IClassFixture<PostgresDatabaseFixture>, IDisposable
 {
     private static readonly CancellationToken Ct = CancellationToken.None;

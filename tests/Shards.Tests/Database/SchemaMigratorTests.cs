@@ -4,6 +4,7 @@ using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Database;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class SchemaMigratorTests(PostgresDatabaseFixture database) : IClassFixture<PostgresDatabaseFixture>
 {
     [Fact]

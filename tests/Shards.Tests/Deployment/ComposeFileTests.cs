@@ -11,6 +11,7 @@ namespace Shards.Tests.Deployment;
 /// docker-compose.yml (no engine runs here) read with a real YAML parser: the silos' environment binds to the
 /// options the hosts read, their ports agree with the image and nginx, and nothing pins a host port on a silo.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class ComposeFileTests
 {
     private static readonly string s_root = RepositoryRoot();

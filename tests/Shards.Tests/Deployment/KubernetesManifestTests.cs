@@ -12,6 +12,7 @@ namespace Shards.Tests.Deployment;
 /// binds to the options the silo reads, its ports and probes agree with them, secrets come from the example Secret,
 /// the Service reaches the HTTP port, and the RBAC rights are those Microsoft.Orleans.Hosting.Kubernetes needs.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class KubernetesManifestTests
 {
     private static readonly string s_folder = Path.Combine(RepositoryRoot(), "deploy", "kubernetes");

@@ -3,6 +3,7 @@ using Shards.Domain.Carts;
 
 namespace Shards.Tests.Domain;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public class CartTests
 {
     private static readonly Cart EmptyCart = Cart.Empty("cart-1");

@@ -2,6 +2,7 @@ using Shards.Domain;
 
 namespace Shards.Tests.Domain;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public class IdentifiersTests
 {
     [Theory]

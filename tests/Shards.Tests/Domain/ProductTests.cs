@@ -3,6 +3,7 @@ using Shards.Domain.Catalog;
 
 namespace Shards.Tests.Domain;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public class ProductTests
 {
     private static Product Widget(int stock = 10) => Product.Create("sku-1", "Widget", 19.99m, stock);

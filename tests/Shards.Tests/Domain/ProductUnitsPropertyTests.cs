@@ -10,6 +10,7 @@ namespace Shards.Tests.Domain;
 /// accepted one moved exactly the units the model moved, and the invariant holds (every amount 0 or more,
 /// stock + reserved at most the maximum, units conserved except by an upsert).
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class ProductUnitsPropertyTests
 {
     private const int Sequences = 400;

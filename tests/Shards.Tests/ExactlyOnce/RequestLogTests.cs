@@ -17,6 +17,7 @@ namespace Shards.Tests.ExactlyOnce;
 /// The request log (docs/exactly-once.md) against PostgreSQL: a command runs once per request ID however many other
 /// commands the key took meanwhile, however late the copy comes, after a lost commit answer, and across activations.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(ExactlyOnceClusterCollection.Name)]
 public sealed class RequestLogTests(ExactlyOnceClusterFixture fixture)
 {

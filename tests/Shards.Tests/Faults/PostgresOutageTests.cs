@@ -14,6 +14,7 @@ namespace Shards.Tests.Faults;
 /// storage error (never reported as successful), reads of active grains keep working, writes recover by themselves
 /// once PostgreSQL is back, and no acknowledged write is lost or applied twice.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Process)]
 [Collection(Shards.Tests.Infrastructure.HeavyProcessesCollection.Name)]
 public sealed class PostgresOutageTests(Xunit.Abstractions.ITestOutputHelper output)
 {
@@ -40,12 +41,17 @@ public sealed class PostgresOutageTests(Xunit.Abstractions.ITestOutputHelper out
             Outage = s_outage,
         };
 
-        var report = await new LoadRunner(new OrleansLoadTarget(grains), options, new PostgresRestartChaos(postgres.Server, s_outage)).RunAsync(CancellationToken.None);
+        var chaos = new OutageRecordingChaos(new PostgresRestartChaos(postgres.Server, s_outage));
+        var report = await new LoadRunner(new OrleansLoadTarget(grains), options, chaos).RunAsync(CancellationToken.None);
         output.WriteLine(LoadReportText.Format(report));
 
+        // The report's outage is the one the chaos made: between the moments the runner can have noted its start and
+        // end, measured around those notes (no allowance for a slow machine), and PostgreSQL stayed down for the outage.
         var outage = Assert.IsType<DependencyOutage>(report.Chaos?.Outage);
+        Assert.True(chaos.Ended, "PostgreSQL was never started again");
         Assert.NotNull(outage.BackAtSeconds);
-        Assert.InRange(outage.DownSeconds!.Value, s_outage.TotalSeconds - 0.5, s_outage.TotalSeconds + 5);
+        Assert.InRange(outage.DownSeconds!.Value, chaos.Shortest.TotalSeconds - 1e-6, chaos.Longest.TotalSeconds + 1e-6);
+        Assert.True(outage.DownSeconds >= s_outage.TotalSeconds - 0.5, $"PostgreSQL was down {outage.DownSeconds} s, not the {s_outage.TotalSeconds} s outage");
         Assert.True(outage.WritesDuring.Failed > 0, "no write failed while PostgreSQL was down");
         var storageFailure = Assert.Single(report.Failures, f => f.Kind == "ShardsException(StorageUnavailable)");
         Assert.Contains("outcome is unknown", storageFailure.Example, StringComparison.Ordinal);

@@ -12,6 +12,7 @@ namespace Shards.Tests.Faults;
 /// message says the state could not be stored; a read of an active grain still answers at once; nothing changed; and
 /// once the lock is gone writes work again.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class SlowPostgresTests
 {
     private const string Key = "slow-key";
@@ -56,8 +57,10 @@ public sealed class SlowPostgresTests
             Assert.True(readTook < TimeSpan.FromSeconds(2), $"a read of the active grain took {readTook}");
 
             // Attempts the API already sent end by the storage command timeout while the lock is still held: a 503 is
-            // "outcome unknown" (retry with the same Idempotency-Key), and here the write must not have landed.
-            await Task.Delay(TimeSpan.FromSeconds(5));
+            // "outcome unknown" (retry with the same Idempotency-Key), and here the write must not have landed. The API
+            // sends no attempt after its 503, and the grain takes one call at a time, so the read above came after
+            // every attempt: once no session waits for the lock, none will, and the lock can go.
+            await WaitUntilNoSessionWaitsForALockAsync(connectionString);
             await transaction.RollbackAsync();
         }
 
@@ -67,5 +70,17 @@ public sealed class SlowPostgresTests
         Assert.Equal((5, 1L), (unchanged.GetProperty("stock").GetInt32(), unchanged.GetProperty("version").GetInt64()));
         Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
         Assert.Equal(99, (await retried.JsonAsync()).GetProperty("stock").GetInt32());
+    }
+
+    private static async Task WaitUntilNoSessionWaitsForALockAsync(string connectionString)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30); // only catches a hang: each blocked statement ends at the command timeout
+        while (await Sql.ScalarAsync<long>(
+                   connectionString,
+                   "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()") > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "a statement still waits for the lock after 30 s");
+            await Task.Delay(50);
+        }
     }
 }

@@ -4,6 +4,7 @@ using Shards.Contracts.Common;
 
 namespace Shards.Tests.Grains;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(ShardsClusterCollection.Name)]
 public sealed class CartGrainTests(ShardsClusterFixture fixture)
 {

@@ -3,6 +3,7 @@ using Shards.Contracts.Common;
 
 namespace Shards.Tests.Grains;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(ShardsClusterCollection.Name)]
 public sealed class ProductGrainTests(ShardsClusterFixture fixture)
 {

@@ -8,6 +8,7 @@ using Shards.Grains.Catalog;
 
 namespace Shards.Tests.Grains;
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(FaultyStorageClusterCollection.Name)]
 public sealed class StorageFailureTests(FaultyStorageClusterFixture fixture)
 {

@@ -3,6 +3,7 @@ using Shards.History;
 
 namespace Shards.Tests.History;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public class HistoryCheckerTests
 {
     [Fact]

@@ -2,6 +2,7 @@ using Shards.History;
 
 namespace Shards.Tests.History;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public class RegisterCheckerTests
 {
     [Fact]

@@ -6,11 +6,34 @@ namespace Shards.Tests.Infrastructure;
 public sealed record CliRun(int ExitCode, string Stdout, string Stderr);
 
 /// <summary>
-/// Runs the built <c>shards</c> CLI (shards.dll in the test output) as a child process with a bounded time, from a
+/// Runs the built <c>shards</c> CLI as a child process with a bounded time, from a
 /// private temp folder (so that it never touches a checkout's <c>.shards/</c>); the process is killed at the timeout.
 /// </summary>
 public static class CliProcess
 {
+    /// <summary>
+    /// shards.dll in the CLI's own build output (client/Shards.Cli/bin/CONFIGURATION/TFM/, built with the tests), run
+    /// as a user runs it: with its own dependency manifest, not the tests' (which resolve some packages to the ASP.NET
+    /// Core framework the CLI does not use).
+    /// </summary>
+    public static string CliAssembly { get; } = FindCliAssembly();
+
+    private static string FindCliAssembly()
+    {
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var (framework, configuration) = (output.Name, output.Parent!.Name);
+        for (var folder = output; folder is not null; folder = folder.Parent)
+        {
+            if (File.Exists(Path.Combine(folder.FullName, "Shards.sln")))
+            {
+                var cli = Path.Combine(folder.FullName, "client", "Shards.Cli", "bin", configuration, framework, "shards.dll");
+                return File.Exists(cli) ? cli : throw new FileNotFoundException($"The shards CLI is not built at {cli}: build Shards.sln first.");
+            }
+        }
+
+        throw new FileNotFoundException("Shards.sln not found above the test's folder.");
+    }
+
     public static async Task<CliRun> RunAsync(IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
     {
         var folder = Path.Combine(Path.GetTempPath(), $"shards-cli-{Guid.NewGuid():N}");
@@ -23,7 +46,7 @@ public static class CliProcess
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        startInfo.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "shards.dll"));
+        startInfo.ArgumentList.Add(CliAssembly);
         foreach (var argument in arguments)
         {
             startInfo.ArgumentList.Add(argument);

@@ -31,10 +31,14 @@ public sealed class ExtraPostgresServer : IAsyncDisposable
     /// <summary>A new, empty database with Shards' schema on this server.</summary>
     public Task<string> CreateDatabaseAsync(string purpose) => TestPostgres.CreateDatabaseOnAsync(AdminConnectionString, purpose);
 
-    /// <summary>Stops the server (fast shutdown), keeps it down for <paramref name="downtime"/>, and starts it again on the same port.</summary>
-    public async Task RestartAsync(TimeSpan downtime)
+    /// <summary>
+    /// Stops the server (fast shutdown), runs <paramref name="whileDown"/>, keeps it down for <paramref name="downtime"/>,
+    /// and starts it again on the same port.
+    /// </summary>
+    public async Task RestartAsync(TimeSpan downtime, Action? whileDown = null)
     {
         await _server.StopAsync();
+        whileDown?.Invoke();
         await Task.Delay(downtime);
         using (var admin = new NpgsqlConnection(AdminConnectionString))
         {

@@ -25,13 +25,20 @@ public sealed class OrleansAdoNetProviders : IDisposable
 
     /// <summary>
     /// Providers for one cluster and service in the database at <paramref name="connectionString"/>; grain state in the
-    /// shards of <paramref name="storage"/>, or in that database when it names none.
+    /// shards of <paramref name="storage"/>, or in that database when it names none; on the clock <paramref name="time"/>
+    /// when given (e.g. a FakeTimeProvider for the shard map's lease), else the system's.
     /// </summary>
-    public static OrleansAdoNetProviders ForSilo(string connectionString, string clusterId, string serviceId, ShardsStorageOptions? storage = null)
+    public static OrleansAdoNetProviders ForSilo(
+        string connectionString, string clusterId, string serviceId, ShardsStorageOptions? storage = null, TimeProvider? time = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         var cluster = new ShardsClusterOptions { ClusterId = clusterId, ServiceId = serviceId };
         builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString, cluster, endpoints: null, storage: storage));
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
+        }
+
         return new OrleansAdoNetProviders(builder.Build());
     }
 

@@ -2,6 +2,7 @@ using Shards.LocalCluster;
 
 namespace Shards.Tests.Load;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public class LauncherProcessesTests
 {
     [Theory]

@@ -7,6 +7,7 @@ namespace Shards.Tests.Load;
 /// <c>shards load</c>'s history, recorded by the runner and checked at the end, against an in-memory store that is
 /// correct or faulty in one precise way (no cluster, no timing).
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public class LoadHistoryTests
 {
     private static readonly LoadOptions Mixed = new() { Concurrency = 4, RequestsPerClient = 100, Keys = 5, WritePercent = 50, ProductPercent = 30 };

@@ -3,6 +3,7 @@ using Shards.Load;
 
 namespace Shards.Tests.Load;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public class LoadOptionsTests
 {
     [Theory]

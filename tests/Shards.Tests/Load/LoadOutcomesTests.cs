@@ -5,6 +5,7 @@ using Shards.Load;
 
 namespace Shards.Tests.Load;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public class LoadOutcomesTests
 {
     [Theory]

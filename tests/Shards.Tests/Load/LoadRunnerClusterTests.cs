@@ -4,6 +4,7 @@ using Shards.Tests.Infrastructure;
 namespace Shards.Tests.Load;
 
 /// <summary><c>shards load</c>'s runner through the real Orleans client against three in-process silos on PostgreSQL.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class LoadRunnerClusterTests(PostgresClusterFixture fixture) : IClassFixture<PostgresClusterFixture>
 {
     [Fact(Timeout = 120_000)]

@@ -3,6 +3,7 @@ using Shards.Load;
 namespace Shards.Tests.Load;
 
 /// <summary>The runner's bookkeeping against an in-memory store with injected faults (no cluster, no timing).</summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public class LoadRunnerTests
 {
     /// <summary>Cart calls only, so that counts of cart reads and writes add up to the requests.</summary>

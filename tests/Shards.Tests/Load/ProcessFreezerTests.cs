@@ -5,6 +5,7 @@ using Shards.LocalCluster;
 namespace Shards.Tests.Load;
 
 /// <summary>The SIGSTOP nemeses' plumbing against a throw-away <c>sleep</c> process (Linux only).</summary>
+[Trait(TestCategories.Name, TestCategories.Process)]
 public sealed class ProcessFreezerTests : IDisposable
 {
     private readonly Process _sleeper = Process.Start(new ProcessStartInfo("sleep", "60") { UseShellExecute = false })!;

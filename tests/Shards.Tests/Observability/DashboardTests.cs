@@ -7,6 +7,7 @@ using Shards.Tests.Infrastructure;
 namespace Shards.Tests.Observability;
 
 /// <summary>The Orleans Dashboard a silo serves when enabled: behind the API keys, as a browser sends them (Basic).</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(ObservabilityCollection.Name)]
 public sealed class DashboardTests(ObservabilitySiloFixture fixture) : IClassFixture<ObservabilitySiloFixture>
 {
@@ -62,6 +63,7 @@ public sealed class DashboardTests(ObservabilitySiloFixture fixture) : IClassFix
 }
 
 /// <summary>A silo with the defaults for the dashboard (off) and telemetry turned off: neither page exists.</summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(ObservabilityCollection.Name)]
 public sealed class ObservabilityOffTests
 {

@@ -14,6 +14,7 @@ namespace Shards.Tests.Observability;
 /// ASP.NET Core's, Npgsql's and the runtime's metrics, with figures that agree with what <c>shards members</c> and
 /// <c>shards distribution</c> read.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(ObservabilityCollection.Name)]
 public sealed class MetricsEndpointTests(ObservabilitySiloFixture fixture) : IClassFixture<ObservabilitySiloFixture>
 {

@@ -14,6 +14,7 @@ namespace Shards.Tests.Observability;
 /// <c>Shards:Telemetry:Exporter=Otlp</c>: a real silo pushes metrics and, after an API call, traces to an OTLP/HTTP
 /// receiver (a minimal one in the test, on a loopback port), and serves no scrape endpoint.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(ObservabilityCollection.Name)]
 public sealed class OtlpExportTests
 {

@@ -11,6 +11,7 @@ namespace Shards.Tests.Observability;
 /// Secrets never reach the log (nor the metrics): a silo started with a password in its connection string and two API keys, logging
 /// everything at Debug (Orleans' option dumps, Npgsql, the API's refusals), writes neither the password nor a key.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(ObservabilityCollection.Name)]
 public sealed class SecretRedactionTests
 {

@@ -12,6 +12,7 @@ namespace Shards.Tests.Placement;
 /// one home, the same in every process and for any silo order; a 4th silo takes about a quarter of the keys and only
 /// from the others; the spread stays within a few percent of even.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class ConsistentHashPlacementDirectorTests
 {
     private static readonly ConsistentHashPlacement Strategy = new();

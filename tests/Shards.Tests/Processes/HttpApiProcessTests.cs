@@ -12,6 +12,7 @@ namespace Shards.Tests.Processes;
 /// Real silo processes from the launcher, each serving the HTTP API on its own port: called with HttpClient and
 /// curl, one silo SIGKILLed, the survivor keeps answering for every key (including those the dead silo hosted).
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Process)]
 public sealed class HttpApiProcessTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const string ApiKey = "process-test-key";

@@ -12,6 +12,7 @@ namespace Shards.Tests.Processes;
 /// The real thing: three silo processes started by the launcher on a private PostgreSQL, a client, a SIGKILL.
 /// Bounded in time; every process it starts is stopped (the launcher kills what does not stop).
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Process)]
 public sealed class MultiProcessFailoverTests
 {
     [Fact(Timeout = 240_000)]

@@ -7,6 +7,7 @@ namespace Shards.Tests.Security;
 /// numbers, unknown commands and options, missing values, control and non-ASCII characters), with no cluster and no
 /// PostgreSQL: every run exits non-zero with one clear line on stderr, nothing on stdout, and no stack trace.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Process)]
 [Collection(Shards.Tests.Infrastructure.HeavyProcessesCollection.Name)]
 public sealed class CliFuzzTests
 {

@@ -14,6 +14,7 @@ namespace Shards.Tests.Security;
 /// cart keys written in both keep separate values, the membership rows are separate, and neither the HTTP API nor
 /// <c>shards members</c> shows the other cluster's silos.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Process)]
 public sealed class ClusterIsolationTests
 {
     private const string Key = "isolation-key";

@@ -7,6 +7,7 @@ namespace Shards.Tests.Security;
 /// Connection strings, passwords and API keys come only from the environment or user secrets: the settings files,
 /// the compose file and .env.example of the repository hold none, and no certificate or key file is in it.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed partial class CommittedSecretsTests
 {
     private static readonly string s_root = RepositoryRoot();

@@ -10,6 +10,7 @@ namespace Shards.Tests.Security;
 /// gateway, HTTP) is on 127.0.0.1, read from the kernel's socket table (/proc/net/tcp and tcp6) by the socket
 /// inodes the process holds.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Process)]
 [Collection(Shards.Tests.Infrastructure.HeavyProcessesCollection.Name)]
 public sealed class ListeningAddressTests
 {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,6 +16,7 @@ namespace Shards.Tests.Security;
 /// form a cluster over TLS, a client with the certificate works, and clients without it (plain TCP) or with another
 /// self-signed certificate are refused.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class TlsTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const string Password = "test-only-pfx-password";
@@ -76,9 +78,9 @@ public sealed class TlsTests(Xunit.Abstractions.ITestOutputHelper output)
         var pfx = TestCertificates.WritePfx(certificate, Password);
         try
         {
-            var noCertificate = Assert.Throws<InvalidOperationException>(() => ClusterTls.From(new ShardsTlsOptions { Enabled = true }));
-            var missing = Assert.Throws<InvalidOperationException>(() => ClusterTls.From(Tls("/nonexistent/cluster.pfx")));
-            var wrongPassword = Assert.Throws<InvalidOperationException>(() =>
+            var noCertificate = Assert.Throws<OptionsValidationException>(() => ClusterTls.From(new ShardsTlsOptions { Enabled = true }));
+            var missing = Assert.Throws<OptionsValidationException>(() => ClusterTls.From(Tls("/nonexistent/cluster.pfx")));
+            var wrongPassword = Assert.Throws<OptionsValidationException>(() =>
                 ClusterTls.From(new ShardsTlsOptions { Enabled = true, CertificatePath = pfx, CertificatePassword = "wrong-secret-value" }));
 
             Assert.Null(ClusterTls.From(new ShardsTlsOptions()));
@@ -98,7 +100,7 @@ public sealed class TlsTests(Xunit.Abstractions.ITestOutputHelper output)
     [Fact]
     public void A_silo_with_tls_on_and_no_usable_certificate_does_not_start_and_says_why()
     {
-        var error = Assert.Throws<InvalidOperationException>(() => ApiSiloBuild(["Shards:Tls:Enabled=true", "Shards:Tls:CertificatePath=/nonexistent/cluster.pfx"]));
+        var error = Assert.Throws<OptionsValidationException>(() => ApiSiloBuild(["Shards:Tls:Enabled=true", "Shards:Tls:CertificatePath=/nonexistent/cluster.pfx"]));
 
         Assert.Contains("/nonexistent/cluster.pfx", error.Message, StringComparison.Ordinal);
     }

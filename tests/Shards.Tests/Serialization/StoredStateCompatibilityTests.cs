@@ -10,6 +10,7 @@ namespace Shards.Tests.Serialization;
 /// Rows stored by an older version still load: a state type only ever gains fields with new [Id]s, and a field the
 /// old row does not have takes its default. The old shapes below are the states as they were stored before.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class StoredStateCompatibilityTests : IDisposable
 {
     private readonly ServiceProvider _services = new ServiceCollection()

@@ -20,6 +20,7 @@ namespace Shards.Tests.Serialization;
 /// Every type that crosses a grain call or goes into grain storage survives the Orleans serializer. Types are
 /// discovered by reflection, so a new wire or state type fails here until it has a codec, an alias and a sample.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class WireTypeSerializationTests : IDisposable
 {
     private static readonly Assembly[] ShardsAssemblies = [typeof(ProductSnapshot).Assembly, typeof(ProductState).Assembly];

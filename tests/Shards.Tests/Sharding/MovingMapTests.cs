@@ -19,6 +19,7 @@ namespace Shards.Tests.Sharding;
 /// it read as missing there; the coordinator's copy never overwrites a newer row in the new shard; and a grain's
 /// request-log rows move with its state row.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(TwoServerShardsCollection.Name)]
 public sealed class MovingMapTests(TwoServerShardsFixture shards) : IDisposable
 {

@@ -18,6 +18,7 @@ namespace Shards.Tests.Sharding;
 /// nothing is lost or duplicated, only keys whose owner changes move, an interrupted resharding resumes, a silo that
 /// missed the moving map cannot write, and bad requests change nothing.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(TwoServerShardsCollection.Name)]
 public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
 {
@@ -66,7 +67,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
             await writers.SeedAsync(fresh);
         });
         var result = await coordinator.RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), progress, CancellationToken.None);
-        await Task.Delay(300);
+        await writers.AcknowledgedMoreAsync(16); // writes go on after the resharding, with the new map
         await writers.StopAsync(load);
         await newKeys;
 
@@ -102,7 +103,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         var load = writers.RunAsync(keys);
         var result = await new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, Batched(all, 40), StateNames.GrainTypes)
             .RunAsync(new ReshardRequest(ReshardOperation.Remove, "s1", null), null, CancellationToken.None);
-        await Task.Delay(300);
+        await writers.AcknowledgedMoreAsync(16); // writes go on after the resharding, with the new map
         await writers.StopAsync(load);
 
         Assert.Equal(inS1, result.KeysMoved);
@@ -398,6 +399,18 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
                 }
             }
         })));
+
+        /// <summary>Returns once <paramref name="count"/> more writes than now have been acknowledged.</summary>
+        public async Task AcknowledgedMoreAsync(int count)
+        {
+            var target = Acknowledged + count;
+            var deadline = DateTime.UtcNow.AddSeconds(30); // only catches a hang
+            while (Acknowledged < target)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"{target - Acknowledged} of {count} writes were not acknowledged in 30 s");
+                await Task.Delay(10);
+            }
+        }
 
         public async Task StopAsync(Task running)
         {

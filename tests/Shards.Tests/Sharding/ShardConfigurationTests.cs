@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Configuration;
 using Shards.Hashing;
 using Shards.Storage.Postgres;
@@ -6,6 +7,7 @@ using Shards.Storage.Postgres.Sharding;
 namespace Shards.Tests.Sharding;
 
 /// <summary>How a silo's shard configuration is read, validated and compared with a stored shard map (no database).</summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class ShardConfigurationTests
 {
     private const string Main = "Host=127.0.0.1;Port=5432;Database=shards;Username=postgres;Password=secret";
@@ -53,7 +55,7 @@ public sealed class ShardConfigurationTests
     {
         var options = new ShardsStorageOptions { Shards = [new ShardOptions { Name = name, ConnectionString = connectionString }] };
 
-        var error = Assert.Throws<InvalidOperationException>(() => ShardSet.Resolve(options, Main));
+        var error = Assert.Throws<OptionsValidationException>(() => ShardSet.Resolve(options, Main));
 
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
     }
@@ -70,8 +72,8 @@ public sealed class ShardConfigurationTests
             ],
         };
 
-        Assert.Contains("configured twice", Assert.Throws<InvalidOperationException>(() => ShardSet.Resolve(Options("s0", "two"), Main)).Message, StringComparison.Ordinal);
-        Assert.Contains("same database", Assert.Throws<InvalidOperationException>(() => ShardSet.Resolve(Options("s1", "one"), Main)).Message, StringComparison.Ordinal);
+        Assert.Contains("configured twice", Assert.Throws<OptionsValidationException>(() => ShardSet.Resolve(Options("s0", "two"), Main)).Message, StringComparison.Ordinal);
+        Assert.Contains("same database", Assert.Throws<OptionsValidationException>(() => ShardSet.Resolve(Options("s1", "one"), Main)).Message, StringComparison.Ordinal);
     }
 
     [Fact]

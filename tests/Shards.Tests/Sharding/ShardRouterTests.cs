@@ -6,6 +6,7 @@ namespace Shards.Tests.Sharding;
 /// The pinned routing of grains to shard databases. The golden values below were computed once and must never change:
 /// a change would send existing grains to a database that does not hold their state.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class ShardRouterTests
 {
     private static readonly string[] TwoShards = ["s0", "s1"];

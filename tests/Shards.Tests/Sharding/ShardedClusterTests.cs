@@ -51,6 +51,7 @@ public sealed class ShardedClusterFixture : PostgresClusterFixture
     }
 }
 
+[Trait(TestCategories.Name, TestCategories.Integration)]
 public sealed class ShardedClusterTests(ShardedClusterFixture fixture) : IClassFixture<ShardedClusterFixture>
 {
     private static readonly ShardRouter Router = new(["s0", "s1"]);
@@ -91,7 +92,6 @@ public sealed class ShardedClusterTests(ShardedClusterFixture fixture) : IClassF
     }
 
     [Fact]
-    [Trait("Category", "Integration")]
     public async Task Each_silo_has_one_data_source_per_database_shared_by_everything_that_reaches_it()
     {
         // Traffic first: every storage, the map monitor and the pruner have reached their databases by then.

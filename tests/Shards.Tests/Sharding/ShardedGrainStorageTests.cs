@@ -15,6 +15,7 @@ namespace Shards.Tests.Sharding;
 /// rows land where the pinned router says, Orleans' ADO.NET semantics (ETags, clear) hold per shard, the first silo
 /// registers the shard map, and a silo whose configuration disagrees with it does not start.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(TwoServerShardsCollection.Name)]
 public sealed class ShardedGrainStorageTests(TwoServerShardsFixture shards) : IDisposable
 {

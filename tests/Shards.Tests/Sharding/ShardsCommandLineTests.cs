@@ -3,6 +3,7 @@ using Shards.Cli;
 namespace Shards.Tests.Sharding;
 
 /// <summary>The <c>shards shards</c> spelling of <c>shards map</c> (a subcommand cannot share the root command's name).</summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class ShardsCommandLineTests
 {
     [Theory]

@@ -19,6 +19,7 @@ namespace Shards.Tests.Sharding;
 /// that shard, nothing stored, and lands exactly once in the new shard when retried; a write that passed the check
 /// before the coordinator closed the shard holds the close off until it commits, so the scan sees it.
 /// </summary>
+[Trait(TestCategories.Name, TestCategories.Integration)]
 [Collection(TwoServerShardsCollection.Name)]
 public sealed class WriteFenceTests(TwoServerShardsFixture shards) : IDisposable
 {

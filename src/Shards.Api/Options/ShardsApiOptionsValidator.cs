@@ -5,7 +5,7 @@ using Shards.Contracts.Common;
 namespace Shards.Api.Options;
 
 /// <summary>Checks the HTTP API settings at start, with messages that say which setting to fix.</summary>
-internal sealed class ShardsApiOptionsValidation : IValidateOptions<ShardsApiOptions>
+internal sealed class ShardsApiOptionsValidator : IValidateOptions<ShardsApiOptions>
 {
     public ValidateOptionsResult Validate(string? name, ShardsApiOptions options)
     {

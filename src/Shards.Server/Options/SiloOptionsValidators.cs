@@ -1,0 +1,91 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace Shards.Server.Options;
+
+/// <summary>Checks <c>Shards:Silo</c>: two distinct ports, IP addresses.</summary>
+public sealed class SiloEndpointOptionsValidator : IValidateOptions<SiloEndpointOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SiloEndpointOptions options)
+    {
+        var failures = new List<string>();
+        if (options.SiloPort is < 1 or > 65535 || options.GatewayPort is < 1 or > 65535)
+        {
+            failures.Add("SiloPort and GatewayPort must be 1-65535");
+        }
+        else if (options.SiloPort == options.GatewayPort)
+        {
+            failures.Add("SiloPort and GatewayPort must differ");
+        }
+
+        if (!IPAddress.TryParse(options.AdvertisedAddress, out _) || !IPAddress.TryParse(options.ListenAddress, out _))
+        {
+            failures.Add("AdvertisedAddress and ListenAddress must be IP addresses");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+/// <summary>Checks <c>Shards:FailureDetection</c>: Orleans would accept these values and then detect nothing.</summary>
+public sealed class FailureDetectionOptionsValidator : IValidateOptions<FailureDetectionOptions>
+{
+    public ValidateOptionsResult Validate(string? name, FailureDetectionOptions options)
+    {
+        var failures = new List<string>();
+        if (options.ProbeTimeout <= TimeSpan.Zero || options.IAmAlivePublishPeriod <= TimeSpan.Zero || options.DefunctSiloExpiration <= TimeSpan.Zero
+            || options.DefunctSiloCleanupPeriod <= TimeSpan.Zero || options.PlacementRetryBaseDelay < TimeSpan.Zero)
+        {
+            failures.Add("Shards:FailureDetection:ProbeTimeout, IAmAlivePublishPeriod, DefunctSiloExpiration and DefunctSiloCleanupPeriod must be positive; PlacementRetryBaseDelay cannot be negative.");
+        }
+
+        if (options.MissedProbesLimit < 1 || options.VotesForDeathDeclaration < 1 || options.PlacementMaxRetries < 0)
+        {
+            failures.Add("Shards:FailureDetection:MissedProbesLimit and VotesForDeathDeclaration must be at least 1; PlacementMaxRetries cannot be negative.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+/// <summary>Checks <c>Shards:Dashboard</c>.</summary>
+public sealed class ShardsDashboardOptionsValidator : IValidateOptions<ShardsDashboardOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ShardsDashboardOptions options) =>
+        options.Path.StartsWith('/') && options.Path.Length > 1 && !options.Path.StartsWith("/api", StringComparison.Ordinal)
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail("Shards:Dashboard:Path must start with / and not be under /api (e.g. /dashboard)");
+}
+
+/// <summary>Checks <c>Shards:Telemetry</c>.</summary>
+public sealed class ShardsTelemetryOptionsValidator : IValidateOptions<ShardsTelemetryOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ShardsTelemetryOptions options)
+    {
+        var failures = new List<string>();
+        if (options.Exporter == TelemetryExporter.Otlp && !IsHttpUri(options.OtlpEndpoint))
+        {
+            failures.Add("Shards:Telemetry:OtlpEndpoint must be an http(s) URL (e.g. http://127.0.0.1:4317) when Shards:Telemetry:Exporter is Otlp");
+        }
+
+        if (!options.MetricsPath.StartsWith('/') || options.MetricsPath.Length <= 1)
+        {
+            failures.Add("Shards:Telemetry:MetricsPath must start with / (e.g. /metrics)");
+        }
+
+        if (options.TraceSampleRatio is < 0 or > 1)
+        {
+            failures.Add("Shards:Telemetry:TraceSampleRatio must be between 0 and 1");
+        }
+
+        if (options.ActivationSamplePeriod < TimeSpan.FromSeconds(1) || options.ShardSizeSamplePeriod < TimeSpan.Zero || options.OtlpExportInterval < TimeSpan.FromSeconds(1))
+        {
+            failures.Add("Shards:Telemetry:ActivationSamplePeriod and OtlpExportInterval must be at least 1 s; ShardSizeSamplePeriod must not be negative (0 turns it off)");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static bool IsHttpUri(string? value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
+}
