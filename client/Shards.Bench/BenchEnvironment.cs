@@ -42,9 +42,8 @@ public sealed class BenchEnvironment : IAsyncDisposable
             CliOutput.Status($"{label}: starting a private PostgreSQL ...");
             var connectionString = await server.StartAsync(cancellationToken);
             server.DestroyWhenProcessExits(Environment.ProcessId);
-            var database = context.DataSources.For(connectionString);
-            await new SchemaMigrator(database).ApplyAsync(cancellationToken);
-            return new BenchEnvironment(server, root, connectionString, await MachineProbe.DescribeAsync(database, cancellationToken));
+            await SchemaMigrator.ApplyAsync(connectionString, cancellationToken);
+            return new BenchEnvironment(server, root, connectionString, await MachineProbe.DescribeAsync(connectionString, cancellationToken));
         }
         catch
         {

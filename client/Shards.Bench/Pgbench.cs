@@ -11,11 +11,10 @@ namespace Shards.Bench;
 /// (<c>pgbench -i</c>), then <c>pgbench -N</c> (simple-update: one UPDATE, one SELECT, one INSERT per transaction)
 /// with as many connections as Shards had writes in flight.
 /// </summary>
-/// <param name="shardsDatabase">Shards' database on that server (the run's data source): where pgbench's database is made.</param>
-public sealed partial class Pgbench(NpgsqlDataSource shardsDatabase)
+public sealed partial class Pgbench(string shardsConnectionString)
 {
     private const string Database = "pgbench";
-    private readonly NpgsqlConnectionStringBuilder _server = new(shardsDatabase.ConnectionString);
+    private readonly NpgsqlConnectionStringBuilder _server = new(shardsConnectionString);
 
     public static string Locate()
     {
@@ -31,8 +30,9 @@ public sealed partial class Pgbench(NpgsqlDataSource shardsDatabase)
     /// <summary>Creates the pgbench database (scale 1: 100,000 accounts) on the same server.</summary>
     public async Task InitialiseAsync(CancellationToken cancellationToken)
     {
-        await using (var connection = await shardsDatabase.OpenConnectionAsync(cancellationToken))
+        await using (var connection = new NpgsqlConnection(shardsConnectionString))
         {
+            await connection.OpenAsync(cancellationToken);
             await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {Database}", connection);
             await drop.ExecuteNonQueryAsync(cancellationToken);
             await using var create = new NpgsqlCommand($"CREATE DATABASE {Database}", connection);

@@ -20,8 +20,7 @@ public sealed record MigrationReport(IReadOnlyList<string> Applied, IReadOnlyLis
 /// <c>shards_schema_migrations</c>. A file is run again when its text changed. Silos, tests and
 /// <c>shards db init</c> call it; an advisory lock keeps concurrent callers from interleaving.
 /// </summary>
-/// <param name="database">The database to migrate (its data source: <see cref="PostgresDataSources"/>).</param>
-public sealed class SchemaMigrator(NpgsqlDataSource database)
+public static class SchemaMigrator
 {
     private const string ResourcePrefix = "Shards.Migrations.";
     private const long AdvisoryLockKey = 0x5348_4152_4453; // "SHARDS"
@@ -29,9 +28,10 @@ public sealed class SchemaMigrator(NpgsqlDataSource database)
     /// <summary>The migrations in the order they apply.</summary>
     public static IReadOnlyList<Migration> Migrations { get; } = LoadMigrations();
 
-    public async Task<MigrationReport> ApplyAsync(CancellationToken cancellationToken = default)
+    public static async Task<MigrationReport> ApplyAsync(string connectionString, CancellationToken cancellationToken = default)
     {
-        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
         await ExecuteAsync(connection, "SELECT pg_advisory_lock(@key)", cancellationToken, AdvisoryLockKey);
         try
         {

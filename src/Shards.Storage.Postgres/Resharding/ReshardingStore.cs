@@ -10,15 +10,14 @@ public sealed record ReshardingRecord(
     int MovingVersion, ReshardOperation Operation, string Shard, int FromVersion, int? TargetVersion, long KeysMoved, DateTimeOffset StartedAt);
 
 /// <summary>The resharding progress table in the main database, and the map versions a resharding publishes with it.</summary>
-/// <param name="main">The main database.</param>
-public sealed class ReshardingStore(NpgsqlDataSource main)
+public static class ReshardingStore
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
     /// <summary>The service's unfinished resharding, or null.</summary>
-    public async Task<ReshardingRecord?> ReadInProgressAsync(string serviceId, CancellationToken cancellationToken)
+    public static async Task<ReshardingRecord?> ReadInProgressAsync(string main, string serviceId, CancellationToken cancellationToken)
     {
-        await using var connection = await main.OpenConnectionAsync(cancellationToken);
+        await using var connection = await OpenAsync(main, cancellationToken);
         await using var command = new NpgsqlCommand(
             """
             SELECT moving_version, operation, shard, from_version, target_version, keys_moved, started_at
@@ -45,10 +44,10 @@ public sealed class ReshardingStore(NpgsqlDataSource main)
     /// Publishes the moving map as <paramref name="movingVersion"/> and records the resharding, in one transaction.
     /// False when that map version exists already (someone else changed the map): nothing is stored.
     /// </summary>
-    public async Task<bool> TryBeginAsync(
-        string serviceId, ReshardRequest request, int fromVersion, int movingVersion, ShardMapDocument moving, CancellationToken cancellationToken)
+    public static async Task<bool> TryBeginAsync(
+        string main, string serviceId, ReshardRequest request, int fromVersion, int movingVersion, ShardMapDocument moving, CancellationToken cancellationToken)
     {
-        await using var connection = await main.OpenConnectionAsync(cancellationToken);
+        await using var connection = await OpenAsync(main, cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (!await InsertMapAsync(connection, transaction, serviceId, movingVersion, moving, cancellationToken))
         {
@@ -71,10 +70,10 @@ public sealed class ReshardingStore(NpgsqlDataSource main)
     }
 
     /// <summary>Publishes the target map as <paramref name="targetVersion"/> and records it, in one transaction; false when that version exists.</summary>
-    public async Task<bool> TryPublishTargetAsync(
-        string serviceId, int movingVersion, int targetVersion, ShardMapDocument target, CancellationToken cancellationToken)
+    public static async Task<bool> TryPublishTargetAsync(
+        string main, string serviceId, int movingVersion, int targetVersion, ShardMapDocument target, CancellationToken cancellationToken)
     {
-        await using var connection = await main.OpenConnectionAsync(cancellationToken);
+        await using var connection = await OpenAsync(main, cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (!await InsertMapAsync(connection, transaction, serviceId, targetVersion, target, cancellationToken))
         {
@@ -93,14 +92,16 @@ public sealed class ReshardingStore(NpgsqlDataSource main)
     }
 
     /// <summary>Adds <paramref name="keys"/> to the moved count.</summary>
-    public Task RecordMovedAsync(string serviceId, int movingVersion, long keys, CancellationToken cancellationToken) =>
+    public static Task RecordMovedAsync(string main, string serviceId, int movingVersion, long keys, CancellationToken cancellationToken) =>
         ExecuteAsync(
+            main,
             "UPDATE shards_resharding SET keys_moved = keys_moved + @keys, updated_at = now() WHERE serviceid = @service AND moving_version = @moving",
             cancellationToken,
             ("service", serviceId), ("moving", movingVersion), ("keys", keys));
 
-    public Task FinishAsync(string serviceId, int movingVersion, CancellationToken cancellationToken) =>
+    public static Task FinishAsync(string main, string serviceId, int movingVersion, CancellationToken cancellationToken) =>
         ExecuteAsync(
+            main,
             "UPDATE shards_resharding SET finished_at = now(), updated_at = now() WHERE serviceid = @service AND moving_version = @moving",
             cancellationToken,
             ("service", serviceId), ("moving", movingVersion));
@@ -116,9 +117,9 @@ public sealed class ReshardingStore(NpgsqlDataSource main)
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    private static async Task ExecuteAsync(string main, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
-        await using var connection = await main.OpenConnectionAsync(cancellationToken);
+        await using var connection = await OpenAsync(main, cancellationToken);
         await using var command = new NpgsqlCommand(sql, connection);
         foreach (var (name, value) in parameters)
         {
@@ -126,5 +127,12 @@ public sealed class ReshardingStore(NpgsqlDataSource main)
         }
 
         await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<NpgsqlConnection> OpenAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellationToken);
+        return connection;
     }
 }

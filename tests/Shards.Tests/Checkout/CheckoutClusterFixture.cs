@@ -3,7 +3,6 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Shards.Grains.Orders;
 using Shards.Grains.Payments;
-using Shards.Postgres;
 using Shards.Server.Payments;
 using Shards.Tests.Infrastructure;
 
@@ -22,7 +21,7 @@ public class CheckoutClusterFixture : PostgresClusterFixture
         silo.Services.Configure<CheckoutOptions>(o => o.RetryDelay = TimeSpan.FromMilliseconds(200));
         silo.Services.Configure<PaymentOptions>(o => o.GatewayTimeout = GatewayTimeout);
         silo.Services.AddSingleton<IPaymentGateway>(services => new HoldingPaymentGateway(new SimulatedPaymentGateway(
-            services.GetRequiredService<PostgresDataSources>().For(ConnectionString),
+            ConnectionString,
             services.GetRequiredService<IOptions<ClusterOptions>>(),
             services.GetRequiredService<IOptions<SimulatedPaymentGatewayOptions>>(),
             TimeProvider.System)));
