@@ -42,8 +42,9 @@ public sealed class BenchEnvironment : IAsyncDisposable
             CliOutput.Status($"{label}: starting a private PostgreSQL ...");
             var connectionString = await server.StartAsync(cancellationToken);
             server.DestroyWhenProcessExits(Environment.ProcessId);
-            await SchemaMigrator.ApplyAsync(connectionString, cancellationToken);
-            return new BenchEnvironment(server, root, connectionString, await MachineProbe.DescribeAsync(connectionString, cancellationToken));
+            var database = context.DataSources.For(connectionString);
+            await new SchemaMigrator(database).ApplyAsync(cancellationToken);
+            return new BenchEnvironment(server, root, connectionString, await MachineProbe.DescribeAsync(database, cancellationToken));
         }
         catch
         {

@@ -47,8 +47,9 @@ public sealed class BenchSuite(CliContext context, BenchOptions options, string 
             CliOutput.Status("bench: starting a private PostgreSQL ...");
             var connectionString = await server.StartAsync(cancellationToken);
             server.DestroyWhenProcessExits(Environment.ProcessId); // even if this process is SIGKILLed (silos watch us too)
-            await SchemaMigrator.ApplyAsync(connectionString, cancellationToken);
-            var machine = await MachineProbe.DescribeAsync(connectionString, cancellationToken);
+            var database = context.DataSources.For(connectionString);
+            await new SchemaMigrator(database).ApplyAsync(cancellationToken);
+            var machine = await MachineProbe.DescribeAsync(database, cancellationToken);
             var calls = new List<CallRun>();
             var writes = new List<WriteComparison>();
             var memory = new List<MemoryStep>();
@@ -107,7 +108,7 @@ public sealed class BenchSuite(CliContext context, BenchOptions options, string 
                 message => CliOutput.Status("bench:   " + message));
             CliOutput.Status($"bench: starting {silos} silo(s) ...");
             await launcher.StartAsync(cancellationToken);
-            await using var client = new CliContext(true, connectionString, $"bench-{silos}");
+            await using var client = new CliContext(true, connectionString, $"bench-{silos}", context.DataSources);
             var grains = await client.ConnectAsync(cancellationToken);
             var pids = launcher.Silos.Select(s => s.Pid ?? 0).Where(p => p > 0).ToList();
             memory.Add(new MemoryStep(silos, 0, CostSuite.AverageRss(pids)));
@@ -128,7 +129,7 @@ public sealed class BenchSuite(CliContext context, BenchOptions options, string 
             calls.AddRange(await CallPathSuite.RunAsync(grains, options, silos, [.. pids, Environment.ProcessId], cancellationToken));
             if (silos == options.SiloCounts[0])
             {
-                writes.AddRange(await WriteSuite.RunAsync(grains, options, connectionString, cancellationToken));
+                writes.AddRange(await WriteSuite.RunAsync(grains, options, context.DataSources.For(connectionString), cancellationToken));
             }
         }
     }

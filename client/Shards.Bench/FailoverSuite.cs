@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Shards.Cli.Core;
 using Shards.Load;
 using Shards.LocalCluster;
+using Shards.Postgres;
 
 namespace Shards.Bench;
 
@@ -71,7 +72,7 @@ public static class FailoverSuite
             await using var launcher = environment.Launcher(Silos, clusterId, "bench failover", declareCrashedSilosDead: declareDead);
             CliOutput.Status($"bench failover: {mode}: starting {Silos} silos ...");
             await launcher.StartAsync(cancellationToken);
-            await using var client = new CliContext(true, environment.ConnectionString, clusterId);
+            await using var client = new CliContext(true, environment.ConnectionString, clusterId, context.DataSources);
             client.ClientOptions.ResendOnGatewayLoss = resend;
             var target = new TimedLoadTarget(new OrleansLoadTarget(await client.ConnectAsync(cancellationToken)));
             if (rolling && declareDead && resend)
@@ -108,7 +109,7 @@ public static class FailoverSuite
 
             for (var freeze = 1; freeze <= (resend ? freezes : 0); freeze++)
             {
-                freezeSamples.Add(await FreezeAsync(mode, freeze, freezes, launcher, target, environment.ConnectionString, clusterId, series, cancellationToken));
+                freezeSamples.Add(await FreezeAsync(mode, freeze, freezes, launcher, target, new MembershipTableReader(context.DataSources.For(environment.ConnectionString)), clusterId, series, cancellationToken));
                 await launcher.StartAdditionalSiloAsync(cancellationToken);
                 await Task.Delay(s_settle, cancellationToken);
             }
@@ -129,10 +130,10 @@ public static class FailoverSuite
 
     /// <summary>One silo frozen (SIGSTOP) under load, until the membership table says Dead; then SIGKILLed.</summary>
     private static async Task<FreezeSample> FreezeAsync(
-        string mode, int freeze, int freezes, ClusterLauncher launcher, TimedLoadTarget target, string connectionString, string clusterId,
+        string mode, int freeze, int freezes, ClusterLauncher launcher, TimedLoadTarget target, MembershipTableReader membership, string clusterId,
         List<ThroughputSeries> series, CancellationToken cancellationToken)
     {
-        var chaos = new FreezeChaos(launcher, target, connectionString, clusterId, Keys);
+        var chaos = new FreezeChaos(launcher, target, membership, clusterId, Keys);
         try
         {
             var report = await new LoadRunner(target, Options(ChaosMode.Kill, TimeSpan.FromSeconds(12), TimeSpan.FromSeconds(2)), chaos)

@@ -11,7 +11,7 @@ namespace Shards.Bench;
 /// watches its processes' state (<see cref="LauncherOptions.KillFrozenSilosAfter"/>) kills it. The frozen process is
 /// then SIGKILLed (if still there), as an operator would, so that it never comes back.
 /// </summary>
-public sealed class FreezeChaos(ClusterLauncher launcher, ILoadTarget target, string connectionString, string clusterId, int keys) : IChaos
+public sealed class FreezeChaos(ClusterLauncher launcher, ILoadTarget target, MembershipTableReader membership, string clusterId, int keys) : IChaos
 {
     private static readonly TimeSpan s_poll = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan s_giveUp = TimeSpan.FromSeconds(60);
@@ -50,7 +50,7 @@ public sealed class FreezeChaos(ClusterLauncher launcher, ILoadTarget target, st
         // Watched to the end even when the load run ends first (bounded by s_giveUp).
         while (Stopwatch.GetElapsedTime(struck) < s_giveUp)
         {
-            var rows = await MembershipTableReader.ReadAsync(connectionString, clusterId, CancellationToken.None);
+            var rows = await membership.ReadAsync(clusterId, CancellationToken.None);
             if (rows.Any(r => r.Port == _frozen.SiloPort && r.Status == SiloStatusCode.Dead))
             {
                 EvictedAfterSeconds = Stopwatch.GetElapsedTime(struck).TotalSeconds;

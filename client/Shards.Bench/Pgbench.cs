@@ -11,10 +11,11 @@ namespace Shards.Bench;
 /// (<c>pgbench -i</c>), then <c>pgbench -N</c> (simple-update: one UPDATE, one SELECT, one INSERT per transaction)
 /// with as many connections as Shards had writes in flight.
 /// </summary>
-public sealed partial class Pgbench(string shardsConnectionString)
+/// <param name="shardsDatabase">Shards' database on that server (the run's data source): where pgbench's database is made.</param>
+public sealed partial class Pgbench(NpgsqlDataSource shardsDatabase)
 {
     private const string Database = "pgbench";
-    private readonly NpgsqlConnectionStringBuilder _server = new(shardsConnectionString);
+    private readonly NpgsqlConnectionStringBuilder _server = new(shardsDatabase.ConnectionString);
 
     public static string Locate()
     {
@@ -30,9 +31,8 @@ public sealed partial class Pgbench(string shardsConnectionString)
     /// <summary>Creates the pgbench database (scale 1: 100,000 accounts) on the same server.</summary>
     public async Task InitialiseAsync(CancellationToken cancellationToken)
     {
-        await using (var connection = new NpgsqlConnection(shardsConnectionString))
+        await using (var connection = await shardsDatabase.OpenConnectionAsync(cancellationToken))
         {
-            await connection.OpenAsync(cancellationToken);
             await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {Database}", connection);
             await drop.ExecuteNonQueryAsync(cancellationToken);
             await using var create = new NpgsqlCommand($"CREATE DATABASE {Database}", connection);

@@ -33,7 +33,7 @@ public sealed class ShardWriteSuite(CliContext context, BenchOptions options, st
                 foreach (var server in Enumerable.Range(0, servers).Where(initialised.Add))
                 {
                     CliOutput.Status($"bench: pgbench -i on server {server} ...");
-                    await new Pgbench(_serverConnections[server]).InitialiseAsync(cancellationToken);
+                    await new Pgbench(context.DataSources.For(_serverConnections[server])).InitialiseAsync(cancellationToken);
                 }
 
                 runs.Add(await RunLayoutAsync(layout, runs.FirstOrDefault(r => r.Shards == 1)?.WritesPerSecond, cancellationToken));
@@ -58,7 +58,7 @@ public sealed class ShardWriteSuite(CliContext context, BenchOptions options, st
         {
             var server = layout.SeparateServers ? i : 0;
             var database = await CreateDatabaseAsync(server, $"bench_{name}_s{i}", cancellationToken);
-            await SchemaMigrator.ApplyAsync(database, cancellationToken);
+            await new SchemaMigrator(context.DataSources.For(database)).ApplyAsync(cancellationToken);
             shards.Add(new ShardConnection($"s{i}", database));
         }
 
@@ -79,7 +79,7 @@ public sealed class ShardWriteSuite(CliContext context, BenchOptions options, st
         await using var launcher = new ClusterLauncher(launcherOptions, message => CliOutput.Status("bench:   " + message));
         CliOutput.Status($"bench: {layout.Describe()}: starting a silo ...");
         await launcher.StartAsync(cancellationToken);
-        await using var client = new CliContext(true, mainConnectionString, launcherOptions.ClusterId);
+        await using var client = new CliContext(true, mainConnectionString, launcherOptions.ClusterId, context.DataSources);
         var grains = await client.ConnectAsync(cancellationToken);
         var products = Enumerable.Range(1, options.Keys).Select(i => grains.GetGrain<IProductGrain>(StoreSeeder.Sku(i))).ToArray();
         await Parallel.ForEachAsync(
@@ -96,7 +96,7 @@ public sealed class ShardWriteSuite(CliContext context, BenchOptions options, st
         CliOutput.Status($"bench: {layout.Describe()}: {loop.PerSecond:N0} acknowledged writes/s; now pgbench -N on {servers} server(s) ...");
         var perServer = Math.Max(1, options.ShardWriteInFlight / servers);
         var tps = await Task.WhenAll(Enumerable.Range(0, servers).Select(s =>
-            new Pgbench(_serverConnections[s]).SimpleUpdateTpsAsync(perServer, options.ShardWriteDuration, cancellationToken)));
+            new Pgbench(context.DataSources.For(_serverConnections[s])).SimpleUpdateTpsAsync(perServer, options.ShardWriteDuration, cancellationToken)));
         var ceiling = tps.Sum();
         return new ShardWriteRun(
             layout.Shards, layout.SeparateServers, servers, options.ShardWriteInFlight, loop.Calls, loop.Errors, loop.PerSecond,

@@ -47,8 +47,8 @@ public static class WriteModesSuite
         await using var group = environment.Launcher(1, "writes-group", "bench writes");
         CliOutput.Status("bench writes: starting a silo without group commit and one with it ...");
         await Task.WhenAll(single.StartAsync(cancellationToken), group.StartAsync(cancellationToken));
-        await using var singleClient = new CliContext(true, environment.ConnectionString, "writes-single");
-        await using var groupClient = new CliContext(true, environment.ConnectionString, "writes-group");
+        await using var singleClient = new CliContext(true, environment.ConnectionString, "writes-single", context.DataSources);
+        await using var groupClient = new CliContext(true, environment.ConnectionString, "writes-group", context.DataSources);
         var contenders = new List<(string Name, Func<int, CancellationToken, Task<LoopResult>> Run)>();
         foreach (var (name, client) in new[] { ("single", singleClient), ("group", groupClient) })
         {
@@ -63,7 +63,7 @@ public static class WriteModesSuite
                 Keys, [], ct)));
         }
 
-        var pgbench = new Pgbench(environment.ConnectionString);
+        var pgbench = new Pgbench(context.DataSources.For(environment.ConnectionString));
         CliOutput.Status("bench writes: pgbench -i on database 'pgbench' of the same server ...");
         await pgbench.InitialiseAsync(cancellationToken);
         var rows = new List<WriteModeRow>();

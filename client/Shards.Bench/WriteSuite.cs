@@ -1,3 +1,4 @@
+using Npgsql;
 using Shards.Cli.Core;
 using Shards.Contracts.Catalog;
 
@@ -10,10 +11,10 @@ namespace Shards.Bench;
 public static class WriteSuite
 {
     public static async Task<IReadOnlyList<WriteComparison>> RunAsync(
-        IGrainFactory grains, BenchOptions options, string connectionString, CancellationToken cancellationToken)
+        IGrainFactory grains, BenchOptions options, NpgsqlDataSource database, CancellationToken cancellationToken)
     {
         var results = new List<WriteComparison>();
-        var pgbench = new Pgbench(connectionString);
+        var pgbench = new Pgbench(database);
         CliOutput.Status("bench: pgbench -i on database 'pgbench' of the same server ...");
         await pgbench.InitialiseAsync(cancellationToken);
         var products = Enumerable.Range(1, options.Keys).Select(i => grains.GetGrain<IProductGrain>(StoreSeeder.Sku(i))).ToArray();

@@ -13,14 +13,18 @@ namespace Shards.Cli.Core;
 
 /// <summary>
 /// What every command shares: configuration (appsettings.json beside the program, environment variables,
-/// global options), the PostgreSQL to use, and a cluster client created on first use.
+/// global options), the PostgreSQL to use, its data sources, and a cluster client created on first use.
 /// </summary>
 public sealed class CliContext : IAsyncDisposable
 {
+    private readonly bool _ownsDataSources;
     private IHost? _clientHost;
 
-    public CliContext(bool json, string? connection, string? clusterId)
+    /// <param name="dataSources">A registry to share (its owner disposes it); by default the context has its own.</param>
+    public CliContext(bool json, string? connection, string? clusterId, PostgresDataSources? dataSources = null)
     {
+        _ownsDataSources = dataSources is null;
+        DataSources = dataSources ?? new PostgresDataSources();
         Output = new CliOutput(json);
         Configuration = new ConfigurationBuilder()
             .AddJsonFile(Path.Combine(AppContext.BaseDirectory, SettingsFile), optional: true)
@@ -48,6 +52,9 @@ public sealed class CliContext : IAsyncDisposable
     public const string SettingsFile = "shards.settings.json";
 
     public CliOutput Output { get; }
+
+    /// <summary>The command run's PostgreSQL data sources, one per database (the cluster client it starts shares them).</summary>
+    public PostgresDataSources DataSources { get; }
 
     public IConfiguration Configuration { get; }
 
@@ -79,7 +86,7 @@ public sealed class CliContext : IAsyncDisposable
         {
             CliOutput.Status($"Starting the private PostgreSQL in {server.RootDirectory} ...");
             var started = await server.StartAsync(cancellationToken);
-            await SchemaMigrator.ApplyAsync(started, cancellationToken);
+            await new SchemaMigrator(DataSources.For(started)).ApplyAsync(cancellationToken);
             return started;
         }
 
@@ -108,7 +115,7 @@ public sealed class CliContext : IAsyncDisposable
         IReadOnlyList<MembershipRow> members;
         try
         {
-            members = await MembershipTableReader.ReadAsync(connectionString, Cluster.ClusterId, cancellationToken);
+            members = await new MembershipTableReader(DataSources.For(connectionString)).ReadAsync(Cluster.ClusterId, cancellationToken);
         }
         catch (Npgsql.NpgsqlException ex)
         {
@@ -136,7 +143,7 @@ public sealed class CliContext : IAsyncDisposable
             throw new CliException(ex.Message, ExitCodes.BadInput);
         }
 
-        builder.AddShardsClient(connectionString, Cluster, ClientOptions, tls);
+        builder.AddShardsClient(connectionString, Cluster, ClientOptions, tls, DataSources);
         var host = builder.Build();
         try
         {
@@ -168,6 +175,11 @@ public sealed class CliContext : IAsyncDisposable
 
             _clientHost.Dispose();
             _clientHost = null;
+        }
+
+        if (_ownsDataSources)
+        {
+            await DataSources.DisposeAsync();
         }
     }
 

@@ -45,7 +45,7 @@ public static class ShardDatabases
         for (var i = 0; i < count; i++)
         {
             var connectionString = await server.CreateDatabaseAsync($"shards_s{i}", cancellationToken);
-            await SchemaMigrator.ApplyAsync(connectionString, cancellationToken);
+            await new SchemaMigrator(context.DataSources.For(connectionString)).ApplyAsync(cancellationToken);
             shards.Add(new ShardConnection($"s{i}", connectionString));
         }
 
@@ -63,7 +63,7 @@ public static class ShardDatabases
         ShardMap? map;
         try
         {
-            map = await ShardMapStore.ReadCurrentAsync(mainConnectionString, serviceId, cancellationToken);
+            map = await new ShardMapStore(context.DataSources, mainConnectionString).ReadCurrentAsync(serviceId, cancellationToken);
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UndefinedTable)
         {

@@ -13,11 +13,11 @@ namespace Shards.Cli.Core;
 public static class ShardMaps
 {
     /// <summary>The service's current map; null when it has none (or its database predates shard maps).</summary>
-    public static async Task<ShardMap?> ReadMapAsync(string mainConnectionString, string serviceId, CancellationToken cancellationToken)
+    public static async Task<ShardMap?> ReadMapAsync(CliContext context, string mainConnectionString, string serviceId, CancellationToken cancellationToken)
     {
         try
         {
-            return await ShardMapStore.ReadCurrentAsync(mainConnectionString, serviceId, cancellationToken);
+            return await new ShardMapStore(context.DataSources, mainConnectionString).ReadCurrentAsync(serviceId, cancellationToken);
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UndefinedTable)
         {

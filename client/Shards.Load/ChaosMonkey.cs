@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Npgsql;
 using Shards.LocalCluster;
 using Shards.Postgres;
 
@@ -62,7 +63,7 @@ public sealed class ChaosMonkey : IChaos
     private static readonly TimeSpan s_watchdogMargin = TimeSpan.FromSeconds(10);
     private readonly ChaosMode _mode;
     private readonly string _clusterId;
-    private readonly string _connectionString;
+    private readonly MembershipTableReader _membership;
     private readonly TimeSpan _freezeFor;
     private readonly bool _watchSilos;
     private static readonly TimeSpan s_membershipTimeout = TimeSpan.FromSeconds(3);
@@ -71,11 +72,11 @@ public sealed class ChaosMonkey : IChaos
     private (string Name, int Pid, long At)? _frozen;
     private (string Name, int Pid)? _killed;
 
-    private ChaosMonkey(ChaosMode mode, string clusterId, string connectionString, TimeSpan freezeFor, bool watchSilos)
+    private ChaosMonkey(ChaosMode mode, string clusterId, NpgsqlDataSource database, TimeSpan freezeFor, bool watchSilos)
     {
         _mode = mode;
         _clusterId = clusterId;
-        _connectionString = connectionString;
+        _membership = new MembershipTableReader(database);
         _freezeFor = freezeFor;
         _watchSilos = watchSilos;
     }
@@ -84,17 +85,18 @@ public sealed class ChaosMonkey : IChaos
     /// The nemesis <paramref name="mode"/> (kill, freeze or restart), after checking that it can strike: a message a
     /// person can act on when it cannot (no silo to spare, no launcher to signal).
     /// </summary>
+    /// <param name="database">The main database (the membership table), from the run's <see cref="PostgresDataSources"/>.</param>
     /// <param name="freezeFor">How long <see cref="ChaosMode.Freeze"/> keeps the silo stopped.</param>
     /// <param name="watchSilos">Whether it reports silos leaving and starting (one nemesis of a run does).</param>
     public static async Task<(ChaosMonkey? Chaos, string? Problem)> ForAsync(
-        ChaosMode mode, string clusterId, string connectionString, CancellationToken cancellationToken, TimeSpan? freezeFor = null, bool watchSilos = true)
+        ChaosMode mode, string clusterId, NpgsqlDataSource database, CancellationToken cancellationToken, TimeSpan? freezeFor = null, bool watchSilos = true)
     {
         if (mode is not (ChaosMode.Kill or ChaosMode.Freeze or ChaosMode.Restart))
         {
             throw new ArgumentOutOfRangeException(nameof(mode), mode, "The chaos monkey kills, freezes or restarts silos.");
         }
 
-        var monkey = new ChaosMonkey(mode, clusterId, connectionString, freezeFor ?? LoadOptions.DefaultFreeze, watchSilos);
+        var monkey = new ChaosMonkey(mode, clusterId, database, freezeFor ?? LoadOptions.DefaultFreeze, watchSilos);
         var local = ClusterStateFile.For(clusterId).Read();
         if (!local.IsRunning)
         {
@@ -276,7 +278,7 @@ public sealed class ChaosMonkey : IChaos
         HashSet<int> ports;
         try
         {
-            var rows = await MembershipTableReader.ReadAsync(_connectionString, _clusterId, bounded.Token);
+            var rows = await _membership.ReadAsync(_clusterId, bounded.Token);
             ports = rows.Where(r => !activeOnly || r.Status == SiloStatusCode.Active).Select(r => r.Port).ToHashSet();
             lock (_lastPorts)
             {

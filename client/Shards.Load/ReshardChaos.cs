@@ -40,13 +40,13 @@ public sealed class ReshardChaos : IChaos
         var serviceId = context.Cluster.ServiceId;
         try
         {
-            var map = await ShardMaps.ReadMapAsync(main, serviceId, cancellationToken);
+            var map = await ShardMaps.ReadMapAsync(context, main, serviceId, cancellationToken);
             if (map is null)
             {
                 return (null, $"--chaos reshard: service '{serviceId}' has no shard map yet: start the cluster first ('shards cluster up').");
             }
 
-            if (await ReshardingStore.ReadInProgressAsync(main, serviceId, cancellationToken) is { } running)
+            if (await new ReshardingStore(context.DataSources.For(main)).ReadInProgressAsync(serviceId, cancellationToken) is { } running)
             {
                 var verb = running.Operation == ReshardOperation.Add ? "add" : "remove";
                 return (null, $"--chaos reshard: service '{serviceId}' is in the middle of a resharding ({verb} {running.Shard}): run 'shards reshard {verb} {running.Shard}' to finish it first.");
@@ -70,7 +70,7 @@ public sealed class ReshardChaos : IChaos
     public Task<ChaosAction> StrikeAsync(CancellationToken cancellationToken)
     {
         Volatile.Write(ref _struckAt, Stopwatch.GetTimestamp());
-        var fence = new ReshardCoordinator(_main, _context.Cluster.ServiceId, _context.StorageOptions, StateNames.GrainTypes).Fence;
+        var fence = new ReshardCoordinator(_context.DataSources, _main, _context.Cluster.ServiceId, _context.StorageOptions, StateNames.GrainTypes).Fence;
         return Task.FromResult(new ChaosAction(
             "reshard", $"add shard {_shard}, then remove it (each waits 2 fences of {fence.TotalSeconds:0.#} s; the clients go on until both are done)"));
     }
@@ -112,10 +112,10 @@ public sealed class ReshardChaos : IChaos
         {
             try
             {
-                var map = await ShardMaps.ReadMapAsync(_main, serviceId, cancellationToken)
+                var map = await ShardMaps.ReadMapAsync(_context, _main, serviceId, cancellationToken)
                     ?? throw new ReshardException($"Service '{serviceId}' has no shard map any more.");
                 var request = await ShardMaps.ResolveAsync(_context, operation, _shard, null, map, cancellationToken);
-                result = await new ReshardCoordinator(_main, serviceId, _context.StorageOptions, StateNames.GrainTypes)
+                result = await new ReshardCoordinator(_context.DataSources, _main, serviceId, _context.StorageOptions, StateNames.GrainTypes)
                     .RunAsync(request, new PhaseReporter(request, onChange), cancellationToken);
                 break;
             }

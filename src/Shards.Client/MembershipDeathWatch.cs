@@ -14,14 +14,20 @@ namespace Shards.Client;
 /// indexed single-row query), and when a silo it saw alive is now marked Dead it trips the
 /// <see cref="GatewayLossSignal"/>: the calls in flight are resent at once, now that survivors place the dead silo's keys.
 /// With the launcher's help the mark is written a few ms after the kill. A PostgreSQL outage only slows the polling.
+/// It reads on the main database's data source (<see cref="PostgresDataSources"/>), one connection at a time.
 /// </summary>
 internal sealed partial class MembershipDeathWatch(
-    string connectionString, string clusterId, ShardsClientOptions options, GatewayLossSignal signal, ILogger<MembershipDeathWatch> logger,
+    NpgsqlDataSource database, string clusterId, ShardsClientOptions options, GatewayLossSignal signal, ILogger<MembershipDeathWatch> logger,
     TimeProvider? time = null)
     : BackgroundService
 {
     private static readonly TimeSpan s_backoffWhenUnreachable = TimeSpan.FromSeconds(1);
     private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    /// <summary>Longest wait for the version query, in seconds: a slow database only slows the polling.</summary>
+    private const int VersionQueryTimeout = 5;
+
+    private readonly MembershipTableReader _membership = new(database);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -30,8 +36,6 @@ internal sealed partial class MembershipDeathWatch(
             return;
         }
 
-        await using var dataSource = NpgsqlDataSource.Create(
-            new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 1, CommandTimeout = 5 }.ConnectionString);
         int? version = null;
         HashSet<string>? alive = null;
         var unreachable = false;
@@ -39,10 +43,10 @@ internal sealed partial class MembershipDeathWatch(
         {
             try
             {
-                var current = await ReadVersionAsync(dataSource, stoppingToken);
+                var current = await ReadVersionAsync(stoppingToken);
                 if (current != version)
                 {
-                    var rows = await MembershipTableReader.ReadAsync(connectionString, clusterId, stoppingToken);
+                    var rows = await _membership.ReadAsync(clusterId, stoppingToken);
                     var nowAlive = rows.Where(r => r.Status != SiloStatusCode.Dead).Select(r => r.SiloAddress).ToHashSet(StringComparer.Ordinal);
                     var died = alive is null ? [] : rows.Where(r => r.Status == SiloStatusCode.Dead && alive.Contains(r.SiloAddress)).ToList();
                     foreach (var silo in died)
@@ -79,9 +83,10 @@ internal sealed partial class MembershipDeathWatch(
         }
     }
 
-    private async Task<int?> ReadVersionAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    private async Task<int?> ReadVersionAsync(CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("SELECT version FROM orleans_membership_version WHERE deploymentid = $1");
+        await using var command = database.CreateCommand("SELECT version FROM orleans_membership_version WHERE deploymentid = $1");
+        command.CommandTimeout = VersionQueryTimeout;
         command.Parameters.Add(new NpgsqlParameter { Value = clusterId });
         return await command.ExecuteScalarAsync(cancellationToken) is int version ? version : null;
     }

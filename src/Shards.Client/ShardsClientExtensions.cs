@@ -15,10 +15,17 @@ public static partial class ShardsClientExtensions
     /// re-read every few seconds, a short per-attempt response timeout, and transparent retries of Shards calls (resent
     /// at once when a gateway connection drops, see <see cref="GatewayLossSignal"/>).
     /// With <paramref name="tls"/> (default: the <c>Shards:Tls</c> section of the builder's configuration) the
-    /// gateway connections use TLS with the cluster certificate.
+    /// gateway connections use TLS with the cluster certificate. The client's own reads of the membership table go
+    /// through the host's <see cref="PostgresDataSources"/>: <paramref name="dataSources"/> when given (its owner disposes
+    /// it, e.g. the CLI's), else one the host creates and disposes.
     /// </summary>
     public static IHostApplicationBuilder AddShardsClient(
-        this IHostApplicationBuilder builder, string connectionString, ShardsClusterOptions cluster, ShardsClientOptions? clientOptions = null, ClusterTls? tls = null)
+        this IHostApplicationBuilder builder,
+        string connectionString,
+        ShardsClusterOptions cluster,
+        ShardsClientOptions? clientOptions = null,
+        ClusterTls? tls = null,
+        PostgresDataSources? dataSources = null)
     {
         var options = clientOptions ?? new ShardsClientOptions();
         tls ??= ClusterTls.From(builder.Configuration.GetSection(ShardsTlsOptions.Section).Get<ShardsTlsOptions>());
@@ -31,8 +38,9 @@ public static partial class ShardsClientExtensions
                 o.ServiceId = cluster.ServiceId;
             });
             client.AddShardsCallResilience(options);
+            client.Services.AddPostgresDataSources(dataSources);
             client.Services.AddHostedService(services => new MembershipDeathWatch(
-                connectionString, cluster.ClusterId, options, services.GetRequiredService<GatewayLossSignal>(), services.GetRequiredService<ILogger<MembershipDeathWatch>>()));
+                services.GetRequiredService<PostgresDataSources>().For(connectionString), cluster.ClusterId, options, services.GetRequiredService<GatewayLossSignal>(), services.GetRequiredService<ILogger<MembershipDeathWatch>>()));
             if (tls is not null)
             {
                 client.UseTls(tls.Certificate, tls.Configure);

@@ -37,13 +37,25 @@ public sealed record MembershipRow(
 /// Reads the Orleans membership table straight from PostgreSQL: it is Shards' service registry, so
 /// <c>shards members</c>, the launcher and the demo read it without needing a silo to answer.
 /// </summary>
-public static class MembershipTableReader
+/// <param name="database">The main database, where the membership table is (its data source: <see cref="PostgresDataSources"/>).</param>
+public sealed class MembershipTableReader(NpgsqlDataSource database)
 {
-    public static async Task<IReadOnlyList<MembershipRow>> ReadAsync(
-        string connectionString, string clusterId, CancellationToken cancellationToken = default)
+    /// <summary>The data sources of <see cref="ReadAsync(string, string, CancellationToken)"/>: one per database for the whole process.</summary>
+    private static readonly PostgresDataSources s_withoutRegistry = new();
+
+    /// <summary>
+    /// Reads the table at <paramref name="connectionString"/>, for code that has no <see cref="PostgresDataSources"/> of
+    /// its own (the launcher's loops): through one registry for the whole process, never disposed, as Npgsql's own pools
+    /// are. Code that has a registry reads through an instance on its data source.
+    /// </summary>
+    public static Task<IReadOnlyList<MembershipRow>> ReadAsync(
+        string connectionString, string clusterId, CancellationToken cancellationToken = default) =>
+        new MembershipTableReader(s_withoutRegistry.For(connectionString)).ReadAsync(clusterId, cancellationToken);
+
+    /// <summary>Every row of cluster <paramref name="clusterId"/>, oldest first.</summary>
+    public async Task<IReadOnlyList<MembershipRow>> ReadAsync(string clusterId, CancellationToken cancellationToken = default)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
             """
             SELECT siloname, hostname, address, port, generation, proxyport, status, starttime, iamalivetime, suspecttimes

@@ -6,19 +6,18 @@ namespace Shards.Postgres;
 /// <summary>Waits for a PostgreSQL that is down or still starting, with a clear message instead of a stack trace.</summary>
 public static partial class PostgresAvailability
 {
-    /// <summary>Opens a connection, retrying with backoff until <paramref name="maxWait"/> has passed.</summary>
+    /// <summary>Opens a connection of <paramref name="database"/>, retrying with backoff until <paramref name="maxWait"/> has passed.</summary>
     public static async Task WaitUntilReachableAsync(
-        string connectionString, TimeSpan maxWait, ILogger logger, CancellationToken cancellationToken = default)
+        NpgsqlDataSource database, TimeSpan maxWait, ILogger logger, CancellationToken cancellationToken = default)
     {
-        var target = Describe(connectionString);
+        var target = Describe(database);
         var deadline = DateTime.UtcNow + maxWait;
         var delay = TimeSpan.FromMilliseconds(250);
         while (true)
         {
             try
             {
-                await using var connection = new NpgsqlConnection(connectionString);
-                await connection.OpenAsync(cancellationToken);
+                await using var connection = await database.OpenConnectionAsync(cancellationToken);
                 return;
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !cancellationToken.IsCancellationRequested)
@@ -36,6 +35,9 @@ public static partial class PostgresAvailability
             }
         }
     }
+
+    /// <summary>host:port/database of <paramref name="database"/>, never the password.</summary>
+    public static string Describe(NpgsqlDataSource database) => Describe(database.ConnectionString);
 
     /// <summary>host:port/database, never the password.</summary>
     public static string Describe(string connectionString)

@@ -20,7 +20,8 @@ public sealed record MigrationReport(IReadOnlyList<string> Applied, IReadOnlyLis
 /// <c>shards_schema_migrations</c>. A file is run again when its text changed. Silos, tests and
 /// <c>shards db init</c> call it; an advisory lock keeps concurrent callers from interleaving.
 /// </summary>
-public static class SchemaMigrator
+/// <param name="database">The database to migrate (its data source: <see cref="PostgresDataSources"/>).</param>
+public sealed class SchemaMigrator(NpgsqlDataSource database)
 {
     private const string ResourcePrefix = "Shards.Migrations.";
     private const long AdvisoryLockKey = 0x5348_4152_4453; // "SHARDS"
@@ -28,10 +29,9 @@ public static class SchemaMigrator
     /// <summary>The migrations in the order they apply.</summary>
     public static IReadOnlyList<Migration> Migrations { get; } = LoadMigrations();
 
-    public static async Task<MigrationReport> ApplyAsync(string connectionString, CancellationToken cancellationToken = default)
+    public async Task<MigrationReport> ApplyAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await ExecuteAsync(connection, "SELECT pg_advisory_lock(@key)", cancellationToken, AdvisoryLockKey);
         try
         {

@@ -3,13 +3,13 @@ using Npgsql;
 namespace Shards.Postgres;
 
 /// <summary>Which schema migrations a database has.</summary>
-public static class SchemaStatus
+/// <param name="database">The database (its data source: <see cref="PostgresDataSources"/>).</param>
+public sealed class SchemaStatus(NpgsqlDataSource database)
 {
     /// <summary>The applied migration versions, oldest first; empty when the schema was never applied.</summary>
-    public static async Task<IReadOnlyList<string>> ReadAsync(string connectionString, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<string>> ReadAsync(CancellationToken cancellationToken = default)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
             "SELECT version FROM shards_schema_migrations WHERE to_regclass('shards_schema_migrations') IS NOT NULL ORDER BY version", connection);
         try

@@ -1,3 +1,4 @@
+using Npgsql;
 using Orleans.Runtime;
 using Orleans.Storage;
 using Shards.Storage;
@@ -12,19 +13,24 @@ namespace Shards.Storage.Postgres;
 /// applies; a read also loads the grain's request log. Clears, and grains with keys Shards does not send itself, go to
 /// Orleans' storage unchanged.
 /// </summary>
-public sealed class FencedAdoNetGrainStorage : IFencedGrainStorage, IRequestLogStorage, ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
+public sealed class FencedAdoNetGrainStorage : IFencedGrainStorage, IRequestLogStorage, ILifecycleParticipant<ISiloLifecycle>
 {
     private readonly AdoNetGrainStorage _inner;
     private readonly ShardWriteStatements _statements;
 
-    public FencedAdoNetGrainStorage(string name, AdoNetGrainStorage inner, string connectionString, string serviceId)
+    /// <param name="dataSource">The shard database's data source (<see cref="Shards.Postgres.PostgresDataSources"/>).</param>
+    /// <param name="commandTimeout">The longest wait for each read and write statement; null: the data source's default.</param>
+    public FencedAdoNetGrainStorage(string name, AdoNetGrainStorage inner, NpgsqlDataSource dataSource, TimeSpan? commandTimeout, string serviceId)
     {
         _inner = inner;
-        _statements = new ShardWriteStatements(name, inner, serviceId, connectionString);
+        _statements = new ShardWriteStatements(name, inner, serviceId, dataSource, commandTimeout);
     }
 
     /// <summary>The ADO.NET storage that clears, and reads and writes what Shards does not send itself.</summary>
     public AdoNetGrainStorage Inner => _inner;
+
+    /// <summary>The shard database's data source its reads and writes use.</summary>
+    internal NpgsqlDataSource DataSource => _statements.DataSource;
 
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         _statements.ReadStateAsync(stateName, grainId, grainState, mapVersion: null);
@@ -44,14 +50,8 @@ public sealed class FencedAdoNetGrainStorage : IFencedGrainStorage, IRequestLogS
     public Task<LoggedRequest?> FindAsync(string stateName, GrainId grainId, Guid requestId) =>
         _statements.FindAsync(stateName, grainId, requestId);
 
-    /// <summary>The ADO.NET storage loads its queries at start-up; the connections close when the silo stops.</summary>
-    public void Participate(ISiloLifecycle lifecycle)
-    {
-        _inner.Participate(lifecycle);
-        lifecycle.Subscribe($"FencedWrites-{_statements.StorageName}", ServiceLifecycleStage.RuntimeStorageServices + 1, _ => Task.CompletedTask, async _ => await DisposeAsync());
-    }
-
-    public ValueTask DisposeAsync() => _statements.DisposeAsync();
+    /// <summary>The ADO.NET storage loads its queries at start-up (the connections are the data source's, closed with its owner).</summary>
+    public void Participate(ISiloLifecycle lifecycle) => _inner.Participate(lifecycle);
 
     private async Task WriteAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, int? mapVersion)
     {

@@ -38,8 +38,10 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, IRequ
     private long _commits;
     private long _groupedWrites;
 
+    /// <param name="dataSource">The shard database's data source (<see cref="Shards.Postgres.PostgresDataSources"/>).</param>
+    /// <param name="commandTimeout">The longest wait for each read and write statement; null: the data source's default.</param>
     public GroupCommitGrainStorage(
-        string name, AdoNetGrainStorage inner, string connectionString, string serviceId, GroupCommitOptions options, ILogger logger)
+        string name, AdoNetGrainStorage inner, NpgsqlDataSource dataSource, TimeSpan? commandTimeout, string serviceId, GroupCommitOptions options, ILogger logger)
     {
         if (options.MaxWritesPerCommit < 1 || options.Committers < 1)
         {
@@ -50,13 +52,16 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, IRequ
 
         _name = name;
         _inner = inner;
-        _statements = new ShardWriteStatements(name, inner, serviceId, connectionString);
+        _statements = new ShardWriteStatements(name, inner, serviceId, dataSource, commandTimeout);
         _options = options;
         _logger = logger;
     }
 
     /// <summary>The ADO.NET storage that clears (and reads and writes a grain whose key is not a plain string).</summary>
     public AdoNetGrainStorage Inner => _inner;
+
+    /// <summary>The shard database's data source its reads and writes use.</summary>
+    internal NpgsqlDataSource DataSource => _statements.DataSource;
 
     /// <summary>Transactions committed by the committers so far (each holding one or more writes).</summary>
     public long Commits => Interlocked.Read(ref _commits);
@@ -109,7 +114,6 @@ public sealed partial class GroupCommitGrainStorage : IFencedGrainStorage, IRequ
     {
         _queue.Writer.TryComplete();
         await Task.WhenAll(_committers);
-        await _statements.DisposeAsync();
     }
 
     private async Task WriteAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, int? mapVersion)

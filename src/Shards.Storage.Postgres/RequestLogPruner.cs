@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Runtime;
+using Shards.Postgres;
 using Shards.Storage;
 using Shards.Storage.Postgres.Sharding;
 
@@ -11,10 +12,11 @@ namespace Shards.Storage.Postgres;
 /// Deletes request-log rows past their retention (<see cref="RequestLogOptions.Retention"/> after they expired) from
 /// every shard database the silo writes to, every <see cref="RequestLogOptions.PrunePeriod"/>, in bounded batches
 /// (<c>shards_request_log_prune</c>: a short transaction each; a silo that finds another pruning the same database
-/// skips its turn). A database that does not answer is tried again next period; pruning never holds a grain.
+/// skips its turn). A database that does not answer is tried again next period; pruning never holds a grain. It prunes
+/// on each database's data source (<see cref="PostgresDataSources"/>), one connection at a time.
 /// </summary>
 public sealed partial class RequestLogPruner(
-    ShardSet shards, IOptions<RequestLogOptions> options, TimeProvider time, ILogger<RequestLogPruner> logger)
+    ShardSet shards, PostgresDataSources dataSources, IOptions<RequestLogOptions> options, TimeProvider time, ILogger<RequestLogPruner> logger)
     : ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
@@ -73,11 +75,6 @@ public sealed partial class RequestLogPruner(
         }
 
         await _loop;
-        foreach (var database in _databases)
-        {
-            await database.DisposeAsync();
-        }
-
         _databases.Clear();
     }
 
@@ -101,15 +98,12 @@ public sealed partial class RequestLogPruner(
         }
     }
 
-    /// <summary>One small pool per shard database (the log is per database, shared by every storage name).</summary>
+    /// <summary>Each shard database once (the log is per database, shared by every storage name): its data source.</summary>
     private List<NpgsqlDataSource> Databases()
     {
         if (_databases.Count == 0)
         {
-            foreach (var connectionString in shards.Shards.Select(s => s.ConnectionString).Distinct(StringComparer.Ordinal))
-            {
-                _databases.Add(NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 2 }));
-            }
+            _databases.AddRange(shards.Shards.Select(s => dataSources.For(s.ConnectionString)).Distinct());
         }
 
         return _databases;

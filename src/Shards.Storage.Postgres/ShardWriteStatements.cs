@@ -17,9 +17,11 @@ namespace Shards.Storage.Postgres;
 /// binds it (its hasher, its serializer), preceded by the shard's write-fence check when the writes were routed by a
 /// shard map; a group commit's writes are one statement. A read is Orleans' <c>ReadFromStorageKey</c> query and the grain's
 /// unexpired request-log rows, in one round trip. One batch is one round trip and one transaction: a refused fence
-/// check stores none of it.
+/// check stores none of it. The connections are the shard database's data source (<see cref="Shards.Postgres.PostgresDataSources"/>:
+/// one pool per database, shared by every storage name, its statements prepared automatically), each statement bounded by
+/// the storage's command timeout.
 /// </summary>
-internal sealed class ShardWriteStatements : IAsyncDisposable
+internal sealed class ShardWriteStatements
 {
     /// <summary>
     /// Every write of a batch in one statement: Orleans' own compare-and-set write (<c>orleans_storage_write</c>, what its
@@ -81,25 +83,23 @@ internal sealed class ShardWriteStatements : IAsyncDisposable
     private readonly string _storageName;
     private readonly AdoNetGrainStorage _inner;
     private readonly string _serviceId;
+    private readonly int? _commandTimeout;
 
-    public ShardWriteStatements(string storageName, AdoNetGrainStorage inner, string serviceId, string connectionString)
+    /// <param name="dataSource">The shard database's data source (the registry's: the same few statement texts every time,
+    /// prepared once per connection, so PostgreSQL skips parsing and planning them for every read and write).</param>
+    /// <param name="commandTimeout">The longest wait for each statement (<see cref="ShardsStorageOptions.CommandTimeout"/>);
+    /// null: the data source's default.</param>
+    public ShardWriteStatements(string storageName, AdoNetGrainStorage inner, string serviceId, NpgsqlDataSource dataSource, TimeSpan? commandTimeout)
     {
         _storageName = storageName;
         _inner = inner;
         _serviceId = serviceId;
-        // The same few statement texts every time: prepared once per connection, PostgreSQL skips parsing and planning
-        // them for every read and every write of every batch.
-        DataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString)
-        {
-            MaxAutoPrepare = Math.Max(new NpgsqlConnectionStringBuilder(connectionString).MaxAutoPrepare, 8),
-            AutoPrepareMinUsages = 2,
-        });
+        _commandTimeout = commandTimeout is { } timeout ? ShardedStorageSiloBuilderExtensions.CommandTimeoutSeconds(timeout) : null;
+        DataSource = dataSource;
     }
 
-    /// <summary>The shard's connections (one pool per shard storage).</summary>
+    /// <summary>The shard's connections (its database's data source, shared with the silo's other users of that database).</summary>
     public NpgsqlDataSource DataSource { get; }
-
-    public ValueTask DisposeAsync() => DataSource.DisposeAsync();
 
     /// <summary>
     /// Reads the grain's state (and request log) on a connection of its own; a state <see cref="CanRead{T}"/> refuses goes
@@ -175,6 +175,11 @@ internal sealed class ShardWriteStatements : IAsyncDisposable
         var (key, grainIdHash, grainTypeHash) = Identify(stateName, grainId, grainState);
         var logged = typeof(IRequestLoggedState).IsAssignableFrom(typeof(T));
         await using var command = new NpgsqlCommand(ReadState, connection);
+        if (_commandTimeout is { } readTimeout)
+        {
+            command.CommandTimeout = readTimeout;
+        }
+
         command.Parameters.Add(new NpgsqlParameter<int>("GrainIdHash", grainIdHash));
         command.Parameters.Add(new NpgsqlParameter<int>("GrainTypeHash", grainTypeHash));
         command.Parameters.Add(new NpgsqlParameter<string>("GrainTypeString", stateName));
@@ -239,6 +244,11 @@ internal sealed class ShardWriteStatements : IAsyncDisposable
     {
         var (_, grainIdHash, _) = Identify(stateName, grainId, new GrainState<object>());
         await using var command = new NpgsqlCommand(FindRequest, connection);
+        if (_commandTimeout is { } findTimeout)
+        {
+            command.CommandTimeout = findTimeout;
+        }
+
         command.Parameters.Add(new NpgsqlParameter<int>("GrainIdHash", grainIdHash));
         command.Parameters.Add(new NpgsqlParameter<string>("ServiceId", _serviceId));
         command.Parameters.Add(new NpgsqlParameter<string>("GrainTypeString", stateName));
@@ -265,6 +275,11 @@ internal sealed class ShardWriteStatements : IAsyncDisposable
     public async Task<int?[]> ExecuteAsync(NpgsqlConnection connection, IReadOnlyList<ShardWrite> batch)
     {
         await using var command = new NpgsqlBatch(connection);
+        if (_commandTimeout is { } writeTimeout)
+        {
+            command.Timeout = writeTimeout;
+        }
+
         var oldest = batch.Min(w => w.MapVersion);
         if (oldest is { } version)
         {

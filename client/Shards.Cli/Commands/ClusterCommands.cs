@@ -326,7 +326,8 @@ internal static class ClusterCommands
             }
 
             var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, ct);
-            var before = (await MembershipTableReader.ReadAsync(connectionString, context.Cluster.ClusterId, ct))
+            var membership = new MembershipTableReader(context.DataSources.For(connectionString));
+            var before = (await membership.ReadAsync(context.Cluster.ClusterId, ct))
                 .Where(r => r.Status == SiloStatusCode.Active).Select(r => r.SiloAddress).ToHashSet();
             if (!PosixSignals.Send(state.LauncherPid, PosixSignals.SigUsr2))
             {
@@ -338,7 +339,7 @@ internal static class ClusterCommands
             var deadline = TimeSpan.FromSeconds(parseResult.GetValue(wait));
             while (true)
             {
-                var active = (await MembershipTableReader.ReadAsync(connectionString, context.Cluster.ClusterId, ct))
+                var active = (await membership.ReadAsync(context.Cluster.ClusterId, ct))
                     .Where(r => r.Status == SiloStatusCode.Active).ToList();
                 var replaced = before.Count(address => active.All(r => r.SiloAddress != address));
                 if (replaced == before.Count && active.Count >= before.Count)

@@ -20,7 +20,7 @@ internal static class DbCommands
             var reports = new List<object>();
             foreach (var database in databases)
             {
-                var report = await SchemaMigrator.ApplyAsync(database, ct);
+                var report = await new SchemaMigrator(context.DataSources.For(database)).ApplyAsync(ct);
                 context.Output.Line($"Schema at {PostgresAvailability.Describe(database)}: " +
                     $"{report.Applied.Count} migration(s) applied ({string.Join(", ", report.Applied)}), {report.AlreadyCurrent.Count} already current.");
                 reports.Add(new { database = PostgresAvailability.Describe(database), report.Applied, report.AlreadyCurrent });
@@ -40,7 +40,7 @@ internal static class DbCommands
 
             var server = PrivatePostgresServer.Create(context.PrivatePostgres);
             var connectionString = await server.StartAsync(ct);
-            var report = await SchemaMigrator.ApplyAsync(connectionString, ct);
+            var report = await new SchemaMigrator(context.DataSources.For(connectionString)).ApplyAsync(ct);
             var status = await server.GetStatusAsync(ct);
             context.Output.Line($"PostgreSQL runs on 127.0.0.1:{status.Port} (data in {server.DataDirectory}, log {server.LogFile}).");
             context.Output.Line($"Schema: {report.Applied.Count} migration(s) applied, {report.AlreadyCurrent.Count} already current.");
@@ -82,8 +82,9 @@ internal static class DbCommands
                 return ExitCodes.Unavailable;
             }
 
-            var schema = await SchemaStatus.ReadAsync(connectionString, ct);
-            var members = await MembershipTableReader.ReadAsync(connectionString, context.Cluster.ClusterId, ct);
+            var database = context.DataSources.For(connectionString);
+            var schema = await new SchemaStatus(database).ReadAsync(ct);
+            var members = await new MembershipTableReader(database).ReadAsync(context.Cluster.ClusterId, ct);
             var active = members.Count(m => m.Status == SiloStatusCode.Active);
             context.Output.Line($"Database {PostgresAvailability.Describe(connectionString)}: schema {(schema.Count == 0 ? "not applied (run 'shards db init')" : string.Join(", ", schema))}");
             context.Output.Line($"Cluster '{context.Cluster.ClusterId}': {active} active silo(s), {members.Count} row(s) in the membership table");

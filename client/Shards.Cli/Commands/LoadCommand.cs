@@ -215,7 +215,7 @@ internal static class LoadCommand
             {
                 case ChaosMode.Kill or ChaosMode.Freeze or ChaosMode.Restart:
                     (chaos, problem) = await ChaosMonkey.ForAsync(
-                        mode, context.Cluster.ClusterId, connectionString, cancellationToken, options.LengthOf(ChaosMode.Freeze), watchSilos: !watching);
+                        mode, context.Cluster.ClusterId, context.DataSources.For(connectionString), cancellationToken, options.LengthOf(ChaosMode.Freeze), watchSilos: !watching);
                     watching |= chaos is not null;
                     break;
                 case ChaosMode.PgRestart or ChaosMode.PgStall when context.ConfiguredConnectionString is not null:

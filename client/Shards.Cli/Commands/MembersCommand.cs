@@ -16,7 +16,7 @@ internal static class MembersCommand
         global.SetAction(command, async (parseResult, context, ct) =>
         {
             var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, ct);
-            var rows = await MembershipTableReader.ReadAsync(connectionString, context.Cluster.ClusterId, ct);
+            var rows = await new MembershipTableReader(context.DataSources.For(connectionString)).ReadAsync(context.Cluster.ClusterId, ct);
             var shown = parseResult.GetValue(all) ? rows : rows.Where(r => r.Status != SiloStatusCode.Dead).ToList();
             // PID and HTTP port come from the state file of the 'shards cluster up' running from this folder (matched by
             // name and silo port), not from the table.

@@ -42,17 +42,17 @@ internal static class ReshardCommand
             var serviceId = context.Cluster.ServiceId;
             try
             {
-                await SchemaMigrator.ApplyAsync(main, ct);
+                await new SchemaMigrator(context.DataSources.For(main)).ApplyAsync(ct);
             }
             catch (NpgsqlException ex)
             {
                 throw new CliException($"The main database {PostgresAvailability.Describe(main)} is not reachable: {ex.Message}. Nothing changed.", ExitCodes.Unavailable);
             }
 
-            var map = await ShardMaps.ReadMapAsync(main, serviceId, ct)
+            var map = await ShardMaps.ReadMapAsync(context, main, serviceId, ct)
                 ?? throw new CliException($"Service '{serviceId}' has no shard map yet: start the cluster first ('shards cluster up'). Nothing changed.", ExitCodes.NotFound);
             var request = await ShardMaps.ResolveAsync(context, operation, parseResult.GetValue(database)!, parseResult.GetValue(shardName), map, ct);
-            var coordinator = new ReshardCoordinator(main, serviceId, context.StorageOptions, StateNames.GrainTypes);
+            var coordinator = new ReshardCoordinator(context.DataSources, main, serviceId, context.StorageOptions, StateNames.GrainTypes);
             CliOutput.Status($"Resharding service '{serviceId}': {request} (shard map version {map.Version}; fence {coordinator.Fence.TotalSeconds:0.#} s) ...");
             ReshardResult result;
             try

@@ -25,15 +25,16 @@ internal static class ShardsCommand
         {
             var main = await context.ResolveConnectionStringAsync(startPrivateServer: false, ct);
             var serviceId = context.Cluster.ServiceId;
-            var map = await ShardMaps.ReadMapAsync(main, serviceId, ct)
+            var map = await ShardMaps.ReadMapAsync(context, main, serviceId, ct)
                 ?? throw new CliException($"Service '{serviceId}' has no shard map yet: the first silo that starts creates it.", ExitCodes.NotFound);
             var shares = map.Document.CreateRouter().RingShares();
             var shards = new List<ShardReport>();
+            var inspection = new ShardInspection(context.DataSources);
             foreach (var shard in ShardInspection.ConnectionsFor(map.Document, main, context.StorageOptions))
             {
                 try
                 {
-                    var states = await ShardInspection.StatisticsAsync(shard.ConnectionString, serviceId, ct);
+                    var states = await inspection.StatisticsAsync(shard.ConnectionString, serviceId, ct);
                     shards.Add(new ShardReport(shard.Name, shard.Target, shares[shard.Name], states.Sum(s => s.Rows), states.Sum(s => s.Bytes), states, null));
                 }
                 catch (NpgsqlException ex)

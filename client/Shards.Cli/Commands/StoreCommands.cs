@@ -114,7 +114,7 @@ internal static class StoreCommands
 
             // Products and carts are placed by consistent hashing over the active silos' endpoints: the same ring here.
             var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, ct);
-            var active = (await MembershipTableReader.ReadAsync(connectionString, context.Cluster.ClusterId, ct))
+            var active = (await new MembershipTableReader(context.DataSources.For(connectionString)).ReadAsync(context.Cluster.ClusterId, ct))
                 .Where(m => m.Status == SiloStatusCode.Active).Select(m => m.Endpoint).Distinct().ToList();
             var home = active.Count == 0 ? null : new HomeSiloRing(active).HomeOf(location.GrainId);
             if (home is not null)
@@ -124,7 +124,7 @@ internal static class StoreCommands
             }
 
             // The silos route by the stored shard map; routing the grain id with it here gives the same shard.
-            var map = await ShardMaps.ReadMapAsync(connectionString, context.Cluster.ServiceId, ct);
+            var map = await ShardMaps.ReadMapAsync(context, connectionString, context.Cluster.ServiceId, ct);
             var shard = map?.Document.CreateRouter().ShardFor(location.GrainId);
             var storage = shard is null ? null : new { shard, database = map!.Document.Find(shard)!.Target, mapVersion = map.Version };
             if (storage is not null)

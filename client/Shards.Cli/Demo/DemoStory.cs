@@ -60,7 +60,7 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
                     shardDatabases = await ShardDatabases.CreateAsync(context, null, shards, cancellationToken);
                     var stamp = DateTime.UtcNow.ToString("yyyyMMddHHmmss");
                     cluster = new ShardsClusterOptions { ClusterId = $"demo-{stamp}", ServiceId = $"demo-{stamp}" };
-                    await SchemaMigrator.ApplyAsync(configured, cancellationToken);
+                    await new SchemaMigrator(context.DataSources.For(configured)).ApplyAsync(cancellationToken);
                     return (configured, $"using {PostgresAvailability.Describe(configured)} (cluster '{cluster.ClusterId}'), schema applied");
                 }
 
@@ -73,7 +73,7 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
                 });
                 await server.DestroyAsync(cancellationToken);
                 var started = await server.StartAsync(cancellationToken);
-                var report = await SchemaMigrator.ApplyAsync(started, cancellationToken);
+                var report = await new SchemaMigrator(context.DataSources.For(started)).ApplyAsync(cancellationToken);
                 shardDatabases = await ShardDatabases.CreateAsync(context, server, shards, cancellationToken);
                 return (started, $"private server on {PostgresAvailability.Describe(started)}, {report.Applied.Count} migrations applied" +
                     (shardDatabases.Count > 0 ? $", grain state in {shardDatabases.Count} shard databases ({string.Join(", ", shardDatabases.Select(s => s.Target))})" : string.Empty));
@@ -101,7 +101,7 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
                 return (0, $"{silos} active: " + string.Join(", ", launcher.Silos.Select(s => $"{s.Name} (pid {s.Pid}, port {s.SiloPort})")));
             });
 
-            var demoContext = new CliContext(context.Output.Json, connectionString, cluster.ClusterId);
+            var demoContext = new CliContext(context.Output.Json, connectionString, cluster.ClusterId, context.DataSources);
             await using var _ = demoContext;
             var client = await demoContext.ConnectAsync(cancellationToken);
             var seeder = new StoreSeeder(client, products, carts);
@@ -148,7 +148,7 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
 
             // 6 + 7. Watch the membership table while every moved key is called until it answers from a survivor.
             using var watchStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var deadWatch = WatchDeclaredDeadAsync(connectionString, cluster.ClusterId, victim.SiloPort, killWatch, watchStop.Token);
+            var deadWatch = WatchDeclaredDeadAsync(Membership(connectionString), cluster.ClusterId, victim.SiloPort, killWatch, watchStop.Token);
             var backAfter = await TimeReactivationAsync(client, moved, victim.Name, killWatch, cancellationToken);
             await watchStop.CancelAsync();
             var declaredDead = await deadWatch;
@@ -198,14 +198,16 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
         }
     }
 
+    private MembershipTableReader Membership(string connectionString) => new(context.DataSources.For(connectionString));
+
     private static async Task<double?> WatchDeclaredDeadAsync(
-        string connectionString, string clusterId, int siloPort, Stopwatch sinceKill, CancellationToken cancellationToken)
+        MembershipTableReader membership, string clusterId, int siloPort, Stopwatch sinceKill, CancellationToken cancellationToken)
     {
         try
         {
             while (true)
             {
-                var rows = await MembershipTableReader.ReadAsync(connectionString, clusterId, cancellationToken);
+                var rows = await membership.ReadAsync(clusterId, cancellationToken);
                 if (rows.Where(r => r.Port == siloPort).MaxBy(r => r.Generation) is { Status: SiloStatusCode.Dead })
                 {
                     return sinceKill.Elapsed.TotalSeconds;
@@ -254,13 +256,14 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
         return result;
     }
 
-    private static async Task<IReadOnlyDictionary<string, long>> RowsPerShardAsync(
+    private async Task<IReadOnlyDictionary<string, long>> RowsPerShardAsync(
         IReadOnlyList<ShardConnection> shardDatabases, string serviceId, CancellationToken cancellationToken)
     {
         var rows = new Dictionary<string, long>(StringComparer.Ordinal);
+        var inspection = new ShardInspection(context.DataSources);
         foreach (var shard in shardDatabases)
         {
-            rows[$"{shard.Name} {shard.Target}"] = (await ShardInspection.StatisticsAsync(shard.ConnectionString, serviceId, cancellationToken)).Sum(s => s.Rows);
+            rows[$"{shard.Name} {shard.Target}"] = (await inspection.StatisticsAsync(shard.ConnectionString, serviceId, cancellationToken)).Sum(s => s.Rows);
         }
 
         return rows;
@@ -268,7 +271,7 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
 
     private async Task PrintMembersAsync(string connectionString, string clusterId, CancellationToken cancellationToken)
     {
-        var rows = await MembershipTableReader.ReadAsync(connectionString, clusterId, cancellationToken);
+        var rows = await Membership(connectionString).ReadAsync(clusterId, cancellationToken);
         _out.Table(
             ["SILO", "ADDRESS", "STATUS", "I-AM-ALIVE"],
             rows.Select(r => (IReadOnlyList<string>)[r.SiloName, $"{r.Endpoint}@{r.Generation}", r.Status.ToString(), $"{(DateTimeOffset.UtcNow - r.IAmAliveTime).TotalSeconds:0.0}s ago"]));

@@ -91,8 +91,8 @@ public sealed class PrivatePostgresServer
         if (ReadInstance()?.Port == port)
         {
             // Back on the same port: connections this process pooled before the stop were ended by the old server
-            // (57P01) and would fail once each; drop them.
-            NpgsqlConnection.ClearAllPools();
+            // (57P01) and would fail once each; drop them (Npgsql's own pools and every data source registry's).
+            PostgresDataSources.ClearAllPools();
         }
 
         var start = await RunAsOwnerAsync(

@@ -155,20 +155,15 @@ public static class ShardsApiExtensions
     }
 
     /// <summary>
-    /// The <c>Idempotency-Key</c> records: their store on the process's <see cref="NpgsqlDataSource"/> for the main
-    /// database (one registered by the host, else one made here from <c>ConnectionStrings:Shards</c>) and the pruner.
+    /// The <c>Idempotency-Key</c> records: their store on the host's <see cref="NpgsqlDataSource"/> for the main database
+    /// (the silo registers it with its other data sources, one per database) and the pruner. A host that registers none
+    /// is told so when the store is first needed.
     /// </summary>
     private static void AddIdempotency(IServiceCollection services)
     {
-        services.TryAddSingleton(provider =>
-        {
-            var connectionString = provider.GetRequiredService<IConfiguration>().GetConnectionString(ApiIdempotencyOptions.ConnectionStringName);
-            return string.IsNullOrWhiteSpace(connectionString)
-                ? throw new InvalidOperationException(
-                    $"The HTTP API keeps Idempotency-Key records in the main database, but there is no connection string: set " +
-                    $"ConnectionStrings__{ApiIdempotencyOptions.ConnectionStringName}.")
-                : NpgsqlDataSource.Create(connectionString);
-        });
+        services.TryAddSingleton<NpgsqlDataSource>(_ => throw new InvalidOperationException(
+            "The HTTP API keeps Idempotency-Key records in the main database, but the host registered no NpgsqlDataSource for it: " +
+            $"register the main database's (AddShardsSilo does, from ConnectionStrings__{ApiIdempotencyOptions.ConnectionStringName})."));
         services.AddSingleton<IdempotencyStore>();
         services.AddHostedService<IdempotencyPruner>();
     }

@@ -4,8 +4,11 @@ using Shards.Postgres;
 
 namespace Shards.Server.Observability;
 
-/// <summary>Part of a silo's readiness (<c>/health/ready</c>): its PostgreSQL answers a query within a few seconds.</summary>
-internal sealed class PostgresHealthCheck(ShardsConnectionString connectionString) : IHealthCheck
+/// <summary>
+/// Part of a silo's readiness (<c>/health/ready</c>): its PostgreSQL answers a query within a few seconds, on a connection
+/// of the main database's data source (the silo's, <see cref="PostgresDataSources"/>).
+/// </summary>
+internal sealed class PostgresHealthCheck(NpgsqlDataSource database) : IHealthCheck
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(3);
 
@@ -15,15 +18,14 @@ internal sealed class PostgresHealthCheck(ShardsConnectionString connectionStrin
         timeout.CancelAfter(s_timeout);
         try
         {
-            await using var connection = new NpgsqlConnection(connectionString.Value);
-            await connection.OpenAsync(timeout.Token);
+            await using var connection = await database.OpenConnectionAsync(timeout.Token);
             await using var command = new NpgsqlCommand("SELECT 1", connection);
             await command.ExecuteScalarAsync(timeout.Token);
-            return HealthCheckResult.Healthy($"PostgreSQL at {connectionString} answers");
+            return HealthCheckResult.Healthy($"PostgreSQL at {PostgresAvailability.Describe(database)} answers");
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            return HealthCheckResult.Unhealthy($"PostgreSQL at {connectionString} does not answer: {ex.Message}");
+            return HealthCheckResult.Unhealthy($"PostgreSQL at {PostgresAvailability.Describe(database)} does not answer: {ex.Message}");
         }
     }
 }

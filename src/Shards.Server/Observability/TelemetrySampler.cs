@@ -23,6 +23,7 @@ internal sealed class TelemetrySampler(
     ILocalSiloDetails local,
     IClusterMembershipService membership,
     ShardSet shards,
+    ShardInspection inspection,
     ILogger<TelemetrySampler> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -53,7 +54,7 @@ internal sealed class TelemetrySampler(
         var sizes = new List<ShardSize>();
         foreach (var shard in shards.Shards)
         {
-            var states = await ShardInspection.StatisticsAsync(shard.ConnectionString, cluster.Value.ServiceId, cancellationToken);
+            var states = await inspection.StatisticsAsync(shard.ConnectionString, cluster.Value.ServiceId, cancellationToken);
             sizes.AddRange(states.Select(s => new ShardSize(shard.Name, s.State, s.Rows, s.Bytes)));
         }
 

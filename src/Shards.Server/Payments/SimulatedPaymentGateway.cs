@@ -14,17 +14,13 @@ namespace Shards.Server.Payments;
 /// repeat answers the first outcome, a refund gives back what was charged once. A database failure reaches the caller
 /// as a transient <see cref="ShardsException"/> (StorageUnavailable), never as a driver exception.
 /// </summary>
-/// <param name="connectionString">The main database (where migration 0006 put the ledger).</param>
+/// <param name="database">The main database (where migration 0006 put the ledger): its data source, the silo's.</param>
 public sealed class SimulatedPaymentGateway(
-    string connectionString,
+    NpgsqlDataSource database,
     IOptions<ClusterOptions> cluster,
     IOptions<SimulatedPaymentGatewayOptions> options,
-    TimeProvider time) : IPaymentGateway, IAsyncDisposable
+    TimeProvider time) : IPaymentGateway
 {
-    private readonly NpgsqlDataSource _database = NpgsqlDataSource.Create(connectionString);
-
-    public ValueTask DisposeAsync() => _database.DisposeAsync();
-
     public async Task<GatewayCharge> ChargeAsync(string idempotencyKey, decimal amount, string paymentToken, CancellationToken cancellationToken)
     {
         var rules = options.Value;
@@ -106,7 +102,7 @@ public sealed class SimulatedPaymentGateway(
     {
         try
         {
-            await using var connection = await _database.OpenConnectionAsync(cancellationToken);
+            await using var connection = await database.OpenConnectionAsync(cancellationToken);
             return await work(connection);
         }
         catch (Exception exception) when (exception is NpgsqlException or InvalidOperationException { Source: "Npgsql" })

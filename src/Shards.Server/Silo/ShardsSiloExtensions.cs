@@ -154,8 +154,9 @@ public static class ShardsSiloExtensions
         silo.Services.AddCatalogService().AddCartService().AddCheckoutService();
         silo.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SimulatedPaymentGatewayOptions>, SimulatedPaymentGatewayOptionsValidator>());
         silo.Services.AddOptions<SimulatedPaymentGatewayOptions>().BindConfiguration(SimulatedPaymentGatewayOptions.Section).ValidateOnStart();
+        silo.Services.AddPostgresDataSources();
         silo.Services.TryAddSingleton<IPaymentGateway>(services => new SimulatedPaymentGateway(
-            connectionString,
+            services.GetRequiredService<PostgresDataSources>().For(connectionString),
             services.GetRequiredService<IOptions<ClusterOptions>>(),
             services.GetRequiredService<IOptions<SimulatedPaymentGatewayOptions>>(),
             services.GetService<TimeProvider>() ?? TimeProvider.System));

@@ -20,6 +20,7 @@ internal sealed partial class SiloStartupChecks(
     IOptions<DatabaseOptions> database,
     ShardsConnectionString connectionString,
     ShardSet shards,
+    PostgresDataSources dataSources,
     IOptions<ClusterOptions> cluster,
     ILogger<SiloStartupChecks> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
@@ -41,10 +42,11 @@ internal sealed partial class SiloStartupChecks(
                 .DistinctBy(PostgresAvailability.Describe);
             foreach (var target in databases)
             {
-                await PostgresAvailability.WaitUntilReachableAsync(target, database.Value.StartupWait, logger, cancellationToken);
+                var source = dataSources.For(target);
+                await PostgresAvailability.WaitUntilReachableAsync(source, database.Value.StartupWait, logger, cancellationToken);
                 if (database.Value.ApplySchemaOnStart)
                 {
-                    var report = await SchemaMigrator.ApplyAsync(target, cancellationToken);
+                    var report = await new SchemaMigrator(source).ApplyAsync(cancellationToken);
                     LogSchema(logger, PostgresAvailability.Describe(target), report.Applied.Count, report.AlreadyCurrent.Count);
                 }
             }

@@ -14,6 +14,10 @@ namespace Shards.Storage.Postgres.Resharding;
 /// where the stored map and progress say it stopped. Bad input and unreachable databases are refused before anything
 /// changes.
 /// </summary>
+/// <param name="dataSources">
+/// The data sources of the command run (or silo) that reshards: one per database, whichever step of the resharding
+/// reaches it.
+/// </param>
 /// <param name="main">The main database (shard map, progress).</param>
 /// <param name="storage">
 /// The shard connection strings configured for this process (others are reached with the main connection's
@@ -25,9 +29,18 @@ namespace Shards.Storage.Postgres.Resharding;
 /// before anything moves.
 /// </param>
 public sealed class ReshardCoordinator(
-    string main, string serviceId, ShardsStorageOptions storage, IReadOnlyDictionary<string, string> grainTypes, TimeProvider? time = null)
+    PostgresDataSources dataSources, string main, string serviceId, ShardsStorageOptions storage, IReadOnlyDictionary<string, string> grainTypes, TimeProvider? time = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    // The stores on the run's data sources (small objects: the pools are the registry's).
+    private ShardMapStore Maps => new(dataSources, main);
+
+    private ReshardingStore Progress => new(dataSources.For(main));
+
+    private ShardRows Rows => new(dataSources);
+
+    private ShardWriteFence Fences => new(dataSources);
 
     /// <summary>
     /// How long after publishing a map every silo routes with it or refuses writes: lease plus one refresh period, plus
@@ -40,9 +53,9 @@ public sealed class ReshardCoordinator(
     public async Task<ReshardResult> RunAsync(ReshardRequest request, IProgress<ReshardProgress>? progress, CancellationToken cancellationToken)
     {
         var started = Stopwatch.StartNew();
-        var map = await Guard(() => ShardMapStore.ReadCurrentAsync(main, serviceId, cancellationToken), "the main database", main)
+        var map = await Guard(() => Maps.ReadCurrentAsync(serviceId, cancellationToken), "the main database", main)
             ?? throw new ReshardException($"Service '{serviceId}' has no shard map yet: start the cluster first (its first silo creates the map). Nothing changed.");
-        var record = await Guard(() => ReshardingStore.ReadInProgressAsync(main, serviceId, cancellationToken), "the main database", main);
+        var record = await Guard(() => Progress.ReadInProgressAsync(serviceId, cancellationToken), "the main database", main);
 
         bool resumed;
         if (record is not null)
@@ -65,7 +78,7 @@ public sealed class ReshardCoordinator(
             }
 
             var moving = await PlanAsync(request, map, cancellationToken);
-            if (!await Guard(() => ReshardingStore.TryBeginAsync(main, serviceId, request, map.Version, map.Version + 1, moving, cancellationToken), "the main database", main))
+            if (!await Guard(() => Progress.TryBeginAsync(serviceId, request, map.Version, map.Version + 1, moving, cancellationToken), "the main database", main))
             {
                 throw new ReshardException($"The shard map of service '{serviceId}' changed while the resharding was being planned (version {map.Version + 1} exists). Nothing changed; run the command again.");
             }
@@ -76,7 +89,7 @@ public sealed class ReshardCoordinator(
             await Task.Delay(Fence, _time, cancellationToken);
         }
 
-        map = await ShardMapStore.ReadCurrentAsync(main, serviceId, cancellationToken) ?? throw new InvalidOperationException("The shard map vanished.");
+        map = await Maps.ReadCurrentAsync(serviceId, cancellationToken) ?? throw new InvalidOperationException("The shard map vanished.");
         long scanned = 0;
         var moveTime = TimeSpan.Zero;
         var keysMoved = record.KeysMoved;
@@ -97,7 +110,7 @@ public sealed class ReshardCoordinator(
             (keysMoved, scanned) = await MoveAllAsync(request, record, map, progress, moveWatch, cancellationToken);
             moveTime = moveWatch.Elapsed;
             var target = map.Document with { Algorithm = ShardRouter.Algorithm, Shards = map.Document.Target!, Target = null };
-            if (!await ReshardingStore.TryPublishTargetAsync(main, serviceId, record.MovingVersion, record.MovingVersion + 1, target, cancellationToken))
+            if (!await Progress.TryPublishTargetAsync(serviceId, record.MovingVersion, record.MovingVersion + 1, target, cancellationToken))
             {
                 throw new ReshardException($"Shard map version {record.MovingVersion + 1} of service '{serviceId}' appeared while the resharding ran: someone else changed the map.");
             }
@@ -122,14 +135,14 @@ public sealed class ReshardCoordinator(
         if (request.Operation == ReshardOperation.Remove)
         {
             var removed = Connections(map.Document, request).FirstOrDefault(c => c.Name == request.Name);
-            if (removed is not null && (await ShardRows.ScanAsync(removed, serviceId, grainTypes, cancellationToken)).Count is var left and > 0)
+            if (removed is not null && (await Rows.ScanAsync(removed, serviceId, grainTypes, cancellationToken)).Count is var left and > 0)
             {
                 throw new ReshardException($"Shard {removed} still holds {left} row(s) of service '{serviceId}' after the resharding: run the command again.");
             }
         }
 
-        await ReshardingStore.FinishAsync(main, serviceId, record.MovingVersion, cancellationToken);
-        var final = await ShardMapStore.ReadCurrentAsync(main, serviceId, cancellationToken);
+        await Progress.FinishAsync(serviceId, record.MovingVersion, cancellationToken);
+        var final = await Maps.ReadCurrentAsync(serviceId, cancellationToken);
         return new ReshardResult(
             request, record.FromVersion, final?.Version ?? record.MovingVersion + 1, keysMoved, keysMoved - record.KeysMoved, scanned, resumed, moveTime, started.Elapsed);
     }
@@ -182,20 +195,20 @@ public sealed class ReshardCoordinator(
         foreach (var shard in Connections(moving, request).Where(c => c.Name != request.Name || request.Operation == ReshardOperation.Remove))
         {
             await CheckReachableAsync(shard, cancellationToken);
-            await Guard(() => ShardRows.ScanAsync(shard, serviceId, grainTypes, cancellationToken), shard.ToString(), shard.ConnectionString);
+            await Guard(() => Rows.ScanAsync(shard, serviceId, grainTypes, cancellationToken), shard.ToString(), shard.ConnectionString);
         }
 
         if (request.Operation == ReshardOperation.Add)
         {
             var added = Connections(moving, request).Single(c => c.Name == request.Name);
-            await Guard(() => SchemaMigrator.ApplyAsync(added.ConnectionString, cancellationToken), added.ToString(), added.ConnectionString);
-            var identity = await ShardMapStore.ClaimIdentityAsync(added.ConnectionString, serviceId, request.Name, cancellationToken);
+            await Guard(() => new SchemaMigrator(dataSources.For(added.ConnectionString)).ApplyAsync(cancellationToken), added.ToString(), added.ConnectionString);
+            var identity = await Maps.ClaimIdentityAsync(added.ConnectionString, serviceId, request.Name, cancellationToken);
             if (identity != request.Name)
             {
                 throw new ReshardException($"The database {added.Target} is shard '{identity}' of service '{serviceId}', not '{request.Name}'. Nothing changed.");
             }
 
-            var rows = await ShardRows.ScanAsync(added, serviceId, grainTypes, cancellationToken);
+            var rows = await Rows.ScanAsync(added, serviceId, grainTypes, cancellationToken);
             if (rows.Count > 0)
             {
                 throw new ReshardException($"The database {added.Target} already holds {rows.Count} row(s) of service '{serviceId}'; a new shard must start empty. Nothing changed.");
@@ -225,11 +238,11 @@ public sealed class ReshardCoordinator(
             await Guard(async () =>
             {
                 // The fence's column and function come with the schema; a silo applies it at start, and so does this.
-                await SchemaMigrator.ApplyAsync(connection.ConnectionString, cancellationToken);
-                if (!await ShardWriteFence.CloseAsync(connection.ConnectionString, serviceId, shard.Name, map.Version, cancellationToken))
+                await new SchemaMigrator(dataSources.For(connection.ConnectionString)).ApplyAsync(cancellationToken);
+                if (!await Fences.CloseAsync(connection.ConnectionString, serviceId, shard.Name, map.Version, cancellationToken))
                 {
-                    var identity = await ShardMapStore.ClaimIdentityAsync(connection.ConnectionString, serviceId, shard.Name, cancellationToken);
-                    if (identity != shard.Name || !await ShardWriteFence.CloseAsync(connection.ConnectionString, serviceId, shard.Name, map.Version, cancellationToken))
+                    var identity = await Maps.ClaimIdentityAsync(connection.ConnectionString, serviceId, shard.Name, cancellationToken);
+                    if (identity != shard.Name || !await Fences.CloseAsync(connection.ConnectionString, serviceId, shard.Name, map.Version, cancellationToken))
                     {
                         throw new ReshardException(
                             $"The database {connection.Target} of shard '{shard.Name}' is shard '{identity}' of service '{serviceId}': fix the shard's connection string. " +
@@ -263,7 +276,7 @@ public sealed class ReshardCoordinator(
             foreach (var source in map.Document.Shards)
             {
                 var from = connections[source.Name];
-                var keys = await Guard(() => ShardRows.ScanAsync(from, serviceId, grainTypes, cancellationToken), from.ToString(), from.ConnectionString);
+                var keys = await Guard(() => Rows.ScanAsync(from, serviceId, grainTypes, cancellationToken), from.ToString(), from.ConnectionString);
                 rows += keys.Count;
                 pending.AddRange(keys
                     .Select(k => (Key: k, Owner: targetRouter.ShardFor(k.GrainId)))
@@ -278,7 +291,7 @@ public sealed class ReshardCoordinator(
                 foreach (var added in map.Document.AllShards.Where(s => map.Document.Find(s.Name) is null))
                 {
                     var to = connections[added.Name];
-                    rows += (await Guard(() => ShardRows.ScanAsync(to, serviceId, grainTypes, cancellationToken), to.ToString(), to.ConnectionString)).Count;
+                    rows += (await Guard(() => Rows.ScanAsync(to, serviceId, grainTypes, cancellationToken), to.ToString(), to.ConnectionString)).Count;
                 }
 
                 scanned = rows;
@@ -294,8 +307,8 @@ public sealed class ReshardCoordinator(
             {
                 foreach (var batch in keys.Chunk(batchSize))
                 {
-                    var count = await Guard(() => ShardRows.MoveAsync(from, to, serviceId, batch, cancellationToken), $"{from} or {to}", from.ConnectionString);
-                    await ReshardingStore.RecordMovedAsync(main, serviceId, record.MovingVersion, count, cancellationToken);
+                    var count = await Guard(() => Rows.MoveAsync(from, to, serviceId, batch, cancellationToken), $"{from} or {to}", from.ConnectionString);
+                    await Progress.RecordMovedAsync(serviceId, record.MovingVersion, count, cancellationToken);
                     moved += count;
                     movedThisRun += count;
                     var seconds = watch.Elapsed.TotalSeconds;
@@ -316,12 +329,17 @@ public sealed class ReshardCoordinator(
 
     private static bool IsLoopback(string host) => host is "localhost" or "127.0.0.1" or "::1";
 
-    private static async Task CheckReachableAsync(ShardConnection shard, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens one connection to <paramref name="shard"/>, with 5 s to connect and no pooling: a probe, so an unreachable
+    /// database is reported fast and no pooled connection is kept to a database that may never join (the registry gives
+    /// such a connection string an unpooled data source of its own).
+    /// </summary>
+    private async Task CheckReachableAsync(ShardConnection shard, CancellationToken cancellationToken)
     {
         try
         {
-            await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(shard.ConnectionString) { Timeout = 5, Pooling = false }.ConnectionString);
-            await connection.OpenAsync(cancellationToken);
+            var probe = new NpgsqlConnectionStringBuilder(shard.ConnectionString) { Timeout = 5, Pooling = false }.ConnectionString;
+            await using var connection = await dataSources.For(probe).OpenConnectionAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException or ArgumentException && !cancellationToken.IsCancellationRequested)
         {

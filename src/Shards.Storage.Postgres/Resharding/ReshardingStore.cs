@@ -10,14 +10,15 @@ public sealed record ReshardingRecord(
     int MovingVersion, ReshardOperation Operation, string Shard, int FromVersion, int? TargetVersion, long KeysMoved, DateTimeOffset StartedAt);
 
 /// <summary>The resharding progress table in the main database, and the map versions a resharding publishes with it.</summary>
-public static class ReshardingStore
+/// <param name="main">The main database.</param>
+public sealed class ReshardingStore(NpgsqlDataSource main)
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
     /// <summary>The service's unfinished resharding, or null.</summary>
-    public static async Task<ReshardingRecord?> ReadInProgressAsync(string main, string serviceId, CancellationToken cancellationToken)
+    public async Task<ReshardingRecord?> ReadInProgressAsync(string serviceId, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(main, cancellationToken);
+        await using var connection = await main.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
             """
             SELECT moving_version, operation, shard, from_version, target_version, keys_moved, started_at
@@ -44,10 +45,10 @@ public static class ReshardingStore
     /// Publishes the moving map as <paramref name="movingVersion"/> and records the resharding, in one transaction.
     /// False when that map version exists already (someone else changed the map): nothing is stored.
     /// </summary>
-    public static async Task<bool> TryBeginAsync(
-        string main, string serviceId, ReshardRequest request, int fromVersion, int movingVersion, ShardMapDocument moving, CancellationToken cancellationToken)
+    public async Task<bool> TryBeginAsync(
+        string serviceId, ReshardRequest request, int fromVersion, int movingVersion, ShardMapDocument moving, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(main, cancellationToken);
+        await using var connection = await main.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (!await InsertMapAsync(connection, transaction, serviceId, movingVersion, moving, cancellationToken))
         {
@@ -70,10 +71,10 @@ public static class ReshardingStore
     }
 
     /// <summary>Publishes the target map as <paramref name="targetVersion"/> and records it, in one transaction; false when that version exists.</summary>
-    public static async Task<bool> TryPublishTargetAsync(
-        string main, string serviceId, int movingVersion, int targetVersion, ShardMapDocument target, CancellationToken cancellationToken)
+    public async Task<bool> TryPublishTargetAsync(
+        string serviceId, int movingVersion, int targetVersion, ShardMapDocument target, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(main, cancellationToken);
+        await using var connection = await main.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if (!await InsertMapAsync(connection, transaction, serviceId, targetVersion, target, cancellationToken))
         {
@@ -92,16 +93,14 @@ public static class ReshardingStore
     }
 
     /// <summary>Adds <paramref name="keys"/> to the moved count.</summary>
-    public static Task RecordMovedAsync(string main, string serviceId, int movingVersion, long keys, CancellationToken cancellationToken) =>
+    public Task RecordMovedAsync(string serviceId, int movingVersion, long keys, CancellationToken cancellationToken) =>
         ExecuteAsync(
-            main,
             "UPDATE shards_resharding SET keys_moved = keys_moved + @keys, updated_at = now() WHERE serviceid = @service AND moving_version = @moving",
             cancellationToken,
             ("service", serviceId), ("moving", movingVersion), ("keys", keys));
 
-    public static Task FinishAsync(string main, string serviceId, int movingVersion, CancellationToken cancellationToken) =>
+    public Task FinishAsync(string serviceId, int movingVersion, CancellationToken cancellationToken) =>
         ExecuteAsync(
-            main,
             "UPDATE shards_resharding SET finished_at = now(), updated_at = now() WHERE serviceid = @service AND moving_version = @moving",
             cancellationToken,
             ("service", serviceId), ("moving", movingVersion));
@@ -117,9 +116,9 @@ public static class ReshardingStore
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    private static async Task ExecuteAsync(string main, string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    private async Task ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
-        await using var connection = await OpenAsync(main, cancellationToken);
+        await using var connection = await main.OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(sql, connection);
         foreach (var (name, value) in parameters)
         {
@@ -127,12 +126,5 @@ public static class ReshardingStore
         }
 
         await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static async Task<NpgsqlConnection> OpenAsync(string connectionString, CancellationToken cancellationToken)
-    {
-        var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
-        return connection;
     }
 }

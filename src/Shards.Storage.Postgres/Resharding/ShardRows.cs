@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using Shards.Postgres;
 using Shards.Storage.Postgres.Sharding;
 
 namespace Shards.Storage.Postgres.Resharding;
@@ -15,17 +16,17 @@ public sealed record ShardRowKey(string State, string Key, string GrainId);
 /// column (payload, version, hashes), so a grain's ETag stays valid in its new shard, and a grain's request-log rows
 /// (<c>shards_request_log</c>, 0010_request_log.sql) move with its state row, in the same transactions.
 /// </summary>
-public static class ShardRows
+/// <param name="dataSources">The owner's data sources, one per shard database.</param>
+public sealed class ShardRows(PostgresDataSources dataSources)
 {
     /// <summary>
     /// Every row of <paramref name="serviceId"/> in the shard. Throws <see cref="ReshardException"/> for a row that
     /// cannot be placed: an unknown state name (no grain type to hash) or a numeric/Guid key (Shards' keys are strings).
     /// </summary>
-    public static async Task<IReadOnlyList<ShardRowKey>> ScanAsync(
+    public async Task<IReadOnlyList<ShardRowKey>> ScanAsync(
         ShardConnection shard, string serviceId, IReadOnlyDictionary<string, string> grainTypes, CancellationToken cancellationToken)
     {
-        await using var connection = new NpgsqlConnection(shard.ConnectionString);
-        await connection.OpenAsync(cancellationToken);
+        await using var connection = await dataSources.For(shard.ConnectionString).OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
             "SELECT graintypestring, grainidn0, grainidn1, grainidextensionstring FROM orleans_storage WHERE serviceid = @service", connection);
         command.Parameters.AddWithValue("service", serviceId);
@@ -64,11 +65,10 @@ public static class ShardRows
     /// and the next run copies it again over the stale copy. The copy never replaces a row of the same or a newer version
     /// in the new shard (a write acknowledged there is never undone), and a log row already there stays as it is.
     /// </summary>
-    public static async Task<int> MoveAsync(
+    public async Task<int> MoveAsync(
         ShardConnection from, ShardConnection to, string serviceId, IReadOnlyList<ShardRowKey> keys, CancellationToken cancellationToken)
     {
-        await using var source = new NpgsqlConnection(from.ConnectionString);
-        await source.OpenAsync(cancellationToken);
+        await using var source = await dataSources.For(from.ConnectionString).OpenConnectionAsync(cancellationToken);
         await using var lockTransaction = await source.BeginTransactionAsync(cancellationToken);
         var rows = await LockAsync(source, lockTransaction, serviceId, keys, cancellationToken);
         if (rows.Count == 0)
@@ -80,9 +80,8 @@ public static class ShardRows
         // so no such transaction of these grains can commit before this one: the log rows read here are all of theirs.
         var log = await ReadLogAsync(source, lockTransaction, serviceId, rows, cancellationToken);
 
-        await using (var target = new NpgsqlConnection(to.ConnectionString))
+        await using (var target = await dataSources.For(to.ConnectionString).OpenConnectionAsync(cancellationToken))
         {
-            await target.OpenAsync(cancellationToken);
             await using var copyTransaction = await target.BeginTransactionAsync(cancellationToken);
             await using var batch = new NpgsqlBatch(target, copyTransaction);
             foreach (var row in rows)

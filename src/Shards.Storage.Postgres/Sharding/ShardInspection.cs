@@ -1,12 +1,18 @@
 using Npgsql;
+using Shards.Postgres;
 
 namespace Shards.Storage.Postgres.Sharding;
 
 /// <summary>Rows and payload bytes of one state name in one shard database.</summary>
 public sealed record ShardStateStatistics(string State, long Rows, long Bytes);
 
-/// <summary>What operators look at from outside the cluster: shard databases' contents, reached through the stored map.</summary>
-public static class ShardInspection
+/// <summary>
+/// What operators look at from outside the cluster: shard databases' contents, reached through the stored map. Which
+/// connection reaches a shard is decided statically (<see cref="ConnectionsFor"/>); the statistics are read through an
+/// instance on the owner's data sources.
+/// </summary>
+/// <param name="dataSources">The owner's data sources, one per shard database.</param>
+public sealed class ShardInspection(PostgresDataSources dataSources)
 {
     /// <summary>
     /// Connection strings for the shards of <paramref name="map"/>: the configured one when a shard of that name is
@@ -32,11 +38,10 @@ public static class ShardInspection
     }
 
     /// <summary>Rows and bytes (<c>octet_length(payloadbinary)</c>) per state name of one service in one shard database.</summary>
-    public static async Task<IReadOnlyList<ShardStateStatistics>> StatisticsAsync(
+    public async Task<IReadOnlyList<ShardStateStatistics>> StatisticsAsync(
         string shardConnectionString, string serviceId, CancellationToken cancellationToken = default)
     {
-        await using var connection = new NpgsqlConnection(shardConnectionString);
-        await connection.OpenAsync(cancellationToken);
+        await using var connection = await dataSources.For(shardConnectionString).OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
             """
             SELECT graintypestring, count(*), coalesce(sum(octet_length(payloadbinary)), 0)::bigint

@@ -23,6 +23,7 @@ namespace Shards.Storage.Postgres.Sharding;
 public sealed partial class ShardMapMonitor : IDisposable
 {
     private readonly string _mainConnectionString;
+    private readonly ShardMapStore _store;
     private readonly ShardsStorageOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -35,10 +36,18 @@ public sealed partial class ShardMapMonitor : IDisposable
     private readonly ConcurrentDictionary<string, ShardConnection> _reached = new(StringComparer.Ordinal);
     private volatile View? _view;
 
+    /// <param name="dataSources">The silo's data sources: the main database's (the map) and each shard's (its identity).</param>
     public ShardMapMonitor(
-        string mainConnectionString, string serviceId, ShardSet shards, ShardsStorageOptions options, TimeProvider time, ILogger<ShardMapMonitor> logger)
+        PostgresDataSources dataSources,
+        string mainConnectionString,
+        string serviceId,
+        ShardSet shards,
+        ShardsStorageOptions options,
+        TimeProvider time,
+        ILogger<ShardMapMonitor> logger)
     {
         _mainConnectionString = mainConnectionString;
+        _store = new ShardMapStore(dataSources, mainConnectionString);
         ServiceId = serviceId;
         Shards = shards;
         _options = options;
@@ -123,7 +132,7 @@ public sealed partial class ShardMapMonitor : IDisposable
             }
 
             var askedAt = _time.GetTimestamp();
-            var latest = await ShardMapStore.ReadCurrentAsync(_mainConnectionString, ServiceId, cancellationToken);
+            var latest = await _store.ReadCurrentAsync(ServiceId, cancellationToken);
             if (latest is null || latest.Version < view.Map.Version)
             {
                 LogMapWentBackwards(_logger, ServiceId, view.Map.Version, latest?.Version ?? 0);
@@ -234,7 +243,7 @@ public sealed partial class ShardMapMonitor : IDisposable
                 var derived = ShardInspection.ConnectionFor(location, _mainConnectionString, configured: null);
                 try
                 {
-                    var identity = await ShardMapStore.ClaimIdentityAsync(derived.ConnectionString, ServiceId, location.Name, cancellationToken);
+                    var identity = await _store.ClaimIdentityAsync(derived.ConnectionString, ServiceId, location.Name, cancellationToken);
                     if (identity == location.Name)
                     {
                         _reached[location.Name] = derived;
@@ -257,7 +266,7 @@ public sealed partial class ShardMapMonitor : IDisposable
         {
             foreach (var shard in Shards.Shards)
             {
-                var identity = await ShardMapStore.ClaimIdentityAsync(shard.ConnectionString, ServiceId, shard.Name, cancellationToken);
+                var identity = await _store.ClaimIdentityAsync(shard.ConnectionString, ServiceId, shard.Name, cancellationToken);
                 if (identity != shard.Name)
                 {
                     throw new ShardedStorageStartupException(
@@ -267,15 +276,15 @@ public sealed partial class ShardMapMonitor : IDisposable
             }
 
             var askedAt = _time.GetTimestamp();
-            var map = await ShardMapStore.ReadCurrentAsync(_mainConnectionString, ServiceId, cancellationToken);
+            var map = await _store.ReadCurrentAsync(ServiceId, cancellationToken);
             if (map is null)
             {
-                if (await ShardMapStore.TryPublishAsync(_mainConnectionString, ServiceId, 1, ShardMapDocument.For(Shards), cancellationToken))
+                if (await _store.TryPublishAsync(ServiceId, 1, ShardMapDocument.For(Shards), cancellationToken))
                 {
                     LogMapCreated(_logger, ServiceId, Shards.ToString());
                 }
 
-                map = await ShardMapStore.ReadCurrentAsync(_mainConnectionString, ServiceId, cancellationToken)
+                map = await _store.ReadCurrentAsync(ServiceId, cancellationToken)
                     ?? throw new InvalidOperationException($"The shard map of service '{ServiceId}' vanished right after it was created.");
             }
 

@@ -9,15 +9,16 @@ namespace Shards.Storage.Postgres.Sharding;
 /// Shards' shard map in PostgreSQL (0005_shard_map.sql): the versions in the main database, and each shard
 /// database's identity. Silos, the CLI and tests read and write it through here.
 /// </summary>
-public static class ShardMapStore
+/// <param name="dataSources">The owner's data sources: the main database's and each shard database's.</param>
+/// <param name="mainConnectionString">The main database, where the map's versions are.</param>
+public sealed class ShardMapStore(PostgresDataSources dataSources, string mainConnectionString)
 {
     private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
 
     /// <summary>The highest version of <paramref name="serviceId"/>'s map, or null when it has none yet.</summary>
-    public static async Task<ShardMap?> ReadCurrentAsync(string mainConnectionString, string serviceId, CancellationToken cancellationToken = default)
+    public async Task<ShardMap?> ReadCurrentAsync(string serviceId, CancellationToken cancellationToken = default)
     {
-        await using var connection = new NpgsqlConnection(mainConnectionString);
-        await connection.OpenAsync(cancellationToken);
+        await using var connection = await dataSources.For(mainConnectionString).OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
             "SELECT version, created_at, map::text FROM shards_shard_map WHERE serviceid = @service ORDER BY version DESC LIMIT 1", connection);
         command.Parameters.AddWithValue("service", serviceId);
@@ -36,11 +37,9 @@ public static class ShardMapStore
     /// Stores <paramref name="document"/> as <paramref name="version"/>; false when that version already exists
     /// (another silo or coordinator got there first: read the current one again).
     /// </summary>
-    public static async Task<bool> TryPublishAsync(
-        string mainConnectionString, string serviceId, int version, ShardMapDocument document, CancellationToken cancellationToken = default)
+    public async Task<bool> TryPublishAsync(string serviceId, int version, ShardMapDocument document, CancellationToken cancellationToken = default)
     {
-        await using var connection = new NpgsqlConnection(mainConnectionString);
-        await connection.OpenAsync(cancellationToken);
+        await using var connection = await dataSources.For(mainConnectionString).OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
             "INSERT INTO shards_shard_map (serviceid, version, map) VALUES (@service, @version, @map) ON CONFLICT DO NOTHING", connection);
         command.Parameters.AddWithValue("service", serviceId);
@@ -53,11 +52,10 @@ public static class ShardMapStore
     /// The shard name the database at <paramref name="shardConnectionString"/> has for <paramref name="serviceId"/>;
     /// a database nobody claimed yet becomes <paramref name="shardName"/>.
     /// </summary>
-    public static async Task<string> ClaimIdentityAsync(
+    public async Task<string> ClaimIdentityAsync(
         string shardConnectionString, string serviceId, string shardName, CancellationToken cancellationToken = default)
     {
-        await using var connection = new NpgsqlConnection(shardConnectionString);
-        await connection.OpenAsync(cancellationToken);
+        await using var connection = await dataSources.For(shardConnectionString).OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
             """
             WITH claimed AS (

@@ -2,6 +2,7 @@ using System.Globalization;
 using Npgsql;
 using Orleans.Runtime;
 using Shards.Contracts.Common;
+using Shards.Postgres;
 
 namespace Shards.Storage.Postgres.Sharding;
 
@@ -13,8 +14,11 @@ namespace Shards.Storage.Postgres.Sharding;
 /// <see cref="CloseAsync">closes</see> a shard to older maps before it scans it. So no write routed with the map before
 /// a resharding can land in a shard after the coordinator's scan of it, however long it waited on its way, and no read
 /// routed with it answers from a shard whose rows may have started to move (docs/sharding.md, "The write fence").
+/// The statements a write or read carries are static; closing and reading a shard's fence go through an instance on the
+/// owner's data sources (<paramref name="dataSources"/>).
 /// </summary>
-public static class ShardWriteFence
+/// <param name="dataSources">The owner's data sources, one per shard database.</param>
+public sealed class ShardWriteFence(PostgresDataSources dataSources)
 {
     /// <summary>SQLSTATE of a write refused by the fence; its HINT is the oldest map version the shard accepts.</summary>
     public const string RefusedState = "SHW01";
@@ -40,10 +44,9 @@ public static class ShardWriteFence
     /// (it never goes back). Returns once every write transaction that passed the check before has ended, so its rows
     /// are visible to a scan that starts afterwards. False when the database is not that shard of the service.
     /// </summary>
-    public static async Task<bool> CloseAsync(string connectionString, string serviceId, string shard, int mapVersion, CancellationToken cancellationToken)
+    public async Task<bool> CloseAsync(string connectionString, string serviceId, string shard, int mapVersion, CancellationToken cancellationToken)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
+        await using var connection = await dataSources.For(connectionString).OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
             """
             UPDATE shards_shard_identity
@@ -57,10 +60,9 @@ public static class ShardWriteFence
     }
 
     /// <summary>The oldest map version shard <paramref name="shard"/> accepts writes of; null when the database is not that shard.</summary>
-    public static async Task<int?> ReadAsync(string connectionString, string serviceId, string shard, CancellationToken cancellationToken = default)
+    public async Task<int?> ReadAsync(string connectionString, string serviceId, string shard, CancellationToken cancellationToken = default)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync(cancellationToken);
+        await using var connection = await dataSources.For(connectionString).OpenConnectionAsync(cancellationToken);
         await using var command = new NpgsqlCommand(
             "SELECT min_write_map_version FROM shards_shard_identity WHERE serviceid = @service AND shard = @shard", connection);
         command.Parameters.AddWithValue("service", serviceId);

@@ -11,6 +11,7 @@ using Shards.Api.Idempotency;
 using Shards.Api.Options;
 using Shards.Api.Security;
 using Shards.Contracts.Common;
+using Shards.Postgres;
 using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Api;
@@ -35,7 +36,7 @@ public sealed class IdempotentRequestsTests : IAsyncLifetime
         services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new ShardsApiOptions { RetryBudget = TimeSpan.Zero }));
         services.AddSingleton(Microsoft.Extensions.Options.Options.Create(new ClusterOptions { ClusterId = "flow", ServiceId = "flow" }));
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(NpgsqlDataSource.Create(_connectionString));
+        services.AddShardsDataSources(_connectionString); // the main database's data source, as a silo registers it
         services.AddSingleton<IdempotencyStore>();
         services.AddSingleton<GrainCalls>();
         services.AddSingleton<RequestIdentity>();

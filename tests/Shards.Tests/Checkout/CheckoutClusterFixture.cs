@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Shards.Grains.Orders;
 using Shards.Grains.Payments;
+using Shards.Postgres;
 using Shards.Server.Payments;
 using Shards.Tests.Infrastructure;
 
@@ -21,7 +22,7 @@ public class CheckoutClusterFixture : PostgresClusterFixture
         silo.Services.Configure<CheckoutOptions>(o => o.RetryDelay = TimeSpan.FromMilliseconds(200));
         silo.Services.Configure<PaymentOptions>(o => o.GatewayTimeout = GatewayTimeout);
         silo.Services.AddSingleton<IPaymentGateway>(services => new HoldingPaymentGateway(new SimulatedPaymentGateway(
-            ConnectionString,
+            services.GetRequiredService<PostgresDataSources>().For(ConnectionString),
             services.GetRequiredService<IOptions<ClusterOptions>>(),
             services.GetRequiredService<IOptions<SimulatedPaymentGatewayOptions>>(),
             TimeProvider.System)));

@@ -65,7 +65,7 @@ public sealed class MembershipDeathWatchTests(PostgresDatabaseFixture database) 
         var signal = Signal();
         var clock = new WaitSignallingTimeProvider();
         using var watch = new MembershipDeathWatch(
-            database.ConnectionString, clusterId, new ShardsClientOptions { DeathWatchPeriod = TimeSpan.Zero }, signal, NullLogger<MembershipDeathWatch>.Instance, clock);
+            TestPostgres.DataSources.For(database.ConnectionString), clusterId, new ShardsClientOptions { DeathWatchPeriod = TimeSpan.Zero }, signal, NullLogger<MembershipDeathWatch>.Instance, clock);
         var inFlight = signal.Current;
 
         await watch.StartAsync(CancellationToken.None);
@@ -86,7 +86,7 @@ public sealed class MembershipDeathWatchTests(PostgresDatabaseFixture database) 
         var clock = new WaitSignallingTimeProvider();
         var unreachable = "Host=127.0.0.1;Port=1;Database=shards;Username=postgres;Timeout=1"; // nothing listens on port 1
         using var watch = new MembershipDeathWatch(
-            unreachable, "deathwatch-unreachable", new ShardsClientOptions { DeathWatchPeriod = s_period }, signal,
+            TestPostgres.DataSources.For(unreachable), "deathwatch-unreachable", new ShardsClientOptions { DeathWatchPeriod = s_period }, signal,
             NullLogger<MembershipDeathWatch>.Instance, clock);
         var inFlight = signal.Current;
 
@@ -108,7 +108,7 @@ public sealed class MembershipDeathWatchTests(PostgresDatabaseFixture database) 
         var signal = Signal();
         var clock = new WaitSignallingTimeProvider();
         var options = new ShardsClientOptions { DeathWatchPeriod = s_period };
-        var watch = new MembershipDeathWatch(database.ConnectionString, clusterId, options, signal, NullLogger<MembershipDeathWatch>.Instance, clock);
+        var watch = new MembershipDeathWatch(TestPostgres.DataSources.For(database.ConnectionString), clusterId, options, signal, NullLogger<MembershipDeathWatch>.Instance, clock);
         _disposables.Add(watch);
         await watch.StartAsync(CancellationToken.None);
         Assert.Equal(s_period, await clock.NextWaitAsync()); // its first read is done (a failed one would back off for 1 s)

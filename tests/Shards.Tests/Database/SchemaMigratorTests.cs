@@ -11,11 +11,12 @@ public sealed class SchemaMigratorTests(PostgresDatabaseFixture database) : ICla
     public async Task Applying_the_schema_again_changes_nothing_and_reports_every_migration_current()
     {
         // The fixture applied it once already.
-        var again = await SchemaMigrator.ApplyAsync(database.ConnectionString);
+        var source = TestPostgres.DataSources.For(database.ConnectionString);
+        var again = await new SchemaMigrator(source).ApplyAsync();
 
         Assert.Empty(again.Applied);
         Assert.Equal(SchemaMigrator.Migrations.Select(m => m.Version), again.AlreadyCurrent);
-        Assert.Equal(SchemaMigrator.Migrations.Select(m => m.Version), await SchemaStatus.ReadAsync(database.ConnectionString));
+        Assert.Equal(SchemaMigrator.Migrations.Select(m => m.Version), await new SchemaStatus(source).ReadAsync());
     }
 
     [Fact]
@@ -29,10 +30,11 @@ public sealed class SchemaMigratorTests(PostgresDatabaseFixture database) : ICla
             await reset.ExecuteNonQueryAsync();
         }
 
-        var reports = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => SchemaMigrator.ApplyAsync(fresh)));
+        var source = TestPostgres.DataSources.For(fresh);
+        var reports = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => new SchemaMigrator(source).ApplyAsync()));
 
         Assert.Equal(SchemaMigrator.Migrations.Count, reports.Sum(r => r.Applied.Count));
-        Assert.Equal(SchemaMigrator.Migrations.Select(m => m.Version), await SchemaStatus.ReadAsync(fresh));
+        Assert.Equal(SchemaMigrator.Migrations.Select(m => m.Version), await new SchemaStatus(source).ReadAsync());
     }
 
     [Fact]

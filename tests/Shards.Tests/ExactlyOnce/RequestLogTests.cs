@@ -185,6 +185,7 @@ public sealed class RequestLogTests(ExactlyOnceClusterFixture fixture)
 
         var pruner = new Shards.Storage.Postgres.RequestLogPruner(
             Shards.Storage.Postgres.Sharding.ShardSet.Resolve(null, fixture.ConnectionString),
+            Shards.Tests.Infrastructure.TestPostgres.DataSources,
             Microsoft.Extensions.Options.Options.Create(new RequestLogOptions { Retention = TimeSpan.FromHours(1), PruneBatchSize = 1 }),
             TimeProvider.System,
             Microsoft.Extensions.Logging.Abstractions.NullLogger<Shards.Storage.Postgres.RequestLogPruner>.Instance);

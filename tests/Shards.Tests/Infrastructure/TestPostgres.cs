@@ -14,6 +14,12 @@ public static class TestPostgres
     public const string ExternalServerVariable = "SHARDS_TEST_POSTGRES";
     private static readonly Lazy<Task<Server>> s_server = new(StartAsync);
 
+    /// <summary>
+    /// The data sources of the tests' own statements (schema, stores, coordinators), one per database for the whole test
+    /// run, as Npgsql's pools were; silos and clients the tests start have their own.
+    /// </summary>
+    public static PostgresDataSources DataSources { get; } = new();
+
     /// <summary>A new, empty database with Shards' schema applied; its connection string.</summary>
     public static async Task<string> CreateDatabaseAsync(string purpose) =>
         await CreateDatabaseOnAsync((await s_server.Value).AdminConnectionString, purpose);
@@ -31,7 +37,7 @@ public static class TestPostgres
         }
 
         var connectionString = new NpgsqlConnectionStringBuilder(adminConnectionString) { Database = name }.ConnectionString;
-        await SchemaMigrator.ApplyAsync(connectionString);
+        await new SchemaMigrator(DataSources.For(connectionString)).ApplyAsync();
         return connectionString;
     }
 

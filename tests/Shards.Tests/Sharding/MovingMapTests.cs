@@ -128,10 +128,10 @@ public sealed class MovingMapTests(TwoServerShardsFixture shards) : IDisposable
         await InsertRowAsync(shards.S1, serviceId, "sku-target-older", version: 2, "stale copy v2");
         await InsertRowAsync(shards.S0, serviceId, "sku-target-empty", version: 4, "old shard v4");
 
-        var keys = (await ShardRows.ScanAsync(from, serviceId, StateNames.GrainTypes, CancellationToken.None)).OrderBy(k => k.Key, StringComparer.Ordinal).ToList();
-        Assert.Equal(3, await ShardRows.MoveAsync(from, to, serviceId, keys, CancellationToken.None));
+        var keys = (await TestStores.Rows.ScanAsync(from, serviceId, StateNames.GrainTypes, CancellationToken.None)).OrderBy(k => k.Key, StringComparer.Ordinal).ToList();
+        Assert.Equal(3, await TestStores.Rows.MoveAsync(from, to, serviceId, keys, CancellationToken.None));
 
-        Assert.Empty(await ShardRows.ScanAsync(from, serviceId, StateNames.GrainTypes, CancellationToken.None));
+        Assert.Empty(await TestStores.Rows.ScanAsync(from, serviceId, StateNames.GrainTypes, CancellationToken.None));
         Assert.Equal((7, "new shard v7, acknowledged"), await RowAsync(shards.S1, serviceId, "sku-target-newer"));
         Assert.Equal((5, "old shard v5"), await RowAsync(shards.S1, serviceId, "sku-target-older"));
         Assert.Equal((4, "old shard v4"), await RowAsync(shards.S1, serviceId, "sku-target-empty"));
@@ -168,7 +168,7 @@ public sealed class MovingMapTests(TwoServerShardsFixture shards) : IDisposable
         }
 
         await InsertLogRowAsync(s2, shards.ConnectionStringOf(before.ShardFor($"product/{moving[0]}")), serviceId, moving[0], requests[moving[0]][0]);
-        var result = await new ReshardCoordinator(shards.Main, serviceId, CoordinatorOptions(("s0", shards.S0), ("s1", shards.S1), ("s2", s2)), StateNames.GrainTypes).RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), null, CancellationToken.None);
+        var result = await new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, CoordinatorOptions(("s0", shards.S0), ("s1", shards.S1), ("s2", s2)), StateNames.GrainTypes).RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), null, CancellationToken.None);
         Assert.True(result.KeysMoved >= moving.Count);
 
         foreach (var key in moving)
@@ -201,14 +201,14 @@ public sealed class MovingMapTests(TwoServerShardsFixture shards) : IDisposable
         await SiloAsync(serviceId, Options(("s0", shards.S0), ("s1", shards.S1))); // map version 1: s0, s1
         var oldSilo = await SiloAsync(serviceId, WithGroupCommit(Options(("s0", shards.S0), ("s1", shards.S1), ("s2", s2)), groupCommit));
         var movingSilo = await SiloAsync(serviceId, WithGroupCommit(Options(("s0", shards.S0), ("s1", shards.S1), ("s2", s2)), groupCommit));
-        var v1 = (await ShardMapStore.ReadCurrentAsync(shards.Main, serviceId))!;
+        var v1 = (await TestStores.Maps(shards.Main).ReadCurrentAsync(serviceId))!;
         var moving = v1.Document with
         {
             Algorithm = ShardMapDocument.MovingAlgorithm,
             Target = [.. v1.Document.Shards, new ShardConnection("s2", s2).Location()],
         };
         var request = new ReshardRequest(ReshardOperation.Add, "s2", s2);
-        Assert.True(await ReshardingStore.TryBeginAsync(shards.Main, serviceId, request, 1, 2, moving, CancellationToken.None));
+        Assert.True(await TestStores.Resharding(shards.Main).TryBeginAsync(serviceId, request, 1, 2, moving, CancellationToken.None));
         Assert.True(await movingSilo.Monitor.RefreshAsync());
         Assert.Equal(2, movingSilo.Monitor.Map!.Version);
         Assert.Equal(1, oldSilo.Monitor.Map!.Version);
@@ -229,14 +229,14 @@ public sealed class MovingMapTests(TwoServerShardsFixture shards) : IDisposable
         /// <summary>What the coordinator does after its timed wait: closes every shard of the old ring to map versions before 2.</summary>
         public async Task CloseOldShardsAsync()
         {
-            Assert.True(await ShardWriteFence.CloseAsync(Test.Fixture.S0, ServiceId, "s0", 2, CancellationToken.None));
-            Assert.True(await ShardWriteFence.CloseAsync(Test.Fixture.S1, ServiceId, "s1", 2, CancellationToken.None));
+            Assert.True(await TestStores.Fences.CloseAsync(Test.Fixture.S0, ServiceId, "s0", 2, CancellationToken.None));
+            Assert.True(await TestStores.Fences.CloseAsync(Test.Fixture.S1, ServiceId, "s1", 2, CancellationToken.None));
         }
 
         /// <summary>The coordinator resumes the resharding the test began: closes the old shards, moves the rows, publishes version 3.</summary>
         public async Task FinishAsync()
         {
-            var result = await new ReshardCoordinator(Test.Fixture.Main, ServiceId, CoordinatorOptions([.. Databases]), StateNames.GrainTypes).RunAsync(Request, null, CancellationToken.None);
+            var result = await new ReshardCoordinator(TestPostgres.DataSources, Test.Fixture.Main, ServiceId, CoordinatorOptions([.. Databases]), StateNames.GrainTypes).RunAsync(Request, null, CancellationToken.None);
             Assert.True(result.Resumed);
             Assert.Equal(3, result.TargetVersion);
         }

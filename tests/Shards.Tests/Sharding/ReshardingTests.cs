@@ -49,7 +49,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         var expectedMoves = seeded.Count(k => before.ShardFor($"product/{k}") != after.ShardFor($"product/{k}"));
         Assert.All(seeded.Where(k => before.ShardFor($"product/{k}") != after.ShardFor($"product/{k}")), k => Assert.Equal("s2", after.ShardFor($"product/{k}")));
 
-        var coordinator = new ReshardCoordinator(shards.Main, serviceId, Batched(all, 40), StateNames.GrainTypes);
+        var coordinator = new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, Batched(all, 40), StateNames.GrainTypes);
         var movingStarted = new TaskCompletionSource();
         var progress = new SynchronousProgress(p =>
         {
@@ -80,10 +80,10 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         Assert.Equal(0, writers.Conflicts);
         await AssertEveryKeyOnceWhereRoutedAsync(serviceId, after, [.. seeded, .. fresh], writers, ("s0", shards.S0), ("s1", shards.S1), ("s2", s2));
 
-        var map = await ShardMapStore.ReadCurrentAsync(shards.Main, serviceId);
+        var map = await TestStores.Maps(shards.Main).ReadCurrentAsync(serviceId);
         Assert.Equal(ShardRouter.Algorithm, map!.Document.Algorithm);
         Assert.Equal(["s0", "s1", "s2"], map.Document.Names);
-        Assert.Null(await ReshardingStore.ReadInProgressAsync(shards.Main, serviceId, CancellationToken.None));
+        Assert.Null(await TestStores.Resharding(shards.Main).ReadInProgressAsync(serviceId, CancellationToken.None));
     }
 
     [Fact]
@@ -101,7 +101,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         Assert.InRange(inS1, 100, 200);
 
         var load = writers.RunAsync(keys);
-        var result = await new ReshardCoordinator(shards.Main, serviceId, Batched(all, 40), StateNames.GrainTypes)
+        var result = await new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, Batched(all, 40), StateNames.GrainTypes)
             .RunAsync(new ReshardRequest(ReshardOperation.Remove, "s1", null), null, CancellationToken.None);
         await writers.AcknowledgedMoreAsync(16); // writes go on after the resharding, with the new map
         await writers.StopAsync(load);
@@ -137,21 +137,21 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
             }
         });
         var request = new ReshardRequest(ReshardOperation.Add, "s2", s2);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ReshardCoordinator(shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(request, interrupted, stop.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(request, interrupted, stop.Token));
 
-        var record = await ReshardingStore.ReadInProgressAsync(shards.Main, serviceId, CancellationToken.None);
+        var record = await TestStores.Resharding(shards.Main).ReadInProgressAsync(serviceId, CancellationToken.None);
         Assert.NotNull(record);
         Assert.InRange(record.KeysMoved, 50, expectedMoves - 1);
-        Assert.True((await ShardMapStore.ReadCurrentAsync(shards.Main, serviceId))!.Document.IsMoving);
+        Assert.True((await TestStores.Maps(shards.Main).ReadCurrentAsync(serviceId))!.Document.IsMoving);
 
         // Half moved: the silo routes every key to wherever its row is now, and writes each one again.
         await writers.WriteEachOnceAsync(keys);
 
         // Another resharding cannot start meanwhile; the same one continues.
         var other = await Assert.ThrowsAsync<ReshardException>(() =>
-            new ReshardCoordinator(shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(new ReshardRequest(ReshardOperation.Remove, "s0", null), null, CancellationToken.None));
+            new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(new ReshardRequest(ReshardOperation.Remove, "s0", null), null, CancellationToken.None));
         Assert.Contains("in the middle of another resharding (add s2", other.Message, StringComparison.Ordinal);
-        var result = await new ReshardCoordinator(shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(request, null, CancellationToken.None);
+        var result = await new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(request, null, CancellationToken.None);
 
         Assert.True(result.Resumed);
         Assert.Equal(expectedMoves, result.KeysMoved);
@@ -180,7 +180,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         await SetLoginAsync(allowed: false);
         try
         {
-            await new ReshardCoordinator(shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), null, CancellationToken.None);
+            await new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, all, StateNames.GrainTypes).RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), null, CancellationToken.None);
 
             // The key's row left the shard this silo's map names: answering "no row" would be a 404 or an empty cart.
             var moved = keys.First(k => new ShardRouter(["s0", "s1", "s2"]).ShardFor($"product/{k}") == "s2");
@@ -234,7 +234,7 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         var s2 = await TestPostgres.CreateDatabaseAsync("reshard_s2");
         var two = Options(("s0", shards.S0), ("s1", shards.S1));
         await SiloAsync(serviceId, two);
-        var coordinator = new ReshardCoordinator(shards.Main, serviceId, two, StateNames.GrainTypes);
+        var coordinator = new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, two, StateNames.GrainTypes);
 
         async Task<ReshardException> RefusedAsync(ReshardRequest request) =>
             await Assert.ThrowsAsync<ReshardException>(() => coordinator.RunAsync(request, null, CancellationToken.None));
@@ -258,10 +258,10 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
         var last = await RefusedAsync(new ReshardRequest(ReshardOperation.Remove, "s0", null));
         Assert.Contains("it is the last shard", last.Message, StringComparison.Ordinal);
 
-        var map = await ShardMapStore.ReadCurrentAsync(shards.Main, serviceId);
+        var map = await TestStores.Maps(shards.Main).ReadCurrentAsync(serviceId);
         Assert.Equal(3, map!.Version); // 1, then the moving map and the target map of the one real resharding
         Assert.Equal(["s0"], map.Document.Names);
-        Assert.Null(await ReshardingStore.ReadInProgressAsync(shards.Main, serviceId, CancellationToken.None));
+        Assert.Null(await TestStores.Resharding(shards.Main).ReadInProgressAsync(serviceId, CancellationToken.None));
         Assert.Equal(0, await RowCountAsync(s2, serviceId));
     }
 

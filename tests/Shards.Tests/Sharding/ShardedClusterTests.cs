@@ -1,6 +1,11 @@
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Orleans.Storage;
+using Shards.Contracts;
 using Shards.Contracts.Carts;
 using Shards.Contracts.Catalog;
 using Shards.Hashing;
+using Shards.Postgres;
 using Shards.Storage.Postgres;
 using Shards.Storage.Postgres.Sharding;
 using Shards.Tests.Infrastructure;
@@ -72,7 +77,7 @@ public sealed class ShardedClusterTests(ShardedClusterFixture fixture) : IClassF
         Assert.InRange(await CountAsync(fixture.S0, serviceId), 15, 45);
         Assert.InRange(await CountAsync(fixture.S1, serviceId), 15, 45);
         Assert.Equal(0, await CountAsync(fixture.ConnectionString, serviceId));
-        var map = await ShardMapStore.ReadCurrentAsync(fixture.ConnectionString, serviceId);
+        var map = await TestStores.Maps(fixture.ConnectionString).ReadCurrentAsync(serviceId);
         Assert.Equal(1, map?.Version);
 
         await grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
@@ -84,6 +89,43 @@ public sealed class ShardedClusterTests(ShardedClusterFixture fixture) : IClassF
             var line = Assert.Single((await grains.GetGrain<ICartGrain>($"cart-sharded-{i}").GetAsync()).Lines);
             Assert.Equal(1 + (i % 3), line.Quantity);
         }
+    }
+
+    [Fact]
+    public async Task Each_silo_has_one_data_source_per_database_shared_by_everything_that_reaches_it()
+    {
+        // Traffic first: every storage, the map monitor and the pruner have reached their databases by then.
+        await fixture.Cluster.Client.GetGrain<IProductGrain>("sku-data-sources").UpsertAsync(new ProductDefinition("Pools", 1m, 1));
+        var seen = new List<NpgsqlDataSource>();
+        foreach (var silo in fixture.Cluster.Silos)
+        {
+            var services = silo.ServiceProvider;
+            var registry = services.GetRequiredService<PostgresDataSources>();
+            var main = services.GetRequiredService<NpgsqlDataSource>();
+            var s0 = services.GetRequiredKeyedService<NpgsqlDataSource>("s0");
+            var s1 = services.GetRequiredKeyedService<NpgsqlDataSource>("s1");
+
+            Assert.Same(main, services.GetRequiredService<NpgsqlDataSource>());
+            Assert.Same(main, registry.For(fixture.ConnectionString));
+            Assert.Same(s0, registry.For(fixture.S0));
+            Assert.Same(s1, registry.For(fixture.S1));
+            Assert.Equal(3, new HashSet<NpgsqlDataSource>([main, s0, s1]).Count);
+            foreach (var storageName in StorageNames.All)
+            {
+                var sharded = Assert.IsType<ShardedGrainStorage>(
+                    Assert.IsType<StorageFailureTranslation>(services.GetRequiredKeyedService<IGrainStorage>(storageName)).Inner);
+                Assert.Same(s0, DataSourceOf(sharded.Shards["s0"]));
+                Assert.Same(s1, DataSourceOf(sharded.Shards["s1"]));
+            }
+
+            // Main, s0 and s1: the storages of every storage name, the map, the identities, the pruner and the payment
+            // ledger opened no pool of their own.
+            Assert.Equal(3, registry.Count);
+            seen.AddRange([main, s0, s1]);
+        }
+
+        // In-process silos are hosts of their own, each with its registry (a silo process has one).
+        Assert.Equal(seen.Count, seen.Distinct().Count());
     }
 
     private async Task AssertStoredInAsync(string shard, string serviceId, string state, string key)
@@ -100,4 +142,11 @@ public sealed class ShardedClusterTests(ShardedClusterFixture fixture) : IClassF
          WHERE serviceid = @s AND (@t::text IS NULL OR graintypestring = @t) AND (@k::text IS NULL OR grainidextensionstring = @k)
         """,
         ("s", serviceId), ("t", state), ("k", key));
+
+    private static NpgsqlDataSource DataSourceOf(IGrainStorage shard) => shard switch
+    {
+        GroupCommitGrainStorage groupCommit => groupCommit.DataSource,
+        FencedAdoNetGrainStorage fenced => fenced.DataSource,
+        _ => throw new InvalidOperationException($"Unexpected shard storage {shard.GetType().Name}."),
+    };
 }

@@ -101,7 +101,7 @@ public sealed class ShardedGrainStorageTests(TwoServerShardsFixture shards) : ID
         var serviceId = NewServiceId();
         await StorageAsync(serviceId);
 
-        var map = await ShardMapStore.ReadCurrentAsync(shards.Main, serviceId);
+        var map = await TestStores.Maps(shards.Main).ReadCurrentAsync(serviceId);
 
         Assert.NotNull(map);
         Assert.Equal(1, map.Version);
@@ -109,12 +109,12 @@ public sealed class ShardedGrainStorageTests(TwoServerShardsFixture shards) : ID
         Assert.Equal(ShardRouter.DefaultVirtualNodes, map.Document.VirtualNodes);
         Assert.Equal(["s0", "s1"], map.Document.Names);
         Assert.Equal(Shards.Postgres.PostgresAvailability.Describe(shards.S1), map.Document.Find("s1")!.Target);
-        Assert.Equal("s0", await ShardMapStore.ClaimIdentityAsync(shards.S0, serviceId, "other"));
-        Assert.Equal("s1", await ShardMapStore.ClaimIdentityAsync(shards.S1, serviceId, "other"));
+        Assert.Equal("s0", await TestStores.Maps(shards.Main).ClaimIdentityAsync(shards.S0, serviceId, "other"));
+        Assert.Equal("s1", await TestStores.Maps(shards.Main).ClaimIdentityAsync(shards.S1, serviceId, "other"));
 
         // A second silo with the same configuration agrees with the map and adds no version.
         await StorageAsync(serviceId);
-        Assert.Equal(1, (await ShardMapStore.ReadCurrentAsync(shards.Main, serviceId))!.Version);
+        Assert.Equal(1, (await TestStores.Maps(shards.Main).ReadCurrentAsync(serviceId))!.Version);
     }
 
     [Fact]

@@ -148,9 +148,9 @@ public sealed class StaleShardMapTests(TwoServerShardsFixture shards) : IDisposa
     /// <summary>Publishes a map version straight into the main database, as a resharding coordinator would.</summary>
     private async Task PublishAsync(string serviceId, int version, params string[] names)
     {
-        var current = await ShardMapStore.ReadCurrentAsync(shards.Main, serviceId);
+        var current = await TestStores.Maps(shards.Main).ReadCurrentAsync(serviceId);
         var locations = names.Select(name => current?.Document.Find(name) ?? new ShardLocation(name, "127.0.0.1", 5432, $"shards_{name}")).ToList();
-        Assert.True(await ShardMapStore.TryPublishAsync(shards.Main, serviceId, version, current!.Document with { Shards = locations }));
+        Assert.True(await TestStores.Maps(shards.Main).TryPublishAsync(serviceId, version, current!.Document with { Shards = locations }));
     }
 
     /// <summary>Stops (or allows again) new connections to a database and ends the open ones: for its users it is down.</summary>

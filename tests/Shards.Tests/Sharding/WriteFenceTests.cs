@@ -61,13 +61,13 @@ public sealed class WriteFenceTests(TwoServerShardsFixture shards) : IDisposable
         var write = holding.WriteStateAsync(ProductState, Product(late), state);
         Assert.Equal(1, await held.Routed.Task);
 
-        var result = await new ReshardCoordinator(shards.Main, serviceId, Options(groupCommit, ("s0", shards.S0), ("s1", shards.S1), ("s2", s2)), StateNames.GrainTypes)
+        var result = await new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, Options(groupCommit, ("s0", shards.S0), ("s1", shards.S1), ("s2", s2)), StateNames.GrainTypes)
             .RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), null, CancellationToken.None);
         Assert.Equal(3, result.TargetVersion);
         Assert.True(result.KeysMoved > 0);
-        Assert.Equal(2, await ShardWriteFence.ReadAsync(shards.S0, serviceId, "s0"));
-        Assert.Equal(2, await ShardWriteFence.ReadAsync(shards.S1, serviceId, "s1"));
-        Assert.Equal(0, await ShardWriteFence.ReadAsync(s2, serviceId, "s2"));
+        Assert.Equal(2, await TestStores.Fences.ReadAsync(shards.S0, serviceId, "s0"));
+        Assert.Equal(2, await TestStores.Fences.ReadAsync(shards.S1, serviceId, "s1"));
+        Assert.Equal(0, await TestStores.Fences.ReadAsync(s2, serviceId, "s2"));
 
         // Let the write go: the old shard refuses it (it was routed with version 1), stores nothing, and says why.
         held.Release();
@@ -120,7 +120,7 @@ public sealed class WriteFenceTests(TwoServerShardsFixture shards) : IDisposable
                 VALUES ('{serviceId}', '{ProductState}', 0, 0, 'sku-in-flight', 1, 1, 1) RETURNING version
                 """);
 
-            var close = ShardWriteFence.CloseAsync(shards.S0, serviceId, "s0", 2, CancellationToken.None);
+            var close = TestStores.Fences.CloseAsync(shards.S0, serviceId, "s0", 2, CancellationToken.None);
             await WaitUntilBlockedAsync(shards.S0, "UPDATE shards_shard_identity");
             Assert.False(close.IsCompleted);
             await transaction.CommitAsync();
@@ -128,7 +128,7 @@ public sealed class WriteFenceTests(TwoServerShardsFixture shards) : IDisposable
         }
 
         // The close returned after the write committed: a scan that starts now sees its row.
-        var rows = await ShardRows.ScanAsync(new ShardConnection("s0", shards.S0), serviceId, StateNames.GrainTypes, CancellationToken.None);
+        var rows = await TestStores.Rows.ScanAsync(new ShardConnection("s0", shards.S0), serviceId, StateNames.GrainTypes, CancellationToken.None);
         Assert.Equal(["sku-in-flight"], rows.Select(r => r.Key));
 
         // From now on s0 refuses writes routed with version 1, in the write's own transaction; version 2 passes. s1 is not closed.
@@ -141,9 +141,9 @@ public sealed class WriteFenceTests(TwoServerShardsFixture shards) : IDisposable
         Assert.Equal(0, await ScalarAsync<int>(s1, $"SELECT shards_write_fence('{serviceId}', 1)"));
 
         // The fence never goes back, and a database that is not a shard of the service cannot be written through it.
-        Assert.True(await ShardWriteFence.CloseAsync(shards.S0, serviceId, "s0", 1, CancellationToken.None));
-        Assert.Equal(2, await ShardWriteFence.ReadAsync(shards.S0, serviceId, "s0"));
-        Assert.False(await ShardWriteFence.CloseAsync(shards.S0, serviceId, "s1", 2, CancellationToken.None));
+        Assert.True(await TestStores.Fences.CloseAsync(shards.S0, serviceId, "s0", 1, CancellationToken.None));
+        Assert.Equal(2, await TestStores.Fences.ReadAsync(shards.S0, serviceId, "s0"));
+        Assert.False(await TestStores.Fences.CloseAsync(shards.S0, serviceId, "s1", 2, CancellationToken.None));
         var unknown = await Assert.ThrowsAsync<PostgresException>(() => ScalarAsync<int>(writer, "SELECT shards_write_fence('no-such-service', 1)"));
         Assert.Equal(ShardWriteFence.NoIdentityState, unknown.SqlState);
     }
@@ -160,7 +160,7 @@ public sealed class WriteFenceTests(TwoServerShardsFixture shards) : IDisposable
             Assert.Single(Assert.IsType<ShardedGrainStorage>(Assert.IsType<StorageFailureTranslation>(silo.Storage).Inner).Shards).Value);
         var blocker = new GrainState<ContractProductState>(new ContractProductState { Name = "blocker" });
         await storage.WriteStateAsync(ProductState, Product("sku-blocker"), blocker, 1);
-        Assert.True(await ShardWriteFence.CloseAsync(shards.S0, serviceId, "s0", 2, CancellationToken.None));
+        Assert.True(await TestStores.Fences.CloseAsync(shards.S0, serviceId, "s0", 2, CancellationToken.None));
 
         // The only committer waits on a row locked by the test, so the next three writes are queued into one batch.
         await using var locker = new NpgsqlConnection(shards.S0);
