@@ -2,7 +2,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Shards.Client;
 using Shards.LocalCluster;
 using Shards.LocalCluster.Postgres;
@@ -40,9 +39,9 @@ public sealed class CliContext : IAsyncDisposable
         ClientOptions = Configuration.GetSection(ShardsClientOptions.Section).Get<ShardsClientOptions>() ?? new();
         StorageOptions = Configuration.GetSection(ShardsStorageOptions.Section).Get<ShardsStorageOptions>() ?? new();
         // Each section bound once, above, and checked by the same validator classes the silos use.
-        Check(Cluster, new ShardsClusterOptionsValidator());
-        Check(ClientOptions, new ShardsClientOptionsValidator());
-        Check(StorageOptions, new ShardsStorageOptionsValidator());
+        new ShardsClusterOptionsValidator().ThrowIfInvalid(Cluster);
+        new ShardsClientOptionsValidator().ThrowIfInvalid(ClientOptions);
+        new ShardsStorageOptionsValidator().ThrowIfInvalid(StorageOptions);
         ConfiguredConnectionString = string.IsNullOrWhiteSpace(connection)
             ? Configuration.GetConnectionString(ConnectionStringNames.Shards)
             : connection;
@@ -180,16 +179,6 @@ public sealed class CliContext : IAsyncDisposable
         if (_ownsDataSources)
         {
             await DataSources.DisposeAsync();
-        }
-    }
-
-    private static void Check<TOptions>(TOptions options, IValidateOptions<TOptions> validator)
-        where TOptions : class
-    {
-        var result = validator.Validate(Microsoft.Extensions.Options.Options.DefaultName, options);
-        if (result.Failed)
-        {
-            throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(TOptions), result.Failures);
         }
     }
 }

@@ -37,15 +37,11 @@ public static class ShardedStorageSiloBuilderExtensions
     /// The silo's shard databases, their data sources (<see cref="PostgresDataSourcesServiceCollectionExtensions.AddShardsDataSources"/>:
     /// the main database's, and each shard's keyed by its name), the shard map's store and monitor (the map itself lives
     /// in the main database at <paramref name="mainConnectionString"/>) and <see cref="ShardInspection"/>. Throws
-    /// <see cref="InvalidOperationException"/> for a bad configuration.
+    /// <see cref="OptionsValidationException"/> for a bad configuration.
     /// </summary>
     public static ISiloBuilder AddShardMap(this ISiloBuilder silo, string mainConnectionString, ShardSet shards, ShardsStorageOptions storage)
     {
-        var validation = new ShardsStorageOptionsValidator().Validate(Options.DefaultName, storage);
-        if (validation.Failed)
-        {
-            throw new OptionsValidationException(Options.DefaultName, typeof(ShardsStorageOptions), validation.Failures);
-        }
+        new ShardsStorageOptionsValidator().ThrowIfInvalid(storage);
 
         silo.Services.AddShardsDataSources(mainConnectionString, shards.Shards.Select(s => KeyValuePair.Create(s.Name, s.ConnectionString)));
         silo.Services.AddSingleton(shards);

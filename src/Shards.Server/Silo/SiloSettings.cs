@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Shards.Postgres;
 
 namespace Shards.Server.Silo;
 
@@ -17,12 +18,7 @@ internal static class SiloSettings
     public static TOptions Bind<TOptions>(IHostApplicationBuilder builder, string section, IValidateOptions<TOptions> validator)
         where TOptions : class, new()
     {
-        var value = builder.Configuration.GetSection(section).Get<TOptions>() ?? new TOptions();
-        var result = validator.Validate(Microsoft.Extensions.Options.Options.DefaultName, value);
-        if (result.Failed)
-        {
-            throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(TOptions), result.Failures);
-        }
+        var value = validator.ThrowIfInvalid(builder.Configuration.GetSection(section).Get<TOptions>() ?? new TOptions());
 
         builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(value));
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton(validator));
