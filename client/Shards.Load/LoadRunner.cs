@@ -18,7 +18,6 @@ public sealed class LoadRunner
 {
     private const int PrepareParallelism = 32;
     private const int MaxFailureKinds = 20;
-    private const string UnknownSilo = "(unknown)";
     private static readonly TimeSpan s_prepareBudget = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan s_readBackBudget = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan s_readBackBudgetAfterStop = TimeSpan.FromSeconds(25);
@@ -40,26 +39,19 @@ public sealed class LoadRunner
     private readonly LatencyRecorder _latency = new();
     private readonly Timeline _timeline = new();
     private readonly int[] _initial;
-    private readonly string?[] _siloOf;
-    private readonly long[] _locatedAt;
-    private readonly int[] _relocating;
+    private readonly RunClock _clock = new();
+    private readonly CartLocations _locations;
+    private readonly KillRecoveryTracker _recovery;
+    private readonly DependencyOutageTracker _outage;
     private readonly ConcurrentDictionary<string, StrongBox<long>> _perSilo = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, FailureTally> _failures = new(StringComparer.Ordinal);
     private readonly List<ChaosEvent> _events = [];
     private readonly object _longestLock = new();
-    private (long Ticks, long Started, Call Call) _longest;
+    private (long Ticks, long Started, LoadCall Call) _longest;
     private long _readsOk, _readsFailed, _writesOk, _writesFailed, _busyTicks, _inFlight;
     private long _productReadsOk, _productReadsFailed, _productWritesOk, _productWritesFailed;
-    private long _start;
     private long _lastCompletedAt;
-    private long _topologyChangedAt;
-    private long _killedAt;
-    private string? _killedSilo;
-    private long[]? _recoveredAfter;
-    private readonly System.Collections.Concurrent.ConcurrentBag<long> _callerWaits = [];
     private CancellationToken _abort;
-    private long _outageBeganAt, _outageEndedAt, _firstWriteAfterOutage, _lastFailedWriteAt;
-    private long _outageWritesOk, _outageWritesFailed, _outageReadsOk, _outageReadsFailed;
 
     /// <summary>A run with at most one nemesis, <paramref name="chaos"/> (the one of <see cref="LoadOptions.Chaos"/>).</summary>
     public LoadRunner(ILoadTarget target, LoadOptions options, IChaos? chaos = null, ILoadObserver? observer = null)
@@ -95,9 +87,9 @@ public sealed class LoadRunner
         _productKeys = Enumerable.Range(0, LoadWorkload.Products + 1).Select(p => p == 0 ? string.Empty : LoadWorkload.ProductKey(p)).ToArray();
         _ledger = new WriteLedger(_workload.Cells);
         _initial = new int[_workload.Cells];
-        _siloOf = new string?[options.Keys];
-        _locatedAt = new long[options.Keys];
-        _relocating = new int[options.Keys];
+        _locations = new CartLocations(target, options.Keys);
+        _recovery = new KillRecoveryTracker(_locations, options.Keys);
+        _outage = new DependencyOutageTracker(_clock);
     }
 
     /// <summary>How long to wait, after the end of the run, for calls still in flight (shorter after Ctrl+C).</summary>
@@ -137,7 +129,7 @@ public sealed class LoadRunner
             }
             catch (Exception ex)
             {
-                Note(nemesis.Mode, new ChaosAction("heal FAILED", OneLine(ex.Message)));
+                Note(nemesis.Mode, new ChaosAction("heal FAILED", FailureText.OneLine(ex.Message)));
             }
         }
     }
@@ -203,15 +195,7 @@ public sealed class LoadRunner
             }
 
             quantities.CopyTo(_initial, _workload.Cell(cart, 0));
-            _locatedAt[cart] = Stopwatch.GetTimestamp();
-            try
-            {
-                _siloOf[cart] = await RetryAsync(() => _target.LocateCartAsync(cartId, ct), deadline, ct);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Unknown for now: its transactions count under "(unknown)" until a call fails and relocates it.
-            }
+            await _locations.LocateAsync(cart, () => RetryAsync(() => _target.LocateCartAsync(cartId, ct), deadline, ct));
 
             _observer.Preparing("carts", Interlocked.Increment(ref done), _workload.Keys);
         });
@@ -231,8 +215,7 @@ public sealed class LoadRunner
             string.Concat(_nemeses.Select(n => $", {ChaosModes.Name(n.Mode)} at {LoadDuration.Format(n.At)}" +
                 (_options.LengthOf(n.Mode) is { } length ? $" for {LoadDuration.Format(length)}" : string.Empty))) +
             " (Ctrl+C stops early and still reports)");
-        _start = Stopwatch.GetTimestamp();
-        _history.Origin = _start;
+        _history.Origin = _clock.Begin();
         using var run = CancellationTokenSource.CreateLinkedTokenSource(stop);
         // Ctrl+C ends the nemeses at once too: what they stopped is resumed before the run waits for the calls in flight.
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -265,7 +248,7 @@ public sealed class LoadRunner
         }
 
         // As siege's, the elapsed time ends with the last transaction; waiting for calls that never answer is not part of it.
-        var elapsed = Stopwatch.GetElapsedTime(_start, Math.Max(ended, Interlocked.Read(ref _lastCompletedAt)));
+        var elapsed = _clock.ElapsedAt(Math.Max(ended, Interlocked.Read(ref _lastCompletedAt)));
         GiveUp(slots, ended);
         await run.CancelAsync();
         await watching.CancelAsync();
@@ -332,20 +315,20 @@ public sealed class LoadRunner
     /// What a client does next: a product call (<see cref="LoadOptions.ProductPercent"/>) or a cart call, a write
     /// (<see cref="LoadOptions.WritePercent"/>) or a read; on a random cart, or on the first one while the clients are hot.
     /// </summary>
-    private Call NextCall()
+    private LoadCall NextCall()
     {
         var cart = Volatile.Read(ref _hot) == 1 ? 0 : Random.Shared.Next(_workload.Keys);
         var write = Random.Shared.Next(100) < _options.WritePercent;
         if (Random.Shared.Next(100) < _options.ProductPercent)
         {
-            return new Call(cart, -1, LoadWorkload.ProductOf(cart), write);
+            return new LoadCall(cart, -1, LoadWorkload.ProductOf(cart), write);
         }
 
-        return new Call(cart, write ? Random.Shared.Next(_workload.SkusPerCart) : -1, 0, write);
+        return new LoadCall(cart, write ? Random.Shared.Next(_workload.SkusPerCart) : -1, 0, write);
     }
 
     /// <summary>Makes the call, its operations in the history invoked first; the failure, if any, and the operations to complete.</summary>
-    private async Task<(Exception? Failure, CallHistory History)> CallAsync(int client, Call call)
+    private async Task<(Exception? Failure, CallHistory History)> CallAsync(int client, LoadCall call)
     {
         var history = CallHistory.None;
         Exception? failure = null;
@@ -409,14 +392,14 @@ public sealed class LoadRunner
         }
         catch (Exception ex)
         {
-            _history.Complete(pending, LoadOutcomes.Classify(ex), error: OneLine(ex.Message));
+            _history.Complete(pending, LoadOutcomes.Classify(ex), error: FailureText.OneLine(ex.Message));
             throw;
         }
 
         _history.Complete(pending, OperationOutcome.Ok);
     }
 
-    private void Completed(Call call, long started, long ended, Exception? failure, OperationOutcome outcome)
+    private void Completed(LoadCall call, long started, long ended, Exception? failure, OperationOutcome outcome)
     {
         Interlocked.Add(ref _busyTicks, ended - started);
         for (var last = Interlocked.Read(ref _lastCompletedAt); ended > last; last = Interlocked.Read(ref _lastCompletedAt))
@@ -427,7 +410,7 @@ public sealed class LoadRunner
             }
         }
 
-        var second = (int)((ended - _start) / Stopwatch.Frequency);
+        var second = _clock.SecondOf(ended);
         if (failure is null)
         {
             _latency.Record(Stopwatch.GetElapsedTime(started, ended));
@@ -449,25 +432,25 @@ public sealed class LoadRunner
             _timeline.Add(second, ok: 1, failed: 0);
             if (call.Product == 0)
             {
-                Interlocked.Increment(ref _perSilo.GetOrAdd(_siloOf[call.Cart] ?? UnknownSilo, _ => new StrongBox<long>()).Value);
-                NoteRecovery(call.Cart, started, ended);
+                Interlocked.Increment(ref _perSilo.GetOrAdd(_locations.SiloOrUnknown(call.Cart), _ => new StrongBox<long>()).Value);
+                _recovery.Note(call.Cart, started, ended);
             }
         }
         else
         {
-            Failed(call, second, Describe(failure), failure.Message, outcome);
+            Failed(call, second, FailureText.KindOf(failure), failure.Message, outcome);
         }
 
-        NoteOutage(call.Write, started, ended, failure is null);
+        _outage.Note(call.Write, started, ended, failure is null);
 
         // A failed call, or a location older than the last change the chaos made: ask the cart where it lives now.
-        if (call.Product == 0 && (failure is not null || Volatile.Read(ref _locatedAt[call.Cart]) < Volatile.Read(ref _topologyChangedAt)))
+        if (call.Product == 0 && (failure is not null || _locations.IsStale(call.Cart)))
         {
-            Relocate(call.Cart);
+            _locations.Relocate(call.Cart, _abort);
         }
     }
 
-    private void NoteLongest(Call call, long started, long ended)
+    private void NoteLongest(LoadCall call, long started, long ended)
     {
         if (ended - started <= Volatile.Read(ref _longest.Ticks))
         {
@@ -492,15 +475,15 @@ public sealed class LoadRunner
                 ? null
                 : new LongestCall(
                     _longest.Ticks * 1000.0 / Stopwatch.Frequency,
-                    Stopwatch.GetElapsedTime(_start, _longest.Started).TotalSeconds,
+                    _clock.SecondsAt(_longest.Started),
                     (call.Product > 0 ? "product " : string.Empty) + (call.Write ? "write" : "read"),
                     call.Product > 0 ? LoadWorkload.Sku(call.Product) : LoadWorkload.CartId(call.Cart),
-                    call.Product > 0 ? UnknownSilo : _siloOf[call.Cart] ?? UnknownSilo);
+                    call.Product > 0 ? CartLocations.UnknownSilo : _locations.SiloOrUnknown(call.Cart));
         }
     }
 
     /// <summary>A failed call: counted by kind; a cart add of unknown outcome may have landed (the write check allows it one unit).</summary>
-    private void Failed(Call call, int second, string kind, string message, OperationOutcome outcome)
+    private void Failed(LoadCall call, int second, string kind, string message, OperationOutcome outcome)
     {
         if (call.Product > 0)
         {
@@ -526,7 +509,7 @@ public sealed class LoadRunner
             kind = "other";
         }
 
-        _failures.GetOrAdd(kind, _ => new FailureTally(OneLine(message))).Increment();
+        _failures.GetOrAdd(kind, _ => new FailureTally(FailureText.OneLine(message))).Increment();
     }
 
     /// <summary>
@@ -535,7 +518,7 @@ public sealed class LoadRunner
     /// </summary>
     private void GiveUp(IEnumerable<ClientSlot> slots, long ended)
     {
-        var second = (int)((ended - _start) / Stopwatch.Frequency);
+        var second = _clock.SecondOf(ended);
         foreach (var slot in slots)
         {
             if (slot.TryAbandon())
@@ -545,36 +528,6 @@ public sealed class LoadRunner
                 Failed(slot.Call, second, "NoAnswer", "no answer by the end of the run (+10 s; outcome unknown)", OperationOutcome.Unknown);
             }
         }
-    }
-
-    /// <summary>Best effort, in the background, one at a time per cart: the cart's current silo.</summary>
-    private void Relocate(int cart)
-    {
-        if (_abort.IsCancellationRequested || Interlocked.Exchange(ref _relocating[cart], 1) == 1)
-        {
-            return;
-        }
-
-        _ = Task.Run(async () =>
-        {
-            var asked = Stopwatch.GetTimestamp();
-            try
-            {
-                if (await _target.LocateCartAsync(LoadWorkload.CartId(cart), _abort) is { } silo)
-                {
-                    _siloOf[cart] = silo;
-                    Volatile.Write(ref _locatedAt[cart], asked);
-                }
-            }
-            catch (Exception)
-            {
-                // Still moving: the next failed call asks again.
-            }
-            finally
-            {
-                Volatile.Write(ref _relocating[cart], 0);
-            }
-        });
     }
 
     /// <summary>One nemesis: strikes at its time, heals and watches until the run ends; a failure of its own is an event, not the end of the run.</summary>
@@ -592,9 +545,9 @@ public sealed class LoadRunner
             }
 
             var action = await nemesis.Chaos.StrikeAsync(run);
-            if (action.SiloDown is { } silo && Volatile.Read(ref _recoveredAfter) is null)
+            if (action.SiloDown is { } silo && !_recovery.IsTracking)
             {
-                var carts = TrackRecovery(silo);
+                var carts = _recovery.Track(silo);
                 action = action with { Detail = $"{action.Detail}, hosting {carts} of {_workload.Keys} carts" };
             }
 
@@ -607,7 +560,7 @@ public sealed class LoadRunner
         }
         catch (Exception ex)
         {
-            Note(nemesis.Mode, new ChaosAction($"{ChaosModes.Name(nemesis.Mode)} FAILED", OneLine(ex.Message)));
+            Note(nemesis.Mode, new ChaosAction($"{ChaosModes.Name(nemesis.Mode)} FAILED", FailureText.OneLine(ex.Message)));
         }
         finally
         {
@@ -618,7 +571,7 @@ public sealed class LoadRunner
     private void Note(ChaosMode mode, ChaosAction action)
     {
         var now = Stopwatch.GetTimestamp();
-        var chaosEvent = new ChaosEvent(Stopwatch.GetElapsedTime(_start, now).TotalSeconds, action.Action, action.Detail, action.Source ?? ChaosModes.Name(mode));
+        var chaosEvent = new ChaosEvent(_clock.SecondsAt(now), action.Action, action.Detail, action.Source ?? ChaosModes.Name(mode));
         lock (_events)
         {
             _events.Add(chaosEvent);
@@ -626,121 +579,15 @@ public sealed class LoadRunner
 
         if (action.Outage == OutagePhase.Began)
         {
-            Volatile.Write(ref _outageBeganAt, now);
+            _outage.Began(now);
         }
         else if (action.Outage == OutagePhase.Ended)
         {
-            Volatile.Write(ref _outageEndedAt, now);
+            _outage.Ended(now);
         }
 
-        Volatile.Write(ref _topologyChangedAt, now);
+        _locations.TopologyChanged(now);
         _observer.Chaos(chaosEvent);
-    }
-
-    /// <summary>
-    /// Calls that completed while a dependency was down (by completion time), the first write started after it came
-    /// back that was acknowledged, and the last failed write.
-    /// </summary>
-    private void NoteOutage(bool write, long started, long ended, bool ok)
-    {
-        var began = Volatile.Read(ref _outageBeganAt);
-        if (began == 0 || ended < began)
-        {
-            return;
-        }
-
-        var over = Volatile.Read(ref _outageEndedAt);
-        if (over == 0 || ended <= over)
-        {
-            if (write)
-            {
-                Interlocked.Increment(ref ok ? ref _outageWritesOk : ref _outageWritesFailed);
-            }
-            else
-            {
-                Interlocked.Increment(ref ok ? ref _outageReadsOk : ref _outageReadsFailed);
-            }
-        }
-        else if (write && ok && started >= over)
-        {
-            Interlocked.CompareExchange(ref _firstWriteAfterOutage, ended, 0);
-        }
-
-        if (write && !ok)
-        {
-            for (var last = Interlocked.Read(ref _lastFailedWriteAt); ended > last; last = Interlocked.Read(ref _lastFailedWriteAt))
-            {
-                if (Interlocked.CompareExchange(ref _lastFailedWriteAt, ended, last) == last)
-                {
-                    break;
-                }
-            }
-        }
-    }
-
-    private DependencyOutage? Outage()
-    {
-        var began = Interlocked.Read(ref _outageBeganAt);
-        if (began == 0)
-        {
-            return null;
-        }
-
-        var over = Interlocked.Read(ref _outageEndedAt);
-        var firstWrite = Interlocked.Read(ref _firstWriteAfterOutage);
-        var lastFailed = Interlocked.Read(ref _lastFailedWriteAt);
-        double At(long timestamp) => Stopwatch.GetElapsedTime(_start, timestamp).TotalSeconds;
-        return new DependencyOutage(
-            At(began),
-            over == 0 ? null : At(over),
-            new OperationCounts(_outageWritesOk, _outageWritesFailed),
-            new OperationCounts(_outageReadsOk, _outageReadsFailed),
-            over == 0 || firstWrite == 0 ? null : Stopwatch.GetElapsedTime(over, firstWrite).TotalSeconds,
-            over == 0 || lastFailed <= over ? null : Stopwatch.GetElapsedTime(over, lastFailed).TotalSeconds);
-    }
-
-    /// <summary>Marks the carts the killed silo hosted; each records when it first answered a call started after the kill.</summary>
-    private int TrackRecovery(string silo)
-    {
-        var recovered = new long[_workload.Keys];
-        var carts = 0;
-        for (var cart = 0; cart < recovered.Length; cart++)
-        {
-            recovered[cart] = _siloOf[cart] == silo ? 0 : -1;
-            carts += recovered[cart] == 0 ? 1 : 0;
-        }
-
-        _killedSilo = silo;
-        Volatile.Write(ref _killedAt, Stopwatch.GetTimestamp());
-        Volatile.Write(ref _recoveredAfter, recovered);
-        return carts;
-    }
-
-    /// <summary>
-    /// Kill-to-recovery as callers see it: every call to one of the killed silo's carts that was in flight at the kill
-    /// waits from the kill to its successful answer. Separately, each such cart records when a call started after the
-    /// kill first answered (how long until every key was served again).
-    /// </summary>
-    private void NoteRecovery(int cart, long started, long ended)
-    {
-        var recovered = Volatile.Read(ref _recoveredAfter);
-        var killedAt = Volatile.Read(ref _killedAt);
-        if (recovered is null || Volatile.Read(ref recovered[cart]) < 0)
-        {
-            return;
-        }
-
-        if (started < killedAt)
-        {
-            if (ended > killedAt)
-            {
-                _callerWaits.Add(ended - killedAt);
-            }
-        }
-        else
-        {
-            Interlocked.CompareExchange(ref recovered[cart], Math.Max(1, ended - killedAt), 0);
-        }
     }
 
     private async Task TickAsync(CancellationToken cancellationToken)
@@ -757,7 +604,7 @@ public sealed class LoadRunner
                     Interlocked.Read(ref _productReadsFailed) + Interlocked.Read(ref _productWritesFailed);
                 var rate = (ok - last.Ok) / Stopwatch.GetElapsedTime(last.At, now).TotalSeconds;
                 _observer.Tick(new LoadTick(
-                    Stopwatch.GetElapsedTime(_start, now).TotalSeconds, _options.Duration?.TotalSeconds, ok, failed, rate, Interlocked.Read(ref _inFlight)));
+                    _clock.SecondsAt(now), _options.Duration?.TotalSeconds, ok, failed, rate, Interlocked.Read(ref _inFlight)));
                 last = (now, ok);
             }
         }
@@ -833,7 +680,7 @@ public sealed class LoadRunner
         }
         catch (Exception ex)
         {
-            Array.ForEach(reads, read => _history.Complete(read, LoadOutcomes.Classify(ex), error: OneLine(ex.Message)));
+            Array.ForEach(reads, read => _history.Complete(read, LoadOutcomes.Classify(ex), error: FailureText.OneLine(ex.Message)));
             throw;
         }
 
@@ -882,7 +729,7 @@ public sealed class LoadRunner
         }
         catch (Exception ex)
         {
-            _history.Complete(read, LoadOutcomes.Classify(ex), error: OneLine(ex.Message));
+            _history.Complete(read, LoadOutcomes.Classify(ex), error: FailureText.OneLine(ex.Message));
             throw;
         }
     }
@@ -910,7 +757,7 @@ public sealed class LoadRunner
             var extended = _options.Duration is { } planned && elapsed > planned + TimeSpan.FromSeconds(1) && _nemeses.Any(n => n.Chaos.HoldsTheRun)
                 ? (elapsed - planned).TotalSeconds
                 : (double?)null;
-            chaos = new ChaosReport(_nemeses.Select(n => n.Mode).ToList(), events, Recovery(), Outage(), extended);
+            chaos = new ChaosReport(_nemeses.Select(n => n.Mode).ToList(), events, _recovery.Report(), _outage.Report(), extended);
         }
 
         var settings = new LoadSettings(
@@ -940,37 +787,6 @@ public sealed class LoadRunner
             new OperationCounts(_productReadsOk, _productReadsFailed),
             new OperationCounts(_productWritesOk, _productWritesFailed),
             history);
-    }
-
-    private KillRecovery? Recovery()
-    {
-        if (_recoveredAfter is not { } recovered || _killedSilo is null)
-        {
-            return null;
-        }
-
-        var tracked = recovered.Where(r => r >= 0).ToList();
-        var answered = tracked.Count(r => r > 0);
-        var waits = _callerWaits.Select(r => r / (double)Stopwatch.Frequency).Order().ToList();
-        return new KillRecovery(
-            _killedSilo,
-            tracked.Count,
-            answered,
-            tracked.Count - answered,
-            waits.Count,
-            waits.Count == 0 ? null : waits[(waits.Count - 1) / 2],
-            waits.Count == 0 ? null : waits[^1],
-            tracked.Count > 0 && answered == tracked.Count ? tracked.Max() / (double)Stopwatch.Frequency : null);
-    }
-
-    /// <summary>The exception type, with the Shards error code when the store said why.</summary>
-    private static string Describe(Exception failure) =>
-        ShardsFailures.Find(failure) is { } shards ? $"ShardsException({shards.Code})" : failure.GetType().Name;
-
-    private static string OneLine(string message)
-    {
-        var line = message.ReplaceLineEndings(" ");
-        return line.Length <= 160 ? line : line[..157] + "...";
     }
 
     /// <summary>
@@ -1004,11 +820,11 @@ public sealed class LoadRunner
         private const int Idle = 0, InFlight = 1, GivenUp = 2;
         private int _state;
 
-        public Call Call { get; private set; }
+        public LoadCall Call { get; private set; }
 
         public long Started { get; private set; }
 
-        public void Begin(Call call, long started)
+        public void Begin(LoadCall call, long started)
         {
             Call = call;
             Started = started;
@@ -1022,12 +838,7 @@ public sealed class LoadRunner
         public bool TryAbandon() => Interlocked.CompareExchange(ref _state, GivenUp, InFlight) == InFlight;
     }
 
-    /// <summary>
-    /// One call of a client: on a product (<see cref="Product"/> 1-based, 0 for none), else on cart <see cref="Cart"/>:
-    /// an add to its line <see cref="Slot"/>, or a read (<see cref="Slot"/> -1).
-    /// </summary>
-    private readonly record struct Call(int Cart, int Slot, int Product, bool Write);
-
+    
     /// <summary>The history operations of one call, and the values a read returned; completed together with the call's outcome.</summary>
     private sealed class CallHistory(PendingOperation[] operations)
     {
@@ -1037,7 +848,7 @@ public sealed class LoadRunner
 
         public void Complete(HistoryRecorder recorder, OperationOutcome outcome, Exception? failure)
         {
-            var error = failure is null ? null : $"{Describe(failure)}: {OneLine(failure.Message)}";
+            var error = failure is null ? null : $"{FailureText.KindOf(failure)}: {FailureText.OneLine(failure.Message)}";
             for (var i = 0; i < operations.Length; i++)
             {
                 recorder.Complete(operations[i], outcome, Values is { } values ? values[i] : null, error);
