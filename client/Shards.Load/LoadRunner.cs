@@ -17,7 +17,6 @@ namespace Shards.Load;
 public sealed class LoadRunner
 {
     private const int PrepareParallelism = 32;
-    private const int MaxFailureKinds = 20;
     private static readonly TimeSpan s_prepareBudget = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan s_readBackBudget = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan s_readBackBudgetAfterStop = TimeSpan.FromSeconds(25);
@@ -36,21 +35,13 @@ public sealed class LoadRunner
     private int _hot;
     private readonly LoadWorkload _workload;
     private readonly WriteLedger _ledger;
-    private readonly LatencyRecorder _latency = new();
-    private readonly Timeline _timeline = new();
     private readonly int[] _initial;
     private readonly RunClock _clock = new();
     private readonly CartLocations _locations;
     private readonly KillRecoveryTracker _recovery;
     private readonly DependencyOutageTracker _outage;
-    private readonly ConcurrentDictionary<string, StrongBox<long>> _perSilo = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, FailureTally> _failures = new(StringComparer.Ordinal);
+    private readonly RunStatistics _statistics;
     private readonly List<ChaosEvent> _events = [];
-    private readonly object _longestLock = new();
-    private (long Ticks, long Started, LoadCall Call) _longest;
-    private long _readsOk, _readsFailed, _writesOk, _writesFailed, _busyTicks, _inFlight;
-    private long _productReadsOk, _productReadsFailed, _productWritesOk, _productWritesFailed;
-    private long _lastCompletedAt;
     private CancellationToken _abort;
 
     /// <summary>A run with at most one nemesis, <paramref name="chaos"/> (the one of <see cref="LoadOptions.Chaos"/>).</summary>
@@ -90,6 +81,7 @@ public sealed class LoadRunner
         _locations = new CartLocations(target, options.Keys);
         _recovery = new KillRecoveryTracker(_locations, options.Keys);
         _outage = new DependencyOutageTracker(_clock);
+        _statistics = new RunStatistics(_clock, _locations, _workload, _ledger);
     }
 
     /// <summary>How long to wait, after the end of the run, for calls still in flight (shorter after Ctrl+C).</summary>
@@ -222,7 +214,7 @@ public sealed class LoadRunner
         var slots = Enumerable.Range(0, _options.Concurrency).Select(_ => new ClientSlot()).ToArray();
         var clients = Task.WhenAll(slots.Select((slot, client) => Task.Run(() => ClientAsync(client, slot, run.Token), CancellationToken.None)));
         var chaos = Task.WhenAll(_nemeses.Select(nemesis => ChaosAsync(nemesis, run.Token, watching.Token)));
-        var ticks = TickAsync(watching.Token);
+        var ticks = _statistics.TickAsync(_observer, _options.Duration?.TotalSeconds, watching.Token);
         if (_options.Duration is { } duration)
         {
             _ = EndAfterAsync(duration, run);
@@ -248,7 +240,7 @@ public sealed class LoadRunner
         }
 
         // As siege's, the elapsed time ends with the last transaction; waiting for calls that never answer is not part of it.
-        var elapsed = _clock.ElapsedAt(Math.Max(ended, Interlocked.Read(ref _lastCompletedAt)));
+        var elapsed = _clock.ElapsedAt(Math.Max(ended, _statistics.LastCompletedAt));
         GiveUp(slots, ended);
         await run.CancelAsync();
         await watching.CancelAsync();
@@ -297,14 +289,14 @@ public sealed class LoadRunner
             var call = NextCall();
             var started = Stopwatch.GetTimestamp();
             slot.Begin(call, started);
-            Interlocked.Increment(ref _inFlight);
+            _statistics.Sent();
             var (failure, history) = await CallAsync(client, call);
             if (!slot.TryFinish())
             {
                 return; // the run gave up on this call and counted it as failed (its history stays of unknown outcome)
             }
 
-            Interlocked.Decrement(ref _inFlight);
+            _statistics.Answered();
             var outcome = failure is null ? OperationOutcome.Ok : LoadOutcomes.Classify(failure);
             history.Complete(_history, outcome, failure);
             Completed(call, started, Stopwatch.GetTimestamp(), failure, outcome);
@@ -399,46 +391,13 @@ public sealed class LoadRunner
         _history.Complete(pending, OperationOutcome.Ok);
     }
 
+    /// <summary>A call the run counts: in the statistics, the kill recovery and the outage; a cart relocated when the call suggests it moved.</summary>
     private void Completed(LoadCall call, long started, long ended, Exception? failure, OperationOutcome outcome)
     {
-        Interlocked.Add(ref _busyTicks, ended - started);
-        for (var last = Interlocked.Read(ref _lastCompletedAt); ended > last; last = Interlocked.Read(ref _lastCompletedAt))
+        _statistics.Completed(call, started, ended, failure, outcome);
+        if (failure is null && call.Product == 0)
         {
-            if (Interlocked.CompareExchange(ref _lastCompletedAt, ended, last) == last)
-            {
-                break;
-            }
-        }
-
-        var second = _clock.SecondOf(ended);
-        if (failure is null)
-        {
-            _latency.Record(Stopwatch.GetElapsedTime(started, ended));
-            NoteLongest(call, started, ended);
-            if (call.Product > 0)
-            {
-                Interlocked.Increment(ref call.Write ? ref _productWritesOk : ref _productReadsOk);
-            }
-            else if (call.Write)
-            {
-                _ledger.Acknowledged(_workload.Cell(call.Cart, call.Slot));
-                Interlocked.Increment(ref _writesOk);
-            }
-            else
-            {
-                Interlocked.Increment(ref _readsOk);
-            }
-
-            _timeline.Add(second, ok: 1, failed: 0);
-            if (call.Product == 0)
-            {
-                Interlocked.Increment(ref _perSilo.GetOrAdd(_locations.SiloOrUnknown(call.Cart), _ => new StrongBox<long>()).Value);
-                _recovery.Note(call.Cart, started, ended);
-            }
-        }
-        else
-        {
-            Failed(call, second, FailureText.KindOf(failure), failure.Message, outcome);
+            _recovery.Note(call.Cart, started, ended);
         }
 
         _outage.Note(call.Write, started, ended, failure is null);
@@ -450,82 +409,17 @@ public sealed class LoadRunner
         }
     }
 
-    private void NoteLongest(LoadCall call, long started, long ended)
-    {
-        if (ended - started <= Volatile.Read(ref _longest.Ticks))
-        {
-            return;
-        }
-
-        lock (_longestLock)
-        {
-            if (ended - started > _longest.Ticks)
-            {
-                _longest = (ended - started, started, call);
-            }
-        }
-    }
-
-    private LongestCall? Longest()
-    {
-        lock (_longestLock)
-        {
-            var call = _longest.Call;
-            return _longest.Ticks == 0
-                ? null
-                : new LongestCall(
-                    _longest.Ticks * 1000.0 / Stopwatch.Frequency,
-                    _clock.SecondsAt(_longest.Started),
-                    (call.Product > 0 ? "product " : string.Empty) + (call.Write ? "write" : "read"),
-                    call.Product > 0 ? LoadWorkload.Sku(call.Product) : LoadWorkload.CartId(call.Cart),
-                    call.Product > 0 ? CartLocations.UnknownSilo : _locations.SiloOrUnknown(call.Cart));
-        }
-    }
-
-    /// <summary>A failed call: counted by kind; a cart add of unknown outcome may have landed (the write check allows it one unit).</summary>
-    private void Failed(LoadCall call, int second, string kind, string message, OperationOutcome outcome)
-    {
-        if (call.Product > 0)
-        {
-            Interlocked.Increment(ref call.Write ? ref _productWritesFailed : ref _productReadsFailed);
-        }
-        else if (call.Write)
-        {
-            if (outcome == OperationOutcome.Unknown)
-            {
-                _ledger.Failed(_workload.Cell(call.Cart, call.Slot));
-            }
-
-            Interlocked.Increment(ref _writesFailed);
-        }
-        else
-        {
-            Interlocked.Increment(ref _readsFailed);
-        }
-
-        _timeline.Add(second, ok: 0, failed: 1);
-        if (!_failures.ContainsKey(kind) && _failures.Count >= MaxFailureKinds)
-        {
-            kind = "other";
-        }
-
-        _failures.GetOrAdd(kind, _ => new FailureTally(FailureText.OneLine(message))).Increment();
-    }
-
     /// <summary>
     /// Calls still in flight when the run gave up waiting: failed (writes of unknown outcome), in the run's last second,
     /// busy until the run <paramref name="ended"/>.
     /// </summary>
     private void GiveUp(IEnumerable<ClientSlot> slots, long ended)
     {
-        var second = _clock.SecondOf(ended);
         foreach (var slot in slots)
         {
             if (slot.TryAbandon())
             {
-                Interlocked.Decrement(ref _inFlight);
-                Interlocked.Add(ref _busyTicks, Math.Max(0, ended - slot.Started));
-                Failed(slot.Call, second, "NoAnswer", "no answer by the end of the run (+10 s; outcome unknown)", OperationOutcome.Unknown);
+                _statistics.Abandoned(slot.Call, slot.Started, ended);
             }
         }
     }
@@ -588,30 +482,6 @@ public sealed class LoadRunner
 
         _locations.TopologyChanged(now);
         _observer.Chaos(chaosEvent);
-    }
-
-    private async Task TickAsync(CancellationToken cancellationToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-        var last = (At: Stopwatch.GetTimestamp(), Ok: 0L);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
-            {
-                var now = Stopwatch.GetTimestamp();
-                var ok = Interlocked.Read(ref _readsOk) + Interlocked.Read(ref _writesOk) + Interlocked.Read(ref _productReadsOk) + Interlocked.Read(ref _productWritesOk);
-                var failed = Interlocked.Read(ref _readsFailed) + Interlocked.Read(ref _writesFailed) +
-                    Interlocked.Read(ref _productReadsFailed) + Interlocked.Read(ref _productWritesFailed);
-                var rate = (ok - last.Ok) / Stopwatch.GetElapsedTime(last.At, now).TotalSeconds;
-                _observer.Tick(new LoadTick(
-                    _clock.SecondsAt(now), _options.Duration?.TotalSeconds, ok, failed, rate, Interlocked.Read(ref _inFlight)));
-                last = (now, ok);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // The run ended.
-        }
     }
 
     /// <summary>Reads back every cart that had a write, retrying while the cluster recovers, and checks every line.</summary>
@@ -736,15 +606,6 @@ public sealed class LoadRunner
 
     private LoadReport Report(TimeSpan elapsed, bool stoppedEarly, WriteCheck check, HistoryCheck history)
     {
-        var seconds = Math.Max(elapsed.TotalSeconds, 1e-3);
-        var ok = _readsOk + _writesOk + _productReadsOk + _productWritesOk;
-        var failed = _readsFailed + _writesFailed + _productReadsFailed + _productWritesFailed;
-        var perSilo = _perSilo.OrderBy(s => s.Key, StringComparer.Ordinal)
-            .Select(s => new SiloThroughput(s.Key, s.Value.Value, ok == 0 ? 0 : 100.0 * s.Value.Value / ok, s.Value.Value / seconds))
-            .ToList();
-        var failures = _failures.OrderByDescending(f => f.Value.Count).ThenBy(f => f.Key, StringComparer.Ordinal)
-            .Select(f => new FailureKind(f.Key, f.Value.Count, f.Value.Example))
-            .ToList();
         ChaosReport? chaos = null;
         if (_nemeses.Count > 0)
         {
@@ -764,29 +625,7 @@ public sealed class LoadRunner
             _options.Concurrency, _options.Duration?.TotalSeconds, _options.RequestsPerClient, _options.Keys,
             _options.WritePercent, _options.ProductPercent,
             _options.Strikes().Select(s => new NemesisSetting(s.Mode, s.At.TotalSeconds, _options.LengthOf(s.Mode)?.TotalSeconds)).ToList());
-        return new LoadReport(
-            _target.Name,
-            settings,
-            ok,
-            ok + failed == 0 ? 0 : 100.0 * ok / (ok + failed),
-            elapsed.TotalSeconds,
-            _latency.Summarise(),
-            ok / seconds,
-            _busyTicks / (double)Stopwatch.Frequency / seconds,
-            ok,
-            failed,
-            new OperationCounts(_readsOk, _readsFailed),
-            new OperationCounts(_writesOk, _writesFailed),
-            stoppedEarly,
-            perSilo,
-            failures,
-            chaos,
-            check,
-            _timeline.Samples(),
-            Longest(),
-            new OperationCounts(_productReadsOk, _productReadsFailed),
-            new OperationCounts(_productWritesOk, _productWritesFailed),
-            history);
+        return _statistics.Report(_target.Name, settings, elapsed, stoppedEarly, chaos, check, history);
     }
 
     /// <summary>
@@ -838,7 +677,6 @@ public sealed class LoadRunner
         public bool TryAbandon() => Interlocked.CompareExchange(ref _state, GivenUp, InFlight) == InFlight;
     }
 
-    
     /// <summary>The history operations of one call, and the values a read returned; completed together with the call's outcome.</summary>
     private sealed class CallHistory(PendingOperation[] operations)
     {
@@ -860,44 +698,5 @@ public sealed class LoadRunner
     private sealed record Nemesis(ChaosMode Mode, IChaos Chaos, TimeSpan At)
     {
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    private sealed class FailureTally(string example)
-    {
-        private long _count;
-
-        public string Example { get; } = example;
-
-        public long Count => Interlocked.Read(ref _count);
-
-        public void Increment() => Interlocked.Increment(ref _count);
-    }
-
-    /// <summary>Successful and failed calls per second of the run.</summary>
-    private sealed class Timeline
-    {
-        private readonly List<(long Ok, long Failed)> _seconds = [];
-
-        public void Add(int second, long ok, long failed)
-        {
-            lock (_seconds)
-            {
-                while (_seconds.Count <= second)
-                {
-                    _seconds.Add((0, 0));
-                }
-
-                var (o, f) = _seconds[second];
-                _seconds[second] = (o + ok, f + failed);
-            }
-        }
-
-        public IReadOnlyList<SecondSample> Samples()
-        {
-            lock (_seconds)
-            {
-                return _seconds.Select((s, i) => new SecondSample(i, s.Ok, s.Failed)).ToList();
-            }
-        }
     }
 }
