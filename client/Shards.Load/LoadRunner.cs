@@ -25,7 +25,6 @@ public sealed class LoadRunner
 
     private readonly ILoadTarget _target;
     private readonly LoadOptions _options;
-    private readonly IReadOnlyList<Nemesis> _nemeses;
     private readonly ILoadObserver _observer;
     private readonly HistoryRecorder _history = new(Stopwatch.GetTimestamp());
     private readonly string[] _lineKeys;
@@ -41,7 +40,7 @@ public sealed class LoadRunner
     private readonly KillRecoveryTracker _recovery;
     private readonly DependencyOutageTracker _outage;
     private readonly RunStatistics _statistics;
-    private readonly List<ChaosEvent> _events = [];
+    private readonly NemesisSchedule _nemeses;
     private CancellationToken _abort;
 
     /// <summary>A run with at most one nemesis, <paramref name="chaos"/> (the one of <see cref="LoadOptions.Chaos"/>).</summary>
@@ -65,12 +64,6 @@ public sealed class LoadRunner
 
         _target = target;
         _options = options;
-        _nemeses = options.Strikes()
-            .Select(strike => (strike.Mode, strike.At, Chaos: nemeses.GetValueOrDefault(strike.Mode)
-                ?? (strike.Mode == ChaosMode.Hot ? new HotKeysChaos(options.LengthOf(ChaosMode.Hot)!.Value, SetHot) : null)))
-            .Where(n => n.Chaos is not null)
-            .Select(n => new Nemesis(n.Mode, n.Chaos!, n.At))
-            .ToList();
         _observer = observer ?? ILoadObserver.None;
         _workload = new LoadWorkload(options.Keys);
         _lineKeys = new string[_workload.Cells];
@@ -82,6 +75,7 @@ public sealed class LoadRunner
         _recovery = new KillRecoveryTracker(_locations, options.Keys);
         _outage = new DependencyOutageTracker(_clock);
         _statistics = new RunStatistics(_clock, _locations, _workload, _ledger);
+        _nemeses = new NemesisSchedule(options, nemeses, SetHot, _clock, _locations, _recovery, _outage, _observer);
     }
 
     /// <summary>How long to wait, after the end of the run, for calls still in flight (shorter after Ctrl+C).</summary>
@@ -96,7 +90,7 @@ public sealed class LoadRunner
         {
             await PrepareAsync(stop);
             var (elapsed, stoppedEarly) = await RunClientsAsync(stop);
-            await HealAsync();
+            await _nemeses.HealAsync();
             var budget = stoppedEarly ? s_readBackBudgetAfterStop : s_readBackBudget;
             var check = await ReadBackAsync(budget);
             await ReadBackProductsAsync(budget);
@@ -105,24 +99,8 @@ public sealed class LoadRunner
         }
         finally
         {
-            await HealAsync();
+            await _nemeses.HealAsync();
             await abort.CancelAsync();
-        }
-    }
-
-    /// <summary>Whatever a nemesis still holds is undone (a stopped process resumed), however the run ends.</summary>
-    private async Task HealAsync()
-    {
-        foreach (var nemesis in _nemeses)
-        {
-            try
-            {
-                await nemesis.Chaos.HealAsync();
-            }
-            catch (Exception ex)
-            {
-                Note(nemesis.Mode, new ChaosAction("heal FAILED", FailureText.OneLine(ex.Message)));
-            }
         }
     }
 
@@ -204,8 +182,7 @@ public sealed class LoadRunner
             $"Running {_options.Concurrency} clients " +
             (_options.Duration is { } d ? $"for {LoadDuration.Format(d)}" : $"for {_options.RequestsPerClient} requests each") +
             $", {_options.WritePercent} % writes over {_workload.Keys} carts ({_options.ProductPercent} % of the requests on products)" +
-            string.Concat(_nemeses.Select(n => $", {ChaosModes.Name(n.Mode)} at {LoadDuration.Format(n.At)}" +
-                (_options.LengthOf(n.Mode) is { } length ? $" for {LoadDuration.Format(length)}" : string.Empty))) +
+            _nemeses.Plan() +
             " (Ctrl+C stops early and still reports)");
         _history.Origin = _clock.Begin();
         using var run = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -213,7 +190,7 @@ public sealed class LoadRunner
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var slots = Enumerable.Range(0, _options.Concurrency).Select(_ => new ClientSlot()).ToArray();
         var clients = Task.WhenAll(slots.Select((slot, client) => Task.Run(() => ClientAsync(client, slot, run.Token), CancellationToken.None)));
-        var chaos = Task.WhenAll(_nemeses.Select(nemesis => ChaosAsync(nemesis, run.Token, watching.Token)));
+        var chaos = _nemeses.StrikeAsync(run.Token, watching.Token);
         var ticks = _statistics.TickAsync(_observer, _options.Duration?.TotalSeconds, watching.Token);
         if (_options.Duration is { } duration)
         {
@@ -257,13 +234,7 @@ public sealed class LoadRunner
         try
         {
             await Task.Delay(duration, run.Token);
-            var holding = _nemeses.Where(n => n.Chaos.HoldsTheRun).Select(n => n.Done.Task).ToList();
-            if (holding.Count > 0 && !holding.All(t => t.IsCompleted))
-            {
-                _observer.Phase($"Time is up; the clients go on until {string.Join(", ", _nemeses.Where(n => n.Chaos.HoldsTheRun).Select(n => ChaosModes.Name(n.Mode)))} is done ...");
-                await Task.WhenAll(holding).WaitAsync(run.Token);
-            }
-
+            await _nemeses.HoldTheRunAsync(run.Token);
             await run.CancelAsync();
         }
         catch (OperationCanceledException)
@@ -424,66 +395,6 @@ public sealed class LoadRunner
         }
     }
 
-    /// <summary>One nemesis: strikes at its time, heals and watches until the run ends; a failure of its own is an event, not the end of the run.</summary>
-    private async Task ChaosAsync(Nemesis nemesis, CancellationToken run, CancellationToken watching)
-    {
-        try
-        {
-            try
-            {
-                await Task.Delay(nemesis.At, run);
-            }
-            catch (OperationCanceledException)
-            {
-                return; // the run ended first
-            }
-
-            var action = await nemesis.Chaos.StrikeAsync(run);
-            if (action.SiloDown is { } silo && !_recovery.IsTracking)
-            {
-                var carts = _recovery.Track(silo);
-                action = action with { Detail = $"{action.Detail}, hosting {carts} of {_workload.Keys} carts" };
-            }
-
-            Note(nemesis.Mode, action);
-            await nemesis.Chaos.WatchAsync(change => Note(nemesis.Mode, change), watching);
-        }
-        catch (OperationCanceledException) when (run.IsCancellationRequested || watching.IsCancellationRequested)
-        {
-            // The run ended while it struck.
-        }
-        catch (Exception ex)
-        {
-            Note(nemesis.Mode, new ChaosAction($"{ChaosModes.Name(nemesis.Mode)} FAILED", FailureText.OneLine(ex.Message)));
-        }
-        finally
-        {
-            nemesis.Done.TrySetResult();
-        }
-    }
-
-    private void Note(ChaosMode mode, ChaosAction action)
-    {
-        var now = Stopwatch.GetTimestamp();
-        var chaosEvent = new ChaosEvent(_clock.SecondsAt(now), action.Action, action.Detail, action.Source ?? ChaosModes.Name(mode));
-        lock (_events)
-        {
-            _events.Add(chaosEvent);
-        }
-
-        if (action.Outage == OutagePhase.Began)
-        {
-            _outage.Began(now);
-        }
-        else if (action.Outage == OutagePhase.Ended)
-        {
-            _outage.Ended(now);
-        }
-
-        _locations.TopologyChanged(now);
-        _observer.Chaos(chaosEvent);
-    }
-
     /// <summary>Reads back every cart that had a write, retrying while the cluster recovers, and checks every line.</summary>
     private async Task<WriteCheck> ReadBackAsync(TimeSpan budget)
     {
@@ -606,26 +517,11 @@ public sealed class LoadRunner
 
     private LoadReport Report(TimeSpan elapsed, bool stoppedEarly, WriteCheck check, HistoryCheck history)
     {
-        ChaosReport? chaos = null;
-        if (_nemeses.Count > 0)
-        {
-            List<ChaosEvent> events;
-            lock (_events)
-            {
-                events = [.. _events];
-            }
-
-            var extended = _options.Duration is { } planned && elapsed > planned + TimeSpan.FromSeconds(1) && _nemeses.Any(n => n.Chaos.HoldsTheRun)
-                ? (elapsed - planned).TotalSeconds
-                : (double?)null;
-            chaos = new ChaosReport(_nemeses.Select(n => n.Mode).ToList(), events, _recovery.Report(), _outage.Report(), extended);
-        }
-
         var settings = new LoadSettings(
             _options.Concurrency, _options.Duration?.TotalSeconds, _options.RequestsPerClient, _options.Keys,
             _options.WritePercent, _options.ProductPercent,
             _options.Strikes().Select(s => new NemesisSetting(s.Mode, s.At.TotalSeconds, _options.LengthOf(s.Mode)?.TotalSeconds)).ToList());
-        return _statistics.Report(_target.Name, settings, elapsed, stoppedEarly, chaos, check, history);
+        return _statistics.Report(_target.Name, settings, elapsed, stoppedEarly, _nemeses.Report(elapsed), check, history);
     }
 
     /// <summary>
@@ -692,11 +588,5 @@ public sealed class LoadRunner
                 recorder.Complete(operations[i], outcome, Values is { } values ? values[i] : null, error);
             }
         }
-    }
-
-    /// <summary>A nemesis of the run: what it is, when it strikes, and when it is done (healed and watched to the end).</summary>
-    private sealed record Nemesis(ChaosMode Mode, IChaos Chaos, TimeSpan At)
-    {
-        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
