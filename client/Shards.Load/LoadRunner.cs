@@ -26,13 +26,8 @@ public sealed class LoadRunner
     private readonly ILoadTarget _target;
     private readonly LoadOptions _options;
     private readonly ILoadObserver _observer;
-    private readonly HistoryRecorder _history = new(Stopwatch.GetTimestamp());
-    private readonly string[] _lineKeys;
-    private readonly string[] _productKeys;
-    private readonly int[] _lineUsed;
-    private long _writeSequence;
-    private int _hot;
     private readonly LoadWorkload _workload;
+    private readonly WorkloadCalls _calls;
     private readonly WriteLedger _ledger;
     private readonly int[] _initial;
     private readonly RunClock _clock = new();
@@ -66,16 +61,14 @@ public sealed class LoadRunner
         _options = options;
         _observer = observer ?? ILoadObserver.None;
         _workload = new LoadWorkload(options.Keys);
-        _lineKeys = new string[_workload.Cells];
-        _lineUsed = new int[_workload.Cells];
-        _productKeys = Enumerable.Range(0, LoadWorkload.Products + 1).Select(p => p == 0 ? string.Empty : LoadWorkload.ProductKey(p)).ToArray();
+        _calls = new WorkloadCalls(target, options, _workload);
         _ledger = new WriteLedger(_workload.Cells);
         _initial = new int[_workload.Cells];
         _locations = new CartLocations(target, options.Keys);
         _recovery = new KillRecoveryTracker(_locations, options.Keys);
         _outage = new DependencyOutageTracker(_clock);
         _statistics = new RunStatistics(_clock, _locations, _workload, _ledger);
-        _nemeses = new NemesisSchedule(options, nemeses, SetHot, _clock, _locations, _recovery, _outage, _observer);
+        _nemeses = new NemesisSchedule(options, nemeses, _calls.SetHot, _clock, _locations, _recovery, _outage, _observer);
     }
 
     /// <summary>How long to wait, after the end of the run, for calls still in flight (shorter after Ctrl+C).</summary>
@@ -95,7 +88,7 @@ public sealed class LoadRunner
             var check = await ReadBackAsync(budget);
             await ReadBackProductsAsync(budget);
             _observer.Phase("Checking the history ...");
-            return Report(elapsed, stoppedEarly, check, HistoryChecker.Check(Declared(_history)));
+            return Report(elapsed, stoppedEarly, check, HistoryChecker.Check(_calls.Declared(_initial)));
         }
         finally
         {
@@ -103,30 +96,6 @@ public sealed class LoadRunner
             await abort.CancelAsync();
         }
     }
-
-    private void SetHot(bool hot) => Volatile.Write(ref _hot, hot ? 1 : 0);
-
-    /// <summary>The history with its keys declared: each line used from its quantity before the run; each product with nothing (its set-up writes are in the history).</summary>
-    private History.History Declared(HistoryRecorder history)
-    {
-        for (var cell = 0; cell < _lineUsed.Length; cell++)
-        {
-            if (Volatile.Read(ref _lineUsed[cell]) == 1)
-            {
-                history.Declare(LineKey(cell), KeyModel.Counter, _initial[cell]);
-            }
-        }
-
-        for (var product = 1; product <= LoadWorkload.Products; product++)
-        {
-            history.Declare(_productKeys[product], KeyModel.Register, null);
-        }
-
-        return history.Snapshot();
-    }
-
-    private string LineKey(int cell) =>
-        _lineKeys[cell] ??= _workload.LineKey(cell / _workload.SkusPerCart, cell % _workload.SkusPerCart);
 
     /// <summary>Products upserted; every cart's starting quantities (over-full lines emptied) and silo.</summary>
     private async Task PrepareAsync(CancellationToken cancellationToken)
@@ -138,7 +107,7 @@ public sealed class LoadRunner
             await RetryAsync(
                 async () =>
                 {
-                    await UpsertProductAsync(Operation.Prepare, product, ct);
+                    await _calls.UpsertProductAsync(Operation.Prepare, product, ct);
                     return true;
                 },
                 deadline,
@@ -184,7 +153,7 @@ public sealed class LoadRunner
             $", {_options.WritePercent} % writes over {_workload.Keys} carts ({_options.ProductPercent} % of the requests on products)" +
             _nemeses.Plan() +
             " (Ctrl+C stops early and still reports)");
-        _history.Origin = _clock.Begin();
+        _calls.Recorder.Origin = _clock.Begin();
         using var run = CancellationTokenSource.CreateLinkedTokenSource(stop);
         // Ctrl+C ends the nemeses at once too: what they stopped is resumed before the run waits for the calls in flight.
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -257,11 +226,11 @@ public sealed class LoadRunner
                 return;
             }
 
-            var call = NextCall();
+            var call = _calls.Next();
             var started = Stopwatch.GetTimestamp();
             slot.Begin(call, started);
             _statistics.Sent();
-            var (failure, history) = await CallAsync(client, call);
+            var (failure, history) = await _calls.CallAsync(client, call, _abort);
             if (!slot.TryFinish())
             {
                 return; // the run gave up on this call and counted it as failed (its history stays of unknown outcome)
@@ -269,97 +238,9 @@ public sealed class LoadRunner
 
             _statistics.Answered();
             var outcome = failure is null ? OperationOutcome.Ok : LoadOutcomes.Classify(failure);
-            history.Complete(_history, outcome, failure);
+            history.Complete(_calls.Recorder, outcome, failure);
             Completed(call, started, Stopwatch.GetTimestamp(), failure, outcome);
         }
-    }
-
-    /// <summary>
-    /// What a client does next: a product call (<see cref="LoadOptions.ProductPercent"/>) or a cart call, a write
-    /// (<see cref="LoadOptions.WritePercent"/>) or a read; on a random cart, or on the first one while the clients are hot.
-    /// </summary>
-    private LoadCall NextCall()
-    {
-        var cart = Volatile.Read(ref _hot) == 1 ? 0 : Random.Shared.Next(_workload.Keys);
-        var write = Random.Shared.Next(100) < _options.WritePercent;
-        if (Random.Shared.Next(100) < _options.ProductPercent)
-        {
-            return new LoadCall(cart, -1, LoadWorkload.ProductOf(cart), write);
-        }
-
-        return new LoadCall(cart, write ? Random.Shared.Next(_workload.SkusPerCart) : -1, 0, write);
-    }
-
-    /// <summary>Makes the call, its operations in the history invoked first; the failure, if any, and the operations to complete.</summary>
-    private async Task<(Exception? Failure, CallHistory History)> CallAsync(int client, LoadCall call)
-    {
-        var history = CallHistory.None;
-        Exception? failure = null;
-        try
-        {
-            if (call.Product > 0 && call.Write)
-            {
-                var sequence = Interlocked.Increment(ref _writeSequence);
-                history = new CallHistory([_history.Invoke(client, OperationKind.Write, _productKeys[call.Product], sequence)]);
-                await _target.UpsertProductAsync(LoadWorkload.Sku(call.Product), LoadWorkload.ProductName(call.Product, sequence), 1m + call.Product, LoadWorkload.ProductStock, _abort);
-            }
-            else if (call.Product > 0)
-            {
-                history = new CallHistory([_history.Invoke(client, OperationKind.Read, _productKeys[call.Product])]);
-                history.Values = [LoadWorkload.ProductValue(await _target.ReadProductNameAsync(LoadWorkload.Sku(call.Product), _abort))];
-            }
-            else if (call.Write)
-            {
-                var cell = _workload.Cell(call.Cart, call.Slot);
-                Volatile.Write(ref _lineUsed[cell], 1);
-                history = new CallHistory([_history.Invoke(client, OperationKind.Add, LineKey(cell), 1)]);
-                await _target.AddToCartAsync(LoadWorkload.CartId(call.Cart), _workload.SkuOf(call.Cart, call.Slot), 1, _abort);
-            }
-            else
-            {
-                history = new CallHistory(InvokeLineReads(client, call.Cart));
-                var lines = await _target.ReadCartAsync(LoadWorkload.CartId(call.Cart), _abort);
-                history.Values = _workload.SlotQuantities(call.Cart, lines).Select(q => (long?)q).ToArray();
-            }
-        }
-        catch (Exception ex)
-        {
-            failure = ex;
-        }
-
-        return (failure, history);
-    }
-
-    /// <summary>A cart read is a read of each of its lines.</summary>
-    private PendingOperation[] InvokeLineReads(int client, int cart)
-    {
-        var reads = new PendingOperation[_workload.SkusPerCart];
-        for (var slot = 0; slot < reads.Length; slot++)
-        {
-            var cell = _workload.Cell(cart, slot);
-            Volatile.Write(ref _lineUsed[cell], 1);
-            reads[slot] = _history.Invoke(client, OperationKind.Read, LineKey(cell));
-        }
-
-        return reads;
-    }
-
-    /// <summary>A product upsert with a value of its own, in the history under <paramref name="client"/>.</summary>
-    private async Task UpsertProductAsync(int client, int product, CancellationToken cancellationToken)
-    {
-        var sequence = Interlocked.Increment(ref _writeSequence);
-        var pending = _history.Invoke(client, OperationKind.Write, _productKeys[product], sequence);
-        try
-        {
-            await _target.UpsertProductAsync(LoadWorkload.Sku(product), LoadWorkload.ProductName(product, sequence), 1m + product, LoadWorkload.ProductStock, cancellationToken);
-        }
-        catch (Exception ex)
-        {
-            _history.Complete(pending, LoadOutcomes.Classify(ex), error: FailureText.OneLine(ex.Message));
-            throw;
-        }
-
-        _history.Complete(pending, OperationOutcome.Ok);
     }
 
     /// <summary>A call the run counts: in the statistics, the kill recovery and the outage; a cart relocated when the call suggests it moved.</summary>
@@ -453,7 +334,7 @@ public sealed class LoadRunner
     /// <summary>One attempt to read a cart back, in the history as final reads of its lines.</summary>
     private async Task<IReadOnlyDictionary<string, int>> ReadBackCartAsync(int cart, CancellationToken cancellationToken)
     {
-        var reads = InvokeLineReads(Operation.ReadBack, cart);
+        var reads = _calls.InvokeLineReads(Operation.ReadBack, cart);
         IReadOnlyDictionary<string, int> lines;
         try
         {
@@ -461,14 +342,14 @@ public sealed class LoadRunner
         }
         catch (Exception ex)
         {
-            Array.ForEach(reads, read => _history.Complete(read, LoadOutcomes.Classify(ex), error: FailureText.OneLine(ex.Message)));
+            Array.ForEach(reads, read => _calls.Recorder.Complete(read, LoadOutcomes.Classify(ex), error: FailureText.OneLine(ex.Message)));
             throw;
         }
 
         var quantities = _workload.SlotQuantities(cart, lines);
         for (var slot = 0; slot < reads.Length; slot++)
         {
-            _history.Complete(reads[slot], OperationOutcome.Ok, quantities[slot]);
+            _calls.Recorder.Complete(reads[slot], OperationOutcome.Ok, quantities[slot]);
         }
 
         return lines;
@@ -501,16 +382,16 @@ public sealed class LoadRunner
 
     private async Task<bool> ReadBackProductAsync(int product, CancellationToken cancellationToken)
     {
-        var read = _history.Invoke(Operation.ReadBack, OperationKind.Read, _productKeys[product]);
+        var read = _calls.Recorder.Invoke(Operation.ReadBack, OperationKind.Read, _calls.ProductKey(product));
         try
         {
             var name = await _target.ReadProductNameAsync(LoadWorkload.Sku(product), cancellationToken);
-            _history.Complete(read, OperationOutcome.Ok, LoadWorkload.ProductValue(name));
+            _calls.Recorder.Complete(read, OperationOutcome.Ok, LoadWorkload.ProductValue(name));
             return true;
         }
         catch (Exception ex)
         {
-            _history.Complete(read, LoadOutcomes.Classify(ex), error: FailureText.OneLine(ex.Message));
+            _calls.Recorder.Complete(read, LoadOutcomes.Classify(ex), error: FailureText.OneLine(ex.Message));
             throw;
         }
     }
@@ -548,45 +429,4 @@ public sealed class LoadRunner
 
     private static ParallelOptions Bounded(CancellationToken cancellationToken) =>
         new() { MaxDegreeOfParallelism = PrepareParallelism, CancellationToken = cancellationToken };
-
-    /// <summary>What one client is doing: idle, waiting for an answer, or given up on by the run.</summary>
-    private sealed class ClientSlot
-    {
-        private const int Idle = 0, InFlight = 1, GivenUp = 2;
-        private int _state;
-
-        public LoadCall Call { get; private set; }
-
-        public long Started { get; private set; }
-
-        public void Begin(LoadCall call, long started)
-        {
-            Call = call;
-            Started = started;
-            Volatile.Write(ref _state, InFlight);
-        }
-
-        /// <summary>True when the answer still counts (the run has not given up on it).</summary>
-        public bool TryFinish() => Interlocked.CompareExchange(ref _state, Idle, InFlight) == InFlight;
-
-        /// <summary>True when a call was in flight: it is now counted by the run, never by the client.</summary>
-        public bool TryAbandon() => Interlocked.CompareExchange(ref _state, GivenUp, InFlight) == InFlight;
-    }
-
-    /// <summary>The history operations of one call, and the values a read returned; completed together with the call's outcome.</summary>
-    private sealed class CallHistory(PendingOperation[] operations)
-    {
-        public static CallHistory None => new([]);
-
-        public long?[]? Values { get; set; }
-
-        public void Complete(HistoryRecorder recorder, OperationOutcome outcome, Exception? failure)
-        {
-            var error = failure is null ? null : $"{FailureText.KindOf(failure)}: {FailureText.OneLine(failure.Message)}";
-            for (var i = 0; i < operations.Length; i++)
-            {
-                recorder.Complete(operations[i], outcome, Values is { } values ? values[i] : null, error);
-            }
-        }
-    }
 }
