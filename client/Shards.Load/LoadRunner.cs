@@ -1,7 +1,4 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
-using Shards.Contracts.Common;
 using Shards.History;
 
 namespace Shards.Load;
@@ -16,8 +13,6 @@ namespace Shards.Load;
 /// </summary>
 public sealed class LoadRunner
 {
-    private const int PrepareParallelism = 32;
-    private static readonly TimeSpan s_prepareBudget = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan s_readBackBudget = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan s_readBackBudgetAfterStop = TimeSpan.FromSeconds(25);
     private static readonly TimeSpan s_drain = TimeSpan.FromSeconds(10);
@@ -28,14 +23,14 @@ public sealed class LoadRunner
     private readonly ILoadObserver _observer;
     private readonly LoadWorkload _workload;
     private readonly WorkloadCalls _calls;
-    private readonly WriteLedger _ledger;
-    private readonly int[] _initial;
     private readonly RunClock _clock = new();
     private readonly CartLocations _locations;
     private readonly KillRecoveryTracker _recovery;
     private readonly DependencyOutageTracker _outage;
     private readonly RunStatistics _statistics;
     private readonly NemesisSchedule _nemeses;
+    private readonly LoadPreparation _preparation;
+    private readonly LoadReadBack _readBack;
     private CancellationToken _abort;
 
     /// <summary>A run with at most one nemesis, <paramref name="chaos"/> (the one of <see cref="LoadOptions.Chaos"/>).</summary>
@@ -62,13 +57,14 @@ public sealed class LoadRunner
         _observer = observer ?? ILoadObserver.None;
         _workload = new LoadWorkload(options.Keys);
         _calls = new WorkloadCalls(target, options, _workload);
-        _ledger = new WriteLedger(_workload.Cells);
-        _initial = new int[_workload.Cells];
+        var ledger = new WriteLedger(_workload.Cells);
         _locations = new CartLocations(target, options.Keys);
         _recovery = new KillRecoveryTracker(_locations, options.Keys);
         _outage = new DependencyOutageTracker(_clock);
-        _statistics = new RunStatistics(_clock, _locations, _workload, _ledger);
+        _statistics = new RunStatistics(_clock, _locations, _workload, ledger);
         _nemeses = new NemesisSchedule(options, nemeses, _calls.SetHot, _clock, _locations, _recovery, _outage, _observer);
+        _preparation = new LoadPreparation(target, _workload, _calls, _locations, _observer);
+        _readBack = new LoadReadBack(target, _workload, _calls, ledger, _preparation.StartingQuantities, _observer);
     }
 
     /// <summary>How long to wait, after the end of the run, for calls still in flight (shorter after Ctrl+C).</summary>
@@ -81,66 +77,19 @@ public sealed class LoadRunner
         _abort = abort.Token;
         try
         {
-            await PrepareAsync(stop);
+            await _preparation.PrepareAsync(stop);
             var (elapsed, stoppedEarly) = await RunClientsAsync(stop);
             await _nemeses.HealAsync();
             var budget = stoppedEarly ? s_readBackBudgetAfterStop : s_readBackBudget;
-            var check = await ReadBackAsync(budget);
-            await ReadBackProductsAsync(budget);
+            var check = await _readBack.ReadBackCartsAsync(budget);
+            await _readBack.ReadBackProductsAsync(budget);
             _observer.Phase("Checking the history ...");
-            return Report(elapsed, stoppedEarly, check, HistoryChecker.Check(_calls.Declared(_initial)));
+            return Report(elapsed, stoppedEarly, check, HistoryChecker.Check(_calls.Declared(_preparation.StartingQuantities)));
         }
         finally
         {
             await _nemeses.HealAsync();
             await abort.CancelAsync();
-        }
-    }
-
-    /// <summary>Products upserted; every cart's starting quantities (over-full lines emptied) and silo.</summary>
-    private async Task PrepareAsync(CancellationToken cancellationToken)
-    {
-        var deadline = Stopwatch.GetTimestamp() + (long)(s_prepareBudget.TotalSeconds * Stopwatch.Frequency);
-        _observer.Phase($"Preparing: upserting {LoadWorkload.Products} products, reading and locating {_workload.Keys} carts ...");
-        // Each attempt writes a value of its own and is in the history: one whose answer was lost may still land later.
-        await Parallel.ForEachAsync(Enumerable.Range(1, LoadWorkload.Products), Bounded(cancellationToken), async (product, ct) =>
-            await RetryAsync(
-                async () =>
-                {
-                    await _calls.UpsertProductAsync(Operation.Prepare, product, ct);
-                    return true;
-                },
-                deadline,
-                ct));
-
-        var done = 0;
-        var emptied = 0;
-        await Parallel.ForEachAsync(Enumerable.Range(0, _workload.Keys), Bounded(cancellationToken), async (cart, ct) =>
-        {
-            var cartId = LoadWorkload.CartId(cart);
-            var quantities = _workload.SlotQuantities(cart, await RetryAsync(() => _target.ReadCartAsync(cartId, ct), deadline, ct));
-            if (quantities.Any(q => q > LoadWorkload.ResetLineAbove))
-            {
-                await RetryAsync(
-                    async () =>
-                    {
-                        await _target.ClearCartAsync(cartId, ct);
-                        return true;
-                    },
-                    deadline,
-                    ct);
-                quantities = _workload.SlotQuantities(cart, await RetryAsync(() => _target.ReadCartAsync(cartId, ct), deadline, ct));
-                Interlocked.Increment(ref emptied);
-            }
-
-            quantities.CopyTo(_initial, _workload.Cell(cart, 0));
-            await _locations.LocateAsync(cart, () => RetryAsync(() => _target.LocateCartAsync(cartId, ct), deadline, ct));
-
-            _observer.Preparing("carts", Interlocked.Increment(ref done), _workload.Keys);
-        });
-        if (emptied > 0)
-        {
-            _observer.Phase($"Emptied {emptied} cart(s) with a line above {LoadWorkload.ResetLineAbove} units (a line holds at most 10000).");
         }
     }
 
@@ -276,126 +225,6 @@ public sealed class LoadRunner
         }
     }
 
-    /// <summary>Reads back every cart that had a write, retrying while the cluster recovers, and checks every line.</summary>
-    private async Task<WriteCheck> ReadBackAsync(TimeSpan budget)
-    {
-        var carts = Enumerable.Range(0, _workload.Keys)
-            .Where(cart => Enumerable.Range(0, _workload.SkusPerCart).Any(slot => _ledger.Touched(_workload.Cell(cart, slot))))
-            .ToList();
-        _observer.Phase($"Reading back {carts.Count} carts with writes (retrying for up to {budget.TotalSeconds:0} s while the cluster recovers) ...");
-        var deadline = Stopwatch.GetTimestamp() + (long)(budget.TotalSeconds * Stopwatch.Frequency);
-        var finals = new ConcurrentDictionary<int, int[]>();
-        using var giveUp = new CancellationTokenSource(budget + TimeSpan.FromSeconds(5));
-        var done = 0;
-        try
-        {
-            await Parallel.ForEachAsync(carts, Bounded(giveUp.Token), async (cart, ct) =>
-            {
-                try
-                {
-                    var lines = await RetryAsync(() => ReadBackCartAsync(cart, ct), deadline, ct);
-                    finals[cart] = _workload.SlotQuantities(cart, lines);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || giveUp.IsCancellationRequested)
-                {
-                    // Unreadable in time: reported as not checked.
-                }
-
-                _observer.Preparing("read back", Interlocked.Increment(ref done), carts.Count);
-            });
-        }
-        catch (OperationCanceledException)
-        {
-            // The budget is spent: whatever was not read is not checked.
-        }
-
-        var cells = new List<WriteCell>();
-        long acknowledgedUnchecked = 0, failedUnchecked = 0;
-        foreach (var cart in carts)
-        {
-            for (var slot = 0; slot < _workload.SkusPerCart; slot++)
-            {
-                var cell = _workload.Cell(cart, slot);
-                if (finals.TryGetValue(cart, out var final))
-                {
-                    cells.Add(new WriteCell(_ledger.AcknowledgedAt(cell), _ledger.FailedAt(cell), _initial[cell], final[slot]));
-                }
-                else
-                {
-                    acknowledgedUnchecked += _ledger.AcknowledgedAt(cell);
-                    failedUnchecked += _ledger.FailedAt(cell);
-                }
-            }
-        }
-
-        return WriteCheck.From(cells, finals.Count, carts.Count - finals.Count, acknowledgedUnchecked, failedUnchecked);
-    }
-
-    /// <summary>One attempt to read a cart back, in the history as final reads of its lines.</summary>
-    private async Task<IReadOnlyDictionary<string, int>> ReadBackCartAsync(int cart, CancellationToken cancellationToken)
-    {
-        var reads = _calls.InvokeLineReads(Operation.ReadBack, cart);
-        IReadOnlyDictionary<string, int> lines;
-        try
-        {
-            lines = await _target.ReadCartAsync(LoadWorkload.CartId(cart), cancellationToken);
-        }
-        catch (Exception ex)
-        {
-            Array.ForEach(reads, read => _calls.Recorder.Complete(read, LoadOutcomes.Classify(ex), error: FailureText.OneLine(ex.Message)));
-            throw;
-        }
-
-        var quantities = _workload.SlotQuantities(cart, lines);
-        for (var slot = 0; slot < reads.Length; slot++)
-        {
-            _calls.Recorder.Complete(reads[slot], OperationOutcome.Ok, quantities[slot]);
-        }
-
-        return lines;
-    }
-
-    /// <summary>Reads every product back (final reads of the registers), retrying while the cluster recovers.</summary>
-    private async Task ReadBackProductsAsync(TimeSpan budget)
-    {
-        var deadline = Stopwatch.GetTimestamp() + (long)(budget.TotalSeconds * Stopwatch.Frequency);
-        using var giveUp = new CancellationTokenSource(budget + TimeSpan.FromSeconds(5));
-        try
-        {
-            await Parallel.ForEachAsync(Enumerable.Range(1, LoadWorkload.Products), Bounded(giveUp.Token), async (product, ct) =>
-            {
-                try
-                {
-                    await RetryAsync(() => ReadBackProductAsync(product, ct), deadline, ct);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || giveUp.IsCancellationRequested)
-                {
-                    // Unreadable in time: its register has no final read.
-                }
-            });
-        }
-        catch (OperationCanceledException)
-        {
-            // The budget is spent.
-        }
-    }
-
-    private async Task<bool> ReadBackProductAsync(int product, CancellationToken cancellationToken)
-    {
-        var read = _calls.Recorder.Invoke(Operation.ReadBack, OperationKind.Read, _calls.ProductKey(product));
-        try
-        {
-            var name = await _target.ReadProductNameAsync(LoadWorkload.Sku(product), cancellationToken);
-            _calls.Recorder.Complete(read, OperationOutcome.Ok, LoadWorkload.ProductValue(name));
-            return true;
-        }
-        catch (Exception ex)
-        {
-            _calls.Recorder.Complete(read, LoadOutcomes.Classify(ex), error: FailureText.OneLine(ex.Message));
-            throw;
-        }
-    }
-
     private LoadReport Report(TimeSpan elapsed, bool stoppedEarly, WriteCheck check, HistoryCheck history)
     {
         var settings = new LoadSettings(
@@ -404,29 +233,4 @@ public sealed class LoadRunner
             _options.Strikes().Select(s => new NemesisSetting(s.Mode, s.At.TotalSeconds, _options.LengthOf(s.Mode)?.TotalSeconds)).ToList());
         return _statistics.Report(_target.Name, settings, elapsed, stoppedEarly, _nemeses.Report(elapsed), check, history);
     }
-
-    /// <summary>
-    /// For the preparation and the read-back only (not the workload): repeats <paramref name="call"/> until it
-    /// succeeds or the deadline passes (then its last error is thrown). Each attempt is cut off at the deadline.
-    /// </summary>
-    private static async Task<T> RetryAsync<T>(Func<Task<T>> call, long deadline, CancellationToken cancellationToken)
-    {
-        var delay = TimeSpan.FromMilliseconds(50);
-        while (true)
-        {
-            var left = TimeSpan.FromSeconds(Math.Max(0.05, (deadline - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency));
-            try
-            {
-                return await call().WaitAsync(left, cancellationToken);
-            }
-            catch (Exception) when (!cancellationToken.IsCancellationRequested && Stopwatch.GetTimestamp() + delay.TotalSeconds * Stopwatch.Frequency < deadline)
-            {
-                await Task.Delay(delay, cancellationToken);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
-            }
-        }
-    }
-
-    private static ParallelOptions Bounded(CancellationToken cancellationToken) =>
-        new() { MaxDegreeOfParallelism = PrepareParallelism, CancellationToken = cancellationToken };
 }
