@@ -1,7 +1,4 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
-using Shards.Contracts.Common;
 using Shards.History;
 
 namespace Shards.Load;
@@ -16,10 +13,6 @@ namespace Shards.Load;
 /// </summary>
 public sealed class LoadRunner
 {
-    private const int PrepareParallelism = 32;
-    private const int MaxFailureKinds = 20;
-    private const string UnknownSilo = "(unknown)";
-    private static readonly TimeSpan s_prepareBudget = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan s_readBackBudget = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan s_readBackBudgetAfterStop = TimeSpan.FromSeconds(25);
     private static readonly TimeSpan s_drain = TimeSpan.FromSeconds(10);
@@ -27,39 +20,18 @@ public sealed class LoadRunner
 
     private readonly ILoadTarget _target;
     private readonly LoadOptions _options;
-    private readonly IReadOnlyList<Nemesis> _nemeses;
     private readonly ILoadObserver _observer;
-    private readonly HistoryRecorder _history = new(Stopwatch.GetTimestamp());
-    private readonly string[] _lineKeys;
-    private readonly string[] _productKeys;
-    private readonly int[] _lineUsed;
-    private long _writeSequence;
-    private int _hot;
     private readonly LoadWorkload _workload;
-    private readonly WriteLedger _ledger;
-    private readonly LatencyRecorder _latency = new();
-    private readonly Timeline _timeline = new();
-    private readonly int[] _initial;
-    private readonly string?[] _siloOf;
-    private readonly long[] _locatedAt;
-    private readonly int[] _relocating;
-    private readonly ConcurrentDictionary<string, StrongBox<long>> _perSilo = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, FailureTally> _failures = new(StringComparer.Ordinal);
-    private readonly List<ChaosEvent> _events = [];
-    private readonly object _longestLock = new();
-    private (long Ticks, long Started, Call Call) _longest;
-    private long _readsOk, _readsFailed, _writesOk, _writesFailed, _busyTicks, _inFlight;
-    private long _productReadsOk, _productReadsFailed, _productWritesOk, _productWritesFailed;
-    private long _start;
-    private long _lastCompletedAt;
-    private long _topologyChangedAt;
-    private long _killedAt;
-    private string? _killedSilo;
-    private long[]? _recoveredAfter;
-    private readonly System.Collections.Concurrent.ConcurrentBag<long> _callerWaits = [];
+    private readonly WorkloadCalls _calls;
+    private readonly RunClock _clock = new();
+    private readonly CartLocations _locations;
+    private readonly KillRecoveryTracker _recovery;
+    private readonly DependencyOutageTracker _outage;
+    private readonly RunStatistics _statistics;
+    private readonly NemesisSchedule _nemeses;
+    private readonly LoadPreparation _preparation;
+    private readonly LoadReadBack _readBack;
     private CancellationToken _abort;
-    private long _outageBeganAt, _outageEndedAt, _firstWriteAfterOutage, _lastFailedWriteAt;
-    private long _outageWritesOk, _outageWritesFailed, _outageReadsOk, _outageReadsFailed;
 
     /// <summary>A run with at most one nemesis, <paramref name="chaos"/> (the one of <see cref="LoadOptions.Chaos"/>).</summary>
     public LoadRunner(ILoadTarget target, LoadOptions options, IChaos? chaos = null, ILoadObserver? observer = null)
@@ -82,22 +54,17 @@ public sealed class LoadRunner
 
         _target = target;
         _options = options;
-        _nemeses = options.Strikes()
-            .Select(strike => (strike.Mode, strike.At, Chaos: nemeses.GetValueOrDefault(strike.Mode)
-                ?? (strike.Mode == ChaosMode.Hot ? new HotKeysChaos(options.LengthOf(ChaosMode.Hot)!.Value, SetHot) : null)))
-            .Where(n => n.Chaos is not null)
-            .Select(n => new Nemesis(n.Mode, n.Chaos!, n.At))
-            .ToList();
         _observer = observer ?? ILoadObserver.None;
         _workload = new LoadWorkload(options.Keys);
-        _lineKeys = new string[_workload.Cells];
-        _lineUsed = new int[_workload.Cells];
-        _productKeys = Enumerable.Range(0, LoadWorkload.Products + 1).Select(p => p == 0 ? string.Empty : LoadWorkload.ProductKey(p)).ToArray();
-        _ledger = new WriteLedger(_workload.Cells);
-        _initial = new int[_workload.Cells];
-        _siloOf = new string?[options.Keys];
-        _locatedAt = new long[options.Keys];
-        _relocating = new int[options.Keys];
+        _calls = new WorkloadCalls(target, options, _workload);
+        var ledger = new WriteLedger(_workload.Cells);
+        _locations = new CartLocations(target, options.Keys);
+        _recovery = new KillRecoveryTracker(_locations, options.Keys);
+        _outage = new DependencyOutageTracker(_clock);
+        _statistics = new RunStatistics(_clock, _locations, _workload, ledger);
+        _nemeses = new NemesisSchedule(options, nemeses, _calls.SetHot, _clock, _locations, _recovery, _outage, _observer);
+        _preparation = new LoadPreparation(target, _workload, _calls, _locations, _observer);
+        _readBack = new LoadReadBack(target, _workload, _calls, ledger, _preparation.StartingQuantities, _observer);
     }
 
     /// <summary>How long to wait, after the end of the run, for calls still in flight (shorter after Ctrl+C).</summary>
@@ -110,114 +77,19 @@ public sealed class LoadRunner
         _abort = abort.Token;
         try
         {
-            await PrepareAsync(stop);
+            await _preparation.PrepareAsync(stop);
             var (elapsed, stoppedEarly) = await RunClientsAsync(stop);
-            await HealAsync();
+            await _nemeses.HealAsync();
             var budget = stoppedEarly ? s_readBackBudgetAfterStop : s_readBackBudget;
-            var check = await ReadBackAsync(budget);
-            await ReadBackProductsAsync(budget);
+            var check = await _readBack.ReadBackCartsAsync(budget);
+            await _readBack.ReadBackProductsAsync(budget);
             _observer.Phase("Checking the history ...");
-            return Report(elapsed, stoppedEarly, check, HistoryChecker.Check(Declared(_history)));
+            return Report(elapsed, stoppedEarly, check, HistoryChecker.Check(_calls.Declared(_preparation.StartingQuantities)));
         }
         finally
         {
-            await HealAsync();
+            await _nemeses.HealAsync();
             await abort.CancelAsync();
-        }
-    }
-
-    /// <summary>Whatever a nemesis still holds is undone (a stopped process resumed), however the run ends.</summary>
-    private async Task HealAsync()
-    {
-        foreach (var nemesis in _nemeses)
-        {
-            try
-            {
-                await nemesis.Chaos.HealAsync();
-            }
-            catch (Exception ex)
-            {
-                Note(nemesis.Mode, new ChaosAction("heal FAILED", OneLine(ex.Message)));
-            }
-        }
-    }
-
-    private void SetHot(bool hot) => Volatile.Write(ref _hot, hot ? 1 : 0);
-
-    /// <summary>The history with its keys declared: each line used from its quantity before the run; each product with nothing (its set-up writes are in the history).</summary>
-    private History.History Declared(HistoryRecorder history)
-    {
-        for (var cell = 0; cell < _lineUsed.Length; cell++)
-        {
-            if (Volatile.Read(ref _lineUsed[cell]) == 1)
-            {
-                history.Declare(LineKey(cell), KeyModel.Counter, _initial[cell]);
-            }
-        }
-
-        for (var product = 1; product <= LoadWorkload.Products; product++)
-        {
-            history.Declare(_productKeys[product], KeyModel.Register, null);
-        }
-
-        return history.Snapshot();
-    }
-
-    private string LineKey(int cell) =>
-        _lineKeys[cell] ??= _workload.LineKey(cell / _workload.SkusPerCart, cell % _workload.SkusPerCart);
-
-    /// <summary>Products upserted; every cart's starting quantities (over-full lines emptied) and silo.</summary>
-    private async Task PrepareAsync(CancellationToken cancellationToken)
-    {
-        var deadline = Stopwatch.GetTimestamp() + (long)(s_prepareBudget.TotalSeconds * Stopwatch.Frequency);
-        _observer.Phase($"Preparing: upserting {LoadWorkload.Products} products, reading and locating {_workload.Keys} carts ...");
-        // Each attempt writes a value of its own and is in the history: one whose answer was lost may still land later.
-        await Parallel.ForEachAsync(Enumerable.Range(1, LoadWorkload.Products), Bounded(cancellationToken), async (product, ct) =>
-            await RetryAsync(
-                async () =>
-                {
-                    await UpsertProductAsync(Operation.Prepare, product, ct);
-                    return true;
-                },
-                deadline,
-                ct));
-
-        var done = 0;
-        var emptied = 0;
-        await Parallel.ForEachAsync(Enumerable.Range(0, _workload.Keys), Bounded(cancellationToken), async (cart, ct) =>
-        {
-            var cartId = LoadWorkload.CartId(cart);
-            var quantities = _workload.SlotQuantities(cart, await RetryAsync(() => _target.ReadCartAsync(cartId, ct), deadline, ct));
-            if (quantities.Any(q => q > LoadWorkload.ResetLineAbove))
-            {
-                await RetryAsync(
-                    async () =>
-                    {
-                        await _target.ClearCartAsync(cartId, ct);
-                        return true;
-                    },
-                    deadline,
-                    ct);
-                quantities = _workload.SlotQuantities(cart, await RetryAsync(() => _target.ReadCartAsync(cartId, ct), deadline, ct));
-                Interlocked.Increment(ref emptied);
-            }
-
-            quantities.CopyTo(_initial, _workload.Cell(cart, 0));
-            _locatedAt[cart] = Stopwatch.GetTimestamp();
-            try
-            {
-                _siloOf[cart] = await RetryAsync(() => _target.LocateCartAsync(cartId, ct), deadline, ct);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Unknown for now: its transactions count under "(unknown)" until a call fails and relocates it.
-            }
-
-            _observer.Preparing("carts", Interlocked.Increment(ref done), _workload.Keys);
-        });
-        if (emptied > 0)
-        {
-            _observer.Phase($"Emptied {emptied} cart(s) with a line above {LoadWorkload.ResetLineAbove} units (a line holds at most 10000).");
         }
     }
 
@@ -228,18 +100,16 @@ public sealed class LoadRunner
             $"Running {_options.Concurrency} clients " +
             (_options.Duration is { } d ? $"for {LoadDuration.Format(d)}" : $"for {_options.RequestsPerClient} requests each") +
             $", {_options.WritePercent} % writes over {_workload.Keys} carts ({_options.ProductPercent} % of the requests on products)" +
-            string.Concat(_nemeses.Select(n => $", {ChaosModes.Name(n.Mode)} at {LoadDuration.Format(n.At)}" +
-                (_options.LengthOf(n.Mode) is { } length ? $" for {LoadDuration.Format(length)}" : string.Empty))) +
+            _nemeses.Plan() +
             " (Ctrl+C stops early and still reports)");
-        _start = Stopwatch.GetTimestamp();
-        _history.Origin = _start;
+        _calls.Recorder.Origin = _clock.Begin();
         using var run = CancellationTokenSource.CreateLinkedTokenSource(stop);
         // Ctrl+C ends the nemeses at once too: what they stopped is resumed before the run waits for the calls in flight.
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var slots = Enumerable.Range(0, _options.Concurrency).Select(_ => new ClientSlot()).ToArray();
         var clients = Task.WhenAll(slots.Select((slot, client) => Task.Run(() => ClientAsync(client, slot, run.Token), CancellationToken.None)));
-        var chaos = Task.WhenAll(_nemeses.Select(nemesis => ChaosAsync(nemesis, run.Token, watching.Token)));
-        var ticks = TickAsync(watching.Token);
+        var chaos = _nemeses.StrikeAsync(run.Token, watching.Token);
+        var ticks = _statistics.TickAsync(_observer, _options.Duration?.TotalSeconds, watching.Token);
         if (_options.Duration is { } duration)
         {
             _ = EndAfterAsync(duration, run);
@@ -265,7 +135,7 @@ public sealed class LoadRunner
         }
 
         // As siege's, the elapsed time ends with the last transaction; waiting for calls that never answer is not part of it.
-        var elapsed = Stopwatch.GetElapsedTime(_start, Math.Max(ended, Interlocked.Read(ref _lastCompletedAt)));
+        var elapsed = _clock.ElapsedAt(Math.Max(ended, _statistics.LastCompletedAt));
         GiveUp(slots, ended);
         await run.CancelAsync();
         await watching.CancelAsync();
@@ -282,13 +152,7 @@ public sealed class LoadRunner
         try
         {
             await Task.Delay(duration, run.Token);
-            var holding = _nemeses.Where(n => n.Chaos.HoldsTheRun).Select(n => n.Done.Task).ToList();
-            if (holding.Count > 0 && !holding.All(t => t.IsCompleted))
-            {
-                _observer.Phase($"Time is up; the clients go on until {string.Join(", ", _nemeses.Where(n => n.Chaos.HoldsTheRun).Select(n => ChaosModes.Name(n.Mode)))} is done ...");
-                await Task.WhenAll(holding).WaitAsync(run.Token);
-            }
-
+            await _nemeses.HoldTheRunAsync(run.Token);
             await run.CancelAsync();
         }
         catch (OperationCanceledException)
@@ -311,222 +175,39 @@ public sealed class LoadRunner
                 return;
             }
 
-            var call = NextCall();
+            var call = _calls.Next();
             var started = Stopwatch.GetTimestamp();
             slot.Begin(call, started);
-            Interlocked.Increment(ref _inFlight);
-            var (failure, history) = await CallAsync(client, call);
+            _statistics.Sent();
+            var (failure, history) = await _calls.CallAsync(client, call, _abort);
             if (!slot.TryFinish())
             {
                 return; // the run gave up on this call and counted it as failed (its history stays of unknown outcome)
             }
 
-            Interlocked.Decrement(ref _inFlight);
+            _statistics.Answered();
             var outcome = failure is null ? OperationOutcome.Ok : LoadOutcomes.Classify(failure);
-            history.Complete(_history, outcome, failure);
+            history.Complete(_calls.Recorder, outcome, failure);
             Completed(call, started, Stopwatch.GetTimestamp(), failure, outcome);
         }
     }
 
-    /// <summary>
-    /// What a client does next: a product call (<see cref="LoadOptions.ProductPercent"/>) or a cart call, a write
-    /// (<see cref="LoadOptions.WritePercent"/>) or a read; on a random cart, or on the first one while the clients are hot.
-    /// </summary>
-    private Call NextCall()
+    /// <summary>A call the run counts: in the statistics, the kill recovery and the outage; a cart relocated when the call suggests it moved.</summary>
+    private void Completed(LoadCall call, long started, long ended, Exception? failure, OperationOutcome outcome)
     {
-        var cart = Volatile.Read(ref _hot) == 1 ? 0 : Random.Shared.Next(_workload.Keys);
-        var write = Random.Shared.Next(100) < _options.WritePercent;
-        if (Random.Shared.Next(100) < _options.ProductPercent)
+        _statistics.Completed(call, started, ended, failure, outcome);
+        if (failure is null && call.Product == 0)
         {
-            return new Call(cart, -1, LoadWorkload.ProductOf(cart), write);
+            _recovery.Note(call.Cart, started, ended);
         }
 
-        return new Call(cart, write ? Random.Shared.Next(_workload.SkusPerCart) : -1, 0, write);
-    }
-
-    /// <summary>Makes the call, its operations in the history invoked first; the failure, if any, and the operations to complete.</summary>
-    private async Task<(Exception? Failure, CallHistory History)> CallAsync(int client, Call call)
-    {
-        var history = CallHistory.None;
-        Exception? failure = null;
-        try
-        {
-            if (call.Product > 0 && call.Write)
-            {
-                var sequence = Interlocked.Increment(ref _writeSequence);
-                history = new CallHistory([_history.Invoke(client, OperationKind.Write, _productKeys[call.Product], sequence)]);
-                await _target.UpsertProductAsync(LoadWorkload.Sku(call.Product), LoadWorkload.ProductName(call.Product, sequence), 1m + call.Product, LoadWorkload.ProductStock, _abort);
-            }
-            else if (call.Product > 0)
-            {
-                history = new CallHistory([_history.Invoke(client, OperationKind.Read, _productKeys[call.Product])]);
-                history.Values = [LoadWorkload.ProductValue(await _target.ReadProductNameAsync(LoadWorkload.Sku(call.Product), _abort))];
-            }
-            else if (call.Write)
-            {
-                var cell = _workload.Cell(call.Cart, call.Slot);
-                Volatile.Write(ref _lineUsed[cell], 1);
-                history = new CallHistory([_history.Invoke(client, OperationKind.Add, LineKey(cell), 1)]);
-                await _target.AddToCartAsync(LoadWorkload.CartId(call.Cart), _workload.SkuOf(call.Cart, call.Slot), 1, _abort);
-            }
-            else
-            {
-                history = new CallHistory(InvokeLineReads(client, call.Cart));
-                var lines = await _target.ReadCartAsync(LoadWorkload.CartId(call.Cart), _abort);
-                history.Values = _workload.SlotQuantities(call.Cart, lines).Select(q => (long?)q).ToArray();
-            }
-        }
-        catch (Exception ex)
-        {
-            failure = ex;
-        }
-
-        return (failure, history);
-    }
-
-    /// <summary>A cart read is a read of each of its lines.</summary>
-    private PendingOperation[] InvokeLineReads(int client, int cart)
-    {
-        var reads = new PendingOperation[_workload.SkusPerCart];
-        for (var slot = 0; slot < reads.Length; slot++)
-        {
-            var cell = _workload.Cell(cart, slot);
-            Volatile.Write(ref _lineUsed[cell], 1);
-            reads[slot] = _history.Invoke(client, OperationKind.Read, LineKey(cell));
-        }
-
-        return reads;
-    }
-
-    /// <summary>A product upsert with a value of its own, in the history under <paramref name="client"/>.</summary>
-    private async Task UpsertProductAsync(int client, int product, CancellationToken cancellationToken)
-    {
-        var sequence = Interlocked.Increment(ref _writeSequence);
-        var pending = _history.Invoke(client, OperationKind.Write, _productKeys[product], sequence);
-        try
-        {
-            await _target.UpsertProductAsync(LoadWorkload.Sku(product), LoadWorkload.ProductName(product, sequence), 1m + product, LoadWorkload.ProductStock, cancellationToken);
-        }
-        catch (Exception ex)
-        {
-            _history.Complete(pending, LoadOutcomes.Classify(ex), error: OneLine(ex.Message));
-            throw;
-        }
-
-        _history.Complete(pending, OperationOutcome.Ok);
-    }
-
-    private void Completed(Call call, long started, long ended, Exception? failure, OperationOutcome outcome)
-    {
-        Interlocked.Add(ref _busyTicks, ended - started);
-        for (var last = Interlocked.Read(ref _lastCompletedAt); ended > last; last = Interlocked.Read(ref _lastCompletedAt))
-        {
-            if (Interlocked.CompareExchange(ref _lastCompletedAt, ended, last) == last)
-            {
-                break;
-            }
-        }
-
-        var second = (int)((ended - _start) / Stopwatch.Frequency);
-        if (failure is null)
-        {
-            _latency.Record(Stopwatch.GetElapsedTime(started, ended));
-            NoteLongest(call, started, ended);
-            if (call.Product > 0)
-            {
-                Interlocked.Increment(ref call.Write ? ref _productWritesOk : ref _productReadsOk);
-            }
-            else if (call.Write)
-            {
-                _ledger.Acknowledged(_workload.Cell(call.Cart, call.Slot));
-                Interlocked.Increment(ref _writesOk);
-            }
-            else
-            {
-                Interlocked.Increment(ref _readsOk);
-            }
-
-            _timeline.Add(second, ok: 1, failed: 0);
-            if (call.Product == 0)
-            {
-                Interlocked.Increment(ref _perSilo.GetOrAdd(_siloOf[call.Cart] ?? UnknownSilo, _ => new StrongBox<long>()).Value);
-                NoteRecovery(call.Cart, started, ended);
-            }
-        }
-        else
-        {
-            Failed(call, second, Describe(failure), failure.Message, outcome);
-        }
-
-        NoteOutage(call.Write, started, ended, failure is null);
+        _outage.Note(call.Write, started, ended, failure is null);
 
         // A failed call, or a location older than the last change the chaos made: ask the cart where it lives now.
-        if (call.Product == 0 && (failure is not null || Volatile.Read(ref _locatedAt[call.Cart]) < Volatile.Read(ref _topologyChangedAt)))
+        if (call.Product == 0 && (failure is not null || _locations.IsStale(call.Cart)))
         {
-            Relocate(call.Cart);
+            _locations.Relocate(call.Cart, _abort);
         }
-    }
-
-    private void NoteLongest(Call call, long started, long ended)
-    {
-        if (ended - started <= Volatile.Read(ref _longest.Ticks))
-        {
-            return;
-        }
-
-        lock (_longestLock)
-        {
-            if (ended - started > _longest.Ticks)
-            {
-                _longest = (ended - started, started, call);
-            }
-        }
-    }
-
-    private LongestCall? Longest()
-    {
-        lock (_longestLock)
-        {
-            var call = _longest.Call;
-            return _longest.Ticks == 0
-                ? null
-                : new LongestCall(
-                    _longest.Ticks * 1000.0 / Stopwatch.Frequency,
-                    Stopwatch.GetElapsedTime(_start, _longest.Started).TotalSeconds,
-                    (call.Product > 0 ? "product " : string.Empty) + (call.Write ? "write" : "read"),
-                    call.Product > 0 ? LoadWorkload.Sku(call.Product) : LoadWorkload.CartId(call.Cart),
-                    call.Product > 0 ? UnknownSilo : _siloOf[call.Cart] ?? UnknownSilo);
-        }
-    }
-
-    /// <summary>A failed call: counted by kind; a cart add of unknown outcome may have landed (the write check allows it one unit).</summary>
-    private void Failed(Call call, int second, string kind, string message, OperationOutcome outcome)
-    {
-        if (call.Product > 0)
-        {
-            Interlocked.Increment(ref call.Write ? ref _productWritesFailed : ref _productReadsFailed);
-        }
-        else if (call.Write)
-        {
-            if (outcome == OperationOutcome.Unknown)
-            {
-                _ledger.Failed(_workload.Cell(call.Cart, call.Slot));
-            }
-
-            Interlocked.Increment(ref _writesFailed);
-        }
-        else
-        {
-            Interlocked.Increment(ref _readsFailed);
-        }
-
-        _timeline.Add(second, ok: 0, failed: 1);
-        if (!_failures.ContainsKey(kind) && _failures.Count >= MaxFailureKinds)
-        {
-            kind = "other";
-        }
-
-        _failures.GetOrAdd(kind, _ => new FailureTally(OneLine(message))).Increment();
     }
 
     /// <summary>
@@ -535,558 +216,21 @@ public sealed class LoadRunner
     /// </summary>
     private void GiveUp(IEnumerable<ClientSlot> slots, long ended)
     {
-        var second = (int)((ended - _start) / Stopwatch.Frequency);
         foreach (var slot in slots)
         {
             if (slot.TryAbandon())
             {
-                Interlocked.Decrement(ref _inFlight);
-                Interlocked.Add(ref _busyTicks, Math.Max(0, ended - slot.Started));
-                Failed(slot.Call, second, "NoAnswer", "no answer by the end of the run (+10 s; outcome unknown)", OperationOutcome.Unknown);
+                _statistics.Abandoned(slot.Call, slot.Started, ended);
             }
-        }
-    }
-
-    /// <summary>Best effort, in the background, one at a time per cart: the cart's current silo.</summary>
-    private void Relocate(int cart)
-    {
-        if (_abort.IsCancellationRequested || Interlocked.Exchange(ref _relocating[cart], 1) == 1)
-        {
-            return;
-        }
-
-        _ = Task.Run(async () =>
-        {
-            var asked = Stopwatch.GetTimestamp();
-            try
-            {
-                if (await _target.LocateCartAsync(LoadWorkload.CartId(cart), _abort) is { } silo)
-                {
-                    _siloOf[cart] = silo;
-                    Volatile.Write(ref _locatedAt[cart], asked);
-                }
-            }
-            catch (Exception)
-            {
-                // Still moving: the next failed call asks again.
-            }
-            finally
-            {
-                Volatile.Write(ref _relocating[cart], 0);
-            }
-        });
-    }
-
-    /// <summary>One nemesis: strikes at its time, heals and watches until the run ends; a failure of its own is an event, not the end of the run.</summary>
-    private async Task ChaosAsync(Nemesis nemesis, CancellationToken run, CancellationToken watching)
-    {
-        try
-        {
-            try
-            {
-                await Task.Delay(nemesis.At, run);
-            }
-            catch (OperationCanceledException)
-            {
-                return; // the run ended first
-            }
-
-            var action = await nemesis.Chaos.StrikeAsync(run);
-            if (action.SiloDown is { } silo && Volatile.Read(ref _recoveredAfter) is null)
-            {
-                var carts = TrackRecovery(silo);
-                action = action with { Detail = $"{action.Detail}, hosting {carts} of {_workload.Keys} carts" };
-            }
-
-            Note(nemesis.Mode, action);
-            await nemesis.Chaos.WatchAsync(change => Note(nemesis.Mode, change), watching);
-        }
-        catch (OperationCanceledException) when (run.IsCancellationRequested || watching.IsCancellationRequested)
-        {
-            // The run ended while it struck.
-        }
-        catch (Exception ex)
-        {
-            Note(nemesis.Mode, new ChaosAction($"{ChaosModes.Name(nemesis.Mode)} FAILED", OneLine(ex.Message)));
-        }
-        finally
-        {
-            nemesis.Done.TrySetResult();
-        }
-    }
-
-    private void Note(ChaosMode mode, ChaosAction action)
-    {
-        var now = Stopwatch.GetTimestamp();
-        var chaosEvent = new ChaosEvent(Stopwatch.GetElapsedTime(_start, now).TotalSeconds, action.Action, action.Detail, action.Source ?? ChaosModes.Name(mode));
-        lock (_events)
-        {
-            _events.Add(chaosEvent);
-        }
-
-        if (action.Outage == OutagePhase.Began)
-        {
-            Volatile.Write(ref _outageBeganAt, now);
-        }
-        else if (action.Outage == OutagePhase.Ended)
-        {
-            Volatile.Write(ref _outageEndedAt, now);
-        }
-
-        Volatile.Write(ref _topologyChangedAt, now);
-        _observer.Chaos(chaosEvent);
-    }
-
-    /// <summary>
-    /// Calls that completed while a dependency was down (by completion time), the first write started after it came
-    /// back that was acknowledged, and the last failed write.
-    /// </summary>
-    private void NoteOutage(bool write, long started, long ended, bool ok)
-    {
-        var began = Volatile.Read(ref _outageBeganAt);
-        if (began == 0 || ended < began)
-        {
-            return;
-        }
-
-        var over = Volatile.Read(ref _outageEndedAt);
-        if (over == 0 || ended <= over)
-        {
-            if (write)
-            {
-                Interlocked.Increment(ref ok ? ref _outageWritesOk : ref _outageWritesFailed);
-            }
-            else
-            {
-                Interlocked.Increment(ref ok ? ref _outageReadsOk : ref _outageReadsFailed);
-            }
-        }
-        else if (write && ok && started >= over)
-        {
-            Interlocked.CompareExchange(ref _firstWriteAfterOutage, ended, 0);
-        }
-
-        if (write && !ok)
-        {
-            for (var last = Interlocked.Read(ref _lastFailedWriteAt); ended > last; last = Interlocked.Read(ref _lastFailedWriteAt))
-            {
-                if (Interlocked.CompareExchange(ref _lastFailedWriteAt, ended, last) == last)
-                {
-                    break;
-                }
-            }
-        }
-    }
-
-    private DependencyOutage? Outage()
-    {
-        var began = Interlocked.Read(ref _outageBeganAt);
-        if (began == 0)
-        {
-            return null;
-        }
-
-        var over = Interlocked.Read(ref _outageEndedAt);
-        var firstWrite = Interlocked.Read(ref _firstWriteAfterOutage);
-        var lastFailed = Interlocked.Read(ref _lastFailedWriteAt);
-        double At(long timestamp) => Stopwatch.GetElapsedTime(_start, timestamp).TotalSeconds;
-        return new DependencyOutage(
-            At(began),
-            over == 0 ? null : At(over),
-            new OperationCounts(_outageWritesOk, _outageWritesFailed),
-            new OperationCounts(_outageReadsOk, _outageReadsFailed),
-            over == 0 || firstWrite == 0 ? null : Stopwatch.GetElapsedTime(over, firstWrite).TotalSeconds,
-            over == 0 || lastFailed <= over ? null : Stopwatch.GetElapsedTime(over, lastFailed).TotalSeconds);
-    }
-
-    /// <summary>Marks the carts the killed silo hosted; each records when it first answered a call started after the kill.</summary>
-    private int TrackRecovery(string silo)
-    {
-        var recovered = new long[_workload.Keys];
-        var carts = 0;
-        for (var cart = 0; cart < recovered.Length; cart++)
-        {
-            recovered[cart] = _siloOf[cart] == silo ? 0 : -1;
-            carts += recovered[cart] == 0 ? 1 : 0;
-        }
-
-        _killedSilo = silo;
-        Volatile.Write(ref _killedAt, Stopwatch.GetTimestamp());
-        Volatile.Write(ref _recoveredAfter, recovered);
-        return carts;
-    }
-
-    /// <summary>
-    /// Kill-to-recovery as callers see it: every call to one of the killed silo's carts that was in flight at the kill
-    /// waits from the kill to its successful answer. Separately, each such cart records when a call started after the
-    /// kill first answered (how long until every key was served again).
-    /// </summary>
-    private void NoteRecovery(int cart, long started, long ended)
-    {
-        var recovered = Volatile.Read(ref _recoveredAfter);
-        var killedAt = Volatile.Read(ref _killedAt);
-        if (recovered is null || Volatile.Read(ref recovered[cart]) < 0)
-        {
-            return;
-        }
-
-        if (started < killedAt)
-        {
-            if (ended > killedAt)
-            {
-                _callerWaits.Add(ended - killedAt);
-            }
-        }
-        else
-        {
-            Interlocked.CompareExchange(ref recovered[cart], Math.Max(1, ended - killedAt), 0);
-        }
-    }
-
-    private async Task TickAsync(CancellationToken cancellationToken)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-        var last = (At: Stopwatch.GetTimestamp(), Ok: 0L);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
-            {
-                var now = Stopwatch.GetTimestamp();
-                var ok = Interlocked.Read(ref _readsOk) + Interlocked.Read(ref _writesOk) + Interlocked.Read(ref _productReadsOk) + Interlocked.Read(ref _productWritesOk);
-                var failed = Interlocked.Read(ref _readsFailed) + Interlocked.Read(ref _writesFailed) +
-                    Interlocked.Read(ref _productReadsFailed) + Interlocked.Read(ref _productWritesFailed);
-                var rate = (ok - last.Ok) / Stopwatch.GetElapsedTime(last.At, now).TotalSeconds;
-                _observer.Tick(new LoadTick(
-                    Stopwatch.GetElapsedTime(_start, now).TotalSeconds, _options.Duration?.TotalSeconds, ok, failed, rate, Interlocked.Read(ref _inFlight)));
-                last = (now, ok);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // The run ended.
-        }
-    }
-
-    /// <summary>Reads back every cart that had a write, retrying while the cluster recovers, and checks every line.</summary>
-    private async Task<WriteCheck> ReadBackAsync(TimeSpan budget)
-    {
-        var carts = Enumerable.Range(0, _workload.Keys)
-            .Where(cart => Enumerable.Range(0, _workload.SkusPerCart).Any(slot => _ledger.Touched(_workload.Cell(cart, slot))))
-            .ToList();
-        _observer.Phase($"Reading back {carts.Count} carts with writes (retrying for up to {budget.TotalSeconds:0} s while the cluster recovers) ...");
-        var deadline = Stopwatch.GetTimestamp() + (long)(budget.TotalSeconds * Stopwatch.Frequency);
-        var finals = new ConcurrentDictionary<int, int[]>();
-        using var giveUp = new CancellationTokenSource(budget + TimeSpan.FromSeconds(5));
-        var done = 0;
-        try
-        {
-            await Parallel.ForEachAsync(carts, Bounded(giveUp.Token), async (cart, ct) =>
-            {
-                try
-                {
-                    var lines = await RetryAsync(() => ReadBackCartAsync(cart, ct), deadline, ct);
-                    finals[cart] = _workload.SlotQuantities(cart, lines);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || giveUp.IsCancellationRequested)
-                {
-                    // Unreadable in time: reported as not checked.
-                }
-
-                _observer.Preparing("read back", Interlocked.Increment(ref done), carts.Count);
-            });
-        }
-        catch (OperationCanceledException)
-        {
-            // The budget is spent: whatever was not read is not checked.
-        }
-
-        var cells = new List<WriteCell>();
-        long acknowledgedUnchecked = 0, failedUnchecked = 0;
-        foreach (var cart in carts)
-        {
-            for (var slot = 0; slot < _workload.SkusPerCart; slot++)
-            {
-                var cell = _workload.Cell(cart, slot);
-                if (finals.TryGetValue(cart, out var final))
-                {
-                    cells.Add(new WriteCell(_ledger.AcknowledgedAt(cell), _ledger.FailedAt(cell), _initial[cell], final[slot]));
-                }
-                else
-                {
-                    acknowledgedUnchecked += _ledger.AcknowledgedAt(cell);
-                    failedUnchecked += _ledger.FailedAt(cell);
-                }
-            }
-        }
-
-        return WriteCheck.From(cells, finals.Count, carts.Count - finals.Count, acknowledgedUnchecked, failedUnchecked);
-    }
-
-    /// <summary>One attempt to read a cart back, in the history as final reads of its lines.</summary>
-    private async Task<IReadOnlyDictionary<string, int>> ReadBackCartAsync(int cart, CancellationToken cancellationToken)
-    {
-        var reads = InvokeLineReads(Operation.ReadBack, cart);
-        IReadOnlyDictionary<string, int> lines;
-        try
-        {
-            lines = await _target.ReadCartAsync(LoadWorkload.CartId(cart), cancellationToken);
-        }
-        catch (Exception ex)
-        {
-            Array.ForEach(reads, read => _history.Complete(read, LoadOutcomes.Classify(ex), error: OneLine(ex.Message)));
-            throw;
-        }
-
-        var quantities = _workload.SlotQuantities(cart, lines);
-        for (var slot = 0; slot < reads.Length; slot++)
-        {
-            _history.Complete(reads[slot], OperationOutcome.Ok, quantities[slot]);
-        }
-
-        return lines;
-    }
-
-    /// <summary>Reads every product back (final reads of the registers), retrying while the cluster recovers.</summary>
-    private async Task ReadBackProductsAsync(TimeSpan budget)
-    {
-        var deadline = Stopwatch.GetTimestamp() + (long)(budget.TotalSeconds * Stopwatch.Frequency);
-        using var giveUp = new CancellationTokenSource(budget + TimeSpan.FromSeconds(5));
-        try
-        {
-            await Parallel.ForEachAsync(Enumerable.Range(1, LoadWorkload.Products), Bounded(giveUp.Token), async (product, ct) =>
-            {
-                try
-                {
-                    await RetryAsync(() => ReadBackProductAsync(product, ct), deadline, ct);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || giveUp.IsCancellationRequested)
-                {
-                    // Unreadable in time: its register has no final read.
-                }
-            });
-        }
-        catch (OperationCanceledException)
-        {
-            // The budget is spent.
-        }
-    }
-
-    private async Task<bool> ReadBackProductAsync(int product, CancellationToken cancellationToken)
-    {
-        var read = _history.Invoke(Operation.ReadBack, OperationKind.Read, _productKeys[product]);
-        try
-        {
-            var name = await _target.ReadProductNameAsync(LoadWorkload.Sku(product), cancellationToken);
-            _history.Complete(read, OperationOutcome.Ok, LoadWorkload.ProductValue(name));
-            return true;
-        }
-        catch (Exception ex)
-        {
-            _history.Complete(read, LoadOutcomes.Classify(ex), error: OneLine(ex.Message));
-            throw;
         }
     }
 
     private LoadReport Report(TimeSpan elapsed, bool stoppedEarly, WriteCheck check, HistoryCheck history)
     {
-        var seconds = Math.Max(elapsed.TotalSeconds, 1e-3);
-        var ok = _readsOk + _writesOk + _productReadsOk + _productWritesOk;
-        var failed = _readsFailed + _writesFailed + _productReadsFailed + _productWritesFailed;
-        var perSilo = _perSilo.OrderBy(s => s.Key, StringComparer.Ordinal)
-            .Select(s => new SiloThroughput(s.Key, s.Value.Value, ok == 0 ? 0 : 100.0 * s.Value.Value / ok, s.Value.Value / seconds))
-            .ToList();
-        var failures = _failures.OrderByDescending(f => f.Value.Count).ThenBy(f => f.Key, StringComparer.Ordinal)
-            .Select(f => new FailureKind(f.Key, f.Value.Count, f.Value.Example))
-            .ToList();
-        ChaosReport? chaos = null;
-        if (_nemeses.Count > 0)
-        {
-            List<ChaosEvent> events;
-            lock (_events)
-            {
-                events = [.. _events];
-            }
-
-            var extended = _options.Duration is { } planned && elapsed > planned + TimeSpan.FromSeconds(1) && _nemeses.Any(n => n.Chaos.HoldsTheRun)
-                ? (elapsed - planned).TotalSeconds
-                : (double?)null;
-            chaos = new ChaosReport(_nemeses.Select(n => n.Mode).ToList(), events, Recovery(), Outage(), extended);
-        }
-
         var settings = new LoadSettings(
             _options.Concurrency, _options.Duration?.TotalSeconds, _options.RequestsPerClient, _options.Keys,
             _options.WritePercent, _options.ProductPercent,
             _options.Strikes().Select(s => new NemesisSetting(s.Mode, s.At.TotalSeconds, _options.LengthOf(s.Mode)?.TotalSeconds)).ToList());
-        return new LoadReport(
-            _target.Name,
-            settings,
-            ok,
-            ok + failed == 0 ? 0 : 100.0 * ok / (ok + failed),
-            elapsed.TotalSeconds,
-            _latency.Summarise(),
-            ok / seconds,
-            _busyTicks / (double)Stopwatch.Frequency / seconds,
-            ok,
-            failed,
-            new OperationCounts(_readsOk, _readsFailed),
-            new OperationCounts(_writesOk, _writesFailed),
-            stoppedEarly,
-            perSilo,
-            failures,
-            chaos,
-            check,
-            _timeline.Samples(),
-            Longest(),
-            new OperationCounts(_productReadsOk, _productReadsFailed),
-            new OperationCounts(_productWritesOk, _productWritesFailed),
-            history);
-    }
-
-    private KillRecovery? Recovery()
-    {
-        if (_recoveredAfter is not { } recovered || _killedSilo is null)
-        {
-            return null;
-        }
-
-        var tracked = recovered.Where(r => r >= 0).ToList();
-        var answered = tracked.Count(r => r > 0);
-        var waits = _callerWaits.Select(r => r / (double)Stopwatch.Frequency).Order().ToList();
-        return new KillRecovery(
-            _killedSilo,
-            tracked.Count,
-            answered,
-            tracked.Count - answered,
-            waits.Count,
-            waits.Count == 0 ? null : waits[(waits.Count - 1) / 2],
-            waits.Count == 0 ? null : waits[^1],
-            tracked.Count > 0 && answered == tracked.Count ? tracked.Max() / (double)Stopwatch.Frequency : null);
-    }
-
-    /// <summary>The exception type, with the Shards error code when the store said why.</summary>
-    private static string Describe(Exception failure) =>
-        ShardsFailures.Find(failure) is { } shards ? $"ShardsException({shards.Code})" : failure.GetType().Name;
-
-    private static string OneLine(string message)
-    {
-        var line = message.ReplaceLineEndings(" ");
-        return line.Length <= 160 ? line : line[..157] + "...";
-    }
-
-    /// <summary>
-    /// For the preparation and the read-back only (not the workload): repeats <paramref name="call"/> until it
-    /// succeeds or the deadline passes (then its last error is thrown). Each attempt is cut off at the deadline.
-    /// </summary>
-    private static async Task<T> RetryAsync<T>(Func<Task<T>> call, long deadline, CancellationToken cancellationToken)
-    {
-        var delay = TimeSpan.FromMilliseconds(50);
-        while (true)
-        {
-            var left = TimeSpan.FromSeconds(Math.Max(0.05, (deadline - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency));
-            try
-            {
-                return await call().WaitAsync(left, cancellationToken);
-            }
-            catch (Exception) when (!cancellationToken.IsCancellationRequested && Stopwatch.GetTimestamp() + delay.TotalSeconds * Stopwatch.Frequency < deadline)
-            {
-                await Task.Delay(delay, cancellationToken);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
-            }
-        }
-    }
-
-    private static ParallelOptions Bounded(CancellationToken cancellationToken) =>
-        new() { MaxDegreeOfParallelism = PrepareParallelism, CancellationToken = cancellationToken };
-
-    /// <summary>What one client is doing: idle, waiting for an answer, or given up on by the run.</summary>
-    private sealed class ClientSlot
-    {
-        private const int Idle = 0, InFlight = 1, GivenUp = 2;
-        private int _state;
-
-        public Call Call { get; private set; }
-
-        public long Started { get; private set; }
-
-        public void Begin(Call call, long started)
-        {
-            Call = call;
-            Started = started;
-            Volatile.Write(ref _state, InFlight);
-        }
-
-        /// <summary>True when the answer still counts (the run has not given up on it).</summary>
-        public bool TryFinish() => Interlocked.CompareExchange(ref _state, Idle, InFlight) == InFlight;
-
-        /// <summary>True when a call was in flight: it is now counted by the run, never by the client.</summary>
-        public bool TryAbandon() => Interlocked.CompareExchange(ref _state, GivenUp, InFlight) == InFlight;
-    }
-
-    /// <summary>
-    /// One call of a client: on a product (<see cref="Product"/> 1-based, 0 for none), else on cart <see cref="Cart"/>:
-    /// an add to its line <see cref="Slot"/>, or a read (<see cref="Slot"/> -1).
-    /// </summary>
-    private readonly record struct Call(int Cart, int Slot, int Product, bool Write);
-
-    /// <summary>The history operations of one call, and the values a read returned; completed together with the call's outcome.</summary>
-    private sealed class CallHistory(PendingOperation[] operations)
-    {
-        public static CallHistory None => new([]);
-
-        public long?[]? Values { get; set; }
-
-        public void Complete(HistoryRecorder recorder, OperationOutcome outcome, Exception? failure)
-        {
-            var error = failure is null ? null : $"{Describe(failure)}: {OneLine(failure.Message)}";
-            for (var i = 0; i < operations.Length; i++)
-            {
-                recorder.Complete(operations[i], outcome, Values is { } values ? values[i] : null, error);
-            }
-        }
-    }
-
-    /// <summary>A nemesis of the run: what it is, when it strikes, and when it is done (healed and watched to the end).</summary>
-    private sealed record Nemesis(ChaosMode Mode, IChaos Chaos, TimeSpan At)
-    {
-        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    private sealed class FailureTally(string example)
-    {
-        private long _count;
-
-        public string Example { get; } = example;
-
-        public long Count => Interlocked.Read(ref _count);
-
-        public void Increment() => Interlocked.Increment(ref _count);
-    }
-
-    /// <summary>Successful and failed calls per second of the run.</summary>
-    private sealed class Timeline
-    {
-        private readonly List<(long Ok, long Failed)> _seconds = [];
-
-        public void Add(int second, long ok, long failed)
-        {
-            lock (_seconds)
-            {
-                while (_seconds.Count <= second)
-                {
-                    _seconds.Add((0, 0));
-                }
-
-                var (o, f) = _seconds[second];
-                _seconds[second] = (o + ok, f + failed);
-            }
-        }
-
-        public IReadOnlyList<SecondSample> Samples()
-        {
-            lock (_seconds)
-            {
-                return _seconds.Select((s, i) => new SecondSample(i, s.Ok, s.Failed)).ToList();
-            }
-        }
+        return _statistics.Report(_target.Name, settings, elapsed, stoppedEarly, _nemeses.Report(elapsed), check, history);
     }
 }
