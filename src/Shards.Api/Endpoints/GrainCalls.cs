@@ -55,9 +55,7 @@ public sealed class GrainCalls(IOptions<ShardsApiOptions> options, TimeProvider 
                 if (watch.Elapsed + delay > settings.RetryBudget)
                 {
                     ApiLog.GaveUp(logger, operation, watch.Elapsed.TotalSeconds, ex.GetType().Name);
-                    var why = ShardsFailures.Find(ex)?.Message
-                        ?? $"the cluster did not answer within {settings.RetryBudget.TotalSeconds:0} s ({ex.GetType().Name}).";
-                    return ApiProblems.Unavailable($"{operation} could not be completed: {why} Retry later with the same {RequestIdentity.HeaderName}.", settings.RetryAfter);
+                    return ApiProblems.Unavailable(UnavailableDetail(http, operation, ex, settings), settings.RetryAfter);
                 }
 
                 if (logger.IsEnabled(LogLevel.Debug))
@@ -88,6 +86,22 @@ public sealed class GrainCalls(IOptions<ShardsApiOptions> options, TimeProvider 
         {
             return ApiProblems.Validation(ex.Message);
         }
+    }
+
+    /// <summary>
+    /// A 503's detail: what could not be done and what the caller may assume, never the failure's own text (a storage
+    /// failure names the database's host and port and carries the driver's message: the silo logs it, for operators).
+    /// </summary>
+    private static string UnavailableDetail(HttpContext http, string operation, Exception failure, ShardsApiOptions settings)
+    {
+        var why = ShardsFailures.Find(failure) is { Code: ShardsErrorCode.StorageUnavailable }
+            ? "the store's database did not answer in time (the silo logged the cause)"
+            : $"the cluster did not answer within {settings.RetryBudget.TotalSeconds:0} s";
+        var next = HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method)
+            ? "Nothing changed; retry later."
+            : $"Its outcome is unknown: send it again with the same {RequestIdentity.HeaderName}, which applies it once or answers " +
+              "its original outcome (without one, a retry may apply it twice).";
+        return $"{operation} could not be completed: {why}. {next}";
     }
 
     private static IResult FromDomain(ShardsException exception) => exception.Code switch

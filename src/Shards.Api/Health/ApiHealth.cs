@@ -1,15 +1,20 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Shards.Api.Problems;
+using Shards.Api.Security;
 
 namespace Shards.Api.Health;
 
 /// <summary>
 /// <c>/health/live</c>: the process answers HTTP (no check runs). <c>/health/ready</c>: every check tagged
 /// <see cref="ReadyTag"/> passes (this silo Active in the cluster; the host adds PostgreSQL reachable); 503 with
-/// <c>Retry-After</c> otherwise. Both are open without an API key, for load balancers and orchestrators.
+/// <c>Retry-After</c> otherwise. Both are open without an API key, for load balancers and orchestrators, and say no more
+/// than their status to an anonymous caller: which checks ran and what they found (host, port and database names, the
+/// driver's error text) only to a caller with an API key (<c>X-Api-Key</c>, Basic password or Bearer token). Readiness
+/// checks that cost a round trip run at most once per <see cref="Options.ShardsApiOptions.ReadinessCache"/> (<see cref="CachedHealthCheck{TCheck}"/>).
 /// </summary>
 public static class ApiHealth
 {
@@ -19,7 +24,7 @@ public static class ApiHealth
     internal static HealthCheckOptions Live() => new()
     {
         Predicate = _ => false,
-        ResponseWriter = WriteAsync,
+        ResponseWriter = (context, report) => WriteAsync(context, report, detailed: false),
     };
 
     internal static HealthCheckOptions Ready() => new()
@@ -31,11 +36,12 @@ public static class ApiHealth
             [HealthStatus.Degraded] = StatusCodes.Status200OK,
             [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
         },
-        ResponseWriter = WriteAsync,
+        ResponseWriter = async (context, report) =>
+            await WriteAsync(context, report, detailed: (await context.AuthenticateAsync(OperatorKeyAuthenticationHandler.SchemeName)).Succeeded),
     };
 
-    /// <summary>{ status, silo, checks: { name: { status, description } } }; a 503 also carries Retry-After.</summary>
-    private static Task WriteAsync(HttpContext context, HealthReport report)
+    /// <summary>{ status } for anyone; { status, checks: { name: { status, description } } } with a key; a 503 also carries Retry-After.</summary>
+    private static Task WriteAsync(HttpContext context, HealthReport report, bool detailed)
     {
         if (context.Response.StatusCode == StatusCodes.Status503ServiceUnavailable)
         {
@@ -43,13 +49,15 @@ public static class ApiHealth
         }
 
         context.Response.Headers.CacheControl = "no-store";
-        var document = new
-        {
-            status = report.Status.ToString(),
-            checks = report.Entries.ToDictionary(
-                entry => entry.Key,
-                entry => new { status = entry.Value.Status.ToString(), description = entry.Value.Description }),
-        };
+        object document = detailed
+            ? new
+            {
+                status = report.Status.ToString(),
+                checks = report.Entries.ToDictionary(
+                    entry => entry.Key,
+                    entry => new { status = entry.Value.Status.ToString(), description = entry.Value.Description }),
+            }
+            : new { status = report.Status.ToString() };
         return context.Response.WriteAsJsonAsync(document, JsonSerializerOptions.Web, context.RequestAborted);
     }
 }

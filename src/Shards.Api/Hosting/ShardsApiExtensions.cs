@@ -129,13 +129,13 @@ public static class ShardsApiExtensions
         app.UseRouting();
         app.UseApiMetrics();
         app.UseAuthentication();
+        app.UseRateLimiter(); // before authorization: requests about to get 401 are limited per address too
         app.UseAuthorization();
-        app.UseRateLimiter();
         app.UseJsonBodyCheck();
         app.UseRequestBodyFingerprint();
 
-        app.MapHealthChecks("/health/live", ApiHealth.Live()).AllowAnonymous().DisableRateLimiting();
-        app.MapHealthChecks("/health/ready", ApiHealth.Ready()).AllowAnonymous().DisableRateLimiting();
+        app.MapHealthChecks("/health/live", ApiHealth.Live()).AllowAnonymous().WithMetadata(LimitedByAddress.Instance);
+        app.MapHealthChecks("/health/ready", ApiHealth.Ready()).AllowAnonymous().WithMetadata(LimitedByAddress.Instance);
         app.MapOpenApi();
 
         var api = app.MapGroup("/api").AddEndpointFilter<RequestIdentity>().ProducesProblem(StatusCodes.Status400BadRequest)
@@ -180,18 +180,33 @@ public static class ShardsApiExtensions
         json.AllowDuplicateProperties = false; // {"stock":1,"stock":9} is ambiguous: refused, never "last one wins"
     }
 
-    /// <summary>A token bucket per API key (per silo); over it: 429 with Retry-After and problem details.</summary>
+    /// <summary>
+    /// A token bucket per API key (per silo), and one per client address for the health endpoints and for every request
+    /// without a valid key (so probing for keys is slowed down too); over it: 429 with Retry-After and problem details.
+    /// </summary>
     private static void ConfigureRateLimits(RateLimiterOptions limiter)
     {
         limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
         {
             var rate = context.RequestServices.GetRequiredService<IOptions<ShardsApiOptions>>().Value.RateLimit;
-            if (!rate.Enabled || context.User.Identity is not { IsAuthenticated: true, Name: { } key })
+            if (!rate.Enabled)
             {
                 return RateLimitPartition.GetNoLimiter(string.Empty);
             }
 
-            return RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
+            if (AnonymousCaller(context) is { } address)
+            {
+                return RateLimitPartition.GetTokenBucketLimiter("address " + address, _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = rate.AnonymousBurst,
+                    TokensPerPeriod = rate.AnonymousPermitsPerSecond,
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                });
+            }
+
+            return RateLimitPartition.GetTokenBucketLimiter("key " + context.User.Identity!.Name, _ => new TokenBucketRateLimiterOptions
             {
                 TokenLimit = rate.Burst,
                 TokensPerPeriod = rate.PermitsPerSecond,
@@ -206,13 +221,39 @@ public static class ShardsApiExtensions
             var http = context.HttpContext;
             var rate = http.RequestServices.GetRequiredService<IOptions<ShardsApiOptions>>().Value.RateLimit;
             var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
-            var key = http.User.Identity?.Name ?? "anonymous";
-            ApiLog.RateLimited(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ShardsApiExtensions)), key, http.Request.Path);
-            return new ValueTask(ApiProblems.WriteAsync(
-                http, StatusCodes.Status429TooManyRequests, "Too many requests",
-                $"This API key ({key}) sent more than {rate.PermitsPerSecond} requests per second (burst {rate.Burst}) to silo " +
-                $"{http.RequestServices.GetRequiredService<ILocalSiloDetails>().Name}. Slow down and retry after the Retry-After delay.",
-                ApiErrorCodes.RateLimited, retryAfter));
+            var silo = http.RequestServices.GetRequiredService<ILocalSiloDetails>().Name;
+            var logger = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ShardsApiExtensions));
+            string detail;
+            if (AnonymousCaller(http) is { } address)
+            {
+                ApiLog.RateLimited(logger, "address " + address, http.Request.Path);
+                detail = $"This address ({address}) sent more than {rate.AnonymousPermitsPerSecond} requests per second without a valid API key " +
+                    $"(burst {rate.AnonymousBurst}) to silo {silo}. Slow down and retry after the Retry-After delay.";
+            }
+            else
+            {
+                var key = http.User.Identity!.Name;
+                ApiLog.RateLimited(logger, key!, http.Request.Path);
+                detail = $"This API key ({key}) sent more than {rate.PermitsPerSecond} requests per second (burst {rate.Burst}) to silo " +
+                    $"{silo}. Slow down and retry after the Retry-After delay.";
+            }
+
+            return new ValueTask(ApiProblems.WriteAsync(http, StatusCodes.Status429TooManyRequests, "Too many requests", detail, ApiErrorCodes.RateLimited, retryAfter));
         };
+    }
+
+    /// <summary>
+    /// The client address a request is limited by: for the health endpoints always, elsewhere when it has no valid API key;
+    /// null when its key's bucket applies. A request whose address is unknown (an in-process test server) counts as one address.
+    /// </summary>
+    private static string? AnonymousCaller(HttpContext context) =>
+        context.GetEndpoint()?.Metadata.GetMetadata<LimitedByAddress>() is not null || context.User.Identity is not { IsAuthenticated: true, Name: not null }
+            ? context.Connection.RemoteIpAddress?.ToString() ?? "(unknown)"
+            : null;
+
+    /// <summary>Marks an endpoint (health) whose callers are limited by address whether or not they send a key.</summary>
+    private sealed class LimitedByAddress
+    {
+        public static readonly LimitedByAddress Instance = new();
     }
 }

@@ -47,6 +47,12 @@ public sealed class ShardsApiOptions
     public ApiIdempotencyOptions Idempotency { get; set; } = new();
 
     /// <summary>
+    /// How long one run of a readiness check that costs a round trip (PostgreSQL) answers every <c>/health/ready</c>
+    /// request (default 1 s; zero: each request runs it).
+    /// </summary>
+    public TimeSpan ReadinessCache { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// The deadline of a request without <c>Idempotency-Key</c>, from its arrival: every attempt of its grain call
     /// (<see cref="RetryBudget"/>, then one <see cref="AttemptTimeout"/>) plus this margin. No copy of the call is
     /// applied after it.
@@ -101,7 +107,10 @@ public sealed class ApiIdempotencyOptions
     public TimeSpan DatabaseTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }
 
-/// <summary>Per-API-key token bucket (section <c>Shards:Api:RateLimit</c>), counted by each silo on its own.</summary>
+/// <summary>
+/// Token buckets (section <c>Shards:Api:RateLimit</c>), counted by each silo on its own: one per API key, and one per
+/// client address for requests without a valid key (health probes, and requests about to be refused with 401).
+/// </summary>
 public sealed class ApiRateLimitOptions
 {
     /// <summary>False: no rate limit.</summary>
@@ -115,4 +124,10 @@ public sealed class ApiRateLimitOptions
 
     /// <summary>Requests over the limit that wait for a permit instead of getting 429 at once.</summary>
     public int QueueLimit { get; set; }
+
+    /// <summary>Sustained requests per second from one client address without a valid API key (on one silo).</summary>
+    public int AnonymousPermitsPerSecond { get; set; } = 20;
+
+    /// <summary>Requests without a valid API key that one address may send at once above its sustained rate.</summary>
+    public int AnonymousBurst { get; set; } = 40;
 }

@@ -26,9 +26,14 @@ internal sealed class ShardsApiOptionsValidator : IValidateOptions<ShardsApiOpti
         }
 
         var rate = options.RateLimit;
-        if (rate.Enabled && (rate.PermitsPerSecond < 1 || rate.Burst < 1 || rate.QueueLimit < 0))
+        if (rate.Enabled && (rate.PermitsPerSecond < 1 || rate.Burst < 1 || rate.QueueLimit < 0 || rate.AnonymousPermitsPerSecond < 1 || rate.AnonymousBurst < 1))
         {
-            failures.Add("Shards:Api:RateLimit needs PermitsPerSecond >= 1, Burst >= 1 and QueueLimit >= 0.");
+            failures.Add("Shards:Api:RateLimit needs PermitsPerSecond, Burst, AnonymousPermitsPerSecond and AnonymousBurst >= 1, and QueueLimit >= 0.");
+        }
+
+        if (options.ReadinessCache < TimeSpan.Zero || options.ReadinessCache > TimeSpan.FromSeconds(30))
+        {
+            failures.Add($"Shards:Api:ReadinessCache ({options.ReadinessCache}) must be between 0 and 30 s.");
         }
 
         if (options.MaxRequestBodyBytes < 1024)

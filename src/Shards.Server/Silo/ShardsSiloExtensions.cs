@@ -53,7 +53,7 @@ public static class ShardsSiloExtensions
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>());
         builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section).ValidateOnStart();
         builder.Services.AddHostedService<ParentProcessWatch>();
-        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgresql", tags: [ApiHealth.ReadyTag]);
+        builder.Services.AddHealthChecks().AddCachedReadinessCheck<PostgresHealthCheck>("postgresql");
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
         builder.AddShardsTelemetry(endpoints.EffectiveName, telemetry);
         builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString.Value, cluster, endpoints, failureDetection, storage, tls)
