@@ -129,7 +129,7 @@ public sealed class BenchSuite(CliContext context, BenchOptions options, string 
             calls.AddRange(await CallPathSuite.RunAsync(grains, options, silos, [.. pids, Environment.ProcessId], cancellationToken));
             if (silos == options.SiloCounts[0])
             {
-                writes.AddRange(await WriteSuite.RunAsync(grains, options, context.DataSources.For(connectionString), cancellationToken));
+                writes.AddRange(await WriteSuite.RunAsync(grains, options, context.DataSources, connectionString, cancellationToken));
             }
         }
     }

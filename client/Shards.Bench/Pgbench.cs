@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Npgsql;
 using Shards.Cli.Core;
 using Shards.LocalCluster;
+using Shards.Postgres;
 
 namespace Shards.Bench;
 
@@ -11,11 +12,14 @@ namespace Shards.Bench;
 /// (<c>pgbench -i</c>), then <c>pgbench -N</c> (simple-update: one UPDATE, one SELECT, one INSERT per transaction)
 /// with as many connections as Shards had writes in flight.
 /// </summary>
-/// <param name="shardsDatabase">Shards' database on that server (the run's data source): where pgbench's database is made.</param>
-public sealed partial class Pgbench(NpgsqlDataSource shardsDatabase)
+/// <param name="dataSources">The run's data sources.</param>
+/// <param name="shardsConnectionString">Shards' database on that server: where pgbench's database is made, and pgbench's
+/// server, user and password (a data source's <c>ConnectionString</c> leaves the password out).</param>
+public sealed partial class Pgbench(PostgresDataSources dataSources, string shardsConnectionString)
 {
     private const string Database = "pgbench";
-    private readonly NpgsqlConnectionStringBuilder _server = new(shardsDatabase.ConnectionString);
+    private readonly NpgsqlDataSource _shardsDatabase = dataSources.For(shardsConnectionString);
+    private readonly NpgsqlConnectionStringBuilder _server = new(shardsConnectionString);
 
     public static string Locate()
     {
@@ -31,7 +35,7 @@ public sealed partial class Pgbench(NpgsqlDataSource shardsDatabase)
     /// <summary>Creates the pgbench database (scale 1: 100,000 accounts) on the same server.</summary>
     public async Task InitialiseAsync(CancellationToken cancellationToken)
     {
-        await using (var connection = await shardsDatabase.OpenConnectionAsync(cancellationToken))
+        await using (var connection = await _shardsDatabase.OpenConnectionAsync(cancellationToken))
         {
             await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {Database}", connection);
             await drop.ExecuteNonQueryAsync(cancellationToken);
@@ -60,7 +64,9 @@ public sealed partial class Pgbench(NpgsqlDataSource shardsDatabase)
     private async Task<string> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
         string[] connection = ["-h", _server.Host!, "-p", $"{_server.Port}", "-U", _server.Username!, Database];
-        var result = await ProcessRunner.RunAsync(Locate(), [.. arguments, .. connection], TimeSpan.FromMinutes(2), cancellationToken);
+        // The password through the environment: arguments show up in every user's process list.
+        var environment = string.IsNullOrEmpty(_server.Password) ? null : new Dictionary<string, string> { ["PGPASSWORD"] = _server.Password };
+        var result = await ProcessRunner.RunAsync(Locate(), [.. arguments, .. connection], TimeSpan.FromMinutes(2), environment, cancellationToken);
         if (!result.Succeeded)
         {
             throw new CliException($"pgbench {string.Join(' ', arguments)} failed: {result.Diagnostics}", ExitCodes.Unavailable);

@@ -33,7 +33,7 @@ public sealed class ShardWriteSuite(CliContext context, BenchOptions options, st
                 foreach (var server in Enumerable.Range(0, servers).Where(initialised.Add))
                 {
                     CliOutput.Status($"bench: pgbench -i on server {server} ...");
-                    await new Pgbench(context.DataSources.For(_serverConnections[server])).InitialiseAsync(cancellationToken);
+                    await new Pgbench(context.DataSources, _serverConnections[server]).InitialiseAsync(cancellationToken);
                 }
 
                 runs.Add(await RunLayoutAsync(layout, runs.FirstOrDefault(r => r.Shards == 1)?.WritesPerSecond, cancellationToken));
@@ -96,7 +96,7 @@ public sealed class ShardWriteSuite(CliContext context, BenchOptions options, st
         CliOutput.Status($"bench: {layout.Describe()}: {loop.PerSecond:N0} acknowledged writes/s; now pgbench -N on {servers} server(s) ...");
         var perServer = Math.Max(1, options.ShardWriteInFlight / servers);
         var tps = await Task.WhenAll(Enumerable.Range(0, servers).Select(s =>
-            new Pgbench(context.DataSources.For(_serverConnections[s])).SimpleUpdateTpsAsync(perServer, options.ShardWriteDuration, cancellationToken)));
+            new Pgbench(context.DataSources, _serverConnections[s]).SimpleUpdateTpsAsync(perServer, options.ShardWriteDuration, cancellationToken)));
         var ceiling = tps.Sum();
         return new ShardWriteRun(
             layout.Shards, layout.SeparateServers, servers, options.ShardWriteInFlight, loop.Calls, loop.Errors, loop.PerSecond,

@@ -63,7 +63,7 @@ public static class WriteModesSuite
                 Keys, [], ct)));
         }
 
-        var pgbench = new Pgbench(context.DataSources.For(environment.ConnectionString));
+        var pgbench = new Pgbench(context.DataSources, environment.ConnectionString);
         CliOutput.Status("bench writes: pgbench -i on database 'pgbench' of the same server ...");
         await pgbench.InitialiseAsync(cancellationToken);
         var rows = new List<WriteModeRow>();

@@ -1,6 +1,6 @@
-using Npgsql;
 using Shards.Cli.Core;
 using Shards.Contracts.Catalog;
+using Shards.Postgres;
 
 namespace Shards.Bench;
 
@@ -11,10 +11,10 @@ namespace Shards.Bench;
 public static class WriteSuite
 {
     public static async Task<IReadOnlyList<WriteComparison>> RunAsync(
-        IGrainFactory grains, BenchOptions options, NpgsqlDataSource database, CancellationToken cancellationToken)
+        IGrainFactory grains, BenchOptions options, PostgresDataSources dataSources, string connectionString, CancellationToken cancellationToken)
     {
         var results = new List<WriteComparison>();
-        var pgbench = new Pgbench(database);
+        var pgbench = new Pgbench(dataSources, connectionString);
         CliOutput.Status("bench: pgbench -i on database 'pgbench' of the same server ...");
         await pgbench.InitialiseAsync(cancellationToken);
         var products = Enumerable.Range(1, options.Keys).Select(i => grains.GetGrain<IProductGrain>(StoreSeeder.Sku(i))).ToArray();

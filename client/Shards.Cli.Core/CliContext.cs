@@ -80,7 +80,7 @@ public sealed class CliContext : IAsyncDisposable
             return ConfiguredConnectionString;
         }
 
-        var server = PrivatePostgresServer.Create(PrivatePostgres);
+        var server = PrivatePostgresServer.Create(PrivatePostgres, CliOutput.Status);
         if (startPrivateServer)
         {
             CliOutput.Status($"Starting the private PostgreSQL in {server.RootDirectory} ...");

@@ -10,11 +10,25 @@ public static class LocalApiKey
 {
     public static readonly string DefaultPath = Path.Combine(".shards", "api-key");
 
-    /// <summary>The key in <paramref name="path"/>; a new random one (256 bits, hex) written there when it is missing or empty.</summary>
+    private const UnixFileMode OthersAccess =
+        UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
+
+    /// <summary>
+    /// The key in <paramref name="path"/>; a new random one (256 bits, hex) written there when it is missing or empty.
+    /// Throws <see cref="UnsafeSecretFileException"/> when the existing file is readable or writable by group or others.
+    /// </summary>
     public static string LoadOrCreate(string path)
     {
         if (File.Exists(path))
         {
+            if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & OthersAccess) != 0)
+            {
+                throw new UnsafeSecretFileException(
+                    path,
+                    $"The API key file {path} is readable or writable by other users (mode {Octal(File.GetUnixFileMode(path))}). " +
+                    $"Restrict it to its owner with: chmod 600 {path}   (or delete it for a new key).");
+            }
+
             var existing = File.ReadAllText(path).Trim();
             if (existing.Length > 0)
             {
@@ -39,4 +53,6 @@ public static class LocalApiKey
 
         return key;
     }
+
+    private static string Octal(UnixFileMode mode) => Convert.ToString((int)mode & 0x1FF, 8);
 }

@@ -15,8 +15,14 @@ public sealed record ProcessResult(int ExitCode, string StandardOutput, string S
 /// <summary>Runs short external commands (initdb, pg_ctl, chown) with a time bound, capturing their output.</summary>
 public static class ProcessRunner
 {
+    public static Task<ProcessResult> RunAsync(
+        string fileName, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        RunAsync(fileName, arguments, timeout, environment: null, cancellationToken);
+
+    /// <param name="environment">Variables added to the command's environment (secrets such as PGPASSWORD go here, never in arguments).</param>
     public static async Task<ProcessResult> RunAsync(
-        string fileName, IEnumerable<string> arguments, TimeSpan timeout, CancellationToken cancellationToken = default)
+        string fileName, IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment,
+        CancellationToken cancellationToken = default)
     {
         var startInfo = new ProcessStartInfo(fileName)
         {
@@ -28,6 +34,11 @@ public static class ProcessRunner
         foreach (var argument in arguments)
         {
             startInfo.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            startInfo.Environment[name] = value;
         }
 
         using var process = new Process { StartInfo = startInfo };

@@ -77,6 +77,7 @@ public sealed class GlobalOptions
             ShardsException { Code: ShardsErrorCode.StorageUnavailable } shards => (shards.Message, ExitCodes.Unavailable),
             ShardsException shards => (shards.Message, ExitCodes.BadInput),
             PostgresNotAvailableException postgres => (postgres.Message, ExitCodes.Unavailable),
+            Shards.LocalCluster.UnsafeSecretFileException secret => (secret.Message, ExitCodes.BadInput),
             OptionsValidationException settings => ($"bad settings: {settings.Message}", ExitCodes.BadInput),
             NpgsqlException npgsql => ($"PostgreSQL error: {npgsql.Message}", ExitCodes.Unavailable),
             OperationCanceledException when cancellationToken.IsCancellationRequested => ("cancelled", 130),

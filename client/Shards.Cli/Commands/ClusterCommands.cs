@@ -72,6 +72,7 @@ internal static class ClusterCommands
         {
             using var stop = new StopSignals(ct);
             ct = stop.Token;
+            var apiKey = LocalApiKey.LoadOrCreate(LocalApiKey.DefaultPath); // refused when others may read it: before anything starts
             var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: true, ct);
             var privateServer = context.ConfiguredConnectionString is null ? PrivatePostgresServer.Create(context.PrivatePostgres) : null;
             var shardDatabases = await ShardDatabases.CreateAsync(context, privateServer, parseResult.GetValue(shards), ct);
@@ -85,7 +86,7 @@ internal static class ClusterCommands
                 RestartCrashedSilos = !parseResult.GetValue(noRestart) && !parseResult.GetValue(probesOnly),
                 DeclareCrashedSilosDead = !parseResult.GetValue(probesOnly),
                 KillFrozenSilosAfter = parseResult.GetValue(probesOnly) ? null : TimeSpan.FromSeconds(1),
-                ApiKey = LocalApiKey.LoadOrCreate(LocalApiKey.DefaultPath),
+                ApiKey = apiKey,
                 Tls = parseResult.GetValue(tls) ? LocalTlsCertificate.LoadOrCreate() : context.Tls,
                 StateFile = stateFile.FullPath,
             };

@@ -38,14 +38,17 @@ internal static class DbCommands
                 throw new CliException("ConnectionStrings__Shards (or --connection) is set: that server is not managed by Shards. Unset it to use the private one.");
             }
 
-            var server = PrivatePostgresServer.Create(context.PrivatePostgres);
+            var server = PrivatePostgresServer.Create(context.PrivatePostgres, CliOutput.Status);
             var connectionString = await server.StartAsync(ct);
             var report = await new SchemaMigrator(context.DataSources.For(connectionString)).ApplyAsync(ct);
             var status = await server.GetStatusAsync(ct);
             context.Output.Line($"PostgreSQL runs on 127.0.0.1:{status.Port} (data in {server.DataDirectory}, log {server.LogFile}).");
             context.Output.Line($"Schema: {report.Applied.Count} migration(s) applied, {report.AlreadyCurrent.Count} already current.");
-            context.Output.Line($"Other programs can use it with: export ConnectionStrings__Shards=\"{connectionString}\"");
-            context.Output.Document(new { status.Port, status.Directory, connectionString });
+            // The password stays in its file (mode 600): the line reads it there instead of showing it.
+            var withoutPassword = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { Password = null }.ConnectionString;
+            context.Output.Line($"Other programs can use it with: export ConnectionStrings__Shards=\"{withoutPassword};Password=$(cat '{status.PasswordFile}')\"");
+            context.Output.Line($"psql: PGPASSFILE={status.PgpassFile} psql -h 127.0.0.1 -p {status.Port} -U postgres {context.PrivatePostgres.Database}");
+            context.Output.Document(new { status.Port, status.Directory, connectionString = status.MaskedConnectionString, status.PasswordFile, status.PgpassFile });
             return ExitCodes.Ok;
         });
 
@@ -74,6 +77,11 @@ internal static class DbCommands
                     { Initialised: true } => $"Private PostgreSQL: stopped ({privateStatus.Directory}); start it with 'shards db start'",
                     _ => $"Private PostgreSQL: not created yet ({privateStatus.Directory}); create it with 'shards db start'",
                 });
+                if (privateStatus is { Running: true, MaskedConnectionString: { } masked })
+                {
+                    context.Output.Line($"Connection string: {masked} (password in {privateStatus.PasswordFile})");
+                    context.Output.Line($"psql: PGPASSFILE={privateStatus.PgpassFile} psql -h 127.0.0.1 -p {privateStatus.Port} -U postgres {context.PrivatePostgres.Database}");
+                }
             }
 
             if (connectionString is null)
@@ -88,7 +96,11 @@ internal static class DbCommands
             var active = members.Count(m => m.Status == SiloStatusCode.Active);
             context.Output.Line($"Database {PostgresAvailability.Describe(connectionString)}: schema {(schema.Count == 0 ? "not applied (run 'shards db init')" : string.Join(", ", schema))}");
             context.Output.Line($"Cluster '{context.Cluster.ClusterId}': {active} active silo(s), {members.Count} row(s) in the membership table");
-            context.Output.Document(new { running = true, database = PostgresAvailability.Describe(connectionString), schema, activeSilos = active, membershipRows = members.Count });
+            context.Output.Document(new
+            {
+                running = true, database = PostgresAvailability.Describe(connectionString), schema, activeSilos = active, membershipRows = members.Count,
+                privateServer = privateStatus,
+            });
             return ExitCodes.Ok;
         });
 

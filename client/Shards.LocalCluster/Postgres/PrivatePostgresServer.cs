@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 using Npgsql;
 using Shards.Postgres;
 
@@ -8,77 +11,127 @@ namespace Shards.LocalCluster.Postgres;
 
 /// <summary>
 /// A throw-away PostgreSQL cluster in a folder of its own, started from the machine's binaries and
-/// listening on 127.0.0.1 only (no Unix socket, trust authentication: it is private to this machine).
+/// listening on 127.0.0.1 only (no Unix socket). Every connection authenticates with scram-sha-256 and a generated
+/// password kept in <see cref="PasswordFile"/> (mode 600), so other users of the machine cannot connect.
 /// As root it runs the server as the <c>postgres</c> user, because initdb refuses to run as root.
 /// </summary>
-public sealed class PrivatePostgresServer
+public sealed partial class PrivatePostgresServer
 {
     private const string SuperUser = "postgres";
+    private const string PasswordMethod = "scram-sha-256";
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private readonly PrivatePostgresOptions _options;
     private readonly PostgresBinaries _binaries;
+    private readonly Action<string> _report;
 
-    private PrivatePostgresServer(PrivatePostgresOptions options, PostgresBinaries binaries)
+    private PrivatePostgresServer(PrivatePostgresOptions options, PostgresBinaries binaries, Action<string>? report)
     {
         _options = options;
         _binaries = binaries;
+        _report = report ?? (_ => { });
         RootDirectory = Path.GetFullPath(options.Directory);
     }
 
-    /// <summary>The folder holding <c>data/</c>, <c>postgres.log</c> and <c>instance.json</c>.</summary>
+    /// <summary>The folder holding <c>data/</c>, <c>postgres.log</c>, <c>instance.json</c>, <c>password</c> and <c>pgpass</c>.</summary>
     public string RootDirectory { get; }
 
     public string DataDirectory => Path.Combine(RootDirectory, "data");
 
     public string LogFile => Path.Combine(RootDirectory, "postgres.log");
 
+    /// <summary>The superuser's password (mode 600, owned by whoever runs Shards, also when the server runs as <c>postgres</c>).</summary>
+    public string PasswordFile => Path.Combine(RootDirectory, "password");
+
+    /// <summary>The same password as a libpq password file (mode 600), for <c>PGPASSFILE=... psql -h 127.0.0.1 -p PORT -U postgres</c>.</summary>
+    public string PgpassFile => Path.Combine(RootDirectory, "pgpass");
+
     private string InstanceFile => Path.Combine(RootDirectory, "instance.json");
 
-    /// <summary>Prepares a server object; nothing starts yet. Throws when the binaries are missing.</summary>
-    public static PrivatePostgresServer Create(PrivatePostgresOptions options) =>
-        new(options, PostgresBinaries.Locate(options.BinDirectory));
+    private string HbaFile => Path.Combine(DataDirectory, "pg_hba.conf");
 
-    /// <summary>Connection string for a database on this server (default: the configured one).</summary>
+    /// <summary>
+    /// Prepares a server object; nothing starts yet. Throws when the binaries are missing. <paramref name="report"/> hears
+    /// of a one-off change a user should know about (an old server's switch from trust to password authentication).
+    /// </summary>
+    public static PrivatePostgresServer Create(PrivatePostgresOptions options, Action<string>? report = null) =>
+        new(options, PostgresBinaries.Locate(options.BinDirectory), report);
+
+    /// <summary>Connection string for a database on this server (default: the configured one). It holds the password: never log it.</summary>
     public string ConnectionStringFor(int port, string? database = null) => new NpgsqlConnectionStringBuilder
     {
         Host = IPAddress.Loopback.ToString(),
         Port = port,
         Database = database ?? _options.Database,
         Username = SuperUser,
+        Password = ReadPassword(),
         MaxPoolSize = 100,
         Timeout = 5,
         CommandTimeout = 30,
     }.ConnectionString;
+
+    /// <summary><paramref name="connectionString"/> with its password, if any, replaced by asterisks: for showing it.</summary>
+    public static string Masked(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!string.IsNullOrEmpty(builder.Password))
+        {
+            builder.Password = "********";
+        }
+
+        return builder.ConnectionString;
+    }
 
     /// <summary>Whether the server runs, and on which port.</summary>
     public async Task<PrivatePostgresStatus> GetStatusAsync(CancellationToken cancellationToken = default)
     {
         if (!File.Exists(Path.Combine(DataDirectory, "PG_VERSION")))
         {
-            return new PrivatePostgresStatus(false, false, null, RootDirectory, null);
+            return new PrivatePostgresStatus(false, false, null, RootDirectory, null, PasswordFile, PgpassFile);
         }
 
         var status = await RunAsOwnerAsync(_binaries.PgCtl, ["status", "-D", DataDirectory], cancellationToken);
         var running = status.ExitCode == 0;
         var instance = running ? ReadInstance() : null;
         var connectionString = instance is null ? null : ConnectionStringFor(instance.Port, instance.Database);
-        return new PrivatePostgresStatus(true, running, instance?.Port, RootDirectory, connectionString);
+        return new PrivatePostgresStatus(true, running, instance?.Port, RootDirectory, connectionString, PasswordFile, PgpassFile);
     }
 
     /// <summary>
     /// Initialises the cluster when the folder is new, starts it unless it already runs, creates the database,
-    /// and returns its connection string. Idempotent.
+    /// and returns its connection string. Idempotent. A cluster initialised before passwords (trust authentication)
+    /// gets one here, and asks every connection for it from then on.
     /// </summary>
     public async Task<string> StartAsync(CancellationToken cancellationToken = default)
     {
         await PrepareRootDirectoryAsync(cancellationToken);
-        if (!File.Exists(Path.Combine(DataDirectory, "PG_VERSION")))
+        var initialised = File.Exists(Path.Combine(DataDirectory, "PG_VERSION"));
+        var trusting = initialised && TrustsConnections();
+        if (initialised && !trusting && !File.Exists(PasswordFile))
         {
-            await InitialiseAsync(cancellationToken);
+            throw new PostgresNotAvailableException(
+                $"{PasswordFile} is missing, and the private PostgreSQL in {DataDirectory} asks for that password. Restore the file, " +
+                $"or start over with an empty server (its data is lost): shards db stop; rm -rf {RootDirectory}");
+        }
+
+        var password = EnsurePasswordFiles();
+        if (File.Exists(InstanceFile) && !OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(InstanceFile, OwnerOnly); // written world-readable before passwords
+        }
+
+        if (!initialised)
+        {
+            await InitialiseAsync(password, cancellationToken);
         }
 
         var status = await GetStatusAsync(cancellationToken);
         if (status is { Running: true, Port: { } runningPort })
         {
+            if (trusting)
+            {
+                await RequirePasswordAsync(runningPort, password, cancellationToken);
+            }
+
             await EnsureDatabaseAsync(runningPort, cancellationToken);
             return ConnectionStringFor(runningPort);
         }
@@ -105,7 +158,12 @@ public sealed class PrivatePostgresServer
                 $"PostgreSQL did not start on 127.0.0.1:{port}: {start.Diagnostics}{Environment.NewLine}{LogTail()}");
         }
 
-        await File.WriteAllTextAsync(InstanceFile, JsonSerializer.Serialize(new PrivatePostgresInstance(port, _options.Database)), cancellationToken);
+        WriteOwnerOnlyFile(InstanceFile, JsonSerializer.Serialize(new PrivatePostgresInstance(port, _options.Database)));
+        if (trusting)
+        {
+            await RequirePasswordAsync(port, password, cancellationToken);
+        }
+
         await EnsureDatabaseAsync(port, cancellationToken);
         return ConnectionStringFor(port);
     }
@@ -164,12 +222,25 @@ public sealed class PrivatePostgresServer
 
     private static string Quote(string path) => "'" + path.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
-    private async Task InitialiseAsync(CancellationToken cancellationToken)
+    private async Task InitialiseAsync(string password, CancellationToken cancellationToken)
     {
-        var init = await RunAsOwnerAsync(
-            _binaries.InitDb,
-            ["-D", DataDirectory, "--auth=trust", "-U", SuperUser, "-E", "UTF8", "--locale=C"],
-            cancellationToken);
+        // initdb reads the password from a file: readable by the server's user only, and gone once initdb is done.
+        var passwordForInitDb = Path.Combine(RootDirectory, $"initdb-password-{Guid.NewGuid():N}");
+        ProcessResult init;
+        try
+        {
+            WriteOwnerOnlyFile(passwordForInitDb, password + "\n");
+            await HandToServerUserAsync(passwordForInitDb, cancellationToken);
+            init = await RunAsOwnerAsync(
+                _binaries.InitDb,
+                ["-D", DataDirectory, $"--auth={PasswordMethod}", $"--pwfile={passwordForInitDb}", "-U", SuperUser, "-E", "UTF8", "--locale=C"],
+                cancellationToken);
+        }
+        finally
+        {
+            File.Delete(passwordForInitDb);
+        }
+
         if (!init.Succeeded)
         {
             throw new PostgresNotAvailableException($"initdb failed in {DataDirectory}: {init.Diagnostics}");
@@ -188,6 +259,113 @@ public sealed class PrivatePostgresServer
             logging_collector = off
             """,
             cancellationToken);
+    }
+
+    /// <summary>Whether pg_hba.conf lets any connection in without a password (a cluster initialised before passwords).</summary>
+    private bool TrustsConnections() => TrustRule().IsMatch(File.ReadAllText(HbaFile));
+
+    /// <summary>
+    /// Turns a trusting cluster into one that asks for the password: sets it on a connection that trust still lets in,
+    /// rewrites pg_hba.conf's trust rules to scram-sha-256, reloads, and waits until a wrong password is refused.
+    /// </summary>
+    private async Task RequirePasswordAsync(int port, string password, CancellationToken cancellationToken)
+    {
+        var admin = new NpgsqlConnectionStringBuilder(ConnectionStringFor(port, "postgres")) { Pooling = false };
+        await using (var connection = new NpgsqlConnection(admin.ConnectionString))
+        {
+            await connection.OpenAsync(cancellationToken);
+            // The password is hex (no quote to escape); ALTER ROLE takes no parameters.
+            await using var alter = new NpgsqlCommand(
+                $"SET password_encryption = '{PasswordMethod}'; ALTER ROLE {SuperUser} PASSWORD '{password}'", connection);
+            await alter.ExecuteNonQueryAsync(cancellationToken);
+            await File.WriteAllTextAsync(HbaFile, TrustRule().Replace(await File.ReadAllTextAsync(HbaFile, cancellationToken), $"${{rule}}{PasswordMethod}"), cancellationToken);
+            await using var reload = new NpgsqlCommand("SELECT pg_reload_conf()", connection);
+            await reload.ExecuteScalarAsync(cancellationToken);
+        }
+
+        // The postmaster rereads pg_hba.conf when the reload's signal arrives; connections until then are still trusted.
+        admin.Password = "not-the-password";
+        var deadline = DateTime.UtcNow + _options.CommandTimeout;
+        while (true)
+        {
+            try
+            {
+                await using var probe = new NpgsqlConnection(admin.ConnectionString);
+                await probe.OpenAsync(cancellationToken);
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InvalidPassword)
+            {
+                break;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new PostgresNotAvailableException($"The private PostgreSQL in {DataDirectory} still trusts connections after a reload of {HbaFile}.");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+        }
+
+        _report($"The private PostgreSQL in {RootDirectory} trusted every local connection: it now asks for the password in {PasswordFile} ({PasswordMethod}).");
+    }
+
+    /// <summary>A pg_hba.conf rule (not a comment) whose method is trust; group <c>rule</c> is the rest of it.</summary>
+    [GeneratedRegex(@"^(?<rule>[ \t]*[^#\s][^#\n]*[ \t])trust(?=[ \t]*(#.*)?$)", RegexOptions.Multiline)]
+    private static partial Regex TrustRule();
+
+    /// <summary>The password of <see cref="PasswordFile"/>, a new random one (256 bits, hex) when it is missing; <see cref="PgpassFile"/> beside it.</summary>
+    private string EnsurePasswordFiles()
+    {
+        var password = ReadPassword();
+        if (password is null)
+        {
+            password = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+            WriteOwnerOnlyFile(PasswordFile, password + "\n");
+        }
+
+        // libpq's format: host:port:database:user:password; any port, as the server may move to another at a start.
+        WriteOwnerOnlyFile(PgpassFile, $"{IPAddress.Loopback}:*:*:{SuperUser}:{password}\n");
+        return password;
+    }
+
+    private string? ReadPassword() =>
+        File.Exists(PasswordFile) && File.ReadAllText(PasswordFile).Trim() is { Length: > 0 } password ? password : null;
+
+    /// <summary>Writes <paramref name="path"/> with mode 600 (an existing file is restricted before it is written).</summary>
+    private static void WriteOwnerOnlyFile(string path, string contents)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = OwnerOnly;
+            if (File.Exists(path))
+            {
+                File.SetUnixFileMode(path, OwnerOnly);
+            }
+        }
+
+        using var writer = new StreamWriter(path, options);
+        writer.Write(contents);
+    }
+
+    /// <summary>As root, gives <paramref name="path"/> to the user the server runs as (otherwise it is that user's already).</summary>
+    private static async Task HandToServerUserAsync(string path, CancellationToken cancellationToken)
+    {
+        if (Environment.IsPrivilegedProcess)
+        {
+            await ChownAsync([$"{SuperUser}:{SuperUser}", path], cancellationToken);
+        }
+    }
+
+    private static async Task ChownAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var chown = await ProcessRunner.RunAsync("chown", arguments, TimeSpan.FromSeconds(30), cancellationToken);
+        if (!chown.Succeeded)
+        {
+            throw new PostgresNotAvailableException(
+                $"Could not run 'chown {string.Join(' ', arguments)}' ({chown.Diagnostics}). " +
+                $"The Debian package creates the '{SuperUser}' user: {PostgresBinaries.InstallCommand}");
+        }
     }
 
     /// <summary>
@@ -240,14 +418,13 @@ public sealed class PrivatePostgresServer
             return;
         }
 
-        // initdb refuses root: the postgres user owns the folder and runs the server.
-        var chown = await ProcessRunner.RunAsync(
-            "chown", ["-R", $"{SuperUser}:{SuperUser}", RootDirectory], TimeSpan.FromSeconds(30), cancellationToken);
-        if (!chown.Succeeded)
+        // initdb refuses root: the postgres user owns the folder and runs the server. The files only Shards reads stay
+        // root's (mode 600): the password is not the server user's to read from disk.
+        await ChownAsync(["-R", $"{SuperUser}:{SuperUser}", RootDirectory], cancellationToken);
+        var ownFiles = new[] { PasswordFile, PgpassFile, InstanceFile }.Where(File.Exists).ToList();
+        if (ownFiles.Count > 0)
         {
-            throw new PostgresNotAvailableException(
-                $"Could not hand {RootDirectory} to the '{SuperUser}' user ({chown.Diagnostics}). " +
-                $"The Debian package creates that user: {PostgresBinaries.InstallCommand}");
+            await ChownAsync(["root:root", .. ownFiles], cancellationToken);
         }
 
         var reachable = await ProcessRunner.RunAsync(
@@ -319,5 +496,9 @@ public sealed class PrivatePostgresServer
     private sealed record PrivatePostgresInstance(int Port, string Database);
 }
 
-/// <summary>What <c>shards db status</c> shows.</summary>
-public sealed record PrivatePostgresStatus(bool Initialised, bool Running, int? Port, string Directory, string? ConnectionString);
+/// <summary>What <c>shards db status</c> shows. <see cref="ConnectionString"/> holds the password: show <see cref="MaskedConnectionString"/>.</summary>
+public sealed record PrivatePostgresStatus(
+    bool Initialised, bool Running, int? Port, string Directory, [property: JsonIgnore] string? ConnectionString, string PasswordFile, string PgpassFile)
+{
+    public string? MaskedConnectionString => ConnectionString is null ? null : PrivatePostgresServer.Masked(ConnectionString);
+}

@@ -174,7 +174,9 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
 
         // This silo reads the map as its own role, which is then locked out: it stays on version 1 and its lease runs out.
         await Sql.ExecuteAsync(shards.Main, "DO $$ BEGIN CREATE ROLE shards_stale_silo LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
-        await Sql.ExecuteAsync(shards.Main, "ALTER ROLE shards_stale_silo LOGIN; GRANT SELECT ON shards_shard_map TO shards_stale_silo");
+        // The main connection string's password, if any (the private test server asks every role for one).
+        var password = new Npgsql.NpgsqlConnectionStringBuilder(shards.Main).Password is { Length: > 0 } pw ? $" PASSWORD '{pw.Replace("'", "''", StringComparison.Ordinal)}'" : string.Empty;
+        await Sql.ExecuteAsync(shards.Main, $"ALTER ROLE shards_stale_silo LOGIN{password}; GRANT SELECT ON shards_shard_map TO shards_stale_silo");
         var staleMain = new Npgsql.NpgsqlConnectionStringBuilder(shards.Main) { Username = "shards_stale_silo" }.ConnectionString;
         var stale = await SiloAsync(serviceId, all, staleMain);
         await SetLoginAsync(allowed: false);
