@@ -471,27 +471,10 @@ public sealed partial class PrivatePostgresServer
     }
 
     /// <summary>Whether nothing listens on 127.0.0.1:<paramref name="port"/> right now.</summary>
-    public static bool IsLoopbackPortFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
+    public static bool IsLoopbackPortFree(int port) => LoopbackPorts.IsFree(port);
 
-    /// <summary>A port that was free a moment ago on 127.0.0.1.</summary>
-    public static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>A port that was free a moment ago on 127.0.0.1, outside the kernel's ephemeral range (<see cref="LoopbackPorts"/>).</summary>
+    public static int FreeLoopbackPort() => LoopbackPorts.Free();
 
     private sealed record PrivatePostgresInstance(int Port, string Database);
 }

@@ -45,6 +45,7 @@ public static class ShardsApiExtensions
             {
                 kestrel.Listen(IPAddress.Parse(api.Value.ListenAddress), api.Value.Port);
                 kestrel.Limits.MaxRequestBodySize = api.Value.MaxRequestBodyBytes;
+                ApplyConnectionLimits(kestrel.Limits, api.Value.Limits);
                 kestrel.AddServerHeader = false;
             });
         }
@@ -152,6 +153,19 @@ public static class ShardsApiExtensions
 
         OrderRoutes.Map(services);
         return app;
+    }
+
+    /// <summary>Bounded headers and request line; slow senders of headers or body cut off; idle connections closed.</summary>
+    private static void ApplyConnectionLimits(KestrelServerLimits kestrel, ApiConnectionLimitsOptions limits)
+    {
+        kestrel.MaxRequestHeadersTotalSize = limits.MaxRequestHeadersBytes;
+        kestrel.MaxRequestHeaderCount = limits.MaxRequestHeaderCount;
+        kestrel.MaxRequestLineSize = limits.MaxRequestLineBytes;
+        kestrel.RequestHeadersTimeout = limits.RequestHeadersTimeout;
+        kestrel.KeepAliveTimeout = limits.KeepAliveTimeout;
+        kestrel.MinRequestBodyDataRate = new MinDataRate(limits.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5));
+        kestrel.MaxConcurrentConnections = limits.MaxConcurrentConnections;
+        kestrel.MaxConcurrentUpgradedConnections = limits.MaxConcurrentConnections;
     }
 
     /// <summary>

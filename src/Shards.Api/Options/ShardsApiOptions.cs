@@ -52,6 +52,9 @@ public sealed class ShardsApiOptions
     /// </summary>
     public TimeSpan ReadinessCache { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>What Kestrel accepts from a connection (section <c>Shards:Api:Limits</c>).</summary>
+    public ApiConnectionLimitsOptions Limits { get; set; } = new();
+
     /// <summary>
     /// The deadline of a request without <c>Idempotency-Key</c>, from its arrival: every attempt of its grain call
     /// (<see cref="RetryBudget"/>, then one <see cref="AttemptTimeout"/>) plus this margin. No copy of the call is
@@ -105,6 +108,34 @@ public sealed class ApiIdempotencyOptions
     /// with nothing run.
     /// </summary>
     public TimeSpan DatabaseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>
+/// What Kestrel accepts from one connection (section <c>Shards:Api:Limits</c>): bounded headers, and a client that is
+/// slow to send its headers or body (slowloris) is cut off instead of holding a connection and its buffers.
+/// </summary>
+public sealed class ApiConnectionLimitsOptions
+{
+    /// <summary>Largest total size of a request's headers (bytes); a larger request gets 431.</summary>
+    public int MaxRequestHeadersBytes { get; set; } = 16 * 1024;
+
+    /// <summary>Most headers in one request; more get 431.</summary>
+    public int MaxRequestHeaderCount { get; set; } = 50;
+
+    /// <summary>Longest request line (method, path and query, bytes); a longer one gets 414.</summary>
+    public int MaxRequestLineBytes { get; set; } = 8 * 1024;
+
+    /// <summary>How long a client may take to send a request's headers once it started it; then 408 and the connection is closed.</summary>
+    public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long an idle keep-alive connection stays open.</summary>
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Slowest body upload accepted (bytes per second, after a 5 s grace); a slower client is cut off.</summary>
+    public int MinRequestBodyBytesPerSecond { get; set; } = 240;
+
+    /// <summary>Most connections one silo keeps open at once (HTTP/1.1 and HTTP/2); more wait in the listen queue.</summary>
+    public int MaxConcurrentConnections { get; set; } = 4096;
 }
 
 /// <summary>

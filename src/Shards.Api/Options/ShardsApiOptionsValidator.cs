@@ -31,6 +31,18 @@ internal sealed class ShardsApiOptionsValidator : IValidateOptions<ShardsApiOpti
             failures.Add("Shards:Api:RateLimit needs PermitsPerSecond, Burst, AnonymousPermitsPerSecond and AnonymousBurst >= 1, and QueueLimit >= 0.");
         }
 
+        var limits = options.Limits;
+        if (limits.MaxRequestHeadersBytes < 1024 || limits.MaxRequestHeaderCount < 8 || limits.MaxRequestLineBytes < 256)
+        {
+            failures.Add("Shards:Api:Limits needs MaxRequestHeadersBytes >= 1024, MaxRequestHeaderCount >= 8 and MaxRequestLineBytes >= 256.");
+        }
+
+        if (limits.RequestHeadersTimeout < TimeSpan.FromSeconds(1) || limits.KeepAliveTimeout < TimeSpan.FromSeconds(1) ||
+            limits.MinRequestBodyBytesPerSecond < 1 || limits.MaxConcurrentConnections < 1)
+        {
+            failures.Add("Shards:Api:Limits needs RequestHeadersTimeout and KeepAliveTimeout >= 1 s, MinRequestBodyBytesPerSecond >= 1 and MaxConcurrentConnections >= 1.");
+        }
+
         if (options.ReadinessCache < TimeSpan.Zero || options.ReadinessCache > TimeSpan.FromSeconds(30))
         {
             failures.Add($"Shards:Api:ReadinessCache ({options.ReadinessCache}) must be between 0 and 30 s.");

@@ -1,0 +1,86 @@
+using System.Net;
+using System.Text;
+using Shards.LocalCluster;
+
+namespace Shards.Tests.Deployment;
+
+/// <summary>
+/// deploy/nginx.conf as shipped, run by the machine's nginx: a client address over its request rate gets 429 with a
+/// problem document and Retry-After, a body over 64 KB gets 413 with one, and oversized headers are refused. The
+/// loopback exemption (local load tests) and the rate are changed for the test only, so that one address can hit it.
+/// </summary>
+[Trait(TestCategories.Name, TestCategories.Process)]
+public sealed class NginxLimitsTests : IAsyncLifetime
+{
+    private readonly string _prefix = Directory.CreateTempSubdirectory("shards-nginx-").FullName;
+    private readonly int _port = LoopbackPorts.Free();
+
+    public async Task InitializeAsync()
+    {
+        var shipped = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "deploy", "nginx.conf"));
+        var config = shipped
+            .Replace("127.0.0.0/8 1;", "127.0.0.0/8 0;", StringComparison.Ordinal)
+            .Replace("rate=500r/s", "rate=1r/s", StringComparison.Ordinal)
+            .Replace("burst=1000 nodelay", "burst=2 nodelay", StringComparison.Ordinal)
+            .Replace("listen 127.0.0.1:8088;", $"listen 127.0.0.1:{_port};", StringComparison.Ordinal);
+        Assert.NotEqual(shipped, config);
+        Directory.CreateDirectory(Path.Combine(_prefix, "logs"));
+        Directory.CreateDirectory(Path.Combine(_prefix, "tmp"));
+        await File.WriteAllTextAsync(Path.Combine(_prefix, "nginx.conf"), config);
+        var start = await ProcessRunner.RunAsync(Nginx(), ["-p", _prefix, "-e", "logs/error.log", "-c", "nginx.conf"], TimeSpan.FromSeconds(20));
+        Assert.True(start.Succeeded, start.Diagnostics);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await ProcessRunner.RunAsync(Nginx(), ["-p", _prefix, "-e", "logs/error.log", "-c", "nginx.conf", "-s", "stop"], TimeSpan.FromSeconds(20));
+        Directory.Delete(_prefix, recursive: true);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Over_its_rate_an_address_gets_429_and_a_large_body_413_each_with_a_problem_document()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_port}") };
+
+        HttpResponseMessage? limited = null;
+        for (var i = 0; i < 20 && limited is null; i++)
+        {
+            var response = await http.GetAsync("/health/live");
+            limited = response.StatusCode == HttpStatusCode.TooManyRequests ? response : null;
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(3)); // a token back in the bucket, so the next request reaches the body check
+        var large = await http.PostAsync("/api/carts/c/items", new StringContent(new string('x', 70 * 1024), Encoding.UTF8, "application/json"));
+        using var headers = new HttpRequestMessage(HttpMethod.Get, "/health/live");
+        headers.Headers.Add("X-Padding", new string('x', 16 * 1024));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var oversized = await http.SendAsync(headers);
+
+        Assert.NotNull(limited);
+        Assert.Equal("application/problem+json", limited.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("\"code\":\"rateLimited\"", await limited.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.NotNull(limited.Headers.RetryAfter);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, large.StatusCode);
+        Assert.Contains("\"code\":\"payloadTooLarge\"", await large.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, oversized.StatusCode);
+    }
+
+    private static readonly string[] s_nginxPaths = ["/usr/sbin/nginx", "/usr/bin/nginx"];
+
+    private static string Nginx() =>
+        s_nginxPaths.FirstOrDefault(File.Exists)
+        ?? throw new InvalidOperationException("nginx is not installed (tests/run installs it: apt-get install nginx).");
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Shards.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Shards.sln not found above the test's folder.");
+    }
+}
