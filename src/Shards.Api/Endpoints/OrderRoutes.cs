@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Shards.Api.Problems;
+using Shards.Api.Security;
 using Shards.Contracts.Orders;
 using Shards.Domain;
 
@@ -29,6 +30,7 @@ internal static class OrderRoutes
                     outcome => outcome.Created
                         ? TypedResults.Created($"/api/orders/{outcome.Order.OrderId}", OrderResponse.From(outcome.Order))
                         : TypedResults.Ok(OrderResponse.From(outcome.Order))))
+            .RequireScope(ApiScopes.Write)
             .WithName("Checkout")
             .WithSummary("Check a cart out as an order: lock the cart, reserve stock, pay, publish purchased. The answer is the order, Paid or Failed (with the reason); a repeat of the order ID answers the same order and never charges twice")
             .Produces<OrderResponse>(StatusCodes.Status201Created).Produces<OrderResponse>()
@@ -40,6 +42,7 @@ internal static class OrderRoutes
                 : calls.RunAsync(http, $"Reading order {orderId}", () => grains.GetGrain<ICheckoutGrain>(orderId).GetAsync(), order => order is null
                     ? ApiProblems.NotFound($"There is no order {orderId}.")
                     : TypedResults.Ok(OrderResponse.From(order))))
+            .RequireScope(ApiScopes.Read)
             .WithName("GetOrder").WithSummary("An order: status, saga stage, lines, total and step history")
             .Produces<OrderResponse>().ProducesProblem(StatusCodes.Status404NotFound);
     }
