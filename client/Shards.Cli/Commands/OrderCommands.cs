@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Shards.Cli.Core;
 using Shards.Contracts.Orders;
+using Shards.Domain;
 
 namespace Shards.Cli.Commands;
 
@@ -57,8 +58,16 @@ internal static class OrderCommands
         return order;
     }
 
-    private static void PrintOrder(CliContext context, OrderView order)
+    /// <summary>The order without its payment token, a secret: its hint instead, also in the steps and the failure reason.</summary>
+    private static void PrintOrder(CliContext context, OrderView unredacted)
     {
+        var token = unredacted.PaymentToken;
+        var order = unredacted with
+        {
+            PaymentToken = PaymentTokens.Hint(token),
+            FailureReason = unredacted.FailureReason is { } reason ? PaymentTokens.Redact(reason, token) : null,
+            Steps = unredacted.Steps.Select(s => s with { Detail = PaymentTokens.Redact(s.Detail, token) }).ToArray(),
+        };
         var outcome = order.Status switch
         {
             OrderStatus.Paid when order.PendingDeliveries > 0 => $"Paid (purchased not yet acknowledged by {order.PendingDeliveries} subscriber(s))",

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Orleans.Runtime;
 using Shards.Api.Problems;
+using Shards.Api.Security;
 using Shards.Contracts.Carts;
 using Shards.Contracts.Catalog;
 using Shards.Contracts.Common;
@@ -10,7 +11,7 @@ using Shards.Domain;
 
 namespace Shards.Api.Endpoints;
 
-/// <summary>The cluster itself: who is in it (the registry) and where a key lives.</summary>
+/// <summary>The cluster itself: who is in it (the registry) and where a key lives; both need the operator scope.</summary>
 internal static class ClusterRoutes
 {
     /// <summary>GET /api/members, from this silo's membership snapshot (answers even while the silo is not ready).</summary>
@@ -30,7 +31,7 @@ internal static class ClusterRoutes
                     .ToList();
                 return TypedResults.Ok(new MembersView(local.Name, snapshot.Version.Value, members));
             })
-            .WithTags("Cluster").WithName("GetMembers")
+            .RequireScope(ApiScopes.Operator).WithTags("Cluster").WithName("GetMembers")
             .WithSummary("The silos of the cluster and their status (?all=true includes dead ones)");
 
     /// <summary>GET /api/where/{kind}/{id}: the silo hosting a product or cart (activates it if needed).</summary>
@@ -51,7 +52,7 @@ internal static class ClusterRoutes
                 var invalid = GrainCalls.CheckId(id, kind == "product" ? Identifiers.ValidateSku : Identifiers.ValidateCartId);
                 return invalid is not null ? Task.FromResult(invalid) : calls.RunAsync(http, $"Locating {kind} {id}", call, TypedResults.Ok);
             })
-            .WithTags("Cluster").WithName("Where")
+            .RequireScope(ApiScopes.Operator).WithTags("Cluster").WithName("Where")
             .WithSummary("Which silo hosts a product or cart, and since when")
             .Produces<GrainLocation>();
 }

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Shards.Api.Problems;
+using Shards.Api.Security;
 using Shards.Contracts.Orders;
 using Shards.Domain;
 
@@ -9,7 +10,8 @@ namespace Shards.Api.Endpoints;
 
 /// <summary>
 /// The checkout/order service over HTTP: POST /api/orders checks a cart out as an order (201 with the order when this
-/// request created it, 200 with the same order for a repeat of the order ID), GET /api/orders/{orderId}.
+/// request created it, 200 with the same order for a repeat of the order ID), GET /api/orders/{orderId}. An order is
+/// answered as an <see cref="OrderResponse"/>: never with its payment token.
 /// </summary>
 internal static class OrderRoutes
 {
@@ -26,11 +28,12 @@ internal static class OrderRoutes
                     http, $"Checking out cart {body.CartId} as order {body.OrderId}",
                     () => grains.GetGrain<ICheckoutGrain>(body.OrderId).CheckoutAsync(body.CartId, body.PaymentToken),
                     outcome => outcome.Created
-                        ? TypedResults.Created($"/api/orders/{outcome.Order.OrderId}", outcome.Order)
-                        : TypedResults.Ok(outcome.Order)))
+                        ? TypedResults.Created($"/api/orders/{outcome.Order.OrderId}", OrderResponse.From(outcome.Order))
+                        : TypedResults.Ok(OrderResponse.From(outcome.Order))))
+            .RequireScope(ApiScopes.Write)
             .WithName("Checkout")
             .WithSummary("Check a cart out as an order: lock the cart, reserve stock, pay, publish purchased. The answer is the order, Paid or Failed (with the reason); a repeat of the order ID answers the same order and never charges twice")
-            .Produces<OrderView>(StatusCodes.Status201Created).Produces<OrderView>()
+            .Produces<OrderResponse>(StatusCodes.Status201Created).Produces<OrderResponse>()
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         orders.MapGet("/{orderId}", (string orderId, HttpContext http, IGrainFactory grains, GrainCalls calls) =>
@@ -38,8 +41,9 @@ internal static class OrderRoutes
                 ? Task.FromResult(invalid)
                 : calls.RunAsync(http, $"Reading order {orderId}", () => grains.GetGrain<ICheckoutGrain>(orderId).GetAsync(), order => order is null
                     ? ApiProblems.NotFound($"There is no order {orderId}.")
-                    : TypedResults.Ok(order)))
+                    : TypedResults.Ok(OrderResponse.From(order))))
+            .RequireScope(ApiScopes.Read)
             .WithName("GetOrder").WithSummary("An order: status, saga stage, lines, total and step history")
-            .Produces<OrderView>().ProducesProblem(StatusCodes.Status404NotFound);
+            .Produces<OrderResponse>().ProducesProblem(StatusCodes.Status404NotFound);
     }
 }

@@ -2,12 +2,13 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Shards.Api.Problems;
+using Shards.Api.Security;
 using Shards.Contracts.Catalog;
 using Shards.Domain;
 
 namespace Shards.Api.Endpoints;
 
-/// <summary>The catalog service over HTTP: /api/products/{sku}.</summary>
+/// <summary>The catalog service over HTTP: /api/products/{sku}. Reading needs the read scope, every change the catalog scope.</summary>
 internal static class ProductRoutes
 {
     public static void Map(RouteGroupBuilder api)
@@ -20,6 +21,7 @@ internal static class ProductRoutes
                 : calls.RunAsync(http, $"Reading product {sku}", () => grains.GetGrain<IProductGrain>(sku).GetAsync(), product => product is null
                     ? ApiProblems.NotFound($"There is no product with SKU {sku}.")
                     : TypedResults.Ok(product)))
+            .RequireScope(ApiScopes.Read)
             .WithName("GetProduct").WithSummary("A product: name, price, stock available, units reserved (and of them, outside orders), sold, and version")
             .Produces<ProductSnapshot>().ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -30,6 +32,7 @@ internal static class ProductRoutes
                     http, $"Storing product {sku}",
                     () => grains.GetGrain<IProductGrain>(sku).UpsertAsync(new ProductDefinition(body.Name, body.Price, body.Stock)),
                     TypedResults.Ok))
+            .RequireScope(ApiScopes.Catalog)
             .WithName("UpsertProduct").WithSummary("Create the product or replace its name, price and available stock (409 when stock + reserved would pass the maximum)")
             .Produces<ProductSnapshot>().ProducesProblem(StatusCodes.Status409Conflict);
 
@@ -37,6 +40,7 @@ internal static class ProductRoutes
             GrainCalls.CheckId(sku, Identifiers.ValidateSku) is { } invalid
                 ? Task.FromResult(invalid)
                 : calls.RunAsync(http, $"Reserving {body.Quantity} of {sku}", () => grains.GetGrain<IProductGrain>(sku).ReserveAsync(body.Quantity), TypedResults.Ok))
+            .RequireScope(ApiScopes.Catalog)
             .WithName("ReserveStock").WithSummary("Take units out of stock, outside any order (409 when not enough are available)")
             .Produces<ProductSnapshot>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
 
@@ -44,6 +48,7 @@ internal static class ProductRoutes
             GrainCalls.CheckId(sku, Identifiers.ValidateSku) is { } invalid
                 ? Task.FromResult(invalid)
                 : calls.RunAsync(http, $"Releasing {body.Quantity} of {sku}", () => grains.GetGrain<IProductGrain>(sku).ReleaseAsync(body.Quantity), TypedResults.Ok))
+            .RequireScope(ApiScopes.Catalog)
             .WithName("ReleaseStock").WithSummary("Put back units taken by reserve (409 when fewer are reserved outside orders; nothing is released)")
             .Produces<ProductSnapshot>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
     }

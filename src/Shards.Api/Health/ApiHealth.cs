@@ -12,8 +12,9 @@ namespace Shards.Api.Health;
 /// <c>/health/live</c>: the process answers HTTP (no check runs). <c>/health/ready</c>: every check tagged
 /// <see cref="ReadyTag"/> passes (this silo Active in the cluster; the host adds PostgreSQL reachable); 503 with
 /// <c>Retry-After</c> otherwise. Both are open without an API key, for load balancers and orchestrators, and say no more
-/// than their status to an anonymous caller: which checks ran and what they found (host, port and database names, the
-/// driver's error text) only to a caller with an API key (<c>X-Api-Key</c>, Basic password or Bearer token). Readiness
+/// than their status to a caller without the operator scope: which checks ran and what they found (host, port and
+/// database names, the driver's error text) only to a caller whose API key has it (<c>X-Api-Key</c>, Basic password or
+/// Bearer token). Readiness
 /// checks that cost a round trip run at most once per <see cref="Options.ShardsApiOptions.ReadinessCache"/> (<see cref="CachedHealthCheck{TCheck}"/>).
 /// </summary>
 public static class ApiHealth
@@ -37,10 +38,17 @@ public static class ApiHealth
             [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
         },
         ResponseWriter = async (context, report) =>
-            await WriteAsync(context, report, detailed: (await context.AuthenticateAsync(OperatorKeyAuthenticationHandler.SchemeName)).Succeeded),
+            await WriteAsync(context, report, detailed: await HasOperatorKeyAsync(context)),
     };
 
-    /// <summary>{ status } for anyone; { status, checks: { name: { status, description } } } with a key; a 503 also carries Retry-After.</summary>
+    /// <summary>True when the request carries a valid API key with the operator scope (header, Basic password or Bearer token).</summary>
+    private static async Task<bool> HasOperatorKeyAsync(HttpContext context)
+    {
+        var result = await context.AuthenticateAsync(OperatorKeyAuthenticationHandler.SchemeName);
+        return result.Succeeded && ApiKeyTickets.ScopesOf(result.Principal).Contains(ApiScopes.Operator);
+    }
+
+    /// <summary>{ status } for anyone; { status, checks: { name: { status, description } } } with an operator key; a 503 also carries Retry-After.</summary>
     private static Task WriteAsync(HttpContext context, HealthReport report, bool detailed)
     {
         if (context.Response.StatusCode == StatusCodes.Status503ServiceUnavailable)

@@ -59,7 +59,7 @@ public static class ShardsApiExtensions
         services.AddSingleton<GrainCalls>();
         AddIdempotency(services);
         services.AddSingleton<ApiMetrics>();
-        services.AddSingleton(provider => new ApiKeys(provider.GetRequiredService<IOptions<ShardsApiOptions>>().Value.Keys));
+        services.AddSingleton(provider => ApiKeys.From(provider.GetRequiredService<IOptions<ShardsApiOptions>>().Value));
 
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
         {
@@ -86,9 +86,16 @@ public static class ShardsApiExtensions
         services.AddWebEncoders();
         builder.Logging.AddFilter(typeof(ApiKeyAuthenticationHandler).FullName, LogLevel.Warning); // "was challenged" on every 401
         builder.Logging.AddFilter(typeof(OperatorKeyAuthenticationHandler).FullName, LogLevel.Warning);
-        services.AddAuthorizationBuilder().SetFallbackPolicy(
+        // Every route names its scope (RequireScope); what names none (the OpenAPI document) needs any valid key.
+        var authorization = services.AddAuthorizationBuilder().SetFallbackPolicy(
             new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser().Build())
             .AddPolicy(OperatorAccess.PolicyName, OperatorAccess.Policy);
+        foreach (var scope in ApiScopes.All)
+        {
+            authorization.AddPolicy(ApiScopes.PolicyName(scope), ScopeAccess.Policy(scope, ApiKeyAuthenticationHandler.SchemeName));
+        }
+
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, ScopeForbiddenHandler>();
         services.AddRateLimiter(ConfigureRateLimits);
 
         services.AddHealthChecks().AddCheck<SiloActiveHealthCheck>("silo", tags: [ApiHealth.ReadyTag]);
@@ -96,7 +103,9 @@ public static class ShardsApiExtensions
         {
             document.Info.Title = "Shards HTTP API";
             document.Info.Description =
-                "Products, carts and orders of a sharded Orleans store. Every route under /api needs the X-Api-Key header; " +
+                "Products, carts and orders of a sharded Orleans store. Every route under /api needs the X-Api-Key header with " +
+                "the route's scope (read, write, catalog or operator; a key without it gets 403); an order shows only the last " +
+                "characters of its payment token (paymentTokenHint); " +
                 "errors are RFC 7807 problem details. A write may carry an Idempotency-Key (1-255 printable ASCII characters, e.g. " +
                 "a UUID): it is applied once, the same request again gets the stored answer (Idempotent-Replayed: true) for 24 h, " +
                 "and the key sent with another method, route, body or API key's request gets 422.";
@@ -115,10 +124,10 @@ public static class ShardsApiExtensions
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ShardsApiExtensions));
         if (options.Enabled)
         {
-            ApiLog.Listening(logger, options.ListenAddress, options.Port, options.Keys.Count);
+            ApiLog.Listening(logger, options.ListenAddress, options.Port, options.Keys.Count + options.ScopedKeys.Count);
         }
 
-        if (options.Keys.Count == 0)
+        if (options.Keys.Count + options.ScopedKeys.Count == 0)
         {
             ApiLog.NoKeys(logger);
         }
@@ -140,7 +149,8 @@ public static class ShardsApiExtensions
         app.MapOpenApi();
 
         var api = app.MapGroup("/api").AddEndpointFilter<RequestIdentity>().ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
         ClusterRoutes.MapMembers(api);
 
         // Routes that call grains answer 503 while this silo is not Active in the cluster.

@@ -2,7 +2,8 @@ namespace Shards.Api.Options;
 
 /// <summary>
 /// The HTTP API a silo co-hosts (section <c>Shards:Api</c>; environment <c>Shards__Api__...</c>). API keys are
-/// secrets: give them through the environment (<c>Shards__Api__Keys__0</c>), never in a file of the repository.
+/// secrets: give them through the environment (<c>Shards__Api__Keys__0</c>, <c>Shards__Api__ScopedKeys__0__Key</c>),
+/// never in a file of the repository.
 /// </summary>
 public sealed class ShardsApiOptions
 {
@@ -18,10 +19,17 @@ public sealed class ShardsApiOptions
     public int Port { get; set; } = 8080;
 
     /// <summary>
-    /// Accepted API keys (header <c>X-Api-Key</c>). Empty: every request except <c>/health/*</c> is refused with 401
-    /// and a message saying how to configure keys.
+    /// Accepted API keys (header <c>X-Api-Key</c>) with every scope (<see cref="Security.ApiScopes"/>). With no key
+    /// here nor in <see cref="ScopedKeys"/>, every request except <c>/health/*</c> is refused with 401 and a message
+    /// saying how to configure keys.
     /// </summary>
     public IList<string> Keys { get; } = [];
+
+    /// <summary>
+    /// Accepted API keys with the scopes each may use (<c>Shards:Api:ScopedKeys:N:Key</c> and <c>:Scopes</c>, e.g.
+    /// <c>read,write</c>); a route its key has no scope for answers 403.
+    /// </summary>
+    public IList<ScopedApiKeyOptions> ScopedKeys { get; } = [];
 
     public ApiRateLimitOptions RateLimit { get; set; } = new();
 
@@ -64,6 +72,19 @@ public sealed class ShardsApiOptions
 
     /// <summary>The deadline of a request without <c>Idempotency-Key</c> that arrived at <paramref name="now"/>.</summary>
     public DateTimeOffset KeylessDeadline(DateTimeOffset now) => now + RetryBudget + AttemptTimeout + KeylessDeadlineMargin;
+}
+
+/// <summary>
+/// An API key limited to some scopes (<c>Shards:Api:ScopedKeys:N</c>; environment <c>Shards__Api__ScopedKeys__N__Key</c>
+/// and <c>Shards__Api__ScopedKeys__N__Scopes</c>).
+/// </summary>
+public sealed class ScopedApiKeyOptions
+{
+    /// <summary>The key itself, a secret (header <c>X-Api-Key</c>).</summary>
+    public string Key { get; set; } = string.Empty;
+
+    /// <summary>Its scopes, separated by commas (or spaces): <c>read</c>, <c>write</c>, <c>catalog</c>, <c>operator</c>.</summary>
+    public string Scopes { get; set; } = string.Empty;
 }
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Options;
+using Shards.Api.Security;
 using Shards.Contracts.Common;
 
 namespace Shards.Api.Options;
@@ -20,10 +21,7 @@ internal sealed class ShardsApiOptionsValidator : IValidateOptions<ShardsApiOpti
             failures.Add($"Shards:Api:Port {options.Port} is not a port (1-65535); set Shards:Api:Enabled=false to serve no HTTP.");
         }
 
-        if (options.Keys.Any(string.IsNullOrWhiteSpace))
-        {
-            failures.Add("Shards:Api:Keys holds an empty key.");
-        }
+        failures.AddRange(ValidateKeys(options));
 
         var rate = options.RateLimit;
         if (rate.Enabled && (rate.PermitsPerSecond < 1 || rate.Burst < 1 || rate.QueueLimit < 0 || rate.AnonymousPermitsPerSecond < 1 || rate.AnonymousBurst < 1))
@@ -60,6 +58,49 @@ internal sealed class ShardsApiOptionsValidator : IValidateOptions<ShardsApiOpti
 
         failures.AddRange(ValidateIdempotency(options));
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>No empty key, every scoped key with known scopes, no key given twice; a key itself is never shown.</summary>
+    private static IEnumerable<string> ValidateKeys(ShardsApiOptions options)
+    {
+        if (options.Keys.Any(string.IsNullOrWhiteSpace))
+        {
+            yield return "Shards:Api:Keys holds an empty key.";
+        }
+
+        var scopeNames = ApiScopes.Describe(ApiScopes.All);
+        for (var i = 0; i < options.ScopedKeys.Count; i++)
+        {
+            var entry = options.ScopedKeys[i];
+            if (string.IsNullOrWhiteSpace(entry.Key))
+            {
+                yield return $"Shards:Api:ScopedKeys:{i}:Key is empty: give the key (environment Shards__Api__ScopedKeys__{i}__Key).";
+            }
+
+            var scopes = ApiScopes.Parse(entry.Scopes, out var unknown);
+            if (scopes is null)
+            {
+                // A long name may be a key given in the wrong setting: it is not shown.
+                var named = unknown!.Length <= 16 ? $"'{unknown}'" : $"of {unknown.Length} characters (is it a key?)";
+                yield return $"Shards:Api:ScopedKeys:{i}:Scopes names an unknown scope {named}; the scopes are {scopeNames}.";
+            }
+            else if (scopes.Count == 0)
+            {
+                yield return $"Shards:Api:ScopedKeys:{i}:Scopes is empty: give one or more of {scopeNames}, separated by commas " +
+                    "(a key with every scope goes under Shards:Api:Keys).";
+            }
+        }
+
+        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+        var keys = options.Keys.Select((key, i) => (Key: key, Setting: $"Shards:Api:Keys:{i}"))
+            .Concat(options.ScopedKeys.Select((entry, i) => (entry.Key, Setting: $"Shards:Api:ScopedKeys:{i}:Key")));
+        foreach (var (key, setting) in keys.Where(k => !string.IsNullOrWhiteSpace(k.Key)))
+        {
+            if (!seen.TryAdd(key, setting))
+            {
+                yield return $"{setting} is the same key as {seen[key]}: give each key once, with all its scopes.";
+            }
+        }
     }
 
     private static IEnumerable<string> ValidateIdempotency(ShardsApiOptions options)

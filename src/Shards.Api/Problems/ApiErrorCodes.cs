@@ -8,6 +8,9 @@ public static class ApiErrorCodes
     public const string Conflict = "conflict";
     public const string Unavailable = "unavailable";
     public const string Unauthorized = "unauthorized";
+
+    /// <summary>403: a valid API key without the scope the route needs. Nothing was done.</summary>
+    public const string Forbidden = "forbidden";
     public const string RateLimited = "rateLimited";
     public const string PayloadTooLarge = "payloadTooLarge";
     public const string UnsupportedMediaType = "unsupportedMediaType";

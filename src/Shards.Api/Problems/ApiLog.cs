@@ -41,4 +41,7 @@ internal static partial class ApiLog
 
     [LoggerMessage(EventId = 3012, Level = LogLevel.Warning, Message = "Pruning Idempotency-Key records failed ({Reason}); trying again next period")]
     public static partial void IdempotencyPruneFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3013, Level = LogLevel.Debug, Message = "Refused {Method} {Path} to {Key} with 403: the route needs scope {Scope}, the key has {Scopes}")]
+    public static partial void MissingScope(ILogger logger, string method, PathString path, string key, string scope, string scopes);
 }

@@ -21,9 +21,14 @@ public static class ApiProblems
     public static IResult Unavailable(string detail, TimeSpan retryAfter) =>
         Result(StatusCodes.Status503ServiceUnavailable, "Service unavailable", detail, ApiErrorCodes.Unavailable, retryAfter);
 
-    /// <summary>Writes a problem response directly (middleware, authentication, rate limiter).</summary>
-    public static Task WriteAsync(HttpContext context, int status, string title, string detail, string code, TimeSpan? retryAfter = null) =>
-        new ProblemResult(status, title, detail, code, retryAfter).ExecuteAsync(context);
+    /// <summary>
+    /// Writes a problem response directly (middleware, authentication, authorization, rate limiter);
+    /// <paramref name="extensions"/> become more members of the document.
+    /// </summary>
+    public static Task WriteAsync(
+        HttpContext context, int status, string title, string detail, string code, TimeSpan? retryAfter = null,
+        IReadOnlyList<KeyValuePair<string, object?>>? extensions = null) =>
+        new ProblemResult(status, title, detail, code, retryAfter, extensions).ExecuteAsync(context);
 
     /// <summary>
     /// The detail of a problem the framework raised without one (no route, wrong method): what was wrong, and where
@@ -40,7 +45,8 @@ public static class ApiProblems
     public static string RetryAfterSeconds(TimeSpan delay) =>
         Math.Max(1, (int)Math.Ceiling(delay.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
 
-    private sealed class ProblemResult(int status, string title, string detail, string code, TimeSpan? retryAfter) : IResult
+    private sealed class ProblemResult(
+        int status, string title, string detail, string code, TimeSpan? retryAfter, IReadOnlyList<KeyValuePair<string, object?>>? extensions = null) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {
@@ -51,6 +57,11 @@ public static class ApiProblems
             }
 
             var problem = new ProblemDetails { Status = status, Title = title, Detail = detail, Extensions = { ["code"] = code } };
+            foreach (var (name, value) in extensions ?? [])
+            {
+                problem.Extensions[name] = value;
+            }
+
             var writer = httpContext.RequestServices.GetService<IProblemDetailsService>();
             if (writer is null || !await writer.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem }))
             {

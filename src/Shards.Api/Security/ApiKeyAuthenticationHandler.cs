@@ -35,7 +35,8 @@ internal sealed class ApiKeyAuthenticationHandler(
         var presented = Request.Headers.ContainsKey(ApiKeys.HeaderName);
         var detail = keys.IsEmpty
             ? "This silo has no API keys configured, so it refuses every request. Configure one with the environment " +
-              "variable Shards__Api__Keys__0=<key> (setting Shards:Api:Keys), or start the cluster with 'shards cluster up', " +
+              "variable Shards__Api__Keys__0=<key> (setting Shards:Api:Keys: every scope; Shards:Api:ScopedKeys for a key with some " +
+              "scopes), or start the cluster with 'shards cluster up', " +
               "which creates a key in .shards/api-key and gives it to the silos."
             : presented
                 ? $"The API key in the {ApiKeys.HeaderName} header is not valid."

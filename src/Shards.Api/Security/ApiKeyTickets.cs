@@ -12,9 +12,12 @@ internal static class ApiKeyTickets
     /// <summary>The claim holding <see cref="ApiKeyMatch.Principal"/>: who owns an <c>Idempotency-Key</c>.</summary>
     public const string PrincipalClaimType = "shards:principal";
 
+    /// <summary>One claim per scope of the key (<see cref="ApiScopes"/>).</summary>
+    public const string ScopeClaimType = "shards:scope";
+
     /// <summary>
-    /// Success with the key's name as the caller's name (and its principal as a claim), or a failure (logged) when no
-    /// configured key matches.
+    /// Success with the key's name as the caller's name (and its principal and scopes as claims), or a failure (logged)
+    /// when no configured key matches.
     /// </summary>
     public static AuthenticateResult Authenticate(ApiKeys keys, string presented, string scheme, ILogger logger, PathString path)
     {
@@ -25,10 +28,16 @@ internal static class ApiKeyTickets
             return AuthenticateResult.Fail("The API key is not valid.");
         }
 
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, match.Name), new Claim(PrincipalClaimType, match.Principal)], scheme);
+        var identity = new ClaimsIdentity(
+            [new Claim(ClaimTypes.Name, match.Name), new Claim(PrincipalClaimType, match.Principal), .. match.Scopes.Select(s => new Claim(ScopeClaimType, s))],
+            scheme);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), scheme));
     }
 
     /// <summary>The principal of the authenticated caller, if any.</summary>
     public static string? PrincipalOf(ClaimsPrincipal user) => user.FindFirst(PrincipalClaimType)?.Value;
+
+    /// <summary>The scopes of the authenticated caller's key, in <see cref="ApiScopes.All"/> order (none without a key).</summary>
+    public static IReadOnlyList<string> ScopesOf(ClaimsPrincipal? user) =>
+        user is null ? [] : ApiScopes.All.Where(scope => user.HasClaim(ScopeClaimType, scope)).ToList();
 }

@@ -4,9 +4,10 @@ using System.Text;
 namespace Shards.Api.Security;
 
 /// <summary>
-/// The configured API keys, compared in constant time. Keys are kept only as SHA-256 digests and never logged: a
-/// caller is known by the key's position (<c>key-1</c>, <c>key-2</c>...), which is also its rate-limit partition,
-/// and, where something is stored per caller (<c>Idempotency-Key</c> records), by its <see cref="ApiKeyMatch.Principal"/>.
+/// The configured API keys and their scopes, compared in constant time. Keys are kept only as SHA-256 digests and never
+/// logged: a caller is known by the key's position (<c>key-1</c>, <c>key-2</c>... under <c>Shards:Api:Keys</c>,
+/// <c>scoped-key-1</c>... under <c>Shards:Api:ScopedKeys</c>), which is also its rate-limit partition, and, where
+/// something is stored per caller (<c>Idempotency-Key</c> records), by its <see cref="ApiKeyMatch.Principal"/>.
 /// </summary>
 public sealed class ApiKeys
 {
@@ -16,14 +17,25 @@ public sealed class ApiKeys
     private const string PrincipalContext = "shards-api-principal\n";
 
     private readonly byte[][] _digests;
-    private readonly string[] _principals;
+    private readonly ApiKeyMatch[] _matches;
 
-    public ApiKeys(IEnumerable<string> keys)
+    /// <summary>
+    /// Plain keys (<c>key-N</c>, every scope) and scoped keys (<c>scoped-key-N</c>) as configured; the options were
+    /// validated (<c>ShardsApiOptionsValidator</c>), so every scope list is known.
+    /// </summary>
+    public ApiKeys(IEnumerable<string> keys, IEnumerable<(string Key, string Scopes)>? scopedKeys = null)
     {
-        var list = keys.ToList();
-        _digests = list.Select(Digest).ToArray();
-        _principals = list.Select(PrincipalOf).ToArray();
+        var plain = keys.Select((key, i) => (Key: key, Match: new ApiKeyMatch($"key-{i + 1}", PrincipalOf(key), ApiScopes.All)));
+        var scoped = (scopedKeys ?? []).Select((k, i) =>
+            (k.Key, Match: new ApiKeyMatch($"scoped-key-{i + 1}", PrincipalOf(k.Key), ApiScopes.Parse(k.Scopes, out _) ?? [])));
+        var all = plain.Concat(scoped).ToList();
+        _digests = all.Select(k => Digest(k.Key)).ToArray();
+        _matches = all.Select(k => k.Match).ToArray();
     }
+
+    /// <summary>The keys of <c>Shards:Api:Keys</c> and <c>Shards:Api:ScopedKeys</c>.</summary>
+    public static ApiKeys From(Options.ShardsApiOptions options) =>
+        new(options.Keys, options.ScopedKeys.Select(entry => (entry.Key, entry.Scopes)));
 
     public bool IsEmpty => _digests.Length == 0;
 
@@ -43,7 +55,7 @@ public sealed class ApiKeys
             }
         }
 
-        return match < 0 ? null : new ApiKeyMatch($"key-{match + 1}", _principals[match]);
+        return match < 0 ? null : _matches[match];
     }
 
     /// <summary>
@@ -56,5 +68,5 @@ public sealed class ApiKeys
     private static byte[] Digest(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
 }
 
-/// <summary>A configured key that matched: its name by position (<c>key-1</c>) and its stable principal.</summary>
-public sealed record ApiKeyMatch(string Name, string Principal);
+/// <summary>A configured key that matched: its name by position (<c>key-1</c>), its stable principal, and its scopes.</summary>
+public sealed record ApiKeyMatch(string Name, string Principal, IReadOnlyList<string> Scopes);

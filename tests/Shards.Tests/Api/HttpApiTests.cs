@@ -243,4 +243,23 @@ public sealed class HttpApiTests(ApiSiloFixture fixture) : IClassFixture<ApiSilo
         Assert.Contains("/api/members", paths);
         Assert.Contains("/api/where/{kind}/{id}", paths);
     }
+
+    [Fact]
+    public async Task The_openapi_document_describes_an_order_with_a_payment_token_hint_and_every_route_with_its_scope_and_403()
+    {
+        using var client = await fixture.ClientAsync();
+
+        var document = await (await client.GetAsync("/openapi/v1.json")).JsonAsync();
+
+        var getOrder = document.GetProperty("paths").GetProperty("/api/orders/{orderId}").GetProperty("get");
+        var reference = getOrder.GetProperty("responses").GetProperty("200").GetProperty("content").GetProperty("application/json")
+            .GetProperty("schema").GetProperty("$ref").GetString()!;
+        var order = document.GetProperty("components").GetProperty("schemas").GetProperty(reference.Split('/')[^1]).GetProperty("properties");
+        Assert.True(order.TryGetProperty("paymentTokenHint", out _), order.GetRawText());
+        Assert.False(order.TryGetProperty("paymentToken", out _), order.GetRawText());
+        Assert.True(getOrder.GetProperty("responses").TryGetProperty("403", out _));
+        Assert.Contains("'read'", getOrder.GetProperty("description").GetString(), StringComparison.Ordinal);
+        var putProduct = document.GetProperty("paths").GetProperty("/api/products/{sku}").GetProperty("put");
+        Assert.Contains("'catalog'", putProduct.GetProperty("description").GetString(), StringComparison.Ordinal);
+    }
 }

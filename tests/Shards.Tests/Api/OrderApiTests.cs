@@ -102,6 +102,37 @@ public sealed class OrderApiTests(ApiSiloFixture fixture) : IClassFixture<ApiSil
         Assert.Equal(6, product.GetProperty("stock").GetInt32());
     }
 
+    [Fact]
+    public async Task An_order_shows_the_last_characters_of_its_payment_token_never_the_token()
+    {
+        using var client = await fixture.ClientAsync();
+        await CartAsync(client, "cart-api-token", "sku-api-token", stock: 10, quantity: 1);
+        await CartAsync(client, "cart-api-token-declined", "sku-api-token-declined", stock: 10, quantity: 1);
+        const string Paid = "tok-card-secret-4242";
+        const string Declined = "tok-decline-secret-9876";
+
+        var created = await client.PostJsonAsync("/api/orders", $$"""{"orderId":"order-api-token","cartId":"cart-api-token","paymentToken":"{{Paid}}"}""");
+        var repeated = await client.PostJsonAsync("/api/orders", $$"""{"orderId":"order-api-token","cartId":"cart-api-token","paymentToken":"{{Paid}}"}""");
+        var read = await client.GetAsync("/api/orders/order-api-token");
+        var failed = await client.PostJsonAsync("/api/orders", $$"""{"orderId":"order-api-token-declined","cartId":"cart-api-token-declined","paymentToken":"{{Declined}}"}""");
+        var readFailed = await client.GetAsync("/api/orders/order-api-token-declined");
+
+        foreach (var (response, token, hint) in new[] { (created, Paid, "****4242"), (repeated, Paid, "****4242"), (read, Paid, "****4242"), (failed, Declined, "****9876"), (readFailed, Declined, "****9876") })
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, body);
+            Assert.DoesNotContain(token, body, StringComparison.Ordinal);
+            Assert.DoesNotContain("secret", body, StringComparison.Ordinal);
+            var order = JsonDocument.Parse(body).RootElement;
+            Assert.False(order.TryGetProperty("paymentToken", out _), body);
+            Assert.Equal(hint, order.GetProperty("paymentTokenHint").GetString());
+        }
+
+        var declined = await readFailed.JsonAsync();
+        Assert.Equal("Failed", declined.GetProperty("status").GetString());
+        Assert.Contains("declined", declined.GetProperty("failureReason").GetString(), StringComparison.Ordinal);
+    }
+
     private static async Task CartAsync(HttpClient client, string cart, string sku, int stock, int quantity)
     {
         Assert.Equal(HttpStatusCode.OK, (await client.PutJsonAsync($"/api/products/{sku}", $$"""{"name":"Thing","price":2.5,"stock":{{stock}}}""")).StatusCode);

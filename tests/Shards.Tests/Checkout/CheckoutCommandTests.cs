@@ -50,7 +50,10 @@ public sealed class CheckoutCommandTests
 
         Assert.Empty((await grains.GetGrain<ICartGrain>(paidCart).GetAsync()).Lines);
         Assert.Equal(ExitCodes.OrderFailed, declined.ExitCode);
-        Assert.Contains("Failed: the payment was declined: card declined (token tok-decline)", declined.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("Failed: the payment was declined: card declined (token ****ine)", declined.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("paid with ****sa", get.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("tok-visa", checkout.StandardOutput + again.StandardOutput + get.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("tok-decline", declined.StandardOutput, StringComparison.Ordinal);
         Assert.Equal(ExitCodes.BadInput, empty.ExitCode);
         Assert.Contains("is empty: there is nothing to check out", empty.StandardError, StringComparison.Ordinal);
         Assert.Equal(ExitCodes.BadInput, badOrder.ExitCode);
