@@ -45,6 +45,19 @@ public sealed class CliContext : IAsyncDisposable
         ConfiguredConnectionString = string.IsNullOrWhiteSpace(connection)
             ? Configuration.GetConnectionString(ConnectionStringNames.Shards)
             : connection;
+        ConnectionArguments = ConnectionArguments.FromConsole(Configuration);
+    }
+
+    /// <summary>
+    /// The <c>--connection</c> of the command line: a connection string, <c>name:NAME</c> or <c>-</c> (see
+    /// <see cref="Core.ConnectionArguments"/>); blank keeps <c>ConnectionStrings__Shards</c> or the private server.
+    /// </summary>
+    public void UseConnectionArgument(string? connection)
+    {
+        if (!string.IsNullOrWhiteSpace(connection))
+        {
+            ConfiguredConnectionString = ConnectionArguments.Resolve(connection, "--connection");
+        }
     }
 
     /// <summary>The client's own settings file (the silo's appsettings.json shares the output folder).</summary>
@@ -67,7 +80,10 @@ public sealed class CliContext : IAsyncDisposable
     public ShardsStorageOptions StorageOptions { get; }
 
     /// <summary>From <c>--connection</c> or <c>ConnectionStrings__Shards</c>; null means "use the private server".</summary>
-    public string? ConfiguredConnectionString { get; }
+    public string? ConfiguredConnectionString { get; private set; }
+
+    /// <summary>Resolves connection strings given on the command line (one standard input for all of them).</summary>
+    public ConnectionArguments ConnectionArguments { get; }
 
     /// <summary>
     /// The configured PostgreSQL, else the private server of <c>shards db start</c>: started here when

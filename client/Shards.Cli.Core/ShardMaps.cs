@@ -75,7 +75,7 @@ public static class ShardMaps
         throw new CliException(
             $"Unknown DB '{database}': not a configured shard (Shards__Storage__Shards__N__Name) nor one of the shard map ({Describe(map)})" +
             (context.ConfiguredConnectionString is null ? ", and not a launcher shard name sN" : string.Empty) +
-            ". Give its connection string instead. Nothing changed.");
+            ". Give its connection string instead (as name:NAME with ConnectionStrings__NAME set, or - on stdin). Nothing changed.");
     }
 
     public static bool LauncherName(string name) =>

@@ -17,7 +17,8 @@ public sealed class GlobalOptions
 
     public Option<string?> Connection { get; } = new("--connection")
     {
-        Description = "PostgreSQL connection string (default: ConnectionStrings__Shards, else the private server of 'shards db start')",
+        Description = "PostgreSQL connection string; name:NAME reads ConnectionStrings__NAME, - reads it from stdin, so that no password shows in the process list " +
+            "(default: ConnectionStrings__Shards, else the private server of 'shards db start')",
         Recursive = true,
     };
 
@@ -38,7 +39,8 @@ public sealed class GlobalOptions
             try
             {
                 // Inside the try: settings that fail their validators are a clear error, not a stack trace.
-                context = new CliContext(parseResult.GetValue(Json), parseResult.GetValue(Connection), parseResult.GetValue(ClusterId));
+                context = new CliContext(parseResult.GetValue(Json), connection: null, parseResult.GetValue(ClusterId));
+                context.UseConnectionArgument(parseResult.GetValue(Connection));
                 return await action(parseResult, context, cancellationToken);
             }
             catch (Exception ex)

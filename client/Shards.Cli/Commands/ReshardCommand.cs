@@ -27,7 +27,11 @@ internal static class ReshardCommand
 
     private static Command Operation(GlobalOptions global, ReshardOperation operation, string name, string description)
     {
-        var database = new Argument<string>("DB") { Description = "A shard name (e.g. s2) or the database's PostgreSQL connection string" };
+        var database = new Argument<string>("DB")
+        {
+            Description = "A shard name (e.g. s2), or the database's PostgreSQL connection string: name:NAME reads ConnectionStrings__NAME, - reads it from stdin " +
+                "(a password given here shows in the process list)",
+        };
         var shardName = new Option<string?>("--name") { Description = "The new shard's name when DB is a connection string (default: the first free sN)" };
         var command = new Command(name, description);
         command.Arguments.Add(database);
@@ -38,6 +42,7 @@ internal static class ReshardCommand
 
         global.SetAction(command, async (parseResult, context, ct) =>
         {
+            var db = context.ConnectionArguments.Resolve(parseResult.GetValue(database)!, "DB"); // first: a bad name changes nothing
             var main = await context.ResolveConnectionStringAsync(startPrivateServer: false, ct);
             var serviceId = context.Cluster.ServiceId;
             try
@@ -51,7 +56,7 @@ internal static class ReshardCommand
 
             var map = await ShardMaps.ReadMapAsync(context, main, serviceId, ct)
                 ?? throw new CliException($"Service '{serviceId}' has no shard map yet: start the cluster first ('shards cluster up'). Nothing changed.", ExitCodes.NotFound);
-            var request = await ShardMaps.ResolveAsync(context, operation, parseResult.GetValue(database)!, parseResult.GetValue(shardName), map, ct);
+            var request = await ShardMaps.ResolveAsync(context, operation, db, parseResult.GetValue(shardName), map, ct);
             var coordinator = new ReshardCoordinator(context.DataSources, main, serviceId, context.StorageOptions, StateNames.GrainTypes);
             CliOutput.Status($"Resharding service '{serviceId}': {request} (shard map version {map.Version}; fence {coordinator.Fence.TotalSeconds:0.#} s) ...");
             ReshardResult result;

@@ -8,7 +8,7 @@ public sealed record CliRun(int ExitCode, string Stdout, string Stderr);
 /// <summary>
 /// Runs the built <c>shards</c> CLI as a child process with a bounded time, from a private temp folder (so that it
 /// never touches a checkout's <c>.shards/</c>), or from <c>workingDirectory</c> when given (kept: the caller owns it);
-/// the process is killed at the timeout.
+/// the process is killed at the timeout. Its standard input is <c>standardInput</c>, else empty.
 /// </summary>
 public static class CliProcess
 {
@@ -36,7 +36,8 @@ public static class CliProcess
     }
 
     public static async Task<CliRun> RunAsync(
-        IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null, string? workingDirectory = null)
+        IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null, string? workingDirectory = null,
+        string? standardInput = null)
     {
         var folder = workingDirectory ?? Path.Combine(Path.GetTempPath(), $"shards-cli-{Guid.NewGuid():N}");
         Directory.CreateDirectory(folder);
@@ -61,6 +62,11 @@ public static class CliProcess
         }
 
         using var process = Process.Start(startInfo) ?? throw new InvalidOperationException("could not start the shards CLI");
+        if (standardInput is not null)
+        {
+            await process.StandardInput.WriteAsync(standardInput);
+        }
+
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
