@@ -10,19 +10,22 @@ namespace Shards.Tests.Deployment;
 /// <summary>
 /// deploy/kubernetes/*.yaml (no cluster runs here) read with a real YAML parser: the silo container's environment
 /// binds to the options the silo reads, its ports and probes agree with them, secrets come from the example Secret,
-/// the Service reaches the HTTP port, and the RBAC rights are those Microsoft.Orleans.Hosting.Kubernetes needs.
+/// the Service reaches the HTTP port, the RBAC rights are those Microsoft.Orleans.Hosting.Kubernetes needs, the silo
+/// and gateway ports take mutual TLS with the mounted cluster certificate, and the NetworkPolicy admits only silo pods
+/// to them.
 /// </summary>
 [Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class KubernetesManifestTests
 {
+    private const string ClusterTlsSecret = "shards-cluster-tls";
     private static readonly string s_folder = Path.Combine(RepositoryRoot(), "deploy", "kubernetes");
     private readonly List<YamlMappingNode> _documents = Documents();
 
     [Fact]
-    public void Manifests_declare_a_deployment_a_service_rbac_and_an_example_secret()
+    public void Manifests_declare_a_deployment_a_service_rbac_a_network_policy_and_an_example_secret()
     {
         Assert.Equal(
-            ["Deployment", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount"],
+            ["Deployment", "NetworkPolicy", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount"],
             _documents.Select(d => Scalar(d, "kind")).Order(StringComparer.Ordinal));
         Assert.All(_documents, d => Assert.False(string.IsNullOrEmpty(Scalar(d, "apiVersion"))));
     }
@@ -73,6 +76,7 @@ public sealed class KubernetesManifestTests
             [ShardsApiOptions.Section] = typeof(ShardsApiOptions),
             [ShardsTelemetryOptions.Section] = typeof(ShardsTelemetryOptions),
             [ShardsDashboardOptions.Section] = typeof(ShardsDashboardOptions),
+            [ShardsTlsOptions.Section] = typeof(ShardsTlsOptions),
         };
         var settings = SiloEnvironment().Keys.Where(k => k.StartsWith("Shards:", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(settings);
@@ -90,7 +94,7 @@ public sealed class KubernetesManifestTests
     {
         var secret = Kind("Secret");
         var data = (YamlMappingNode)secret["stringData"];
-        foreach (var value in SiloEnvironment().Values.Where(v => v!.StartsWith("secret:", StringComparison.Ordinal)))
+        foreach (var value in SiloEnvironment().Values.Where(v => v!.StartsWith("secret:" + Scalar(Get(secret, "metadata"), "name") + "/", StringComparison.Ordinal)))
         {
             var (name, key) = (value!["secret:".Length..].Split('/')[0], value.Split('/')[1]);
             Assert.Equal(Scalar(Get(secret, "metadata"), "name"), name);
@@ -118,6 +122,98 @@ public sealed class KubernetesManifestTests
         Assert.Equal(account, Scalar(Get(Kind("Deployment"), "spec", "template", "spec"), "serviceAccountName"));
         Assert.Equal(account, Scalar((YamlMappingNode)((YamlSequenceNode)Kind("RoleBinding")["subjects"]).Children.Single(), "name"));
         Assert.Equal(Scalar(Get(Kind("Role"), "metadata"), "name"), Scalar(Get(Kind("RoleBinding"), "roleRef"), "name"));
+    }
+
+    [Fact]
+    public void Silo_and_gateway_ports_take_mutual_tls_with_the_certificate_mounted_read_only_from_a_secret()
+    {
+        var environment = SiloEnvironment();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(environment).Build();
+        var tls = configuration.GetSection(ShardsTlsOptions.Section).Get<ShardsTlsOptions>()!;
+
+        Assert.True(tls.Enabled);
+        Assert.Equal($"secret:{ClusterTlsSecret}/password", tls.CertificatePassword);
+        var mount = ((YamlSequenceNode)Container()["volumeMounts"]).Children.Cast<YamlMappingNode>()
+            .Single(m => tls.CertificatePath!.StartsWith(Scalar(m, "mountPath") + "/", StringComparison.Ordinal));
+        Assert.Equal("true", Scalar(mount, "readOnly"));
+
+        var volume = ((YamlSequenceNode)Get(Kind("Deployment"), "spec", "template", "spec")["volumes"]).Children.Cast<YamlMappingNode>()
+            .Single(v => Scalar(v, "name") == Scalar(mount, "name"));
+        var source = Get(volume, "secret");
+        Assert.Equal(ClusterTlsSecret, Scalar(source, "secretName"));
+        var item = (YamlMappingNode)((YamlSequenceNode)source["items"]).Children.Single();
+        Assert.Equal(Path.GetFileName(tls.CertificatePath), Scalar(item, "path"));
+        Assert.Equal("cluster.pfx", Scalar(item, "key"));
+
+        // The mounted files belong to the pod's fsGroup and are group-readable only: the non-root user reads them.
+        var pod = Get(Kind("Deployment"), "spec", "template", "spec", "securityContext");
+        Assert.Equal(Scalar(pod, "runAsUser"), Scalar(pod, "fsGroup"));
+        Assert.Equal(Convert.ToInt32("440", 8), Convert.ToInt32(Scalar(source, "defaultMode"), 8));
+    }
+
+    [Fact]
+    public void No_secret_is_written_into_the_deployment()
+    {
+        var secretNames = SiloEnvironment().Where(pair => pair.Key.StartsWith("ConnectionStrings:", StringComparison.Ordinal) ||
+            pair.Key.Contains("Password", StringComparison.OrdinalIgnoreCase) || pair.Key.Contains("Keys", StringComparison.Ordinal)).ToList();
+
+        Assert.Equal(3, secretNames.Count);
+        Assert.All(secretNames, pair => Assert.StartsWith("secret:", pair.Value, StringComparison.Ordinal));
+        var deployment = File.ReadAllText(Path.Combine(s_folder, "deployment.yaml"));
+        Assert.DoesNotContain("Password=", deployment, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("change-me", deployment, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Network_policy_admits_only_silo_pods_to_the_silo_and_gateway_ports_and_anyone_to_http()
+    {
+        var policy = Kind("NetworkPolicy");
+        var podLabels = Get(Kind("Deployment"), "spec", "template", "metadata", "labels");
+        var spec = Get(policy, "spec");
+        Assert.True(SelectsSiloPods(Get(spec, "podSelector"), podLabels), "the policy does not select the silo pods");
+        Assert.Contains("Ingress", ((YamlSequenceNode)spec["policyTypes"]).Children.Select(c => ((YamlScalarNode)c).Value));
+
+        var containerPorts = ((YamlSequenceNode)Container()["ports"]).Children.Cast<YamlMappingNode>()
+            .ToDictionary(p => Scalar(p, "name")!, p => Scalar(p, "containerPort")!);
+        var rules = ((YamlSequenceNode)spec["ingress"]).Children.Cast<YamlMappingNode>().ToList();
+        Assert.NotEmpty(rules);
+        foreach (var rule in rules)
+        {
+            // A rule without ports admits every port; a port may be given by number or by the container port's name.
+            var ports = rule.Children.ContainsKey("ports")
+                ? ((YamlSequenceNode)rule["ports"]).Children.Cast<YamlMappingNode>()
+                    .Select(p => Scalar(p, "port")!).Select(p => containerPorts.GetValueOrDefault(p, p)).ToList()
+                : [.. containerPorts.Values];
+            if (!ports.Contains(containerPorts["silo"]) && !ports.Contains(containerPorts["gateway"]))
+            {
+                continue;
+            }
+
+            Assert.Equal([containerPorts["silo"], containerPorts["gateway"]], ports.Order(StringComparer.Ordinal));
+            var peers = rule.Children.ContainsKey("from") ? ((YamlSequenceNode)rule["from"]).Children.Cast<YamlMappingNode>().ToList() : [];
+            Assert.NotEmpty(peers);
+            Assert.All(peers, peer =>
+            {
+                Assert.Equal(["podSelector"], peer.Children.Keys.Select(k => ((YamlScalarNode)k).Value));
+                Assert.True(SelectsSiloPods(Get(peer, "podSelector"), podLabels), "a peer of the silo ports is not a silo pod");
+            });
+        }
+
+        Assert.Contains(rules, rule => !rule.Children.ContainsKey("from") && rule.Children.ContainsKey("ports") &&
+            ((YamlSequenceNode)rule["ports"]).Children.Cast<YamlMappingNode>().Select(p => Scalar(p, "port")).SequenceEqual([containerPorts["http"]]));
+    }
+
+    /// <summary>Whether a label selector (matchLabels only) is non-empty and matches every silo pod, by the service's component label too.</summary>
+    private static bool SelectsSiloPods(YamlMappingNode selector, YamlMappingNode podLabels)
+    {
+        if (selector.Children.Keys.Any(k => ((YamlScalarNode)k).Value != "matchLabels"))
+        {
+            return false;
+        }
+
+        var labels = Get(selector, "matchLabels").Children.ToDictionary(p => ((YamlScalarNode)p.Key).Value!, p => ((YamlScalarNode)p.Value).Value);
+        return labels.ContainsKey("app.kubernetes.io/component") &&
+            labels.All(pair => podLabels.Children.ContainsKey(pair.Key) && Scalar(podLabels, pair.Key) == pair.Value);
     }
 
     /// <summary>
