@@ -9,7 +9,8 @@ namespace Shards.Tests.Deployment;
 
 /// <summary>
 /// docker-compose.yml (no engine runs here) read with a real YAML parser: the silos' environment binds to the
-/// options the hosts read, their ports agree with the image and nginx, and nothing pins a host port on a silo.
+/// options the hosts read, their ports agree with the image and nginx, nothing pins a host port on a silo, and the
+/// silo and gateway ports take mutual TLS with the cluster certificate from the git-ignored deploy/tls/.
 /// </summary>
 [Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class ComposeFileTests
@@ -65,6 +66,7 @@ public sealed class ComposeFileTests
             [ShardsClusterOptions.Section] = typeof(ShardsClusterOptions),
             [SiloEndpointOptions.Section] = typeof(SiloEndpointOptions),
             [ShardsApiOptions.Section] = typeof(ShardsApiOptions),
+            [ShardsTlsOptions.Section] = typeof(ShardsTlsOptions),
         };
         foreach (var key in SiloEnvironment().Keys.Where(k => k.StartsWith("Shards:", StringComparison.Ordinal)))
         {
@@ -80,13 +82,28 @@ public sealed class ComposeFileTests
     {
         var compose = File.ReadAllText(Path.Combine(s_root, "docker-compose.yml"));
         var example = File.ReadAllText(Path.Combine(s_root, ".env.example"));
-        foreach (var secret in new[] { "POSTGRES_PASSWORD", "SHARDS_API_KEY" })
+        foreach (var secret in new[] { "POSTGRES_PASSWORD", "SHARDS_API_KEY", "SHARDS_TLS_PASSWORD" })
         {
             Assert.Contains($"${{{secret}:?", compose, StringComparison.Ordinal);
             Assert.Contains($"{secret}=", example, StringComparison.Ordinal);
         }
 
         Assert.Contains(".env", File.ReadAllLines(Path.Combine(s_root, ".gitignore")));
+    }
+
+    [Fact]
+    public void Silos_take_mutual_tls_with_the_certificate_mounted_read_only_from_the_git_ignored_folder()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(SiloEnvironment()).Build();
+        var tls = configuration.GetSection(ShardsTlsOptions.Section).Get<ShardsTlsOptions>()!;
+
+        Assert.True(tls.Enabled);
+        Assert.Equal("secret", tls.CertificatePassword);
+        var mounts = ((YamlSequenceNode)Service("silo")["volumes"]).Children.Select(v => ((YamlScalarNode)v).Value!.Split(':')).ToList();
+        var mount = Assert.Single(mounts, m => tls.CertificatePath!.StartsWith(m[1] + "/", StringComparison.Ordinal));
+        Assert.Equal(["./deploy/tls", "ro"], new[] { mount[0], mount[2] });
+        Assert.Contains("deploy/tls/", File.ReadAllLines(Path.Combine(s_root, ".gitignore")));
+        Assert.True(File.Exists(Path.Combine(s_root, "scripts", "make-cluster-cert.sh")), "the script that makes deploy/tls/ is missing");
     }
 
     /// <summary>The silo's environment as configuration keys (__ → :), secrets replaced by placeholders.</summary>
