@@ -48,6 +48,7 @@ public static class ShardsSiloExtensions
         var telemetry = SiloSettings.Bind(builder, ShardsTelemetryOptions.Section, new ShardsTelemetryOptionsValidator());
         var dashboard = SiloSettings.Bind(builder, ShardsDashboardOptions.Section, new ShardsDashboardOptionsValidator());
         var tls = ClusterTls.From(builder.Configuration.GetSection(ShardsTlsOptions.Section).Get<ShardsTlsOptions>());
+        var kubernetes = builder.Configuration.GetSection(ShardsKubernetesOptions.Section).Get<ShardsKubernetesOptions>() ?? new();
 
         // The settings only services read: bound when the container is built, validated at start.
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>());
@@ -58,9 +59,17 @@ public static class ShardsSiloExtensions
         builder.AddShardsTelemetry(endpoints.EffectiveName, telemetry);
         builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString.Value, cluster, endpoints, failureDetection, storage, tls)
             .AddShardsSiloTelemetry(telemetry)
-            .AddShardsDashboard(dashboard));
+            .AddShardsDashboard(dashboard)
+            .AddShardsKubernetesHosting(kubernetes));
         return builder;
     }
+
+    /// <summary>
+    /// Microsoft.Orleans.Hosting.Kubernetes when <see cref="ShardsKubernetesOptions.Enabled"/>: the silo watches the
+    /// cluster's pods and declares a silo dead as soon as its pod is deleted. Only inside a pod.
+    /// </summary>
+    internal static ISiloBuilder AddShardsKubernetesHosting(this ISiloBuilder silo, ShardsKubernetesOptions kubernetes) =>
+        kubernetes.Enabled ? silo.UseKubernetesHosting() : silo;
 
     /// <summary>
     /// The silo-builder part, shared with in-process test clusters. <paramref name="connectionString"/> is the main

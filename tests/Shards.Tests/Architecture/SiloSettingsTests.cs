@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Orleans.Hosting.Kubernetes;
 using Shards.Server.Options;
 using Shards.Server.Silo;
 using Shards.Storage.Postgres;
@@ -23,6 +24,32 @@ public sealed class SiloSettingsTests
 
         Assert.Contains(named, refused.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Kubernetes_hosting_is_off_unless_the_setting_turns_it_on()
+    {
+        var wired = true;
+        await using var app = ShardsSiloHost.Build([Database], builder => wired = IsKubernetesHostingWired(builder.Services));
+
+        Assert.False(wired);
+    }
+
+    [Fact]
+    public void Kubernetes_hosting_is_wired_when_the_setting_turns_it_on_and_needs_the_pod_outside_a_pod()
+    {
+        var wired = false;
+
+        // Outside a pod (no POD_NAMESPACE, POD_NAME, POD_IP) the silo stops while it is built, naming the variable.
+        var refused = Assert.Throws<OptionsValidationException>(() =>
+            ShardsSiloHost.Build([Database, "--Shards:Kubernetes:Enabled=true"], builder => wired = IsKubernetesHostingWired(builder.Services)));
+
+        Assert.True(wired);
+        Assert.Contains("POD_", refused.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>UseKubernetesHosting registers the validator of its options (and its agent, which needs the API server).</summary>
+    private static bool IsKubernetesHostingWired(IServiceCollection services) =>
+        services.Any(d => d.ServiceType == typeof(IValidateOptions<KubernetesHostingOptions>));
 
     [Fact]
     public async Task Services_read_the_very_instance_the_silo_was_built_with()

@@ -46,6 +46,8 @@ public sealed class KubernetesManifestTests
         Assert.Equal(["secret:shards-secrets/api-key"], api.Keys);
         Assert.Equal("secret:shards-secrets/connection-string", configuration.GetConnectionString(ConnectionStringNames.Shards));
         Assert.Equal(TelemetryExporter.Prometheus, telemetry.Exporter);
+        Assert.True(configuration.GetSection(ShardsKubernetesOptions.Section).Get<ShardsKubernetesOptions>()!.Enabled);
+        Assert.All(["POD_NAME", "POD_NAMESPACE", "POD_IP"], variable => Assert.StartsWith("from:", SiloEnvironment()[variable], StringComparison.Ordinal));
 
         var container = Container();
         var ports = ((YamlSequenceNode)container["ports"]).Children.Cast<YamlMappingNode>()
@@ -77,6 +79,7 @@ public sealed class KubernetesManifestTests
             [ShardsTelemetryOptions.Section] = typeof(ShardsTelemetryOptions),
             [ShardsDashboardOptions.Section] = typeof(ShardsDashboardOptions),
             [ShardsTlsOptions.Section] = typeof(ShardsTlsOptions),
+            [ShardsKubernetesOptions.Section] = typeof(ShardsKubernetesOptions),
         };
         var settings = SiloEnvironment().Keys.Where(k => k.StartsWith("Shards:", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(settings);
