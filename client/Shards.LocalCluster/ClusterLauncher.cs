@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Orleans.Runtime;
 using Shards.Client;
 using Shards.Contracts.Operations;
 using Shards.LocalCluster.Postgres;
@@ -31,6 +32,9 @@ public sealed class ClusterLauncher : IAsyncDisposable
     private readonly List<SupervisedSilo> _silos = [];
     private readonly List<Task> _monitors = [];
     private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>This run's operator token: its silos get it, and only calls that carry it may declare a silo dead.</summary>
+    private readonly string _operatorToken = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
     private readonly SemaphoreSlim _rolling = new(1, 1);
 
     /// <summary>Guards <see cref="_silos"/>, <see cref="_monitors"/> and the state file's writes.</summary>
@@ -348,6 +352,9 @@ public sealed class ClusterLauncher : IAsyncDisposable
             startInfo.Environment["Shards__Api__Keys__0"] = _options.ApiKey;
         }
 
+        // Only the launcher may declare its silos dead (OperatorOnly): a token of this run, never on a command line.
+        startInfo.Environment["Shards__Operator__Token"] = _operatorToken;
+
         startInfo.Environment["DOTNET_ENVIRONMENT"] = Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT") ?? "Production";
 
         var log = new StreamWriter(new FileStream(silo.LogFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
@@ -583,7 +590,17 @@ public sealed class ClusterLauncher : IAsyncDisposable
 
             var address = SiloAddress.New(new IPEndPoint(IPAddress.Parse(row.Address), row.Port), row.Generation);
             var grains = _adminClient.Services.GetRequiredService<IClusterClient>();
-            var routes = Enumerable.Range(0, DeclarationRoutes).Select(key => grains.GetGrain<IClusterAdminGrain>(key).DeclareDeadAsync(address)).ToList();
+            List<Task<bool>> routes;
+            RequestContext.Set(OperatorCalls.TokenKey, _operatorToken);
+            try
+            {
+                routes = Enumerable.Range(0, DeclarationRoutes).Select(key => grains.GetGrain<IClusterAdminGrain>(key).DeclareDeadAsync(address)).ToList();
+            }
+            finally
+            {
+                RequestContext.Remove(OperatorCalls.TokenKey);
+            }
+
             var declared = await FirstAnswerAsync(routes).WaitAsync(TimeSpan.FromSeconds(5), _stopping.Token);
             _report($"{silo.Name} declared dead by the launcher {watch.Elapsed.TotalMilliseconds:0} ms after its process exited ({(declared ? "done" : "already dead")})");
         }

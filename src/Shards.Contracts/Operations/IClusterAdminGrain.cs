@@ -9,8 +9,10 @@ public interface IClusterAdminGrain : IGrainWithIntegerKey
 {
     /// <summary>
     /// Writes <paramref name="silo"/> as Dead into the membership table and tells the other silos. False when the
-    /// silo was not active (already dead, or unknown).
+    /// silo was not active (already dead, or unknown). Operators only (<see cref="OperatorOnlyAttribute"/>): the launcher
+    /// sends the token it gave its silos.
     /// </summary>
+    [OperatorOnly]
     Task<bool> DeclareDeadAsync(SiloAddress silo);
 
     /// <summary>

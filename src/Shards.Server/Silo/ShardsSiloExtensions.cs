@@ -53,6 +53,8 @@ public static class ShardsSiloExtensions
         // The settings only services read: bound when the container is built, validated at start.
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>());
         builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section).ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ShardsOperatorOptions>, ShardsOperatorOptionsValidator>());
+        builder.Services.AddOptions<ShardsOperatorOptions>().BindConfiguration(ShardsOperatorOptions.Section).ValidateOnStart();
         builder.Services.AddHostedService<ParentProcessWatch>();
         builder.Services.AddHealthChecks().AddCachedReadinessCheck<PostgresHealthCheck>("postgresql");
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
@@ -86,6 +88,7 @@ public static class ShardsSiloExtensions
         ClusterTls? tls = null)
     {
         var detection = failureDetection ?? new FailureDetectionOptions();
+        silo.AddIncomingGrainCallFilter<OperatorCallFilter>();
         silo.Configure<ClusterMembershipOptions>(o =>
         {
             o.ProbeTimeout = detection.ProbeTimeout;
