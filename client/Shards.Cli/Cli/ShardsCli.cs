@@ -59,8 +59,9 @@ public static class ShardsCli
     }
 
     /// <summary>
-    /// <c>shards shards ...</c> means <c>shards map ...</c> (a subcommand cannot be named like the root command): the
-    /// first argument that is neither a global option nor its value is the command.
+    /// <c>shards shards ...</c> means <c>shards map ...</c> (a subcommand cannot be named like the root command), and
+    /// <c>shards help [COMMAND ...]</c> means <c>shards [COMMAND ...] --help</c>: the first argument that is neither a global
+    /// option nor its value is the command.
     /// </summary>
     public static string[] Spelled(string[] args)
     {
@@ -72,10 +73,18 @@ public static class ShardsCli
             }
             else if (!args[i].StartsWith('-'))
             {
+                if (args[i] == HelpWord)
+                {
+                    return [.. Spelled([.. args[..i], .. args[(i + 1)..]]), "--help"];
+                }
+
                 return args[i] == ShardsCommand.Spelling ? [.. args[..i], ShardsCommand.Name, .. args[(i + 1)..]] : args;
             }
         }
 
         return args;
     }
+
+    /// <summary><c>shards help load</c>: the help of the command after it.</summary>
+    private const string HelpWord = "help";
 }

@@ -17,6 +17,14 @@ public sealed class ShardsCommandLineTests
         Assert.Equal(expected, ShardsCli.Spelled(args));
 
     [Theory]
+    [InlineData(new[] { "help" }, new[] { "--help" })]
+    [InlineData(new[] { "help", "cart", "add" }, new[] { "cart", "add", "--help" })]
+    [InlineData(new[] { "--json", "help", "load" }, new[] { "--json", "load", "--help" })]
+    [InlineData(new[] { "help", "shards" }, new[] { "map", "--help" })]
+    public void Shards_help_is_the_help_of_the_command_after_it(string[] args, string[] expected) =>
+        Assert.Equal(expected, ShardsCli.Spelled(args));
+
+    [Theory]
     [InlineData("shards")]
     [InlineData("--json shards")]
     [InlineData("map --json")]
