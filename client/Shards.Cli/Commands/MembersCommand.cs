@@ -17,6 +17,14 @@ internal static class MembersCommand
         {
             var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, ct);
             var rows = await new MembershipTableReader(context.DataSources.For(connectionString)).ReadAsync(context.Cluster.ClusterId, ct);
+            if (rows.Count == 0)
+            {
+                throw new CliException(
+                    $"No silo of cluster '{context.Cluster.ClusterId}' has ever joined on this database: check --cluster-id " +
+                    "(the default is 'shards'), or start the cluster with 'shards cluster up'.",
+                    ExitCodes.NotFound);
+            }
+
             var shown = parseResult.GetValue(all) ? rows : rows.Where(r => r.Status != SiloStatusCode.Dead).ToList();
             // PID and HTTP port come from the state file of the 'shards cluster up' running from this folder (matched by
             // name and silo port), not from the table.
