@@ -4,6 +4,7 @@ using Shards.Client;
 using Shards.Postgres;
 using Shards.Server.Options;
 using YamlDotNet.RepresentationModel;
+using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Deployment;
 
@@ -15,7 +16,7 @@ namespace Shards.Tests.Deployment;
 [Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class ComposeFileTests
 {
-    private static readonly string s_root = RepositoryRoot();
+    private static readonly string s_root = TestRepository.Root;
     private readonly YamlMappingNode _services = Services();
 
     [Fact]
@@ -122,18 +123,5 @@ public sealed class ComposeFileTests
         using var reader = new StreamReader(Path.Combine(s_root, "docker-compose.yml"));
         yaml.Load(reader);
         return (YamlMappingNode)((YamlMappingNode)yaml.Documents[0].RootNode)["services"];
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Shards.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Shards.sln not found above the test's folder.");
     }
 }

@@ -4,6 +4,7 @@ using Shards.Client;
 using Shards.Postgres;
 using Shards.Server.Options;
 using YamlDotNet.RepresentationModel;
+using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Deployment;
 
@@ -18,7 +19,7 @@ namespace Shards.Tests.Deployment;
 public sealed class KubernetesManifestTests
 {
     private const string ClusterTlsSecret = "shards-cluster-tls";
-    private static readonly string s_folder = Path.Combine(RepositoryRoot(), "deploy", "kubernetes");
+    private static readonly string s_folder = Path.Combine(TestRepository.Root, "deploy", "kubernetes");
     private readonly List<YamlMappingNode> _documents = Documents();
 
     [Fact]
@@ -254,18 +255,5 @@ public sealed class KubernetesManifestTests
         }
 
         return documents;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Shards.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Shards.sln not found above the test's folder.");
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Shards.LocalCluster;
+using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Deployment;
 
@@ -17,7 +18,7 @@ public sealed class NginxLimitsTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var shipped = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "deploy", "nginx.conf"));
+        var shipped = await File.ReadAllTextAsync(Path.Combine(TestRepository.Root, "deploy", "nginx.conf"));
         var config = shipped
             .Replace("127.0.0.0/8 1;", "127.0.0.0/8 0;", StringComparison.Ordinal)
             .Replace("rate=500r/s", "rate=1r/s", StringComparison.Ordinal)
@@ -70,17 +71,4 @@ public sealed class NginxLimitsTests : IAsyncLifetime
     private static string Nginx() =>
         s_nginxPaths.FirstOrDefault(File.Exists)
         ?? throw new InvalidOperationException("nginx is not installed (tests/run installs it: apt-get install nginx).");
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Shards.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Shards.sln not found above the test's folder.");
-    }
 }

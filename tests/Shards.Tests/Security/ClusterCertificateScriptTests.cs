@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Shards.Client;
+using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Security;
 
@@ -50,7 +51,7 @@ public sealed class ClusterCertificateScriptTests : IDisposable
 
     private static async Task<(int ExitCode, string Output)> RunAsync(string folder)
     {
-        var script = Path.Combine(RepositoryRoot(), "scripts", "make-cluster-cert.sh");
+        var script = Path.Combine(TestRepository.Root, "scripts", "make-cluster-cert.sh");
         using var process = Process.Start(new ProcessStartInfo("bash", [script, folder])
         {
             RedirectStandardOutput = true,
@@ -60,18 +61,5 @@ public sealed class ClusterCertificateScriptTests : IDisposable
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
         return (process.ExitCode, await stdout + await stderr);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Shards.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Shards.sln not found above the test's folder.");
     }
 }

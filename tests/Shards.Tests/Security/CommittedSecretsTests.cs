@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Shards.Tests.Infrastructure;
 
 namespace Shards.Tests.Security;
 
@@ -11,7 +12,7 @@ namespace Shards.Tests.Security;
 [Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed partial class CommittedSecretsTests
 {
-    private static readonly string s_root = RepositoryRoot();
+    private static readonly string s_root = TestRepository.Root;
 
     public static IEnumerable<object[]> SettingsFiles()
     {
@@ -143,18 +144,6 @@ public sealed partial class CommittedSecretsTests
         }
     }
 
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Shards.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("Shards.sln not found above the test's folder.");
-    }
 
     /// <summary>An environment entry of the compose file whose name says it is a secret: <c>NAME: value</c> or <c>NAME=value</c>.</summary>
     [GeneratedRegex(@"^\s*-?\s*(?<name>[A-Za-z_]*(PASSWORD|SECRET|API_KEY|Keys__\d+)[A-Za-z_0-9]*)\s*[:=]\s*(?<value>\S.*)$", RegexOptions.IgnoreCase)]
