@@ -65,6 +65,15 @@ public sealed class ClusterLauncher : IAsyncDisposable
     /// <summary>Starts the configured number of silos and waits until every one is Active.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (_options.PruneDeadMembersOnStart)
+        {
+            var pruned = await DeadMembersPruner.PruneAsync(_options.ConnectionString, _options.ClusterId, TimeSpan.Zero, cancellationToken);
+            if (pruned.Count > 0)
+            {
+                _report($"removed {pruned.Count} dead silo row(s) of earlier runs from the membership table");
+            }
+        }
+
         var starting = new List<SupervisedSilo>();
         for (var i = 0; i < _options.SiloCount; i++)
         {

@@ -21,6 +21,13 @@ public sealed class LauncherOptions
         set => _serviceId = value;
     }
 
+    /// <summary>
+    /// Before the first silo starts, delete the cluster's Dead rows left by earlier runs from the membership table (as
+    /// <c>shards members prune</c> does): every run adds a row per silo incarnation, and Orleans' own cleanup removes
+    /// them only after <c>DefunctSiloExpiration</c> and only while a silo runs.
+    /// </summary>
+    public bool PruneDeadMembersOnStart { get; set; } = true;
+
     /// <summary>Restart a silo that exits without being asked to (as a cluster master re-forks a crashed worker).</summary>
     public bool RestartCrashedSilos { get; set; } = true;
 

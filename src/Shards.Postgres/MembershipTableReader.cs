@@ -68,19 +68,23 @@ public sealed class MembershipTableReader(NpgsqlDataSource database)
         var rows = new List<MembershipRow>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            rows.Add(new MembershipRow(
-                SiloName: reader.GetString(0),
-                HostName: reader.GetString(1),
-                Address: reader.GetString(2),
-                Port: reader.GetInt32(3),
-                Generation: reader.GetInt32(4),
-                GatewayPort: reader.IsDBNull(5) ? 0 : reader.GetInt32(5),
-                Status: (SiloStatusCode)reader.GetInt32(6),
-                StartTime: reader.GetFieldValue<DateTimeOffset>(7),
-                IAmAliveTime: reader.GetFieldValue<DateTimeOffset>(8),
-                SuspectTimes: reader.IsDBNull(9) ? null : reader.GetString(9)));
+            rows.Add(ReadRow(reader));
         }
 
         return rows;
     }
+
+    /// <summary>One row in the column order siloname, hostname, address, port, generation, proxyport, status, starttime, iamalivetime, suspecttimes.</summary>
+    internal static MembershipRow ReadRow(NpgsqlDataReader reader) =>
+        new(
+            SiloName: reader.GetString(0),
+            HostName: reader.GetString(1),
+            Address: reader.GetString(2),
+            Port: reader.GetInt32(3),
+            Generation: reader.GetInt32(4),
+            GatewayPort: reader.IsDBNull(5) ? 0 : reader.GetInt32(5),
+            Status: (SiloStatusCode)reader.GetInt32(6),
+            StartTime: reader.GetFieldValue<DateTimeOffset>(7),
+            IAmAliveTime: reader.GetFieldValue<DateTimeOffset>(8),
+            SuspectTimes: reader.IsDBNull(9) ? null : reader.GetString(9));
 }

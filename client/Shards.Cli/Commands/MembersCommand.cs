@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Shards.Cli.Core;
+using Shards.Load;
 using Shards.LocalCluster;
 using Shards.Postgres;
 
@@ -13,6 +14,7 @@ internal static class MembersCommand
         var all = new Option<bool>("--all") { Description = "Also list silos that are dead or shut down" };
         var command = new Command("members", "Show the cluster's membership table: silo, address, status, start time, last I-am-alive");
         command.Options.Add(all);
+        command.Subcommands.Add(Prune(global));
         global.SetAction(command, async (parseResult, context, ct) =>
         {
             var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, ct);
@@ -58,6 +60,39 @@ internal static class MembersCommand
                     r.SiloName, r.HostName, r.Address, r.Port, r.Generation, r.GatewayPort, r.Status, r.StartTime, r.IAmAliveTime,
                     r.SuspectTimes, r.Endpoint, r.SiloAddress, Local(r)?.Pid, HttpPort = Local(r)?.HttpPort is > 0 and var port ? port : (int?)null,
                 }),
+            });
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    /// <summary><c>shards members prune</c>: deletes the cluster's Dead rows (every one, or those older than --older-than).</summary>
+    private static Command Prune(GlobalOptions global)
+    {
+        var olderThan = DurationOption.Create(
+            "--older-than",
+            "Only rows whose start, last I-am-alive and suspicion votes are older than this: 30s, 10m, 1h or seconds " +
+            "(default 0: every Dead row; the silos' own cleanup waits for DefunctSiloExpiration, 1h)",
+            TimeSpan.Zero,
+            zeroAllowed: true);
+        var command = new Command("prune", "Delete the cluster's Dead silo rows from the membership table; Active, Joining and ShuttingDown rows are never touched")
+        {
+            olderThan,
+        };
+        global.SetAction(command, async (parseResult, context, ct) =>
+        {
+            var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, ct);
+            var age = parseResult.GetValue(olderThan);
+            var removed = await new DeadMembersPruner(context.DataSources.For(connectionString)).PruneAsync(context.Cluster.ClusterId, age, ct);
+            context.Output.Line(
+                $"Removed {removed.Count} dead row(s) of cluster '{context.Cluster.ClusterId}'" +
+                (age > TimeSpan.Zero ? $" older than {LoadDuration.Format(age)}." : "."));
+            context.Output.Document(new
+            {
+                clusterId = context.Cluster.ClusterId,
+                olderThanSeconds = age.TotalSeconds,
+                removed = removed.Count,
+                silos = removed.Select(r => new { r.SiloName, r.SiloAddress, r.StartTime, r.IAmAliveTime }),
             });
             return ExitCodes.Ok;
         });
