@@ -39,6 +39,7 @@ public static partial class ShardsClientExtensions
             });
             client.AddShardsCallResilience(options);
             client.Services.AddPostgresDataSources(dataSources);
+            client.Services.AllowGrainCallCountersOnTheWire();
             client.Services.AddHostedService(services => new MembershipDeathWatch(
                 services.GetRequiredService<PostgresDataSources>().For(connectionString), cluster.ClusterId, options, services.GetRequiredService<GatewayLossSignal>(), services.GetRequiredService<ILogger<MembershipDeathWatch>>()));
             if (tls is not null)

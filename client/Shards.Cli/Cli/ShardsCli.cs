@@ -16,6 +16,7 @@ public static class ShardsCli
         root.Subcommands.Add(DbCommands.Create(global));
         root.Subcommands.Add(ClusterCommands.Create(global));
         root.Subcommands.Add(MembersCommand.Create(global));
+        root.Subcommands.Add(TopCommand.Create(global));
         root.Subcommands.Add(StoreCommands.Product(global));
         root.Subcommands.Add(StoreCommands.Cart(global));
         root.Subcommands.Add(StoreCommands.Where(global));

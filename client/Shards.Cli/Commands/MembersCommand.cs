@@ -12,11 +12,18 @@ internal static class MembersCommand
     public static Command Create(GlobalOptions global)
     {
         var all = new Option<bool>("--all") { Description = "Also list silos that are dead or shut down" };
+        var watch = new Option<bool>("--watch") { Description = "Keep refreshing, as 'shards top' does (its live view, until Ctrl+C)" };
         var command = new Command("members", "Show the cluster's membership table: silo, address, status, start time, last I-am-alive");
         command.Options.Add(all);
+        command.Options.Add(watch);
         command.Subcommands.Add(Prune(global));
         global.SetAction(command, async (parseResult, context, ct) =>
         {
+            if (parseResult.GetValue(watch))
+            {
+                return await TopCommand.RunAsync(context, TopSettings.Default, ct);
+            }
+
             var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: false, ct);
             var rows = await new MembershipTableReader(context.DataSources.For(connectionString)).ReadAsync(context.Cluster.ClusterId, ct);
             if (rows.Count == 0)

@@ -1,14 +1,19 @@
 using System.Diagnostics;
+using Shards.Client;
 
 namespace Shards.Server.Observability;
 
-/// <summary>Times every call this silo serves on one of Shards' grain interfaces (Orleans' own system calls are left out).</summary>
-internal sealed class GrainCallMetricsFilter(SiloMetrics metrics) : IIncomingGrainCallFilter
+/// <summary>
+/// Counts every call this silo serves on one of Shards' grain interfaces, and the failed ones (<see cref="GrainCallCounters"/>,
+/// what <c>shards top</c> reads), and times it when the duration histogram is exported (Orleans' own system calls are
+/// left out of both).
+/// </summary>
+internal sealed class GrainCallMetricsFilter(SiloMetrics metrics, GrainCallCounters counters) : IIncomingGrainCallFilter
 {
     public async Task Invoke(IIncomingGrainCallContext context)
     {
         var grainInterface = context.Request.GetInterfaceType();
-        if (!metrics.GrainCallsEnabled || grainInterface.Namespace?.StartsWith("Shards.", StringComparison.Ordinal) != true)
+        if (grainInterface.Namespace?.StartsWith("Shards.", StringComparison.Ordinal) != true)
         {
             await context.Invoke();
             return;
@@ -23,7 +28,11 @@ internal sealed class GrainCallMetricsFilter(SiloMetrics metrics) : IIncomingGra
         }
         finally
         {
-            metrics.RecordGrainCall(grainInterface.Name, context.MethodName, failed, Stopwatch.GetElapsedTime(started));
+            counters.Record(failed);
+            if (metrics.GrainCallsEnabled)
+            {
+                metrics.RecordGrainCall(grainInterface.Name, context.MethodName, failed, Stopwatch.GetElapsedTime(started));
+            }
         }
     }
 }

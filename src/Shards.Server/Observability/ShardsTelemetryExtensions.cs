@@ -11,8 +11,10 @@ using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
+using Orleans.Providers;
 using Shards.Api.Security;
 using Shards.Api.Telemetry;
+using Shards.Client;
 using Shards.Server.Options;
 
 namespace Shards.Server.Observability;
@@ -34,6 +36,9 @@ public static class ShardsTelemetryExtensions
     public static IHostApplicationBuilder AddShardsTelemetry(this IHostApplicationBuilder builder, string siloName, ShardsTelemetryOptions telemetry)
     {
         builder.Services.AddSingleton<SiloMetrics>();
+        builder.Services.AddSingleton<GrainCallCounters>();
+        builder.Services.AddKeyedSingleton<IControllable>(GrainCallCounters.ProviderName, (services, _) => services.GetRequiredService<GrainCallCounters>());
+        builder.Services.AllowGrainCallCountersOnTheWire();
         if (telemetry.Exporter == TelemetryExporter.None)
         {
             return builder;
@@ -75,15 +80,18 @@ public static class ShardsTelemetryExtensions
         return builder;
     }
 
-    /// <summary>The silo-builder part: the grain-call timer, and trace propagation through grain calls when traces are exported.</summary>
+    /// <summary>
+    /// The silo-builder part: the grain-call counter and timer (counting always, for <c>shards top</c>; timing when
+    /// exported), and trace propagation through grain calls when traces are exported.
+    /// </summary>
     public static ISiloBuilder AddShardsSiloTelemetry(this ISiloBuilder silo, ShardsTelemetryOptions telemetry)
     {
+        silo.AddIncomingGrainCallFilter<GrainCallMetricsFilter>();
         if (telemetry.Exporter == TelemetryExporter.None)
         {
             return silo;
         }
 
-        silo.AddIncomingGrainCallFilter<GrainCallMetricsFilter>();
         if (telemetry.Exporter == TelemetryExporter.Otlp && telemetry.Traces)
         {
             silo.AddActivityPropagation();
