@@ -29,6 +29,7 @@ public static class ShardsCli
         root.Subcommands.Add(KillCommand.Create(global));
         root.Subcommands.Add(LoadCommand.Create(global));
         root.Subcommands.Add(BenchCommand.Create(global));
+        root.Subcommands.Add(CompletionCommand.Create(global));
         return root;
     }
 
