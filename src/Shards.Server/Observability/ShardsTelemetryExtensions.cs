@@ -13,6 +13,7 @@ using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Shards.Api.Security;
 using Shards.Api.Telemetry;
+using Shards.Contracts;
 using Shards.Server.Options;
 
 namespace Shards.Server.Observability;
