@@ -36,7 +36,8 @@ public static class ShardedStorageSiloBuilderExtensions
     /// <summary>
     /// The silo's shard databases, their data sources (<see cref="PostgresDataSourcesServiceCollectionExtensions.AddShardsDataSources"/>:
     /// the main database's, and each shard's keyed by its name), the shard map's store and monitor (the map itself lives
-    /// in the main database at <paramref name="mainConnectionString"/>) and <see cref="ShardInspection"/>. Throws
+    /// in the main database at <paramref name="mainConnectionString"/>), <see cref="ShardInspection"/> and the listing's
+    /// <see cref="IStoredStateQuery"/> over the map's shards (<see cref="ShardedStateQuery"/>). Throws
     /// <see cref="OptionsValidationException"/> for a bad configuration.
     /// </summary>
     public static ISiloBuilder AddShardMap(this ISiloBuilder silo, string mainConnectionString, ShardSet shards, ShardsStorageOptions storage)
@@ -55,6 +56,11 @@ public static class ShardedStorageSiloBuilderExtensions
             storage,
             services.GetService<TimeProvider>() ?? TimeProvider.System,
             services.GetRequiredService<ILogger<ShardMapMonitor>>()));
+        silo.Services.AddSingleton<IStoredStateQuery>(services => new ShardedStateQuery(
+            services.GetRequiredService<ShardMapMonitor>(),
+            services.GetRequiredService<PostgresDataSources>(),
+            new OrleansGrainStorageSerializer(services.GetRequiredService<Orleans.Serialization.Serializer>()),
+            storage.CommandTimeout));
         return silo;
     }
 

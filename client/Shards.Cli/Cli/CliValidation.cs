@@ -33,6 +33,15 @@ internal static class CliValidation
         }
     }
 
+    /// <summary>A whole number option from <paramref name="min"/> to <paramref name="max"/>.</summary>
+    public static void InRange(int value, int min, int max, string option)
+    {
+        if (value < min || value > max)
+        {
+            throw new DomainRuleException($"{option} must be from {min} to {max}; it was {value}.");
+        }
+    }
+
     private static void Check(SymbolResult result, Action validate)
     {
         try

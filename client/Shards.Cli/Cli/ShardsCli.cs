@@ -23,6 +23,7 @@ public static class ShardsCli
         root.Subcommands.Add(StoreCommands.Seed(global));
         root.Subcommands.Add(OrderCommands.Checkout(global));
         root.Subcommands.Add(OrderCommands.Order(global));
+        root.Subcommands.Add(EventsCommand.Create(global));
         root.Subcommands.Add(DistributionCommand.Create(global));
         root.Subcommands.Add(ShardsCommand.Create(global));
         root.Subcommands.Add(ReshardCommand.Create(global));

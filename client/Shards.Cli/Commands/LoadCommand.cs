@@ -268,7 +268,7 @@ internal static class LoadCommand
         public void Dispose() => Owned?.Dispose();
     }
 
-    private static TimeSpan? ParseDuration(ArgumentResult result)
+    internal static TimeSpan? ParseDuration(ArgumentResult result)
     {
         try
         {

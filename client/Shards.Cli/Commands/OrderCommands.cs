@@ -55,19 +55,25 @@ internal static class OrderCommands
             return ExitCodes.Ok;
         });
         order.Subcommands.Add(get);
+        order.Subcommands.Add(ListingCommands.Orders(global));
         return order;
     }
 
     /// <summary>The order without its payment token, a secret: its hint instead, also in the steps and the failure reason.</summary>
-    private static void PrintOrder(CliContext context, OrderView unredacted)
+    internal static OrderView Redacted(OrderView unredacted)
     {
         var token = unredacted.PaymentToken;
-        var order = unredacted with
+        return unredacted with
         {
             PaymentToken = PaymentTokens.Hint(token),
             FailureReason = unredacted.FailureReason is { } reason ? PaymentTokens.Redact(reason, token) : null,
             Steps = unredacted.Steps.Select(s => s with { Detail = PaymentTokens.Redact(s.Detail, token) }).ToArray(),
         };
+    }
+
+    private static void PrintOrder(CliContext context, OrderView unredacted)
+    {
+        var order = Redacted(unredacted);
         var outcome = order.Status switch
         {
             OrderStatus.Paid when order.PendingDeliveries > 0 => $"Paid (purchased not yet acknowledged by {order.PendingDeliveries} subscriber(s))",

@@ -63,6 +63,7 @@ internal static class StoreCommands
         product.Subcommands.Add(get);
         product.Subcommands.Add(reserve);
         product.Subcommands.Add(release);
+        product.Subcommands.Add(ListingCommands.Products(global));
         return product;
     }
 
@@ -99,6 +100,7 @@ internal static class StoreCommands
         cart.Subcommands.Add(Make("remove", "Remove a line", (g, p) => g.RemoveAsync(p.GetValue(sku)!), sku));
         cart.Subcommands.Add(Make("get", "Show a cart with line totals", (g, _) => g.GetAsync()));
         cart.Subcommands.Add(Make("clear", "Empty a cart", (g, _) => g.ClearAsync()));
+        cart.Subcommands.Add(ListingCommands.Carts(global));
         return cart;
     }
 

@@ -160,8 +160,8 @@ public static class ShardsApiExtensions
         ProductRoutes.Map(services);
         CartRoutes.Map(services);
         ClusterRoutes.MapWhere(services);
-
         OrderRoutes.Map(services);
+        ListingRoutes.Map(services);
         return app;
     }
 

@@ -174,9 +174,7 @@ public sealed class CartGrain(
             return _cart;
         }
 
-        var cart = Cart.Restore(
-            this.GetPrimaryKeyString(),
-            stored.Lines.Select(line => CartLine.Create(line.Sku, line.Quantity, line.UnitPrice)));
+        var cart = Restore(this.GetPrimaryKeyString(), stored);
         (_cachedFor, _cart, _view) = (stored, cart, null);
         return cart;
     }
@@ -228,6 +226,12 @@ public sealed class CartGrain(
         (_cachedFor, _cart, _view) = (changed, next, null);
         return new(changed, View(changed, next));
     }
+
+    /// <summary>What <see cref="GetAsync"/> answers for a stored state of cart <paramref name="cartId"/>, read without activating it.</summary>
+    internal static CartView StoredView(string cartId, CartState stored) => View(stored, Restore(cartId, stored));
+
+    private static Cart Restore(string cartId, CartState stored) =>
+        Cart.Restore(cartId, stored.Lines.Select(line => CartLine.Create(line.Sku, line.Quantity, line.UnitPrice)));
 
     /// <summary>The wire view. Lines is a plain array: Orleans has no codec for the compiler's collection-expression types.</summary>
     private static CartView View(CartState stored, Cart cart) => new(

@@ -161,8 +161,7 @@ public sealed class ProductGrain(
 
         if (!ReferenceEquals(_productOf, stored))
         {
-            var reservations = stored.Reservations.Select(r => KeyValuePair.Create(r.OrderId, r.Quantity));
-            _product = Product.Restore(sku, stored.Name, stored.Price, stored.Stock, stored.ReservedOutsideOrders, reservations, stored.Sold);
+            _product = Restore(sku, stored);
             _productOf = stored;
         }
 
@@ -222,6 +221,13 @@ public sealed class ProductGrain(
         (_productOf, _product) = (changed, next);
         return new(changed, Snapshot(changed, next));
     }
+
+    /// <summary>What <see cref="GetAsync"/> answers for a stored state of product <paramref name="sku"/> (null: no such product), read without activating it.</summary>
+    internal static ProductSnapshot? StoredSnapshot(string sku, ProductState stored) =>
+        stored.Version == 0 ? null : Snapshot(stored, Restore(sku, stored));
+
+    private static Product Restore(string sku, ProductState stored) =>
+        Product.Restore(sku, stored.Name, stored.Price, stored.Stock, stored.ReservedOutsideOrders, stored.Reservations.Select(r => KeyValuePair.Create(r.OrderId, r.Quantity)), stored.Sold);
 
     private static ProductSnapshot Snapshot(ProductState stored, Product product) =>
         new(product.Sku, product.Name, product.Price, product.Stock, stored.Version, product.Reserved, product.Sold, product.ReservedOutsideOrders);

@@ -33,6 +33,7 @@ public sealed class CheckoutGrain(
     [PersistentState(StateNames.Order, StorageNames.Orders)] IPersistentState<OrderState> state,
     IEnumerable<PurchasedSubscription> subscriptions,
     IOptions<CheckoutOptions> options,
+    CheckoutMetrics metrics,
     ILocalSiloDetails silo,
     TimeProvider time,
     ILogger<CheckoutGrain> logger) : Grain, ICheckoutGrain, IRemindable
@@ -61,6 +62,12 @@ public sealed class CheckoutGrain(
             ScheduleResume(TimeSpan.Zero); // reactivated mid-saga (after a crash, or by any call): carry on at once
         }
 
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        metrics.Forget(OrderId);
         return Task.CompletedTask;
     }
 
@@ -122,6 +129,7 @@ public sealed class CheckoutGrain(
         await AdvanceAsync(
             _ => new OrderState { Stage = CheckoutStage.Accepted, CartId = cartId, PaymentToken = paymentToken, StartedBy = requestId, CreatedAt = now },
             "accepted", $"checkout of cart {cartId}, paying with {paymentToken}");
+        metrics.RecordStarted();
         await DriveAsync();
         return new CheckoutOutcome(View(Order), Created: true);
     }
@@ -308,6 +316,7 @@ public sealed class CheckoutGrain(
                 await AdvanceAsync(
                     o => o with { Stage = CheckoutStage.Publishing, Purchased = purchased, Deliveries = deliveries },
                     "paid", $"payment {payment.Reference} approved; purchased queued for {deliveries.Length} subscriber grain(s)");
+                metrics.RecordPaid(Order.CreatedAt);
                 break;
             case PaymentStatus.Declined:
                 await StartCompensationAsync($"the payment was declined: {payment.Reason}");
@@ -337,34 +346,58 @@ public sealed class CheckoutGrain(
                     return d;
                 }
 
+                var tried = d with { Attempts = d.Attempts + 1, LastAttemptAt = time.GetUtcNow() };
                 try
                 {
                     await GrainFactory.GetGrain<IPurchasedSubscriber>(GrainId.Create(d.GrainType, d.Key)).OnPurchasedAsync(purchased);
-                    return d with { Acknowledged = true };
+                    return tried with { Acknowledged = true, AcknowledgedAt = time.GetUtcNow(), LastError = null };
                 }
                 catch (Exception exception)
                 {
                     Log.DeliveryFailed(logger, OrderId, d.Subscription, d.Key, exception);
-                    return d;
+                    metrics.RecordRetry(d.Subscription);
+                    return tried with { LastError = DeliveryError(exception) };
                 }
             })
             .ToArray();
         var delivered = await Task.WhenAll(attempts);
-        var newly = delivered.Where((d, i) => d.Acknowledged && !deliveries[i].Acknowledged).Select(d => $"{d.Subscription}:{d.Key}").ToArray();
+        var newly = delivered.Where((d, i) => d.Acknowledged && !deliveries[i].Acknowledged).ToArray();
         var done = delivered.All(d => d.Acknowledged);
         if (newly.Length > 0 || done)
         {
             await AdvanceAsync(
                 o => o with { Deliveries = delivered, Stage = done ? CheckoutStage.Completed : CheckoutStage.Publishing },
                 done ? "delivered" : "partly-delivered",
-                $"purchased acknowledged by {string.Join(", ", newly)}");
+                $"purchased acknowledged by {string.Join(", ", newly.Select(d => $"{d.Subscription}:{d.Key}"))}");
+            foreach (var d in newly)
+            {
+                metrics.RecordDelivered(d.Subscription);
+            }
+        }
+        else
+        {
+            // Only failed attempts: store their count and error (what `shards events` shows), without a step per retry.
+            await StoreAsync(o => o with { Deliveries = delivered });
         }
 
+        metrics.SetPending(OrderId, purchased.PaidAt, delivered.Count(d => !d.Acknowledged));
         return done;
     }
 
-    private Task StartCompensationAsync(string reason) =>
-        AdvanceAsync(o => o with { Stage = CheckoutStage.Compensating, FailureReason = reason }, "compensating", reason);
+    /// <summary>What a failed delivery's subscriber answered, short enough to keep with the order.</summary>
+    private static string DeliveryError(Exception exception)
+    {
+        var text = ShardsFailures.Find(exception) is { } known ? known.Message : $"{exception.GetType().Name}: {exception.Message}";
+        return text.Length <= MaxDeliveryError ? text : text[..MaxDeliveryError] + "...";
+    }
+
+    private const int MaxDeliveryError = 300;
+
+    private async Task StartCompensationAsync(string reason)
+    {
+        await AdvanceAsync(o => o with { Stage = CheckoutStage.Compensating, FailureReason = reason }, "compensating", reason);
+        metrics.RecordCompensating();
+    }
 
     /// <summary>
     /// Undoes every step that may have taken effect, money first: refund the payment (whatever the gateway took, an
@@ -430,6 +463,7 @@ public sealed class CheckoutGrain(
 
         var detail = string.Join(", ", undone) + (notUndone > 0 ? $"; {notUndone} step(s) could not be undone (see undo-failed)" : string.Empty);
         await AdvanceAsync(o => o with { Stage = CheckoutStage.Failed }, "compensated", detail);
+        metrics.RecordFailed(Order.CreatedAt);
     }
 
     /// <summary>
@@ -480,13 +514,23 @@ public sealed class CheckoutGrain(
     private async Task AdvanceAsync(Func<OrderState, OrderState> change, string step, string detail)
     {
         var now = time.GetUtcNow();
-        var next = change(Order) with { UpdatedAt = now };
-        next = next with { Steps = [.. next.Steps, new OrderStepState { Step = step, Detail = detail, At = now }] };
+        await StoreAsync(
+            o =>
+            {
+                var next = change(o);
+                return next with { Steps = [.. next.Steps, new OrderStepState { Step = step, Detail = detail, At = now }] };
+            },
+            now);
+        Log.OrderStep(logger, OrderId, step, detail);
+    }
+
+    /// <summary>Stores the next state, updated at <paramref name="now"/> (default: now), with no step in the history.</summary>
+    private async Task StoreAsync(Func<OrderState, OrderState> change, DateTimeOffset? now = null)
+    {
+        var next = change(Order) with { UpdatedAt = now ?? time.GetUtcNow() };
         // A version conflict (another activation of this order wrote first, a brief duplicate while the cluster changed)
         // reloads the order and is transient for the caller, never a refusal: a retry resumes from what was stored.
         await _commands.CommitAsync(this, next, $"order {OrderId}");
-
-        Log.OrderStep(logger, OrderId, step, detail);
     }
 
     private void ScheduleResume(TimeSpan delay)
@@ -532,7 +576,10 @@ public sealed class CheckoutGrain(
 
     private static string Money(decimal value) => value.ToString("0.00", CultureInfo.InvariantCulture);
 
-    private OrderView View(OrderState order)
+    private OrderView View(OrderState order) => StoredView(OrderId, order);
+
+    /// <summary>What <see cref="GetAsync"/> answers for a stored state of order <paramref name="orderId"/>, read without activating it.</summary>
+    internal static OrderView StoredView(string orderId, OrderState order)
     {
         var status = order.Stage switch
         {
@@ -541,7 +588,7 @@ public sealed class CheckoutGrain(
             _ => OrderStatus.Pending,
         };
         return new OrderView(
-            OrderId,
+            orderId,
             order.CartId,
             status,
             order.Stage,

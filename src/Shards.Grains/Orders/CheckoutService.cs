@@ -5,7 +5,7 @@ using Shards.Grains.Payments;
 
 namespace Shards.Grains.Orders;
 
-/// <summary>The checkout and payment services' registrations in a silo (the payment gateway is registered by the host).</summary>
+/// <summary>The checkout and payment services' registrations in a silo: options, the saga's metrics (the payment gateway is registered by the host).</summary>
 public static class CheckoutService
 {
     public static IServiceCollection AddCheckoutService(this IServiceCollection services)
@@ -14,6 +14,8 @@ public static class CheckoutService
         services.AddOptions<CheckoutOptions>().BindConfiguration(CheckoutOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PaymentOptions>, PaymentOptionsValidator>());
         services.AddOptions<PaymentOptions>().BindConfiguration(PaymentOptions.Section).ValidateOnStart();
+        services.AddMetrics();
+        services.TryAddSingleton(sp => new CheckoutMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetService<TimeProvider>()));
         return services;
     }
 }

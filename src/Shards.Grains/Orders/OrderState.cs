@@ -121,4 +121,18 @@ public sealed record DeliveryState
 
     [Id(3)]
     public bool Acknowledged { get; init; }
+
+    /// <summary>Deliveries tried, the acknowledged one included (stored with the next write of the order).</summary>
+    [Id(4)]
+    public int Attempts { get; init; }
+
+    [Id(5)]
+    public DateTimeOffset? LastAttemptAt { get; init; }
+
+    [Id(6)]
+    public DateTimeOffset? AcknowledgedAt { get; init; }
+
+    /// <summary>Why the last attempt failed (the error's type and message); null once acknowledged.</summary>
+    [Id(7)]
+    public string? LastError { get; init; }
 }

@@ -15,6 +15,7 @@ using Orleans.Providers;
 using Shards.Api.Security;
 using Shards.Api.Telemetry;
 using Shards.Client;
+using Shards.Contracts;
 using Shards.Server.Options;
 
 namespace Shards.Server.Observability;

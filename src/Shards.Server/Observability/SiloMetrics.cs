@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using Orleans.Runtime;
 using Shards.Api.Telemetry;
 using Shards.Client;
+using Shards.Contracts;
 
 namespace Shards.Server.Observability;
 

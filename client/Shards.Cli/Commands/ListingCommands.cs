@@ -1,0 +1,106 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Shards.Cli.Core;
+using Shards.Contracts.Carts;
+using Shards.Contracts.Catalog;
+using Shards.Contracts.Listing;
+using Shards.Contracts.Orders;
+using Shards.Domain;
+
+namespace Shards.Cli.Commands;
+
+/// <summary>
+/// <c>shards product list</c>, <c>shards cart list</c>, <c>shards order list</c>: pages read from the shard databases by
+/// the cluster (<see cref="IStoreListingGrain"/>), in key order, without activating a grain. <c>--after</c> is the
+/// cursor (the previous page's last key); <c>--all</c> follows the cursors to the end.
+/// </summary>
+internal static class ListingCommands
+{
+    public static Command Products(GlobalOptions global) => List<ProductSnapshot, ProductSnapshot>(
+        global, "products", "SKU", Identifiers.ValidateSku,
+        (listing, after, limit, ct) => listing.ProductsAsync(after, limit, ct),
+        shown: p => p,
+        ["SKU", "NAME", "PRICE", "STOCK", "RESERVED", "SOLD"],
+        p => [p.Sku, p.Name, Money(p.Price), Number(p.Stock), Number(p.Reserved), p.Sold.ToString(CultureInfo.InvariantCulture)]);
+
+    public static Command Carts(GlobalOptions global) => List<CartView, CartView>(
+        global, "carts", "cart ID", Identifiers.ValidateCartId,
+        (listing, after, limit, ct) => listing.CartsAsync(after, limit, ct),
+        shown: c => c,
+        ["CART", "LINES", "UNITS", "TOTAL", "LOCKED BY"],
+        c => [c.CartId, Number(c.Lines.Count), Number(c.Lines.Sum(l => l.Quantity)), Money(c.Total), c.CheckoutOrderId ?? "-"]);
+
+    public static Command Orders(GlobalOptions global) => List<OrderView, OrderView>(
+        global, "orders", "order ID", Identifiers.ValidateOrderId,
+        (listing, after, limit, ct) => listing.OrdersAsync(after, limit, ct),
+        shown: OrderCommands.Redacted,
+        ["ORDER", "CART", "STATUS", "STAGE", "TOTAL", "CREATED (UTC)"],
+        o => [o.OrderId, o.CartId, Word(o.Status), Word(o.Stage), Money(o.Total), o.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)]);
+
+    private static Command List<T, TShown>(
+        GlobalOptions global,
+        string what,
+        string keyName,
+        Func<string?, string> validateKey,
+        Func<IStoreListingGrain, string?, int, CancellationToken, Task<ListPage<T>>> page,
+        Func<T, TShown> shown,
+        IReadOnlyList<string> headers,
+        Func<TShown, IReadOnlyList<string>> row)
+    {
+        var after = new Option<string?>("--after") { Description = $"Start after this {keyName} (the previous page's next)", HelpName = keyName.Replace(' ', '-') }
+            .Checked(key => validateKey(key));
+        var limit = new Option<int>("--limit", "-n")
+        {
+            Description = $"Items per page, 1-{ListingLimits.MaxLimit}",
+            DefaultValueFactory = _ => ListingLimits.DefaultLimit,
+        }.Checked(n => CliValidation.InRange(n, 1, ListingLimits.MaxLimit, "--limit"));
+        var all = new Option<bool>("--all") { Description = "Every page to the end (ignores --limit for the total)" };
+        var command = new Command("list", $"List {what} in {keyName} order, a page at a time, from the shard databases (no grain is activated)")
+        {
+            after, limit, all,
+        };
+        global.SetAction(command, async (parseResult, context, ct) =>
+        {
+            var listing = (await context.ConnectAsync(ct)).GetGrain<IStoreListingGrain>(ListingLimits.GrainKey);
+            var cursor = parseResult.GetValue(after);
+            var items = new List<TShown>();
+            string? next;
+            do
+            {
+                var current = await page(listing, cursor, parseResult.GetValue(limit), ct);
+                items.AddRange(current.Items.Select(shown));
+                next = current.Next;
+                cursor = next;
+            }
+            while (parseResult.GetValue(all) && next is not null);
+
+            if (items.Count == 0)
+            {
+                context.Output.Line(next is null ? $"No {what}{(parseResult.GetValue(after) is { } from ? $" after {from}" : "")}." : $"No {what} on this page.");
+            }
+            else
+            {
+                context.Output.Table(headers, items.Select(row));
+            }
+
+            if (next is not null)
+            {
+                context.Output.Line($"More: shards {CommandPath(command)} --after {next}");
+            }
+
+            context.Output.Document(new ListPage<TShown>(items, next));
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static string CommandPath(Command command) => $"{command.Parents.OfType<Command>().FirstOrDefault()?.Name} {command.Name}";
+
+    /// <summary>An enum value as the JSON documents spell it (camelCase).</summary>
+    internal static string Word(Enum value) => JsonNamingPolicy.CamelCase.ConvertName(value.ToString());
+
+    private static string Money(decimal value) => value.ToString("0.00", CultureInfo.InvariantCulture);
+
+    private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
+}
