@@ -19,21 +19,21 @@ internal static class ListingCommands
 {
     public static Command Products(GlobalOptions global) => List<ProductSnapshot, ProductSnapshot>(
         global, "products", "SKU", Identifiers.ValidateSku,
-        (listing, after, limit, ct) => listing.ProductsAsync(after, limit, ct),
+        async (listing, after, limit, ct) => Page(await listing.ProductsAsync(after, limit, ct)),
         shown: p => p,
         ["SKU", "NAME", "PRICE", "STOCK", "RESERVED", "SOLD"],
         p => [p.Sku, p.Name, Money(p.Price), Number(p.Stock), Number(p.Reserved), p.Sold.ToString(CultureInfo.InvariantCulture)]);
 
     public static Command Carts(GlobalOptions global) => List<CartView, CartView>(
         global, "carts", "cart ID", Identifiers.ValidateCartId,
-        (listing, after, limit, ct) => listing.CartsAsync(after, limit, ct),
+        async (listing, after, limit, ct) => Page(await listing.CartsAsync(after, limit, ct)),
         shown: c => c,
         ["CART", "LINES", "UNITS", "TOTAL", "LOCKED BY"],
         c => [c.CartId, Number(c.Lines.Count), Number(c.Lines.Sum(l => l.Quantity)), Money(c.Total), c.CheckoutOrderId ?? "-"]);
 
     public static Command Orders(GlobalOptions global) => List<OrderView, OrderView>(
         global, "orders", "order ID", Identifiers.ValidateOrderId,
-        (listing, after, limit, ct) => listing.OrdersAsync(after, limit, ct),
+        async (listing, after, limit, ct) => Page(await listing.OrdersAsync(after, limit, ct)),
         shown: OrderCommands.Redacted,
         ["ORDER", "CART", "STATUS", "STAGE", "TOTAL", "CREATED (UTC)"],
         o => [o.OrderId, o.CartId, Word(o.Status), Word(o.Stage), Money(o.Total), o.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)]);
@@ -43,7 +43,7 @@ internal static class ListingCommands
         string what,
         string keyName,
         Func<string?, string> validateKey,
-        Func<IStoreListingGrain, string?, int, CancellationToken, Task<ListPage<T>>> page,
+        Func<IStoreListingGrain, string?, int, CancellationToken, Task<(IReadOnlyList<T> Items, string? Next)>> page,
         Func<T, TShown> shown,
         IReadOnlyList<string> headers,
         Func<TShown, IReadOnlyList<string>> row)
@@ -89,11 +89,17 @@ internal static class ListingCommands
                 context.Output.Line($"More: shards {CommandPath(command)} --after {next}");
             }
 
-            context.Output.Document(new ListPage<TShown>(items, next));
+            context.Output.Document(new { items, next });
             return ExitCodes.Ok;
         });
         return command;
     }
+
+    private static (IReadOnlyList<ProductSnapshot>, string?) Page(ProductPage page) => (page.Items, page.Next);
+
+    private static (IReadOnlyList<CartView>, string?) Page(CartPage page) => (page.Items, page.Next);
+
+    private static (IReadOnlyList<OrderView>, string?) Page(OrderPage page) => (page.Items, page.Next);
 
     private static string CommandPath(Command command) => $"{command.Parents.OfType<Command>().FirstOrDefault()?.Name} {command.Name}";
 

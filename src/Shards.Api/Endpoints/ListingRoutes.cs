@@ -4,8 +4,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Shards.Api.Problems;
 using Shards.Api.Security;
-using Shards.Contracts.Carts;
-using Shards.Contracts.Catalog;
 using Shards.Contracts.Listing;
 
 namespace Shards.Api.Endpoints;
@@ -24,21 +22,21 @@ internal static class ListingRoutes
                 PageAsync(http, calls, "products", after, limit, n => Listing(grains).ProductsAsync(after, n), page => page))
             .RequireScope(ApiScopes.Read).WithTags("Products")
             .WithName("ListProducts").WithSummary("Products in SKU order, a page at a time (?after=SKU&limit=N, at most 500; next is the following page's after)")
-            .Produces<ListPage<ProductSnapshot>>();
+            .Produces<ProductPage>();
 
         api.MapGet("/carts", (string? after, string? limit, HttpContext http, IGrainFactory grains, GrainCalls calls) =>
                 PageAsync(http, calls, "carts", after, limit, n => Listing(grains).CartsAsync(after, n), page => page))
             .RequireScope(ApiScopes.Read).WithTags("Carts")
             .WithName("ListCarts").WithSummary("Carts ever written, in cart ID order, a page at a time (?after=CART&limit=N)")
-            .Produces<ListPage<CartView>>();
+            .Produces<CartPage>();
 
         api.MapGet("/orders", (string? after, string? limit, HttpContext http, IGrainFactory grains, GrainCalls calls) =>
                 PageAsync(
                     http, calls, "orders", after, limit, n => Listing(grains).OrdersAsync(after, n),
-                    page => new ListPage<OrderResponse>(page.Items.Select(OrderResponse.From).ToArray(), page.Next)))
+                    page => new OrderResponsePage(page.Items.Select(OrderResponse.From).ToArray(), page.Next)))
             .RequireScope(ApiScopes.Read).WithTags("Orders")
             .WithName("ListOrders").WithSummary("Orders in order ID order, a page at a time (?after=ORDER&limit=N), without payment tokens")
-            .Produces<ListPage<OrderResponse>>();
+            .Produces<OrderResponsePage>();
 
         api.MapGet("/events", (string? limit, HttpContext http, IGrainFactory grains, GrainCalls calls) =>
                 ParseLimit(limit, ListingLimits.DefaultEvents, ListingLimits.MaxEvents) is not { } n
@@ -51,8 +49,8 @@ internal static class ListingRoutes
 
     private static IStoreListingGrain Listing(IGrainFactory grains) => grains.GetGrain<IStoreListingGrain>(ListingLimits.GrainKey);
 
-    private static Task<IResult> PageAsync<T, TShown>(
-        HttpContext http, GrainCalls calls, string what, string? after, string? limit, Func<int, Task<ListPage<T>>> list, Func<ListPage<T>, ListPage<TShown>> shown)
+    private static Task<IResult> PageAsync<TPage, TShown>(
+        HttpContext http, GrainCalls calls, string what, string? after, string? limit, Func<int, Task<TPage>> list, Func<TPage, TShown> shown)
     {
         if (ParseLimit(limit, ListingLimits.DefaultLimit, ListingLimits.MaxLimit) is not { } n)
         {

@@ -36,3 +36,6 @@ public sealed record OrderResponse(
         order.CreatedAt,
         order.UpdatedAt);
 }
+
+/// <summary>A page of orders as the HTTP API shows them (<see cref="OrderResponse"/>); <paramref name="Next"/> is the next page's cursor.</summary>
+public sealed record OrderResponsePage(IReadOnlyList<OrderResponse> Items, string? Next);

@@ -4,13 +4,25 @@ using Shards.Contracts.Orders;
 
 namespace Shards.Contracts.Listing;
 
-/// <summary>
-/// One page of a listing, in ascending ordinal order of the key. <paramref name="Next"/> is the cursor of the next
-/// page (the last key of this one), or null when this page is the last.
-/// </summary>
-[GenerateSerializer, Immutable, Alias("shards.ListPage`1")]
-public sealed record ListPage<T>(
-    [property: Id(0)] IReadOnlyList<T> Items,
+// A page of a listing, in ascending ordinal order of the key. Next is the cursor of the next page (the last key read
+// for this one), or null when this page is the last. One record per entity: Orleans' codecs and aliases are per type.
+
+/// <summary>A page of products; <paramref name="Next"/> is the next page's cursor, null on the last page.</summary>
+[GenerateSerializer, Immutable, Alias("shards.ProductPage")]
+public sealed record ProductPage(
+    [property: Id(0)] IReadOnlyList<ProductSnapshot> Items,
+    [property: Id(1)] string? Next);
+
+/// <summary>A page of carts; <paramref name="Next"/> is the next page's cursor, null on the last page.</summary>
+[GenerateSerializer, Immutable, Alias("shards.CartPage")]
+public sealed record CartPage(
+    [property: Id(0)] IReadOnlyList<CartView> Items,
+    [property: Id(1)] string? Next);
+
+/// <summary>A page of orders; <paramref name="Next"/> is the next page's cursor, null on the last page.</summary>
+[GenerateSerializer, Immutable, Alias("shards.OrderPage")]
+public sealed record OrderPage(
+    [property: Id(0)] IReadOnlyList<OrderView> Items,
     [property: Id(1)] string? Next);
 
 /// <summary>Delivery of one <c>purchased</c> event to one subscriber grain.</summary>
@@ -51,13 +63,13 @@ public sealed record PurchasedEventView(
 public interface IStoreListingGrain : IGrainWithIntegerKey
 {
     /// <summary>Products with a SKU after <paramref name="after"/> (ordinal order), at most <paramref name="limit"/>.</summary>
-    Task<ListPage<ProductSnapshot>> ProductsAsync(string? after, int limit, CancellationToken cancellationToken = default);
+    Task<ProductPage> ProductsAsync(string? after, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>Carts ever written, with a cart ID after <paramref name="after"/>, at most <paramref name="limit"/>.</summary>
-    Task<ListPage<CartView>> CartsAsync(string? after, int limit, CancellationToken cancellationToken = default);
+    Task<CartPage> CartsAsync(string? after, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>Orders with an order ID after <paramref name="after"/>, at most <paramref name="limit"/>.</summary>
-    Task<ListPage<OrderView>> OrdersAsync(string? after, int limit, CancellationToken cancellationToken = default);
+    Task<OrderPage> OrdersAsync(string? after, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// The last <paramref name="limit"/> <c>purchased</c> events, newest first (by when their order was last written;

@@ -22,22 +22,25 @@ namespace Shards.Grains.Listing;
 [GrainType("store-listing")]
 public sealed class StoreListingGrain(IStoredStateQuery query) : Grain, IStoreListingGrain
 {
-    public async Task<ListPage<ProductSnapshot>> ProductsAsync(string? after, int limit, CancellationToken cancellationToken)
+    public async Task<ProductPage> ProductsAsync(string? after, int limit, CancellationToken cancellationToken)
     {
         var rows = await PageAsync<ProductState>(StateNames.Product, after, limit, "SKU", Identifiers.ValidateSku, cancellationToken);
-        return Page(rows, limit, row => ProductGrain.StoredSnapshot(row.Key, row.State));
+        var (items, next) = Page(rows, limit, row => ProductGrain.StoredSnapshot(row.Key, row.State));
+        return new ProductPage(items, next);
     }
 
-    public async Task<ListPage<CartView>> CartsAsync(string? after, int limit, CancellationToken cancellationToken)
+    public async Task<CartPage> CartsAsync(string? after, int limit, CancellationToken cancellationToken)
     {
         var rows = await PageAsync<CartState>(StateNames.Cart, after, limit, "cart ID", Identifiers.ValidateCartId, cancellationToken);
-        return Page(rows, limit, row => CartGrain.StoredView(row.Key, row.State));
+        var (items, next) = Page(rows, limit, row => CartGrain.StoredView(row.Key, row.State));
+        return new CartPage(items, next);
     }
 
-    public async Task<ListPage<OrderView>> OrdersAsync(string? after, int limit, CancellationToken cancellationToken)
+    public async Task<OrderPage> OrdersAsync(string? after, int limit, CancellationToken cancellationToken)
     {
         var rows = await PageAsync<OrderState>(StateNames.Order, after, limit, "order ID", Identifiers.ValidateOrderId, cancellationToken);
-        return Page(rows, limit, row => row.State.Stage == 0 ? null : CheckoutGrain.StoredView(row.Key, row.State));
+        var (items, next) = Page(rows, limit, row => row.State.Stage == 0 ? null : CheckoutGrain.StoredView(row.Key, row.State));
+        return new OrderPage(items, next);
     }
 
     public async Task<IReadOnlyList<PurchasedEventView>> RecentEventsAsync(int limit, CancellationToken cancellationToken)
@@ -71,9 +74,9 @@ public sealed class StoreListingGrain(IStoredStateQuery query) : Grain, IStoreLi
     /// The page of views; the cursor is the last key read, so a page is never shorter because a row had nothing to
     /// show (a product never defined, an order never started): the next page goes on after it.
     /// </summary>
-    private static ListPage<TView> Page<TState, TView>(IReadOnlyList<StoredState<TState>> rows, int limit, Func<StoredState<TState>, TView?> view)
+    private static (TView[] Items, string? Next) Page<TState, TView>(IReadOnlyList<StoredState<TState>> rows, int limit, Func<StoredState<TState>, TView?> view)
         where TView : class =>
-        new(rows.Select(view).OfType<TView>().ToArray(), rows.Count == limit ? rows[^1].Key : null);
+        (rows.Select(view).OfType<TView>().ToArray(), rows.Count == limit ? rows[^1].Key : null);
 
     private static void ValidateLimit(int limit, int max)
     {

@@ -7,6 +7,8 @@ using Shards.Contracts.Carts;
 using Shards.Contracts.Catalog;
 using Shards.Contracts.Common;
 using Shards.Contracts.Events;
+using Shards.Contracts.Listing;
+using Shards.Contracts.Operations;
 using Shards.Contracts.Orders;
 using Shards.Contracts.Payments;
 using Shards.Grains.Carts;
@@ -66,7 +68,17 @@ public sealed class WireTypeSerializationTests : IDisposable
         [typeof(OrderReservation)] = new OrderReservation { OrderId = "order-1", Quantity = 3 },
         [typeof(OrderLineState)] = new OrderLineState { Sku = "sku-1", Quantity = 3, UnitPrice = 2.50m },
         [typeof(OrderStepState)] = new OrderStepState { Step = "reserved", Detail = "3 x sku-1", At = SampleTime },
-        [typeof(DeliveryState)] = new DeliveryState { Subscription = "carts", GrainType = "cart", Key = "cart-1", Acknowledged = true },
+        [typeof(DeliveryState)] = new DeliveryState
+        {
+            Subscription = "carts", GrainType = "cart", Key = "cart-1", Acknowledged = true, Attempts = 3, LastAttemptAt = SampleTime, AcknowledgedAt = SampleTime, LastError = "timed out",
+        },
+        [typeof(ProductPage)] = new ProductPage([new ProductSnapshot("sku-1", "Widget", 2m, 1, 1)], "sku-1"),
+        [typeof(CartPage)] = new CartPage([new CartView("cart-1", [], 0m, 1, "order-1", ["order-0"])], null),
+        [typeof(OrderPage)] = new OrderPage([SampleOrder], "order-1"),
+        [typeof(EventDeliveryView)] = new EventDeliveryView("catalog", "product/sku-1", false, 2, SampleTime, null, "ShardsException: storage unavailable"),
+        [typeof(PurchasedEventView)] = new PurchasedEventView(
+            "purchased:order-1", "order-1", "cart-1", SampleTime, 7.50m, 1, 1, [new EventDeliveryView("carts", "cart/cart-1", true, 1, SampleTime, SampleTime, null)]),
+        [typeof(SiloCallCounts)] = new SiloCallCounts(SiloAddress.New(System.Net.IPAddress.Loopback, 11111, 123456789), 1_000_000_000_000, 3),
         [typeof(OrderState)] = new OrderState
         {
             Stage = CheckoutStage.Publishing,
