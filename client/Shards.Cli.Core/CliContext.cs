@@ -113,10 +113,26 @@ public sealed class CliContext : IAsyncDisposable
 
     /// <summary>
     /// TLS of the cluster's connections: the <c>Shards:Tls</c> configuration (environment <c>Shards__Tls__*</c>) when it
-    /// enables TLS, else the certificate of a local <c>shards cluster up --tls</c>, else null (plain TCP).
+    /// says whether TLS is on, else the certificate of a local <c>shards cluster up --tls</c>, else null (plain TCP).
     /// </summary>
-    public ShardsTlsOptions? Tls =>
-        Configuration.GetSection(ShardsTlsOptions.Section).Get<ShardsTlsOptions>() is { Enabled: true } configured ? configured : LocalTlsCertificate.Current();
+    public ShardsTlsOptions? Tls => ResolveTls(Configuration, LocalTlsCertificate.Current);
+
+    /// <summary>
+    /// Explicit configuration wins over the local marker file: <c>Shards__Tls__Enabled=false</c> means plain TCP even
+    /// while <c>.shards/tls/enabled</c> exists, <c>true</c> means the configured certificate. Only when
+    /// <c>Shards:Tls:Enabled</c> is not set at all does the local cluster's marker decide (<paramref name="local"/>).
+    /// </summary>
+    internal static ShardsTlsOptions? ResolveTls(IConfiguration configuration, Func<ShardsTlsOptions?> local)
+    {
+        var section = configuration.GetSection(ShardsTlsOptions.Section);
+        if (section[nameof(ShardsTlsOptions.Enabled)] is null)
+        {
+            return local();
+        }
+
+        var configured = section.Get<ShardsTlsOptions>() ?? new();
+        return configured.Enabled ? configured : null;
+    }
 
     /// <summary>A connected cluster client; fails fast and clearly when no silo is active.</summary>
     public async Task<IClusterClient> ConnectAsync(CancellationToken cancellationToken)
