@@ -27,11 +27,27 @@ public sealed class CliOutput(bool json)
     /// <summary>Status lines that must not pollute JSON output go to stderr.</summary>
     public static void Status(string text) => Console.Error.WriteLine(text);
 
+    /// <summary>True once <see cref="Document"/> printed the run's document: an error after it prints no second one.</summary>
+    public bool DocumentWritten { get; private set; }
+
     public void Document(object value)
     {
         if (Json)
         {
             Console.WriteLine(JsonSerializer.Serialize(value, value.GetType(), s_json));
+            DocumentWritten = true;
+        }
+    }
+
+    /// <summary>
+    /// A failed command under <c>--json</c>: the error document on stdout, where scripts read the result (the one-line
+    /// message stays on stderr for people). Nothing when not <c>--json</c> or when the run already printed its document.
+    /// </summary>
+    public void Error(string command, string message, int exitCode, object? details = null)
+    {
+        if (Json && !DocumentWritten)
+        {
+            Document(CliError.Document(command, message, exitCode, details));
         }
     }
 

@@ -262,7 +262,8 @@ internal static class ClusterCommands
                 throw new CliException(ex.Message, ExitCodes.Unavailable);
             }
 
-            context.Output.Document(new
+            // One JSON document either way: this one when everything stopped, else the error document with it as details.
+            var document = new
             {
                 clusterId = context.Cluster.ClusterId,
                 stopped = result.LauncherStopped && result.StillRunning.Count == 0,
@@ -271,20 +272,22 @@ internal static class ClusterCommands
                 leftovers = result.Leftovers.Select(s => new { s.Name, s.Pid }),
                 stillRunning = result.StillRunning.Select(s => new { s.Name, s.Pid }),
                 seconds = result.Took.TotalSeconds,
-            });
+            };
             if (!result.LauncherStopped)
             {
                 throw new CliException(
                     $"The launcher (pid {result.LauncherPid}) still runs after {timeout.TotalSeconds:0} s; it may still be stopping its silos (see its terminal). " +
                     $"Wait and run 'shards cluster down' again, or end it with: kill -9 {result.LauncherPid} (its silos then stop by themselves).",
-                    ExitCodes.Unavailable);
+                    ExitCodes.Unavailable, document);
             }
 
             if (result.StillRunning.Count > 0)
             {
                 throw new CliException(
-                    "Silo process(es) still run: " + string.Join(", ", result.StillRunning.Select(s => $"{s.Name} (pid {s.Pid})")) + ".", ExitCodes.Unavailable);
+                    "Silo process(es) still run: " + string.Join(", ", result.StillRunning.Select(s => $"{s.Name} (pid {s.Pid})")) + ".", ExitCodes.Unavailable, document);
             }
+
+            context.Output.Document(document);
 
             var leftovers = result.Leftovers.Count > 0 ? $"; {result.Leftovers.Count} silo process(es) that outlived it terminated here." : ".";
             context.Output.Line($"Cluster '{context.Cluster.ClusterId}' stopped in {result.Took.TotalSeconds:0.0} s: " + (result.LauncherPid is { } pid
