@@ -97,18 +97,35 @@ public sealed class CliContext : IAsyncDisposable
         }
 
         var server = PrivatePostgresServer.Create(PrivatePostgres, CliOutput.Status);
+        var status = await server.GetStatusAsync(cancellationToken);
         if (startPrivateServer)
         {
-            CliOutput.Status($"Starting the private PostgreSQL in {server.RootDirectory} ...");
+            CliOutput.Status(status is { Running: true, Port: { } port }
+                ? $"Reusing the private PostgreSQL already running on 127.0.0.1:{port} ({server.RootDirectory})."
+                : $"Starting the private PostgreSQL in {server.RootDirectory} ...");
             var started = await server.StartAsync(cancellationToken);
             await new SchemaMigrator(DataSources.For(started)).ApplyAsync(cancellationToken);
             return started;
         }
 
-        var status = await server.GetStatusAsync(cancellationToken);
-        return status.ConnectionString ?? throw new CliException(
-            "No PostgreSQL to talk to: set ConnectionStrings__Shards, or start the private one with 'shards db start' " +
-            "(or start everything with 'shards cluster up').", ExitCodes.Unavailable);
+        return status.ConnectionString ?? throw new CliException(NoPostgresMessage(LocalClusters.On(server)), ExitCodes.Unavailable);
+    }
+
+    /// <summary>Why there is no PostgreSQL to talk to, naming the clusters of this folder that are up without theirs.</summary>
+    internal static string NoPostgresMessage(IReadOnlyList<ClusterState> clustersUp)
+    {
+        if (clustersUp.Count == 0)
+        {
+            return "No PostgreSQL to talk to: set ConnectionStrings__Shards, or start the private one with 'shards db start' " +
+                "(or start everything with 'shards cluster up').";
+        }
+
+        var silos = clustersUp.Sum(c => c.Silos.Count);
+        var which = clustersUp.Count == 1
+            ? $"a cluster is up ({LocalClusters.Silos(silos)}: {LocalClusters.Describe(clustersUp[0])})"
+            : $"{clustersUp.Count} clusters are up ({LocalClusters.Silos(silos)}: {string.Join("; ", clustersUp.Select(LocalClusters.Describe))})";
+        return $"No PostgreSQL to talk to: {which} but its PostgreSQL is stopped; start it with 'shards db start' " +
+            "(the silos reconnect by themselves).";
     }
 
     /// <summary>

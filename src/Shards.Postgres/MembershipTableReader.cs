@@ -68,19 +68,47 @@ public sealed class MembershipTableReader(NpgsqlDataSource database)
         var rows = new List<MembershipRow>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            rows.Add(new MembershipRow(
-                SiloName: reader.GetString(0),
-                HostName: reader.GetString(1),
-                Address: reader.GetString(2),
-                Port: reader.GetInt32(3),
-                Generation: reader.GetInt32(4),
-                GatewayPort: reader.IsDBNull(5) ? 0 : reader.GetInt32(5),
-                Status: (SiloStatusCode)reader.GetInt32(6),
-                StartTime: reader.GetFieldValue<DateTimeOffset>(7),
-                IAmAliveTime: reader.GetFieldValue<DateTimeOffset>(8),
-                SuspectTimes: reader.IsDBNull(9) ? null : reader.GetString(9)));
+            rows.Add(Row(reader));
         }
 
         return rows;
     }
+
+    /// <summary>
+    /// The rows of every cluster in the table whose silo is not dead (created, joining, active, shutting down or
+    /// stopping), with their cluster ID: the silos that may hold a shard map or use this database.
+    /// </summary>
+    public async Task<IReadOnlyList<(string ClusterId, MembershipRow Row)>> ReadNotDeadAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT siloname, hostname, address, port, generation, proxyport, status, starttime, iamalivetime, suspecttimes, deploymentid
+            FROM orleans_membership
+            WHERE status NOT IN (@none, @dead)
+            ORDER BY deploymentid, starttime, port
+            """, connection);
+        command.Parameters.AddWithValue("none", (int)SiloStatusCode.None);
+        command.Parameters.AddWithValue("dead", (int)SiloStatusCode.Dead);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<(string, MembershipRow)>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add((reader.GetString(10), Row(reader)));
+        }
+
+        return rows;
+    }
+
+    private static MembershipRow Row(NpgsqlDataReader reader) => new(
+        SiloName: reader.GetString(0),
+        HostName: reader.GetString(1),
+        Address: reader.GetString(2),
+        Port: reader.GetInt32(3),
+        Generation: reader.GetInt32(4),
+        GatewayPort: reader.IsDBNull(5) ? 0 : reader.GetInt32(5),
+        Status: (SiloStatusCode)reader.GetInt32(6),
+        StartTime: reader.GetFieldValue<DateTimeOffset>(7),
+        IAmAliveTime: reader.GetFieldValue<DateTimeOffset>(8),
+        SuspectTimes: reader.IsDBNull(9) ? null : reader.GetString(9));
 }
