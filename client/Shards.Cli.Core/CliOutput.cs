@@ -61,13 +61,22 @@ public sealed class CliOutput(bool json)
             return;
         }
 
+        foreach (var line in TableLines(headers, rows))
+        {
+            Console.WriteLine(line);
+        }
+    }
+
+    /// <summary>The lines of <see cref="Table"/>: header, dashes, one line per row.</summary>
+    public static IEnumerable<string> TableLines(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows)
+    {
         var all = rows.ToList();
         var widths = headers.Select((h, i) => Math.Max(h.Length, all.Count == 0 ? 0 : all.Max(r => r[i].Length))).ToArray();
-        Console.WriteLine(FormatRow(headers, widths));
-        Console.WriteLine(string.Join("  ", widths.Select(w => new string('-', w))));
+        yield return FormatRow(headers, widths);
+        yield return string.Join("  ", widths.Select(w => new string('-', w)));
         foreach (var row in all)
         {
-            Console.WriteLine(FormatRow(row, widths));
+            yield return FormatRow(row, widths);
         }
     }
 
