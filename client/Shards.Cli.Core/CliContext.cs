@@ -120,12 +120,10 @@ public sealed class CliContext : IAsyncDisposable
                 "(or start everything with 'shards cluster up').";
         }
 
-        var silos = clustersUp.Sum(c => c.Silos.Count);
-        var which = clustersUp.Count == 1
-            ? $"a cluster is up ({LocalClusters.Silos(silos)}: {LocalClusters.Describe(clustersUp[0])})"
-            : $"{clustersUp.Count} clusters are up ({LocalClusters.Silos(silos)}: {string.Join("; ", clustersUp.Select(LocalClusters.Describe))})";
-        return $"No PostgreSQL to talk to: {which} but its PostgreSQL is stopped; start it with 'shards db start' " +
-            "(the silos reconnect by themselves).";
+        return clustersUp.Count == 1
+            ? $"No PostgreSQL to talk to: a cluster is up, {LocalClusters.Describe(clustersUp[0])}, but its PostgreSQL is stopped; start it with 'shards db start'."
+            : $"No PostgreSQL to talk to: {clustersUp.Count} clusters are up, {string.Join("; ", clustersUp.Select(LocalClusters.Describe))}, " +
+              "but their PostgreSQL is stopped; start it with 'shards db start'.";
     }
 
     /// <summary>

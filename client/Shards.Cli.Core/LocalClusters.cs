@@ -19,13 +19,13 @@ public static class LocalClusters
             .ToList();
     }
 
-    /// <summary>"cluster 'shards' (launcher pid 4242; 3 silos: silo-1 pid 4250, ...)".</summary>
+    /// <summary>"cluster 'shards' (3 silos: silo-1 pid 4250, ...; launcher 'shards cluster up' pid 4242)".</summary>
     public static string Describe(ClusterState cluster)
     {
         var silos = cluster.Silos.Count == 0
             ? "no silo yet"
             : $"{Silos(cluster.Silos.Count)}: " + string.Join(", ", cluster.Silos.Select(s => s.Pid is { } pid ? $"{s.Name} pid {pid}" : $"{s.Name} ({s.Status.ToString().ToLowerInvariant()})"));
-        return $"cluster '{cluster.ClusterId}' (launcher 'shards cluster up' pid {cluster.LauncherPid}; {silos})";
+        return $"cluster '{cluster.ClusterId}' ({silos}; launcher 'shards cluster up' pid {cluster.LauncherPid})";
     }
 
     /// <summary>"1 silo", "3 silos".</summary>

@@ -52,7 +52,7 @@ public sealed class PrivatePostgresInUseTests : IDisposable
         var run = await CliProcess.RunAsync(["cart", "get", "cart-1"], workingDirectory: _folder);
 
         Assert.Equal(4, run.ExitCode);
-        Assert.Contains("a cluster is up (3 silos", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("a cluster is up, cluster 'shards' (3 silos: silo-1 pid 40001", run.Stderr, StringComparison.Ordinal);
         Assert.Contains("but its PostgreSQL is stopped; start it with 'shards db start'", run.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("start everything with 'shards cluster up'", run.Stderr, StringComparison.Ordinal);
     }
