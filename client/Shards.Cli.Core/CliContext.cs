@@ -97,26 +97,57 @@ public sealed class CliContext : IAsyncDisposable
         }
 
         var server = PrivatePostgresServer.Create(PrivatePostgres, CliOutput.Status);
+        var status = await server.GetStatusAsync(cancellationToken);
         if (startPrivateServer)
         {
-            CliOutput.Status($"Starting the private PostgreSQL in {server.RootDirectory} ...");
+            CliOutput.Status(status is { Running: true, Port: { } port }
+                ? $"Reusing the private PostgreSQL already running on 127.0.0.1:{port} ({server.RootDirectory})."
+                : $"Starting the private PostgreSQL in {server.RootDirectory} ...");
             var started = await server.StartAsync(cancellationToken);
             await new SchemaMigrator(DataSources.For(started)).ApplyAsync(cancellationToken);
             return started;
         }
 
-        var status = await server.GetStatusAsync(cancellationToken);
-        return status.ConnectionString ?? throw new CliException(
-            "No PostgreSQL to talk to: set ConnectionStrings__Shards, or start the private one with 'shards db start' " +
-            "(or start everything with 'shards cluster up').", ExitCodes.Unavailable);
+        return status.ConnectionString ?? throw new CliException(NoPostgresMessage(LocalClusters.On(server)), ExitCodes.Unavailable);
+    }
+
+    /// <summary>Why there is no PostgreSQL to talk to, naming the clusters of this folder that are up without theirs.</summary>
+    internal static string NoPostgresMessage(IReadOnlyList<ClusterState> clustersUp)
+    {
+        if (clustersUp.Count == 0)
+        {
+            return "No PostgreSQL to talk to: set ConnectionStrings__Shards, or start the private one with 'shards db start' " +
+                "(or start everything with 'shards cluster up').";
+        }
+
+        return clustersUp.Count == 1
+            ? $"No PostgreSQL to talk to: a cluster is up, {LocalClusters.Describe(clustersUp[0])}, but its PostgreSQL is stopped; start it with 'shards db start'."
+            : $"No PostgreSQL to talk to: {clustersUp.Count} clusters are up, {string.Join("; ", clustersUp.Select(LocalClusters.Describe))}, " +
+              "but their PostgreSQL is stopped; start it with 'shards db start'.";
     }
 
     /// <summary>
     /// TLS of the cluster's connections: the <c>Shards:Tls</c> configuration (environment <c>Shards__Tls__*</c>) when it
-    /// enables TLS, else the certificate of a local <c>shards cluster up --tls</c>, else null (plain TCP).
+    /// says whether TLS is on, else the certificate of a local <c>shards cluster up --tls</c>, else null (plain TCP).
     /// </summary>
-    public ShardsTlsOptions? Tls =>
-        Configuration.GetSection(ShardsTlsOptions.Section).Get<ShardsTlsOptions>() is { Enabled: true } configured ? configured : LocalTlsCertificate.Current();
+    public ShardsTlsOptions? Tls => ResolveTls(Configuration, LocalTlsCertificate.Current);
+
+    /// <summary>
+    /// Explicit configuration wins over the local marker file: <c>Shards__Tls__Enabled=false</c> means plain TCP even
+    /// while <c>.shards/tls/enabled</c> exists, <c>true</c> means the configured certificate. Only when
+    /// <c>Shards:Tls:Enabled</c> is not set at all does the local cluster's marker decide (<paramref name="local"/>).
+    /// </summary>
+    internal static ShardsTlsOptions? ResolveTls(IConfiguration configuration, Func<ShardsTlsOptions?> local)
+    {
+        var section = configuration.GetSection(ShardsTlsOptions.Section);
+        if (section[nameof(ShardsTlsOptions.Enabled)] is null)
+        {
+            return local();
+        }
+
+        var configured = section.Get<ShardsTlsOptions>() ?? new();
+        return configured.Enabled ? configured : null;
+    }
 
     /// <summary>A connected cluster client; fails fast and clearly when no silo is active.</summary>
     public async Task<IClusterClient> ConnectAsync(CancellationToken cancellationToken)

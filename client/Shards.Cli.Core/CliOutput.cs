@@ -27,11 +27,27 @@ public sealed class CliOutput(bool json)
     /// <summary>Status lines that must not pollute JSON output go to stderr.</summary>
     public static void Status(string text) => Console.Error.WriteLine(text);
 
+    /// <summary>True once <see cref="Document"/> printed the run's document: an error after it prints no second one.</summary>
+    public bool DocumentWritten { get; private set; }
+
     public void Document(object value)
     {
         if (Json)
         {
             Console.WriteLine(JsonSerializer.Serialize(value, value.GetType(), s_json));
+            DocumentWritten = true;
+        }
+    }
+
+    /// <summary>
+    /// A failed command under <c>--json</c>: the error document on stdout, where scripts read the result (the one-line
+    /// message stays on stderr for people). Nothing when not <c>--json</c> or when the run already printed its document.
+    /// </summary>
+    public void Error(string command, string message, int exitCode, object? details = null)
+    {
+        if (Json && !DocumentWritten)
+        {
+            Document(CliError.Document(command, message, exitCode, details));
         }
     }
 
@@ -45,13 +61,22 @@ public sealed class CliOutput(bool json)
             return;
         }
 
+        foreach (var line in TableLines(headers, rows))
+        {
+            Console.WriteLine(line);
+        }
+    }
+
+    /// <summary>The lines of <see cref="Table"/>: header, dashes, one line per row.</summary>
+    public static IEnumerable<string> TableLines(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows)
+    {
         var all = rows.ToList();
         var widths = headers.Select((h, i) => Math.Max(h.Length, all.Count == 0 ? 0 : all.Max(r => r[i].Length))).ToArray();
-        Console.WriteLine(FormatRow(headers, widths));
-        Console.WriteLine(string.Join("  ", widths.Select(w => new string('-', w))));
+        yield return FormatRow(headers, widths);
+        yield return string.Join("  ", widths.Select(w => new string('-', w)));
         foreach (var row in all)
         {
-            Console.WriteLine(FormatRow(row, widths));
+            yield return FormatRow(row, widths);
         }
     }
 

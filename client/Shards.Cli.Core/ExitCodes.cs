@@ -22,10 +22,32 @@ public static class ExitCodes
 
     /// <summary><c>shards cluster up</c> refused: a launcher of the same cluster already runs from this folder. Nothing started.</summary>
     public const int AlreadyRunning = 7;
+
+    /// <summary>An unexpected error (its type and message are printed, never a stack trace).</summary>
+    public const int Unexpected = 70;
+
+    /// <summary>Cancelled (Ctrl+C, SIGTERM).</summary>
+    public const int Cancelled = 130;
+
+    /// <summary>The stable <c>error.code</c> of the JSON error document (<c>--json</c>) for an exit code.</summary>
+    public static string Code(int exitCode) => exitCode switch
+    {
+        BadInput => "bad-input",
+        NotFound => "not-found",
+        Unavailable => "unavailable",
+        CheckFailed => "check-failed",
+        OrderFailed => "order-failed",
+        AlreadyRunning => "already-running",
+        Cancelled => "cancelled",
+        _ => "unexpected",
+    };
 }
 
 /// <summary>An error the CLI reports as one clear line with an exit code, never a stack trace.</summary>
-public sealed class CliException(string message, int exitCode = ExitCodes.BadInput) : Exception(message)
+/// <param name="details">What the JSON error document (<c>--json</c>) shows beside the message, e.g. the processes still running.</param>
+public sealed class CliException(string message, int exitCode = ExitCodes.BadInput, object? details = null) : Exception(message)
 {
     public int ExitCode { get; } = exitCode;
+
+    public object? Details { get; } = details;
 }

@@ -56,6 +56,40 @@ public sealed class ClusterStateFile
     public static ClusterStateFile For(string clusterId, string? directory = null) =>
         new(System.IO.Path.Combine(directory ?? DefaultDirectory, FileName(clusterId)), clusterId);
 
+    /// <summary>
+    /// The clusters whose launcher runs from <paramref name="directory"/> (default <c>.shards</c> of the current folder):
+    /// every <c>cluster*.json</c> there read as the state file of the cluster it names; stale files are left out.
+    /// </summary>
+    public static IReadOnlyList<ClusterStateReading> FindRunning(string? directory = null)
+    {
+        var folder = directory ?? DefaultDirectory;
+        if (!System.IO.Directory.Exists(folder))
+        {
+            return [];
+        }
+
+        var running = new List<ClusterStateReading>();
+        foreach (var path in System.IO.Directory.EnumerateFiles(folder, "cluster*.json").Order(StringComparer.Ordinal))
+        {
+            string? clusterId;
+            try
+            {
+                clusterId = JsonSerializer.Deserialize<ClusterState>(File.ReadAllBytes(path), s_json)?.ClusterId;
+            }
+            catch (Exception ex) when (ex is JsonException or NotSupportedException or IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            if (clusterId is not null && new ClusterStateFile(path, clusterId).Read() is { IsRunning: true } reading)
+            {
+                running.Add(reading);
+            }
+        }
+
+        return running;
+    }
+
     /// <summary><c>cluster.json</c> for the default cluster, <c>cluster-ID.json</c> for another (characters a file name should not hold become '_').</summary>
     public static string FileName(string clusterId) =>
         clusterId == DefaultClusterId

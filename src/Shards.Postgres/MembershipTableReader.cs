@@ -74,6 +74,32 @@ public sealed class MembershipTableReader(NpgsqlDataSource database)
         return rows;
     }
 
+    /// <summary>
+    /// The rows of every cluster in the table whose silo is not dead (created, joining, active, shutting down or
+    /// stopping), with their cluster ID: the silos that may hold a shard map or use this database.
+    /// </summary>
+    public async Task<IReadOnlyList<(string ClusterId, MembershipRow Row)>> ReadNotDeadAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT siloname, hostname, address, port, generation, proxyport, status, starttime, iamalivetime, suspecttimes, deploymentid
+            FROM orleans_membership
+            WHERE status NOT IN (@none, @dead)
+            ORDER BY deploymentid, starttime, port
+            """, connection);
+        command.Parameters.AddWithValue("none", (int)SiloStatusCode.None);
+        command.Parameters.AddWithValue("dead", (int)SiloStatusCode.Dead);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<(string, MembershipRow)>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add((reader.GetString(10), ReadRow(reader)));
+        }
+
+        return rows;
+    }
+
     /// <summary>One row in the column order siloname, hostname, address, port, generation, proxyport, status, starttime, iamalivetime, suspecttimes.</summary>
     internal static MembershipRow ReadRow(NpgsqlDataReader reader) =>
         new(

@@ -46,7 +46,9 @@ public sealed class GlobalOptions
             catch (Exception ex)
             {
                 var (message, exitCode) = Describe(ex, cancellationToken);
-                await Console.Error.WriteLineAsync($"{CommandPath(parseResult)}: {message}");
+                var command = CommandPath(parseResult);
+                await Console.Error.WriteLineAsync($"{command}: {message}");
+                (context?.Output ?? new CliOutput(parseResult.GetValue(Json))).Error(command, message, exitCode, (ex as CliException)?.Details);
                 return exitCode;
             }
             finally
@@ -59,7 +61,7 @@ public sealed class GlobalOptions
         });
 
     /// <summary>"shards cart add", for error lines.</summary>
-    private static string CommandPath(ParseResult parseResult)
+    internal static string CommandPath(ParseResult parseResult)
     {
         var names = new List<string>();
         for (var result = parseResult.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
@@ -82,8 +84,8 @@ public sealed class GlobalOptions
             Shards.LocalCluster.UnsafeSecretFileException secret => (secret.Message, ExitCodes.BadInput),
             OptionsValidationException settings => ($"bad settings: {settings.Message}", ExitCodes.BadInput),
             NpgsqlException npgsql => ($"PostgreSQL error: {npgsql.Message}", ExitCodes.Unavailable),
-            OperationCanceledException when cancellationToken.IsCancellationRequested => ("cancelled", 130),
+            OperationCanceledException when cancellationToken.IsCancellationRequested => ("cancelled", ExitCodes.Cancelled),
             var other when ShardsFailures.IsTransient(other) => ($"the cluster did not answer ({exception.GetType().Name}: {exception.Message})", ExitCodes.Unavailable),
-            _ => ($"unexpected error: {exception.GetType().Name}: {exception.Message}", 70),
+            _ => ($"unexpected error: {exception.GetType().Name}: {exception.Message}", ExitCodes.Unexpected),
         };
 }

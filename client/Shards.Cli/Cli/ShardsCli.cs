@@ -39,8 +39,9 @@ public static class ShardsCli
         var parsed = Build().Parse(Spelled(args));
         if (parsed.Errors.Count > 0 && !args.Any(a => a is "--help" or "-h" or "-?"))
         {
-            // One line, no help page: what is wrong, and where the usage is.
+            // One line, no help page: what is wrong, and where the usage is; under --json also the error document.
             await Console.Error.WriteLineAsync(ParseErrorLine(parsed));
+            new CliOutput(WantsJson(parsed)).Error(GlobalOptions.CommandPath(parsed), ParseErrors(parsed), ExitCodes.BadInput);
             return ExitCodes.BadInput;
         }
 
@@ -57,9 +58,15 @@ public static class ShardsCli
         }
 
         var command = string.Join(' ', names);
-        var errors = string.Join(" ", parsed.Errors.Select(e => e.Message.ReplaceLineEndings(" ").Trim()).Distinct(StringComparer.Ordinal));
-        return $"{command}: {errors} (usage: {command} --help)";
+        return $"{command}: {ParseErrors(parsed)} (usage: {command} --help)";
     }
+
+    private static string ParseErrors(ParseResult parsed) =>
+        string.Join(" ", parsed.Errors.Select(e => e.Message.ReplaceLineEndings(" ").Trim()).Distinct(StringComparer.Ordinal));
+
+    /// <summary>Whether a command line that did not parse asked for JSON (<c>--json</c> wherever it stands).</summary>
+    private static bool WantsJson(ParseResult parsed) =>
+        parsed.Tokens.Any(t => t.Value == "--json");
 
     /// <summary>
     /// <c>shards shards ...</c> means <c>shards map ...</c> (a subcommand cannot be named like the root command), and

@@ -129,16 +129,21 @@ internal static class ClusterCommands
                 stateFile = stateFile.FullPath,
                 launcherPid = Environment.ProcessId,
             });
+            var url = launcher.Silos[0].HttpUrl;
+            var key = LocalApiKey.DefaultPath;
             context.Output.Line();
-            context.Output.Line($"HTTP API on every silo, API key in {LocalApiKey.DefaultPath} (header X-Api-Key). Try:");
-            context.Output.Line($"  curl -H \"X-Api-Key: $(cat {LocalApiKey.DefaultPath})\" {launcher.Silos[0].HttpUrl}/api/products/sku-00001");
-            context.Output.Line($"  curl {launcher.Silos[0].HttpUrl}/health/ready      OpenAPI: {launcher.Silos[0].HttpUrl}/openapi/v1.json");
-            context.Output.Line("  nginx over all silos' HTTP ports: scripts/nginx-for-cluster.sh (writes a config listening on 127.0.0.1:8088)");
-            context.Output.Line($"  curl -u \":$(cat {LocalApiKey.DefaultPath})\" {launcher.Silos[0].HttpUrl}/metrics      (Prometheus metrics, see docs/operations.md)");
+            context.Output.Line("HTTP API on every silo. Without a key (health probes only):");
+            context.Output.Line($"  curl {url}/health/live      curl {url}/health/ready");
+            context.Output.Line($"Everything else needs the API key in {key}: pass it in the header X-Api-Key (/metrics and the dashboard also take it as the basic-auth password):");
+            context.Output.Line($"  curl -H \"X-Api-Key: $(cat {key})\" {url}/api/products/sku-00001");
+            context.Output.Line($"  curl -H \"X-Api-Key: $(cat {key})\" {url}/openapi/v1.json      (the OpenAPI document)");
+            context.Output.Line($"  curl -u \":$(cat {key})\" {url}/metrics      (Prometheus metrics, see docs/operations.md)");
             if (parseResult.GetValue(dashboard))
             {
-                context.Output.Line($"  Orleans Dashboard: {launcher.Silos[0].HttpUrl}/dashboard/ (any user name, password: the API key in {LocalApiKey.DefaultPath})");
+                context.Output.Line($"  Orleans Dashboard: {url}/dashboard/ (any user name, password: the API key in {key})");
             }
+
+            context.Output.Line("nginx over all silos' HTTP ports: scripts/nginx-for-cluster.sh (writes a config listening on 127.0.0.1:8088)");
 
             context.Output.Line();
             context.Output.Line($"Supervising (pid {Environment.ProcessId}, state in {stateFile.Path}): a crashed silo is restarted. In another terminal try");
@@ -262,7 +267,8 @@ internal static class ClusterCommands
                 throw new CliException(ex.Message, ExitCodes.Unavailable);
             }
 
-            context.Output.Document(new
+            // One JSON document either way: this one when everything stopped, else the error document with it as details.
+            var document = new
             {
                 clusterId = context.Cluster.ClusterId,
                 stopped = result.LauncherStopped && result.StillRunning.Count == 0,
@@ -271,20 +277,22 @@ internal static class ClusterCommands
                 leftovers = result.Leftovers.Select(s => new { s.Name, s.Pid }),
                 stillRunning = result.StillRunning.Select(s => new { s.Name, s.Pid }),
                 seconds = result.Took.TotalSeconds,
-            });
+            };
             if (!result.LauncherStopped)
             {
                 throw new CliException(
                     $"The launcher (pid {result.LauncherPid}) still runs after {timeout.TotalSeconds:0} s; it may still be stopping its silos (see its terminal). " +
                     $"Wait and run 'shards cluster down' again, or end it with: kill -9 {result.LauncherPid} (its silos then stop by themselves).",
-                    ExitCodes.Unavailable);
+                    ExitCodes.Unavailable, document);
             }
 
             if (result.StillRunning.Count > 0)
             {
                 throw new CliException(
-                    "Silo process(es) still run: " + string.Join(", ", result.StillRunning.Select(s => $"{s.Name} (pid {s.Pid})")) + ".", ExitCodes.Unavailable);
+                    "Silo process(es) still run: " + string.Join(", ", result.StillRunning.Select(s => $"{s.Name} (pid {s.Pid})")) + ".", ExitCodes.Unavailable, document);
             }
+
+            context.Output.Document(document);
 
             var leftovers = result.Leftovers.Count > 0 ? $"; {result.Leftovers.Count} silo process(es) that outlived it terminated here." : ".";
             context.Output.Line($"Cluster '{context.Cluster.ClusterId}' stopped in {result.Took.TotalSeconds:0.0} s: " + (result.LauncherPid is { } pid

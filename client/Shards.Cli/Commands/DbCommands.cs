@@ -52,10 +52,16 @@ internal static class DbCommands
             return ExitCodes.Ok;
         });
 
-        var stop = new Command("stop", "Stop the private PostgreSQL (data is kept)");
-        global.SetAction(stop, async (_, context, ct) =>
+        var force = new Option<bool>("--force") { Description = "Stop it even while silos use it (a 'shards cluster up' of this folder, or silos live in its membership table)" };
+        var stop = new Command("stop", "Stop the private PostgreSQL (data is kept); refused while a cluster uses it, unless --force") { force };
+        global.SetAction(stop, async (parseResult, context, ct) =>
         {
             var server = PrivatePostgresServer.Create(context.PrivatePostgres);
+            if (!parseResult.GetValue(force))
+            {
+                await RefuseWhileInUseAsync(context, server, ct);
+            }
+
             await server.StopAsync(ct);
             context.Output.Line($"PostgreSQL in {server.RootDirectory} is stopped.");
             context.Output.Document(new { stopped = true, server.RootDirectory });
@@ -109,5 +115,46 @@ internal static class DbCommands
         db.Subcommands.Add(stop);
         db.Subcommands.Add(status);
         return db;
+    }
+
+    /// <summary>How recent a silo's I-am-alive must be for <c>db stop</c> to count it as using the database.</summary>
+    private static readonly TimeSpan s_liveSilo = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// <c>db stop</c> without <c>--force</c>: refused (exit 7, nothing stopped) while a <c>shards cluster up</c> of this
+    /// folder runs on the private server, or silos of other clusters are active in its membership table with a recent
+    /// I-am-alive: without their database every command and HTTP request of theirs fails.
+    /// </summary>
+    private static async Task RefuseWhileInUseAsync(CliContext context, PrivatePostgresServer server, CancellationToken ct)
+    {
+        var clusters = LocalClusters.On(server);
+        var users = clusters.Select(LocalClusters.Describe).ToList();
+        var status = await server.GetStatusAsync(ct);
+        if (status.ConnectionString is { } connectionString)
+        {
+            try
+            {
+                var now = DateTimeOffset.UtcNow;
+                var others = (await new MembershipTableReader(context.DataSources.For(connectionString)).ReadNotDeadAsync(ct))
+                    .Where(r => r.Row.Status == SiloStatusCode.Active && now - r.Row.IAmAliveTime < s_liveSilo)
+                    .Where(r => clusters.All(c => c.ClusterId != r.ClusterId))
+                    .GroupBy(r => r.ClusterId, StringComparer.Ordinal);
+                users.AddRange(others.Select(g => $"cluster '{g.Key}' ({LocalClusters.Silos(g.Count())} active in its membership table: {string.Join(", ", g.Select(r => r.Row.SiloName))})"));
+            }
+            catch (Npgsql.NpgsqlException)
+            {
+                // No schema or not reachable: the state files above are all there is to go by.
+            }
+        }
+
+        if (users.Count > 0)
+        {
+            throw new CliException(
+                $"Not stopping the private PostgreSQL in {server.RootDirectory}: {string.Join("; ", users)} " +
+                (users.Count == 1 ? "uses it" : "use it") + ". Without it every command and HTTP request of those silos fails. " +
+                "Stop the cluster first ('shards cluster down'), or stop PostgreSQL anyway with 'shards db stop --force'.",
+                ExitCodes.AlreadyRunning,
+                new { clusters = clusters.Select(c => new { c.ClusterId, c.LauncherPid, silos = c.Silos.Select(s => new { s.Name, s.Pid }) }) });
+        }
     }
 }

@@ -20,21 +20,21 @@ internal static class DistributionCommand
             var locations = await KeyLocator.LocateAsync(client, keys, new Progress("locating", keys.Count), ct);
             var activations = await ActivationsPerSiloAsync(client);
             Print(context.Output, locations, activations);
+            context.Output.Document(Document(locations, activations));
             return ExitCodes.Ok;
         });
         return command;
     }
 
     /// <summary>
-    /// Prints the bar chart (or the JSON document) for a key → location map, and with <paramref name="activations"/>
-    /// (silo name → grain type → count) a table of every activation per silo.
+    /// Prints the bar chart for a key → location map, and with <paramref name="activations"/> (silo name → grain type →
+    /// count) a table of every activation per silo. Text only: the caller prints its one JSON document
+    /// (<see cref="Document"/> for <c>shards distribution</c>; the demo folds the distribution into its summary).
     /// </summary>
     public static void Print(
         CliOutput output, IReadOnlyDictionary<EntityKey, GrainLocation> locations, IReadOnlyDictionary<string, Dictionary<string, long>>? activations = null)
     {
-        var perSilo = locations.Values.GroupBy(l => l.SiloName).OrderBy(g => g.Key, StringComparer.Ordinal)
-            .Select(g => (g.Key, g.Count())).ToList();
-        output.Bars(perSilo);
+        output.Bars(PerSilo(locations));
         if (activations is not null)
         {
             var types = activations.Values.SelectMany(a => a.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
@@ -44,9 +44,15 @@ internal static class DistributionCommand
                 ["SILO", .. types.Select(t => t.ToUpperInvariant())],
                 activations.Select(a => (IReadOnlyList<string>)[a.Key, .. types.Select(t => a.Value.GetValueOrDefault(t).ToString())]));
         }
-
-        output.Document(new { keys = locations.Count, perSilo = perSilo.ToDictionary(p => p.Key, p => p.Item2), activations });
     }
+
+    /// <summary>The JSON document of <c>shards distribution</c>.</summary>
+    public static object Document(
+        IReadOnlyDictionary<EntityKey, GrainLocation> locations, IReadOnlyDictionary<string, Dictionary<string, long>>? activations) =>
+        new { keys = locations.Count, perSilo = PerSilo(locations).ToDictionary(p => p.Label, p => p.Value), activations };
+
+    private static List<(string Label, int Value)> PerSilo(IReadOnlyDictionary<EntityKey, GrainLocation> locations) =>
+        locations.Values.GroupBy(l => l.SiloName).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (g.Key, g.Count())).ToList();
 
     /// <summary>
     /// Every activation of Shards' grains per silo name (not only the keys located), read as each silo's

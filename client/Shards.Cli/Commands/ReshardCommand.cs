@@ -57,7 +57,13 @@ internal static class ReshardCommand
             var map = await ShardMaps.ReadMapAsync(context, main, serviceId, ct)
                 ?? throw new CliException($"Service '{serviceId}' has no shard map yet: start the cluster first ('shards cluster up'). Nothing changed.", ExitCodes.NotFound);
             var request = await ShardMaps.ResolveAsync(context, operation, db, parseResult.GetValue(shardName), map, ct);
-            var coordinator = new ReshardCoordinator(context.DataSources, main, serviceId, context.StorageOptions, StateNames.GrainTypes);
+            // Any silo not dead in the membership table (of any cluster on this database) may route by the old map: wait
+            // the fences for it. None: nothing can hold a stale map, and the waits are skipped (asked again before each).
+            var membership = new MembershipTableReader(context.DataSources.For(main));
+            var coordinator = new ReshardCoordinator(context.DataSources, main, serviceId, context.StorageOptions, StateNames.GrainTypes)
+            {
+                SilosMayRoute = async token => (await membership.ReadNotDeadAsync(token)).Count > 0,
+            };
             CliOutput.Status($"Resharding service '{serviceId}': {request} (shard map version {map.Version}; fence {coordinator.Fence.TotalSeconds:0.#} s) ...");
             ReshardResult result;
             try
@@ -74,7 +80,8 @@ internal static class ReshardCommand
                 $"Resharding {(result.Resumed ? "resumed and " : string.Empty)}done: {request}. Shard map version {result.FromVersion} -> {result.TargetVersion}; " +
                 $"{result.KeysMoved} key(s) moved" + (result.KeysScanned > 0 ? $" of {result.KeysScanned} scanned ({100.0 * result.KeysMoved / result.KeysScanned:0.0} %)" : string.Empty) +
                 (result.Resumed ? $"; this run moved {result.KeysMovedThisRun}" : string.Empty) +
-                $" in {moveSeconds:0.0} s ({(moveSeconds > 0 ? result.KeysMovedThisRun / moveSeconds : 0):0} keys/s); {result.TotalTime.TotalSeconds:0.0} s with the fences.");
+                $" in {moveSeconds:0.0} s ({(moveSeconds > 0 ? result.KeysMovedThisRun / moveSeconds : 0):0} keys/s); {result.TotalTime.TotalSeconds:0.0} s with the fences" +
+                (result.FenceWaitsSkipped > 0 ? $" ({result.FenceWaitsSkipped} fence wait(s) skipped: no silo was live in the membership table)." : "."));
             if (operation == ReshardOperation.Remove)
             {
                 context.Output.Line($"Shard '{request.Name}' holds no state of service '{serviceId}' any more: its connection string can be dropped from the silos' configuration.");
@@ -93,6 +100,7 @@ internal static class ReshardCommand
                 result.Resumed,
                 moveSeconds,
                 totalSeconds = result.TotalTime.TotalSeconds,
+                result.FenceWaitsSkipped,
             });
             return ExitCodes.Ok;
         });

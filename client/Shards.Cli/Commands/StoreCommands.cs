@@ -200,16 +200,51 @@ internal static class StoreCommands
 
     private static void PrintCart(CliContext context, CartView cart)
     {
-        context.Output.Line($"Cart {cart.CartId} (version {cart.Version}):");
-        context.Output.Table(
-            ["SKU", "QTY", "UNIT", "TOTAL"],
-            cart.Lines.Select(l => (IReadOnlyList<string>)[l.Sku, l.Quantity.ToString(), l.UnitPrice.ToString("0.00"), l.LineTotal.ToString("0.00")]));
-        context.Output.Line($"Total: {cart.Total:0.00}");
-        if (cart.CheckoutOrderId is { } orderId)
+        foreach (var line in CartText(cart))
         {
-            context.Output.Line($"Locked: being checked out by order {orderId}.");
+            context.Output.Line(line);
         }
 
         context.Output.Document(cart);
+    }
+
+    /// <summary>
+    /// The text view of a cart: its lines and total (or that it is empty), the lock of a checkout in progress, and the
+    /// orders whose purchase emptied it.
+    /// </summary>
+    internal static IEnumerable<string> CartText(CartView cart)
+    {
+        if (cart.Lines.Count == 0)
+        {
+            yield return $"Cart {cart.CartId} is empty (version {cart.Version}).";
+        }
+        else
+        {
+            yield return $"Cart {cart.CartId} (version {cart.Version}):";
+            foreach (var line in CliOutput.TableLines(
+                ["SKU", "QTY", "UNIT", "TOTAL"],
+                cart.Lines.Select(l => (IReadOnlyList<string>)[l.Sku, l.Quantity.ToString(), l.UnitPrice.ToString("0.00"), l.LineTotal.ToString("0.00")])))
+            {
+                yield return line;
+            }
+
+            yield return $"Total: {cart.Total:0.00}";
+        }
+
+        if (cart.CheckoutOrderId is { } orderId)
+        {
+            yield return $"Locked by order {orderId}, a checkout in progress: the cart refuses changes until that order is paid or fails " +
+                $"(see 'shards order get {orderId}').";
+        }
+
+        if (cart.PurchasedOrders is { Count: > 0 } purchased)
+        {
+            // The cart remembers its last 64; the text shows the latest few (the JSON document has them all).
+            const int Shown = 5;
+            var latest = string.Join(", ", purchased.TakeLast(Shown));
+            yield return purchased.Count == 1
+                ? $"Emptied by the purchase of order {latest}."
+                : $"Emptied by the purchases of orders {latest} (latest last{(purchased.Count > Shown ? $"; {purchased.Count - Shown} earlier" : string.Empty)}).";
+        }
     }
 }

@@ -286,7 +286,19 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
         return value;
     }
 
-    private void Header(int number, string title, string detail) => _out.Line($"[{number}/{Steps}] {title,-13} {detail}");
+    /// <summary>A step's result: on stdout for people; under <c>--json</c> on stderr, as progress (stdout holds only the summary).</summary>
+    private void Header(int number, string title, string detail)
+    {
+        var line = $"[{number}/{Steps}] {title,-13} {detail}";
+        if (_out.Json)
+        {
+            CliOutput.Status(line);
+        }
+        else
+        {
+            _out.Line(line);
+        }
+    }
 
     private static Dictionary<string, int> Count(IReadOnlyDictionary<EntityKey, GrainLocation> locations) =>
         locations.Values.GroupBy(l => l.SiloName).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count());

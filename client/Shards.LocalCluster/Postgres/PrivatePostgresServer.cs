@@ -69,6 +69,14 @@ public sealed partial class PrivatePostgresServer
         CommandTimeout = 30,
     }.ConnectionString;
 
+    /// <summary>
+    /// <c>host:port/database</c> of this server where it last ran (null before its first start), as a launcher's
+    /// <c>cluster.json</c> names its database: known while the server is stopped too.
+    /// </summary>
+    public string? LastAddress => ReadInstance() is { Port: > 0 } instance
+        ? $"{IPAddress.Loopback}:{instance.Port}/{instance.Database ?? _options.Database}"
+        : null;
+
     /// <summary><paramref name="connectionString"/> with its password, if any, replaced by asterisks: for showing it.</summary>
     public static string Masked(string connectionString)
     {

@@ -50,6 +50,13 @@ public sealed class ReshardCoordinator(
     /// </summary>
     public TimeSpan Fence => storage.MapLease + storage.MapRefreshPeriod + storage.CommandTimeout;
 
+    /// <summary>
+    /// Asked before each fence wait: whether a silo may run that routes with an older map (the CLI: whether any silo is
+    /// not dead in the membership table). When it answers false nothing can hold a stale map, and the wait is skipped;
+    /// a silo that starts later reads the current map first. Null: always wait.
+    /// </summary>
+    public Func<CancellationToken, Task<bool>>? SilosMayRoute { get; init; }
+
     public async Task<ReshardResult> RunAsync(ReshardRequest request, IProgress<ReshardProgress>? progress, CancellationToken cancellationToken)
     {
         var started = Stopwatch.StartNew();
@@ -58,6 +65,7 @@ public sealed class ReshardCoordinator(
         var record = await Guard(() => Progress.ReadInProgressAsync(serviceId, cancellationToken), "the main database", main);
 
         bool resumed;
+        var skipped = 0;
         if (record is not null)
         {
             if (record.Operation != request.Operation || record.Shard != request.Name)
@@ -85,8 +93,7 @@ public sealed class ReshardCoordinator(
 
             record = new ReshardingRecord(map.Version + 1, request.Operation, request.Name, map.Version, null, 0, DateTimeOffset.UtcNow);
             resumed = false;
-            progress?.Report(new ReshardProgress($"published moving map version {record.MovingVersion}; waiting {Fence.TotalSeconds:0.#} s until every silo routes by it", 0, 0, 0));
-            await Task.Delay(Fence, _time, cancellationToken);
+            skipped += await WaitFenceAsync(Fence, $"published moving map version {record.MovingVersion}", 0, progress, cancellationToken);
         }
 
         map = await Maps.ReadCurrentAsync(serviceId, cancellationToken) ?? throw new InvalidOperationException("The shard map vanished.");
@@ -101,7 +108,7 @@ public sealed class ReshardCoordinator(
                 var age = DateTimeOffset.UtcNow - map.CreatedAt;
                 if (age < Fence)
                 {
-                    await Task.Delay(Fence - age, _time, cancellationToken);
+                    skipped += await WaitFenceAsync(Fence - age, $"resumed on moving map version {record.MovingVersion}", record.KeysMoved, progress, cancellationToken);
                 }
             }
 
@@ -115,16 +122,14 @@ public sealed class ReshardCoordinator(
                 throw new ReshardException($"Shard map version {record.MovingVersion + 1} of service '{serviceId}' appeared while the resharding ran: someone else changed the map.");
             }
 
-            progress?.Report(new ReshardProgress(
-                $"published map version {record.MovingVersion + 1}; waiting {Fence.TotalSeconds:0.#} s until every silo routes by it", keysMoved, keysMoved, 0));
-            await Task.Delay(Fence, _time, cancellationToken);
+            skipped += await WaitFenceAsync(Fence, $"published map version {record.MovingVersion + 1}", keysMoved, progress, cancellationToken);
         }
         else if (map.Version == record.MovingVersion + 1 && !map.Document.IsMoving)
         {
             var age = DateTimeOffset.UtcNow - map.CreatedAt;
             if (age < Fence)
             {
-                await Task.Delay(Fence - age, _time, cancellationToken);
+                skipped += await WaitFenceAsync(Fence - age, $"resumed on map version {map.Version}", keysMoved, progress, cancellationToken);
             }
         }
         else
@@ -144,7 +149,25 @@ public sealed class ReshardCoordinator(
         await Progress.FinishAsync(serviceId, record.MovingVersion, cancellationToken);
         var final = await Maps.ReadCurrentAsync(serviceId, cancellationToken);
         return new ReshardResult(
-            request, record.FromVersion, final?.Version ?? record.MovingVersion + 1, keysMoved, keysMoved - record.KeysMoved, scanned, resumed, moveTime, started.Elapsed);
+            request, record.FromVersion, final?.Version ?? record.MovingVersion + 1, keysMoved, keysMoved - record.KeysMoved, scanned, resumed, moveTime, started.Elapsed,
+            skipped);
+    }
+
+    /// <summary>
+    /// Waits <paramref name="wait"/> after <paramref name="published"/> so that every silo routes by the new map, unless
+    /// <see cref="SilosMayRoute"/> says no silo runs; 1 when it skipped the wait, else 0.
+    /// </summary>
+    private async Task<int> WaitFenceAsync(TimeSpan wait, string published, long keysMoved, IProgress<ReshardProgress>? progress, CancellationToken cancellationToken)
+    {
+        if (SilosMayRoute is { } silosMayRoute && !await silosMayRoute(cancellationToken))
+        {
+            progress?.Report(new ReshardProgress($"{published}; no silo is live in the membership table, so none can hold an older map: skipping the {wait.TotalSeconds:0.#} s wait", keysMoved, keysMoved, 0));
+            return 1;
+        }
+
+        progress?.Report(new ReshardProgress($"{published}; waiting {wait.TotalSeconds:0.#} s until every silo routes by it", keysMoved, keysMoved, 0));
+        await Task.Delay(wait, _time, cancellationToken);
+        return 0;
     }
 
     /// <summary>Checks the request against the map and the databases, prepares the new database, and returns the moving map.</summary>

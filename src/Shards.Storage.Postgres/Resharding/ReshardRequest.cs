@@ -32,8 +32,10 @@ public sealed record ReshardProgress(string Phase, long KeysMoved, long KeysTota
 /// <param name="Resumed">True when this run continued a resharding an earlier run began.</param>
 /// <param name="MoveTime">Time this run spent moving rows (without the fences).</param>
 /// <param name="TotalTime">This run's whole time, fences included.</param>
+/// <param name="FenceWaitsSkipped">Fence waits this run skipped because no silo was live (<see cref="ReshardCoordinator.SilosMayRoute"/>).</param>
 public sealed record ReshardResult(
-    ReshardRequest Request, int FromVersion, int TargetVersion, long KeysMoved, long KeysMovedThisRun, long KeysScanned, bool Resumed, TimeSpan MoveTime, TimeSpan TotalTime);
+    ReshardRequest Request, int FromVersion, int TargetVersion, long KeysMoved, long KeysMovedThisRun, long KeysScanned, bool Resumed, TimeSpan MoveTime, TimeSpan TotalTime,
+    int FenceWaitsSkipped = 0);
 
 /// <summary>A resharding that cannot start or go on, with a message a person can act on.</summary>
 /// <param name="DependencyDown">True when a database does not answer (retry later), false for bad input.</param>

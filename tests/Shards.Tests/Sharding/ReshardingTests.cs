@@ -230,6 +230,43 @@ public sealed class ReshardingTests(TwoServerShardsFixture shards) : IDisposable
     }
 
     [Fact]
+    public async Task With_no_silo_live_the_fence_waits_are_skipped_and_said_so_and_with_silos_they_are_kept()
+    {
+        var serviceId = NewServiceId();
+        var s2 = await TestPostgres.CreateDatabaseAsync("reshard_nofence");
+        var all = Options(("s0", shards.S0), ("s1", shards.S1), ("s2", s2));
+        all.MapLease = TimeSpan.FromSeconds(30); // a fence of over 30 s: a run that waits it cannot pass below
+        var silo = await SiloAsync(serviceId, Options(("s0", shards.S0), ("s1", shards.S1)));
+        var keys = Enumerable.Range(0, 60).Select(i => $"sku-nofence-{i}").ToList();
+        await new Writers([silo.Storage]).SeedAsync(keys);
+        var phases = new List<string>();
+        var noSilo = new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, all, StateNames.GrainTypes)
+        {
+            SilosMayRoute = _ => Task.FromResult(false),
+        };
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var result = await noSilo.RunAsync(new ReshardRequest(ReshardOperation.Add, "s2", s2), new SynchronousProgress(p => phases.Add(p.Phase)), CancellationToken.None);
+
+        Assert.True(watch.Elapsed < noSilo.Fence, $"took {watch.Elapsed.TotalSeconds:0.0} s with a fence of {noSilo.Fence.TotalSeconds:0} s");
+        Assert.Equal(2, result.FenceWaitsSkipped);
+        Assert.Equal(2, phases.Count(p => p.Contains("no silo is live", StringComparison.Ordinal)));
+        Assert.DoesNotContain(phases, p => p.Contains("waiting", StringComparison.Ordinal));
+
+        // With a silo live, the removal waits its fence: the clock of the coordinator is fake, its first wait is the fence.
+        var time = new WaitSignallingTimeProvider();
+        var withSilo = new ReshardCoordinator(TestPostgres.DataSources, shards.Main, serviceId, all, StateNames.GrainTypes, time)
+        {
+            SilosMayRoute = _ => Task.FromResult(true),
+        };
+        var removing = withSilo.RunAsync(new ReshardRequest(ReshardOperation.Remove, "s2", null), null, CancellationToken.None);
+        Assert.Equal(withSilo.Fence, await time.NextWaitAsync());
+        Assert.Equal(withSilo.Fence, await time.PassAsync(withSilo.Fence));
+        time.Advance(withSilo.Fence);
+        Assert.Equal(0, (await removing).FenceWaitsSkipped);
+    }
+
+    [Fact]
     public async Task Bad_requests_are_refused_with_a_clear_message_and_change_nothing()
     {
         var serviceId = NewServiceId();
