@@ -278,6 +278,18 @@ public sealed class LauncherStateProcessTests(LauncherStateProcessTests.RunningC
 
         public ClusterStateFile StateFile { get; }
 
+        /// <summary>Every silo pid this run has seen in the state file.</summary>
+        public IReadOnlyList<int> SiloPids
+        {
+            get
+            {
+                lock (_siloPids)
+                {
+                    return [.. _siloPids];
+                }
+            }
+        }
+
         public string Output
         {
             get
