@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Shards.Cli.Core;
 using Shards.Contracts.Orders;
-using Shards.Domain;
+using Shards.Json;
 
 namespace Shards.Cli.Commands;
 
@@ -58,16 +58,13 @@ internal static class OrderCommands
         return order;
     }
 
-    /// <summary>The order without its payment token, a secret: its hint instead, also in the steps and the failure reason.</summary>
+    /// <summary>
+    /// The order without its payment token, a secret: <see cref="OrderDocument"/>, the HTTP API's order, with the token's
+    /// hint, also in the steps and the failure reason.
+    /// </summary>
     private static void PrintOrder(CliContext context, OrderView unredacted)
     {
-        var token = unredacted.PaymentToken;
-        var order = unredacted with
-        {
-            PaymentToken = PaymentTokens.Hint(token),
-            FailureReason = unredacted.FailureReason is { } reason ? PaymentTokens.Redact(reason, token) : null,
-            Steps = unredacted.Steps.Select(s => s with { Detail = PaymentTokens.Redact(s.Detail, token) }).ToArray(),
-        };
+        var order = OrderDocument.From(unredacted);
         var outcome = order.Status switch
         {
             OrderStatus.Paid when order.PendingDeliveries > 0 => $"Paid (purchased not yet acknowledged by {order.PendingDeliveries} subscriber(s))",
@@ -78,7 +75,7 @@ internal static class OrderCommands
         context.Output.Table(
             ["SKU", "QTY", "UNIT", "TOTAL"],
             order.Lines.Select(l => (IReadOnlyList<string>)[l.Sku, Number(l.Quantity), Money(l.UnitPrice), Money(l.LineTotal)]));
-        context.Output.Line($"Total: {Money(order.Total)}, paid with {order.PaymentToken}");
+        context.Output.Line($"Total: {Money(order.Total)}, paid with {order.PaymentTokenHint}");
         context.Output.Line("Steps:");
         context.Output.Table(
             ["AT (UTC)", "STEP", "DETAIL"],

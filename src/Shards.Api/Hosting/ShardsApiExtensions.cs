@@ -24,6 +24,7 @@ using Shards.Api.Options;
 using Shards.Api.Problems;
 using Shards.Api.Security;
 using Shards.Api.Telemetry;
+using Shards.Json;
 
 namespace Shards.Api.Hosting;
 
@@ -192,15 +193,18 @@ public static class ShardsApiExtensions
         services.AddHostedService<IdempotencyPruner>();
     }
 
-    /// <summary>camelCase JSON; a body must carry every field once, no unknown field, no null for a required value.</summary>
+    /// <summary>
+    /// Shards' JSON (<see cref="ShardsJson"/>: camelCase names, camelCase enum strings, as the CLI's <c>--json</c>); a body
+    /// must carry every field once, no unknown field, no null for a required value.
+    /// </summary>
     private static void ConfigureJson(JsonOptions options)
     {
         var json = options.SerializerOptions;
+        ShardsJson.Configure(json);
         json.RespectRequiredConstructorParameters = true;
         json.RespectNullableAnnotations = true;
         json.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         json.NumberHandling = JsonNumberHandling.Strict;
-        json.Converters.Add(new JsonStringEnumConverter()); // an order's status reads "Paid", not 2
         json.AllowDuplicateProperties = false; // {"stock":1,"stock":9} is ambiguous: refused, never "last one wins"
     }
 
