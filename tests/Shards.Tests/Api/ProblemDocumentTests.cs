@@ -93,7 +93,7 @@ public sealed class ProblemDocumentTests(ApiSiloFixture fixture) : IClassFixture
         var invalid = await client.GetAsync("/api/orders/12");
         var missing = await client.GetAsync("/api/orders/order-never-made");
 
-        Assert.Contains("Invalid order ID", await invalid.AssertProblemAsync(400, "validation"), StringComparison.Ordinal);
+        Assert.Contains("An order ID is", await invalid.AssertProblemAsync(400, "validation"), StringComparison.Ordinal);
         Assert.Contains("order-never-made", await missing.AssertProblemAsync(404, "notFound"), StringComparison.Ordinal);
     }
 }
