@@ -191,11 +191,11 @@ for i in $(seq -w 1 60); do
   for _ in $(seq 1 60); do # an order interrupted by the kill settles by itself (saga timer or reminder)
     order=$(curl -s -H "$key_header" "$base/api/orders/order-$run-$i")
     status=$(echo "$order" | jq -r '.status // "none"'); pending=$(echo "$order" | jq -r '.pendingDeliveries // 0')
-    { [ "$status" = "Pending" ] || { [ "$status" = "Paid" ] && [ "$pending" != "0" ]; }; } || break
+    { [ "$status" = "pending" ] || { [ "$status" = "paid" ] && [ "$pending" != "0" ]; }; } || break
     sleep 1
   done
   case "$status" in
-    Paid)
+    paid)
       paid=$((paid + 1))
       cart=$(curl -s -H "$key_header" "$base/api/carts/cart-order-$run-$i")
       if [ "$(echo "$cart" | jq -c '[(.lines | length), .purchasedOrders]')" != "[0,[\"order-$run-$i\"]]" ]; then

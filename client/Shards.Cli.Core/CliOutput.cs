@@ -1,17 +1,14 @@
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using Shards.Json;
 
 namespace Shards.Cli.Core;
 
 /// <summary>Prints for people (tables, bars, progress on stderr) or for scripts (<c>--json</c> on stdout).</summary>
 public sealed class CliOutput(bool json)
 {
-    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
+    /// <summary>Shards' JSON, as the HTTP API writes it (<see cref="ShardsJson"/>), indented for people who read it too.</summary>
+    private static readonly JsonSerializerOptions s_json = new(ShardsJson.Options) { WriteIndented = true };
 
     public bool Json { get; } = json;
 

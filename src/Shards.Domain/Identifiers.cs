@@ -12,32 +12,35 @@ public static class Identifiers
 
     private const string Rule =
         "1 to 64 characters of letters (A-Z, a-z), digits, '_', '.' or '-', starting with a letter or digit, " +
-        "with at least one character that is not a hexadecimal digit (e.g. sku-1001)";
+        "with at least one character that is not a hexadecimal digit";
 
     /// <summary>Returns <paramref name="sku"/> when it is a valid SKU; throws a Validation error otherwise.</summary>
-    public static string ValidateSku(string? sku) => Validate(sku, "SKU");
+    public static string ValidateSku(string? sku) => Validate(sku, "A SKU", "sku-1001");
 
     /// <summary>Returns <paramref name="cartId"/> when it is a valid cart ID; throws a Validation error otherwise.</summary>
-    public static string ValidateCartId(string? cartId) => Validate(cartId, "cart ID");
+    public static string ValidateCartId(string? cartId) => Validate(cartId, "A cart ID", "cart-1001");
 
     /// <summary>Returns <paramref name="orderId"/> when it is a valid order ID; throws a Validation error otherwise.</summary>
-    public static string ValidateOrderId(string? orderId) => Validate(orderId, "order ID");
+    public static string ValidateOrderId(string? orderId) => Validate(orderId, "An order ID", "order-1001");
 
     /// <summary>
     /// Returns <paramref name="token"/> when it is a valid payment token (a card token such as tok-visa, never a card
     /// number); throws a Validation error otherwise.
     /// </summary>
-    public static string ValidatePaymentToken(string? token) => Validate(token, "payment token");
+    public static string ValidatePaymentToken(string? token) => Validate(token, "A payment token", "tok-visa");
 
     /// <summary>True when <paramref name="value"/> follows the ID rule.</summary>
     public static bool IsValid(string? value) => Problem(value) is null;
 
-    private static string Validate(string? value, string what)
+    /// <param name="kind">What the value is, with its article: "A SKU", "An order ID".</param>
+    /// <param name="example">A valid value of that kind, for the message.</param>
+    private static string Validate(string? value, string kind, string example)
     {
         var problem = Problem(value);
         if (problem is not null)
         {
-            throw DomainRuleException.Validation($"Invalid {what} {Text.Quote(value)}: {problem}. A {what} is {Rule}.");
+            var what = kind[(kind.IndexOf(' ', StringComparison.Ordinal) + 1)..];
+            throw DomainRuleException.Validation($"Invalid {what} {Text.Quote(value)}: {problem}. {kind} is {Rule} (e.g. {example}).");
         }
 
         return value!;

@@ -7,6 +7,7 @@ using Shards.Contracts.Catalog;
 using Shards.Contracts.Listing;
 using Shards.Contracts.Orders;
 using Shards.Domain;
+using Shards.Json;
 
 namespace Shards.Cli.Commands;
 
@@ -31,10 +32,10 @@ internal static class ListingCommands
         ["CART", "LINES", "UNITS", "TOTAL", "LOCKED BY"],
         c => [c.CartId, Number(c.Lines.Count), Number(c.Lines.Sum(l => l.Quantity)), Money(c.Total), c.CheckoutOrderId ?? "-"]);
 
-    public static Command Orders(GlobalOptions global) => List<OrderView, OrderView>(
+    public static Command Orders(GlobalOptions global) => List<OrderView, OrderDocument>(
         global, "orders", "order ID", Identifiers.ValidateOrderId,
         async (listing, after, limit, ct) => Page(await listing.OrdersAsync(after, limit, ct)),
-        shown: OrderCommands.Redacted,
+        shown: OrderDocument.From,
         ["ORDER", "CART", "STATUS", "STAGE", "TOTAL", "CREATED (UTC)"],
         o => [o.OrderId, o.CartId, Word(o.Status), Word(o.Stage), Money(o.Total), o.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)]);
 

@@ -1,6 +1,8 @@
 using System.CommandLine;
+using Orleans.Runtime;
 using Shards.Cli.Core;
 using Shards.Load;
+using Shards.Json;
 using Shards.LocalCluster;
 using Shards.Postgres;
 
@@ -62,11 +64,7 @@ internal static class MembersCommand
             {
                 clusterId = context.Cluster.ClusterId,
                 launcher = new { stateFile = local.Path, running = local.IsRunning, pid = local.IsRunning ? local.State?.LauncherPid : null, stale = local.StaleBecause },
-                members = shown.Select(r => new
-                {
-                    r.SiloName, r.HostName, r.Address, r.Port, r.Generation, r.GatewayPort, r.Status, r.StartTime, r.IAmAliveTime,
-                    r.SuspectTimes, r.Endpoint, r.SiloAddress, Local(r)?.Pid, HttpPort = Local(r)?.HttpPort is > 0 and var port ? port : (int?)null,
-                }),
+                members = shown.Select(r => Document(r, Local(r))),
             });
             return ExitCodes.Ok;
         });
@@ -105,4 +103,20 @@ internal static class MembersCommand
         });
         return command;
     }
+
+    /// <summary>
+    /// A row as the same member document as GET /api/members, with what only the table and the launcher's state file
+    /// know (the table's status codes are Orleans' <see cref="SiloStatus"/> values).
+    /// </summary>
+    internal static MemberDocument Document(MembershipRow row, LocalSiloState? local) =>
+        new(row.SiloName, row.Endpoint, row.Generation, row.SiloAddress, (SiloStatus)(int)row.Status)
+        {
+            HostName = row.HostName,
+            GatewayPort = row.GatewayPort,
+            StartTime = row.StartTime,
+            IAmAliveTime = row.IAmAliveTime,
+            SuspectTimes = row.SuspectTimes,
+            Pid = local?.Pid,
+            HttpPort = local?.HttpPort is > 0 and var port ? port : null,
+        };
 }

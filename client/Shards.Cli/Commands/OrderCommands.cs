@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Shards.Cli.Core;
 using Shards.Contracts.Orders;
-using Shards.Domain;
+using Shards.Json;
 
 namespace Shards.Cli.Commands;
 
@@ -59,21 +59,13 @@ internal static class OrderCommands
         return order;
     }
 
-    /// <summary>The order without its payment token, a secret: its hint instead, also in the steps and the failure reason.</summary>
-    internal static OrderView Redacted(OrderView unredacted)
-    {
-        var token = unredacted.PaymentToken;
-        return unredacted with
-        {
-            PaymentToken = PaymentTokens.Hint(token),
-            FailureReason = unredacted.FailureReason is { } reason ? PaymentTokens.Redact(reason, token) : null,
-            Steps = unredacted.Steps.Select(s => s with { Detail = PaymentTokens.Redact(s.Detail, token) }).ToArray(),
-        };
-    }
-
+    /// <summary>
+    /// The order without its payment token, a secret: <see cref="OrderDocument"/>, the HTTP API's order, with the token's
+    /// hint, also in the steps and the failure reason.
+    /// </summary>
     private static void PrintOrder(CliContext context, OrderView unredacted)
     {
-        var order = Redacted(unredacted);
+        var order = OrderDocument.From(unredacted);
         var outcome = order.Status switch
         {
             OrderStatus.Paid when order.PendingDeliveries > 0 => $"Paid (purchased not yet acknowledged by {order.PendingDeliveries} subscriber(s))",
@@ -84,12 +76,30 @@ internal static class OrderCommands
         context.Output.Table(
             ["SKU", "QTY", "UNIT", "TOTAL"],
             order.Lines.Select(l => (IReadOnlyList<string>)[l.Sku, Number(l.Quantity), Money(l.UnitPrice), Money(l.LineTotal)]));
-        context.Output.Line($"Total: {Money(order.Total)}, paid with {order.PaymentToken}");
+        context.Output.Line(PaymentLine(order));
         context.Output.Line("Steps:");
         context.Output.Table(
             ["AT (UTC)", "STEP", "DETAIL"],
             order.Steps.Select(s => (IReadOnlyList<string>)[s.At.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", CultureInfo.InvariantCulture), s.Step, s.Detail]));
         context.Output.Document(order);
+    }
+
+    /// <summary>
+    /// The total and what became of the payment: only a paid order says "paid with"; a failed one says it was not paid,
+    /// and a declined one that the card was declined (its failure reason, from the checkout saga, says so).
+    /// </summary>
+    internal static string PaymentLine(OrderDocument order)
+    {
+        var total = Money(order.Total);
+        var card = order.PaymentTokenHint;
+        return order.Status switch
+        {
+            OrderStatus.Paid => $"Total: {total}, paid with {card}",
+            OrderStatus.Failed when order.FailureReason?.StartsWith("the payment was declined", StringComparison.Ordinal) == true =>
+                $"Total: {total}, not paid: the payment with {card} was declined",
+            OrderStatus.Failed => $"Total: {total}, not paid (payment token {card})",
+            _ => $"Total: {total}, to be paid with {card}",
+        };
     }
 
     private static string Money(decimal value) => value.ToString("0.00", CultureInfo.InvariantCulture);

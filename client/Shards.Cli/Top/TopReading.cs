@@ -1,4 +1,5 @@
 using Shards.Contracts.Operations;
+using Shards.Json;
 using Shards.Postgres;
 
 namespace Shards.Cli.Top;
@@ -18,7 +19,7 @@ internal sealed record TopReading(
 
 /// <summary>One line of <c>shards top</c>: a silo, its status, activations, and its rates since the previous reading.</summary>
 internal sealed record TopRow(
-    string Silo, string Address, string Status, long? Activations, double? CallsPerSecond, double? ErrorsPerSecond, long? Calls, long? Errors);
+    string Name, string Address, string Status, long? Activations, double? CallsPerSecond, double? ErrorsPerSecond, long? Calls, long? Errors);
 
 /// <summary>The rows of one refresh: what two consecutive readings say (pure, so that tests need no cluster).</summary>
 internal static class TopRows
@@ -42,7 +43,7 @@ internal static class TopRows
             return new TopRow(
                 member.SiloName,
                 $"{member.Endpoint}@{member.Generation}",
-                member.Status.ToString(),
+                ShardsJson.Name(member.Status),
                 current.Activations is { } activations ? activations.GetValueOrDefault(key) : null,
                 Rate(c => c.Calls),
                 Rate(c => c.Errors),
@@ -54,7 +55,7 @@ internal static class TopRows
     /// <summary>The cells of a row, as both the live table and the plain snapshot print them.</summary>
     public static IReadOnlyList<string> Cells(TopRow row) =>
     [
-        row.Silo, row.Address, row.Status, Text(row.Activations), Text(row.CallsPerSecond), Text(row.ErrorsPerSecond), Text(row.Calls), Text(row.Errors),
+        row.Name, row.Address, row.Status, Text(row.Activations), Text(row.CallsPerSecond), Text(row.ErrorsPerSecond), Text(row.Calls), Text(row.Errors),
     ];
 
     private static string Text(long? value) => value?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-";

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Shards.Cli.Core;
+using Shards.Json;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
@@ -8,7 +9,7 @@ namespace Shards.Cli.Top;
 /// <summary>How <c>shards top</c> shows a refresh: a live table in a terminal, else a plain snapshot or a JSON line.</summary>
 internal static class TopView
 {
-    private static readonly JsonSerializerOptions s_jsonLine = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions s_jsonLine = ShardsJson.Options;
 
     /// <summary>The live table (Spectre.Console): numbers right-aligned, errors in red when there are any.</summary>
     public static IRenderable Table(string clusterId, TopReading reading, IReadOnlyList<TopRow> rows)
@@ -49,5 +50,5 @@ internal static class TopView
         Console.WriteLine(JsonSerializer.Serialize(new { clusterId, at = reading.TakenAt, silos = rows }, s_jsonLine));
 
     private static string Summary(IReadOnlyList<TopRow> rows) =>
-        rows.Count == 0 ? "no live silo" : string.Join(", ", rows.GroupBy(r => r.Status).Select(g => $"{g.Count()} {g.Key.ToLowerInvariant()}"));
+        rows.Count == 0 ? "no live silo" : string.Join(", ", rows.GroupBy(r => r.Status).Select(g => $"{g.Count()} {g.Key}"));
 }

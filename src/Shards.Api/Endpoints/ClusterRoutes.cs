@@ -8,6 +8,7 @@ using Shards.Contracts.Carts;
 using Shards.Contracts.Catalog;
 using Shards.Contracts.Common;
 using Shards.Domain;
+using Shards.Json;
 
 namespace Shards.Api.Endpoints;
 
@@ -22,17 +23,21 @@ internal static class ClusterRoutes
                 var members = snapshot.Members.Values
                     .Where(m => all == true || m.Status != SiloStatus.Dead)
                     .OrderBy(m => m.Name, StringComparer.Ordinal)
-                    .Select(m => new MemberView(
+                    .Select(m => new MemberDocument(
                         m.Name,
                         m.SiloAddress.Endpoint.ToString(),
                         m.SiloAddress.Generation,
-                        m.Status.ToString(),
-                        m.SiloAddress.Equals(local.SiloAddress)))
+                        m.SiloAddress.ToString(),
+                        m.Status)
+                    {
+                        ServedThisRequest = m.SiloAddress.Equals(local.SiloAddress),
+                    })
                     .ToList();
-                return TypedResults.Ok(new MembersView(local.Name, snapshot.Version.Value, members));
+                return TypedResults.Ok(new MembersDocument(local.Name, snapshot.Version.Value, members));
             })
             .RequireScope(ApiScopes.Operator).WithTags("Cluster").WithName("GetMembers")
-            .WithSummary("The silos of the cluster and their status (?all=true includes dead ones)");
+            .WithSummary("The silos of the cluster and their status (?all=true includes dead ones)")
+            .Produces<MembersDocument>();
 
     /// <summary>GET /api/where/{kind}/{id}: the silo hosting a product or cart (activates it if needed).</summary>
     public static void MapWhere(RouteGroupBuilder api) =>

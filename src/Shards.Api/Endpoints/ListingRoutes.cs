@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Shards.Api.Problems;
 using Shards.Api.Security;
 using Shards.Contracts.Listing;
+using Shards.Json;
 
 namespace Shards.Api.Endpoints;
 
@@ -33,10 +34,10 @@ internal static class ListingRoutes
         api.MapGet("/orders", (string? after, string? limit, HttpContext http, IGrainFactory grains, GrainCalls calls) =>
                 PageAsync(
                     http, calls, "orders", after, limit, n => Listing(grains).OrdersAsync(after, n),
-                    page => new OrderResponsePage(page.Items.Select(OrderResponse.From).ToArray(), page.Next)))
+                    page => new OrderDocumentPage(page.Items.Select(OrderDocument.From).ToArray(), page.Next)))
             .RequireScope(ApiScopes.Read).WithTags("Orders")
             .WithName("ListOrders").WithSummary("Orders in order ID order, a page at a time (?after=ORDER&limit=N), without payment tokens")
-            .Produces<OrderResponsePage>();
+            .Produces<OrderDocumentPage>();
 
         api.MapGet("/events", (string? limit, HttpContext http, IGrainFactory grains, GrainCalls calls) =>
                 ParseLimit(limit, ListingLimits.DefaultEvents, ListingLimits.MaxEvents) is not { } n

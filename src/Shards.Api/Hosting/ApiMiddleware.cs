@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime;
@@ -56,23 +57,23 @@ internal static class ApiMiddleware
     }
 
     /// <summary>
-    /// Every POST, PUT and PATCH under /api takes a JSON body: another content type gets 415 with a message saying
-    /// what to send (the binder alone answers a bare 415).
+    /// Every route that takes a body takes a JSON body: another content type gets 415 with a message saying what to
+    /// send (the binder alone answers a bare 415). Only a matched route that reads a body is checked here: a method the
+    /// route does not take is routing's 405 (with <c>Allow</c>), no route at all a 404, whatever the body; a content
+    /// type routing itself refuses is its 415, which gets the same detail (<see cref="ApiProblems.DefaultDetail"/>).
     /// </summary>
     public static IApplicationBuilder UseJsonBodyCheck(this IApplicationBuilder app) =>
         app.Use((context, next) =>
         {
             var request = context.Request;
-            var takesBody = HttpMethods.IsPost(request.Method) || HttpMethods.IsPut(request.Method) || HttpMethods.IsPatch(request.Method);
+            var takesBody = context.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>() is not null;
             if (!takesBody || !request.Path.StartsWithSegments("/api", StringComparison.Ordinal) || request.HasJsonContentType())
             {
                 return next(context);
             }
 
-            var sent = request.ContentType is { Length: > 0 } type ? $"Content-Type '{type}'" : "no Content-Type";
             return ApiProblems.WriteAsync(
-                context, StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
-                $"This route takes a JSON body, but the request has {sent}. Send the body as JSON with Content-Type: application/json.",
+                context, StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", ApiProblems.UnsupportedBody(request),
                 ApiErrorCodes.UnsupportedMediaType);
         });
 }

@@ -24,6 +24,7 @@ using Shards.Api.Options;
 using Shards.Api.Problems;
 using Shards.Api.Security;
 using Shards.Api.Telemetry;
+using Shards.Json;
 
 namespace Shards.Api.Hosting;
 
@@ -64,8 +65,7 @@ public static class ShardsApiExtensions
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
         {
             var http = context.HttpContext;
-            context.ProblemDetails.Instance ??= $"{http.Request.Method} {http.Request.Path}";
-            context.ProblemDetails.Detail ??= ApiProblems.DefaultDetail(context.ProblemDetails.Status ?? http.Response.StatusCode, http.Request.Method, http.Request.Path);
+            ApiProblems.Complete(context.ProblemDetails, http);
             context.ProblemDetails.Extensions["silo"] = http.RequestServices.GetRequiredService<ILocalSiloDetails>().Name;
             context.ProblemDetails.Extensions["traceId"] = http.TraceIdentifier;
         });
@@ -106,7 +106,7 @@ public static class ShardsApiExtensions
                 "Products, carts and orders of a sharded Orleans store. Every route under /api needs the X-Api-Key header with " +
                 "the route's scope (read, write, catalog or operator; a key without it gets 403); an order shows only the last " +
                 "characters of its payment token (paymentTokenHint); " +
-                "errors are RFC 7807 problem details. A write may carry an Idempotency-Key (1-255 printable ASCII characters, e.g. " +
+                "errors are RFC 9457 problem details (type, title, status, detail, instance and a code to switch on). A write may carry an Idempotency-Key (1-255 printable ASCII characters, e.g. " +
                 "a UUID): it is applied once, the same request again gets the stored answer (Idempotent-Replayed: true) for 24 h, " +
                 "and the key sent with another method, route, body or API key's request gets 422.";
             return Task.CompletedTask;
@@ -192,15 +192,18 @@ public static class ShardsApiExtensions
         services.AddHostedService<IdempotencyPruner>();
     }
 
-    /// <summary>camelCase JSON; a body must carry every field once, no unknown field, no null for a required value.</summary>
+    /// <summary>
+    /// Shards' JSON (<see cref="ShardsJson"/>: camelCase names, camelCase enum strings, as the CLI's <c>--json</c>); a body
+    /// must carry every field once, no unknown field, no null for a required value.
+    /// </summary>
     private static void ConfigureJson(JsonOptions options)
     {
         var json = options.SerializerOptions;
+        ShardsJson.Configure(json);
         json.RespectRequiredConstructorParameters = true;
         json.RespectNullableAnnotations = true;
         json.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         json.NumberHandling = JsonNumberHandling.Strict;
-        json.Converters.Add(new JsonStringEnumConverter()); // an order's status reads "Paid", not 2
         json.AllowDuplicateProperties = false; // {"stock":1,"stock":9} is ambiguous: refused, never "last one wins"
     }
 

@@ -24,4 +24,26 @@ public static class ApiErrorCodes
 
     /// <summary>409: the first request with this <c>Idempotency-Key</c> was never answered and can no longer be told.</summary>
     public const string OutcomeUnknown = "outcomeUnknown";
+
+    /// <summary>405: the route exists, but not with this method (the <c>Allow</c> header lists its methods).</summary>
+    public const string MethodNotAllowed = "methodNotAllowed";
+
+    /// <summary>
+    /// The code of a problem its writer gave none (the framework's: no route, wrong method): the one Shards uses for that
+    /// status elsewhere.
+    /// </summary>
+    public static string ForStatus(int status) => status switch
+    {
+        401 => Unauthorized,
+        403 => Forbidden,
+        404 => NotFound,
+        405 => MethodNotAllowed,
+        409 => Conflict,
+        413 => PayloadTooLarge,
+        415 => UnsupportedMediaType,
+        429 => RateLimited,
+        502 or 503 or 504 => Unavailable,
+        >= 500 => Unexpected,
+        _ => Validation,
+    };
 }

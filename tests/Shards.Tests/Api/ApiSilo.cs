@@ -151,7 +151,10 @@ public static class Http
     public static async Task<JsonElement> JsonAsync(this HttpResponseMessage response) =>
         JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
 
-    /// <summary>Asserts an RFC 7807 problem document with <paramref name="status"/>; returns its detail.</summary>
+    /// <summary>
+    /// Asserts an RFC 9457 problem document with <paramref name="status"/> and <paramref name="code"/>, with every member
+    /// Shards' problem documents have (type, title, status, detail, instance, code); returns its detail.
+    /// </summary>
     public static async Task<string> AssertProblemAsync(this HttpResponseMessage response, int status, string code)
     {
         var body = await response.Content.ReadAsStringAsync();
@@ -160,7 +163,13 @@ public static class Http
         var problem = JsonDocument.Parse(body).RootElement;
         Assert.Equal(status, problem.GetProperty("status").GetInt32());
         Assert.Equal(code, problem.GetProperty("code").GetString());
-        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("title").GetString()));
+        foreach (var member in (string[])["type", "title", "detail", "instance"])
+        {
+            Assert.True(
+                problem.TryGetProperty(member, out var value) && !string.IsNullOrWhiteSpace(value.GetString()),
+                $"the problem document has no {member}: {body}");
+        }
+
         return problem.GetProperty("detail").GetString() ?? string.Empty;
     }
 

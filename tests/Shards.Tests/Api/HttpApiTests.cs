@@ -1,6 +1,13 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Shards.Cli.Commands;
+using Shards.Cli.Core;
+using Shards.Postgres;
 
 namespace Shards.Tests.Api;
 
@@ -122,9 +129,9 @@ public sealed class HttpApiTests(ApiSiloFixture fixture) : IClassFixture<ApiSilo
 
     [Theory]
     [InlineData("""{"name":"Lamp","price":1,""", "not valid JSON")]
-    [InlineData("""{"name":"Lamp","price":1}""", "'stock'")]
+    [InlineData("""{"name":"Lamp","price":1}""", "stock is required")]
     [InlineData("""{"name":"Lamp","price":1,"stock":2,"colour":"red"}""", "'colour'")]
-    [InlineData("""{"name":null,"price":1,"stock":2}""", "null")]
+    [InlineData("""{"name":null,"price":1,"stock":2}""", "name is required")]
     [InlineData("""{"name":"Lamp","price":"cheap","stock":2}""", "price")]
     public async Task A_body_that_is_not_the_expected_json_is_a_400_problem_and_changes_nothing(string body, string expected)
     {
@@ -219,10 +226,28 @@ public sealed class HttpApiTests(ApiSiloFixture fixture) : IClassFixture<ApiSilo
 
         Assert.Equal("api-silo", members.GetProperty("servedBy").GetString());
         var self = Assert.Single(members.GetProperty("members").EnumerateArray());
-        Assert.Equal("Active", self.GetProperty("status").GetString());
+        Assert.Equal("active", self.GetProperty("status").GetString());
         Assert.True(self.GetProperty("servedThisRequest").GetBoolean());
         Assert.Equal("product/sku-http-where", where.GetProperty("grainId").GetString());
         Assert.Equal("api-silo", where.GetProperty("siloName").GetString());
+    }
+
+    [Fact]
+    public async Task A_member_over_http_has_the_names_and_values_shards_members_json_prints_for_it()
+    {
+        using var client = await fixture.ClientAsync();
+        var clusterId = fixture.Silo.App.Services.GetRequiredService<IOptions<ClusterOptions>>().Value.ClusterId;
+
+        var http = (await (await client.GetAsync("/api/members")).JsonAsync()).GetProperty("members").EnumerateArray().Single();
+        var row = Assert.Single(await MembershipTableReader.ReadAsync(fixture.Silo.ConnectionString, clusterId), r => r.Status == SiloStatusCode.Active);
+        var cli = JsonNode.Parse(CliOutput.ToJson(MembersCommand.Document(row, local: null)))!.AsObject();
+
+        foreach (var member in (string[])["name", "address", "generation", "siloAddress", "status"])
+        {
+            Assert.Equal(cli[member]!.ToJsonString(), http.GetProperty(member).GetRawText());
+        }
+
+        Assert.Equal("active", http.GetProperty("status").GetString());
     }
 
     [Fact]

@@ -1,5 +1,10 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Shards.Cli.Core;
+using Shards.Contracts.Orders;
+using Shards.Json;
 
 namespace Shards.Tests.Api;
 
@@ -23,14 +28,14 @@ public sealed class OrderApiTests(ApiSiloFixture fixture) : IClassFixture<ApiSil
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         Assert.Equal("/api/orders/order-api-paid", created.Headers.Location?.OriginalString);
         var order = await created.JsonAsync();
-        Assert.Equal("Paid", order.GetProperty("status").GetString());
-        Assert.Equal("Completed", order.GetProperty("stage").GetString());
+        Assert.Equal("paid", order.GetProperty("status").GetString());
+        Assert.Equal("completed", order.GetProperty("stage").GetString());
         Assert.Equal(7.5m, order.GetProperty("total").GetDecimal());
         Assert.Contains(order.GetProperty("steps").EnumerateArray(), s => s.GetProperty("step").GetString() == "paid");
         Assert.Equal(HttpStatusCode.OK, repeated.StatusCode);
         Assert.Equal(order.GetProperty("steps").GetRawText(), (await repeated.JsonAsync()).GetProperty("steps").GetRawText());
         Assert.Equal(HttpStatusCode.OK, read.StatusCode);
-        Assert.Equal("Paid", (await read.JsonAsync()).GetProperty("status").GetString());
+        Assert.Equal("paid", (await read.JsonAsync()).GetProperty("status").GetString());
         Assert.Empty(cart.GetProperty("lines").EnumerateArray());
         Assert.Equal(7, product.GetProperty("stock").GetInt32());
         Assert.Equal(3, product.GetProperty("sold").GetInt64());
@@ -47,7 +52,7 @@ public sealed class OrderApiTests(ApiSiloFixture fixture) : IClassFixture<ApiSil
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var order = await response.JsonAsync();
-        Assert.Equal("Failed", order.GetProperty("status").GetString());
+        Assert.Equal("failed", order.GetProperty("status").GetString());
         Assert.Contains("declined", order.GetProperty("failureReason").GetString(), StringComparison.Ordinal);
         Assert.Equal(5, product.GetProperty("stock").GetInt32());
         Assert.Equal(0, product.GetProperty("reserved").GetInt32());
@@ -129,8 +134,24 @@ public sealed class OrderApiTests(ApiSiloFixture fixture) : IClassFixture<ApiSil
         }
 
         var declined = await readFailed.JsonAsync();
-        Assert.Equal("Failed", declined.GetProperty("status").GetString());
+        Assert.Equal("failed", declined.GetProperty("status").GetString());
         Assert.Contains("declined", declined.GetProperty("failureReason").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_order_over_http_is_the_same_json_as_shards_order_get_json_prints()
+    {
+        using var client = await fixture.ClientAsync();
+        await CartAsync(client, "cart-api-shape", "sku-api-shape", stock: 4, quantity: 1);
+
+        var created = await client.PostJsonAsync("/api/orders", """{"orderId":"order-api-shape","cartId":"cart-api-shape","paymentToken":"tok-decline"}""");
+        var http = await created.Content.ReadAsStringAsync();
+        var view = await fixture.Silo.App.Services.GetRequiredService<IGrainFactory>().GetGrain<ICheckoutGrain>("order-api-shape").GetAsync();
+        var cli = CliOutput.ToJson(OrderDocument.From(view!));
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(http), JsonNode.Parse(cli)), $"HTTP: {http}\nCLI: {cli}");
+        Assert.Equal("failed", JsonNode.Parse(http)!["status"]!.GetValue<string>());
     }
 
     private static async Task CartAsync(HttpClient client, string cart, string sku, int stock, int quantity)

@@ -41,6 +41,8 @@ public sealed class DependencyRulesTests
         // Orleans.Runtime to every client, so that one is checked on direct references only, below).
         { "Shards.Client", Join(s_siloSide, ["Shards.Domain", "Orleans.Persistence.", "Orleans.Reminders", "Orleans.Dashboard", "OpenTelemetry"], s_localTooling, s_aspNetCore), true },
         { "Shards.Client", "Orleans.Runtime,Orleans.Server", false },
+        // The JSON documents the API and the CLI share: the vocabulary only, no host, database or tool.
+        { "Shards.Json", Join(s_npgsql, s_siloSide, s_localTooling, s_aspNetCore, ["Shards.Client", "Shards.Postgres", "Shards.Storage.", "Orleans.Runtime", "Orleans.Server"]), true },
         { "Shards.Api", Join(["Shards.Grains", "Shards.Storage.", "Shards.Placement", "Shards.Server", "Shards.Client"], s_localTooling), true },
         // Silos never carry the local tooling or the plotting.
         { "Shards.Server", Join(s_localTooling, s_plotting), true },

@@ -21,9 +21,9 @@ public sealed class TopRowsTests
 
         var rows = TopRows.Between(before, after);
 
-        Assert.Equal(("silo-1", 100.0, 2.0, 300L, 5L), (rows[0].Silo, rows[0].CallsPerSecond, rows[0].ErrorsPerSecond, rows[0].Calls, rows[0].Errors));
-        Assert.Equal(("silo-2", "Joining", 5.0, 0.0), (rows[1].Silo, rows[1].Status, rows[1].CallsPerSecond, rows[1].ErrorsPerSecond));
-        Assert.Equal(["silo-1", "127.0.0.1:11111@1", "Active", "7", "100.0", "2.0", "300", "5"], TopRows.Cells(rows[0]));
+        Assert.Equal(("silo-1", 100.0, 2.0, 300L, 5L), (rows[0].Name, rows[0].CallsPerSecond, rows[0].ErrorsPerSecond, rows[0].Calls, rows[0].Errors));
+        Assert.Equal(("silo-2", "joining", 5.0, 0.0), (rows[1].Name, rows[1].Status, rows[1].CallsPerSecond, rows[1].ErrorsPerSecond));
+        Assert.Equal(["silo-1", "127.0.0.1:11111@1", "active", "7", "100.0", "2.0", "300", "5"], TopRows.Cells(rows[0]));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using System.Text.Json;
 using Shards.LocalCluster;
 using Shards.Tests.Infrastructure;
 
@@ -7,7 +8,8 @@ namespace Shards.Tests.Deployment;
 
 /// <summary>
 /// deploy/nginx.conf as shipped, run by the machine's nginx: a client address over its request rate gets 429 with a
-/// problem document and Retry-After, a body over 64 KB gets 413 with one, and oversized headers are refused. The
+/// problem document and Retry-After, a body over 64 KB gets 413 with one, no silo answering 502 with one (each with
+/// type, title, status, detail, instance and code), and oversized headers are refused. The
 /// loopback exemption (local load tests) and the rate are changed for the test only, so that one address can hit it.
 /// </summary>
 [Trait(TestCategories.Name, TestCategories.Process)]
@@ -15,6 +17,7 @@ public sealed class NginxLimitsTests : IAsyncLifetime
 {
     private readonly string _prefix = Directory.CreateTempSubdirectory("shards-nginx-").FullName;
     private readonly int _port = LoopbackPorts.Free();
+    private readonly int _deadPort = LoopbackPorts.Free();
 
     public async Task InitializeAsync()
     {
@@ -23,7 +26,8 @@ public sealed class NginxLimitsTests : IAsyncLifetime
             .Replace("127.0.0.0/8 1;", "127.0.0.0/8 0;", StringComparison.Ordinal)
             .Replace("rate=500r/s", "rate=1r/s", StringComparison.Ordinal)
             .Replace("burst=1000 nodelay", "burst=2 nodelay", StringComparison.Ordinal)
-            .Replace("listen 127.0.0.1:8088;", $"listen 127.0.0.1:{_port};", StringComparison.Ordinal);
+            .Replace("listen 127.0.0.1:8088;", $"listen 127.0.0.1:{_port};", StringComparison.Ordinal)
+            .Replace("server 127.0.0.1:808", $"server 127.0.0.1:{_deadPort}; # ", StringComparison.Ordinal); // no silo answers: 502
         Assert.NotEqual(shipped, config);
         Directory.CreateDirectory(Path.Combine(_prefix, "logs"));
         Directory.CreateDirectory(Path.Combine(_prefix, "tmp"));
@@ -58,12 +62,38 @@ public sealed class NginxLimitsTests : IAsyncLifetime
         var oversized = await http.SendAsync(headers);
 
         Assert.NotNull(limited);
-        Assert.Equal("application/problem+json", limited.Content.Headers.ContentType?.MediaType);
-        Assert.Contains("\"code\":\"rateLimited\"", await limited.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await AssertProblemAsync(limited, 429, "rateLimited", "GET /health/live");
         Assert.NotNull(limited.Headers.RetryAfter);
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, large.StatusCode);
-        Assert.Contains("\"code\":\"payloadTooLarge\"", await large.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await AssertProblemAsync(large, 413, "payloadTooLarge", "POST /api/carts/c/items");
         Assert.Equal(HttpStatusCode.BadRequest, oversized.StatusCode);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task When_no_silo_answers_nginx_answers_502_with_a_complete_problem_document()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_port}") };
+
+        var read = await http.GetAsync("/api/products/sku-1001?fields=all");
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // within the test's rate (1/s, bursts of 2)
+        var write = await http.PostAsync("/api/orders", new StringContent("{}", Encoding.UTF8, "application/json"));
+
+        await AssertProblemAsync(read, 502, "unavailable", "GET /api/products/sku-1001");
+        await AssertProblemAsync(write, 502, "unavailable", "POST /api/orders");
+    }
+
+    /// <summary>A problem document with every member Shards' have: type, title, status, detail, instance, code.</summary>
+    private static async Task AssertProblemAsync(HttpResponseMessage response, int status, string code, string instance)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True((int)response.StatusCode == status, $"expected {status}, got {(int)response.StatusCode}: {body}");
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonDocument.Parse(body).RootElement;
+        Assert.Equal(status, problem.GetProperty("status").GetInt32());
+        Assert.Equal(code, problem.GetProperty("code").GetString());
+        Assert.Equal(instance, problem.GetProperty("instance").GetString());
+        Assert.StartsWith("https://tools.ietf.org/html/rfc", problem.GetProperty("type").GetString(), StringComparison.Ordinal);
+        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("title").GetString()), body);
+        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()), body);
     }
 
     private static readonly string[] s_nginxPaths = ["/usr/sbin/nginx", "/usr/bin/nginx"];

@@ -60,4 +60,24 @@ public class IdentifiersTests
         Assert.Contains("\\u0007", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(new string('x', 50), error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Each_kind_of_id_is_explained_with_its_own_article_and_an_example_of_its_own_kind()
+    {
+        var order = Assert.Throws<DomainRuleException>(() => Identifiers.ValidateOrderId("12"));
+        var cart = Assert.Throws<DomainRuleException>(() => Identifiers.ValidateCartId("cart 1"));
+        var sku = Assert.Throws<DomainRuleException>(() => Identifiers.ValidateSku(""));
+        var token = Assert.Throws<DomainRuleException>(() => Identifiers.ValidatePaymentToken("4111 1111"));
+
+        Assert.Contains("Invalid order ID '12'", order.Message, StringComparison.Ordinal);
+        Assert.Contains("An order ID is 1 to 64 characters", order.Message, StringComparison.Ordinal);
+        Assert.Contains("(e.g. order-1001)", order.Message, StringComparison.Ordinal);
+        Assert.Contains("A cart ID is 1 to 64 characters", cart.Message, StringComparison.Ordinal);
+        Assert.Contains("(e.g. cart-1001)", cart.Message, StringComparison.Ordinal);
+        Assert.Contains("A SKU is 1 to 64 characters", sku.Message, StringComparison.Ordinal);
+        Assert.Contains("(e.g. sku-1001)", sku.Message, StringComparison.Ordinal);
+        Assert.Contains("(e.g. tok-visa)", token.Message, StringComparison.Ordinal);
+        Assert.All([order, cart, token], e => Assert.DoesNotContain("sku-1001", e.Message, StringComparison.Ordinal));
+        Assert.All([order, cart, sku, token], e => Assert.DoesNotContain("A order", e.Message, StringComparison.Ordinal));
+    }
 }

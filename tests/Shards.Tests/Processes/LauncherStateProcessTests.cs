@@ -81,7 +81,7 @@ public sealed class LauncherStateProcessTests(LauncherStateProcessTests.RunningC
         Assert.Equal(run.Pid, root.GetProperty("launcher").GetProperty("pid").GetInt32());
         var listed = root.GetProperty("members").EnumerateArray()
             .Where(m => m.GetProperty("status").GetString() == "active")
-            .Select(m => (m.GetProperty("siloName").GetString(), m.GetProperty("pid").GetInt32(), m.GetProperty("httpPort").GetInt32()))
+            .Select(m => (m.GetProperty("name").GetString(), m.GetProperty("pid").GetInt32(), m.GetProperty("httpPort").GetInt32()))
             .OrderBy(m => m.Item1, StringComparer.Ordinal);
         Assert.Equal(state.Silos.Select(s => ((string?)s.Name, s.Pid!.Value, s.HttpPort)), listed);
     }

@@ -44,7 +44,7 @@ public sealed class TopCommandTests(ITestOutputHelper output)
         var json = await CliProcess.RunAsync(["top", "--once", "--json", "--connection", connectionString], timeout: s_cliTimeout, workingDirectory: run.Folder);
         Assert.True(json.ExitCode == 0, json.Stderr);
         var silo = Assert.Single(JsonDocument.Parse(json.Stdout.Trim()).RootElement.GetProperty("silos").EnumerateArray());
-        Assert.Equal(("silo-1", "Active"), (silo.GetProperty("silo").GetString(), silo.GetProperty("status").GetString()));
+        Assert.Equal(("silo-1", "active"), (silo.GetProperty("name").GetString(), silo.GetProperty("status").GetString()));
         Assert.Equal(JsonValueKind.Number, silo.GetProperty("calls").ValueKind);
         Assert.Equal(JsonValueKind.Number, silo.GetProperty("callsPerSecond").ValueKind);
         Assert.Equal(JsonValueKind.Number, silo.GetProperty("activations").ValueKind);

@@ -59,7 +59,7 @@ public sealed class ClusterIsolationTests
 
         var cli = await CliProcess.RunAsync(["members", "--all", "--json", "--connection", connectionString, "--cluster-id", greenId]);
         Assert.True(cli.ExitCode == 0, cli.Stderr);
-        var listed = JsonDocument.Parse(cli.Stdout).RootElement.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("siloName").GetString()).ToList();
+        var listed = JsonDocument.Parse(cli.Stdout).RootElement.GetProperty("members").EnumerateArray().Select(m => m.GetProperty("name").GetString()).ToList();
         Assert.Equal(["green-silo"], listed);
     }
 

@@ -1,14 +1,14 @@
 using Shards.Contracts.Orders;
 using Shards.Domain;
 
-namespace Shards.Api.Endpoints;
+namespace Shards.Json;
 
 /// <summary>
-/// An order as the HTTP API shows it: the checkout grain's <see cref="OrderView"/> without its payment token, which is
+/// An order as Shards shows it (the HTTP API's answers and <c>shards checkout</c> / <c>shards order get --json</c>): the checkout grain's <see cref="OrderView"/> without its payment token, which is
 /// a secret. <paramref name="PaymentTokenHint"/> is its last characters (<see cref="PaymentTokens.Hint"/>), and a step's
 /// detail or the failure reason that quotes the token quotes the hint instead.
 /// </summary>
-public sealed record OrderResponse(
+public sealed record OrderDocument(
     string OrderId,
     string CartId,
     OrderStatus Status,
@@ -22,7 +22,7 @@ public sealed record OrderResponse(
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
-    public static OrderResponse From(OrderView order) => new(
+    public static OrderDocument From(OrderView order) => new(
         order.OrderId,
         order.CartId,
         order.Status,
@@ -37,5 +37,5 @@ public sealed record OrderResponse(
         order.UpdatedAt);
 }
 
-/// <summary>A page of orders as the HTTP API shows them (<see cref="OrderResponse"/>); <paramref name="Next"/> is the next page's cursor.</summary>
-public sealed record OrderResponsePage(IReadOnlyList<OrderResponse> Items, string? Next);
+/// <summary>A page of orders as Shards shows them (<see cref="OrderDocument"/>); <paramref name="Next"/> is the next page's cursor.</summary>
+public sealed record OrderDocumentPage(IReadOnlyList<OrderDocument> Items, string? Next);
