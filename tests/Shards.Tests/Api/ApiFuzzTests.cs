@@ -96,7 +96,12 @@ public sealed class ApiFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
         ];
         foreach (var id in badIds)
         {
-            yield return new BadRequest("GET", $"/api/products/{id}");
+            if (id.Trim().Length > 0)
+            {
+                yield return new BadRequest("GET", $"/api/products/{id}"); // "/api/products/ " is sent as the listing, /api/products/
+            }
+
+            yield return new BadRequest("GET", $"/api/orders?after={id}");
             yield return new BadRequest("PUT", $"/api/products/{id}", """{"name":"x","price":1,"stock":1}""");
             yield return new BadRequest("POST", $"/api/products/{id}/reserve", """{"quantity":1}""");
             yield return new BadRequest("POST", $"/api/carts/{id}/items", $$"""{"sku":"{{Sku}}","quantity":1}""");
@@ -174,7 +179,13 @@ public sealed class ApiFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
         yield return new BadRequest("PATCH", $"/api/products/{Sku}", """{"stock":1}""");
         yield return new BadRequest("DELETE", $"/api/products/{Sku}");
         yield return new BadRequest("POST", $"/api/products/{Sku}", """{"name":"x","price":1,"stock":1}""");
-        yield return new BadRequest("GET", "/api/products");
+        foreach (var limit in new[] { "0", "-1", "501", "abc", "1.5", "%20", "99999999999" })
+        {
+            yield return new BadRequest("GET", $"/api/products?limit={limit}");
+            yield return new BadRequest("GET", $"/api/events?limit={limit}");
+        }
+
+        yield return new BadRequest("GET", "/api/carts?after=");
         yield return new BadRequest("GET", "/api/nothing-here");
         yield return new BadRequest("PUT", $"/api/products/{Sku}", """{"name":"x","price":1,"stock":1}""", ApiKey: "wrong-key");
         yield return new BadRequest("PUT", $"/api/products/{Sku}", """{"name":"x","price":1,"stock":1}""", ApiKey: string.Empty);

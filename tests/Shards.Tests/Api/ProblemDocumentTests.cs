@@ -13,7 +13,7 @@ public sealed class ProblemDocumentTests(ApiSiloFixture fixture) : IClassFixture
 {
     [Theory]
     [InlineData("/api/nothing-here")]
-    [InlineData("/api/products")]
+    [InlineData("/api/products/sku-1/nothing")]
     [InlineData("/nothing-here")]
     public async Task A_route_that_does_not_exist_is_a_404_problem_with_a_code(string path)
     {

@@ -36,7 +36,7 @@ public sealed class TopRowsTests
 
         Assert.Equal(50.0, rows[0].CallsPerSecond);
         Assert.Null(rows[1].CallsPerSecond);
-        Assert.Equal(["silo-2", "127.0.0.1:11112@1", "Joining", "-", "-", "-", "10", "0"], TopRows.Cells(rows[1]));
+        Assert.Equal(["silo-2", "127.0.0.1:11112@1", "joining", "-", "-", "-", "10", "0"], TopRows.Cells(rows[1]));
         Assert.All(TopRows.Between(null, after), row => Assert.Null(row.CallsPerSecond));
     }
 
