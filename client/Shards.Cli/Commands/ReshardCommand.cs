@@ -64,11 +64,12 @@ internal static class ReshardCommand
             {
                 SilosMayRoute = async token => (await membership.ReadNotDeadAsync(token)).Count > 0,
             };
-            CliOutput.Status($"Resharding service '{serviceId}': {request} (shard map version {map.Version}; fence {coordinator.Fence.TotalSeconds:0.#} s) ...");
+            // The heading is printed with the first progress line: a request the coordinator refuses prints only its error.
+            var heading = $"Resharding service '{serviceId}': {request} (shard map version {map.Version}; fence {coordinator.Fence.TotalSeconds:0.#} s) ...";
             ReshardResult result;
             try
             {
-                result = await coordinator.RunAsync(request, new ProgressPrinter(), ct);
+                result = await coordinator.RunAsync(request, new ProgressPrinter(heading), ct);
             }
             catch (ReshardException ex)
             {
@@ -108,13 +109,20 @@ internal static class ReshardCommand
     }
 
     /// <summary>Progress on stderr: phases as they come, keys moved at most once a second.</summary>
-    private sealed class ProgressPrinter : IProgress<ReshardProgress>
+    private sealed class ProgressPrinter(string heading) : IProgress<ReshardProgress>
     {
         private readonly Stopwatch _sinceLine = Stopwatch.StartNew();
         private string? _phase;
+        private bool _started;
 
         public void Report(ReshardProgress value)
         {
+            if (!_started)
+            {
+                _started = true;
+                CliOutput.Status(heading);
+            }
+
             if (value.Phase != _phase || _sinceLine.Elapsed >= TimeSpan.FromSeconds(1) || (value.KeysTotal > 0 && value.KeysMoved == value.KeysTotal))
             {
                 _phase = value.Phase;
