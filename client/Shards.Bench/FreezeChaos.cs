@@ -17,6 +17,7 @@ public sealed class FreezeChaos(ClusterLauncher launcher, ILoadTarget target, Me
     private static readonly TimeSpan s_giveUp = TimeSpan.FromSeconds(60);
     private SupervisedSilo? _frozen;
     private int? _frozenPid;
+    private SiloIdentity? _frozenRow; // the frozen process's membership row: address, port, generation
 
     public long? StruckAt { get; private set; }
 
@@ -34,6 +35,7 @@ public sealed class FreezeChaos(ClusterLauncher launcher, ILoadTarget target, Me
         var hosts = await Task.WhenAll(Enumerable.Range(0, keys).Select(cart => target.LocateCartAsync(LoadWorkload.CartId(cart), cancellationToken)));
         _frozen = running.MaxBy(silo => hosts.Count(host => host == silo.Name))!;
         _frozenPid = _frozen.Pid;
+        _frozenRow = _frozen.Joined;
         StruckAt = Stopwatch.GetTimestamp();
         return _frozenPid is { } pid && PosixSignals.Send(pid, PosixSignals.SigStop)
             ? new ChaosAction("SIGSTOP", $"{_frozen.Name} (pid {pid})", _frozen.Name)
@@ -51,7 +53,7 @@ public sealed class FreezeChaos(ClusterLauncher launcher, ILoadTarget target, Me
         while (Stopwatch.GetElapsedTime(struck) < s_giveUp)
         {
             var rows = await membership.ReadAsync(clusterId, CancellationToken.None);
-            if (rows.Any(r => r.Port == _frozen.SiloPort && r.Status == SiloStatusCode.Dead))
+            if (_frozenRow is { } frozen && rows.Any(r => frozen.Is(r) && r.Status == SiloStatusCode.Dead))
             {
                 EvictedAfterSeconds = Stopwatch.GetElapsedTime(struck).TotalSeconds;
                 onChange(new ChaosAction("declared dead", $"{_frozen.Name} after {EvictedAfterSeconds:0.00} s frozen"));

@@ -68,7 +68,7 @@ public sealed class ChaosMonkey : IChaos
     private readonly bool _watchSilos;
     private static readonly TimeSpan s_membershipTimeout = TimeSpan.FromSeconds(3);
     private readonly ProcessFreezer _freezer = new();
-    private readonly Dictionary<bool, HashSet<int>> _lastPorts = [];
+    private readonly Dictionary<bool, HashSet<string>> _lastPorts = [];
     private (string Name, int Pid, long At)? _frozen;
     private (string Name, int Pid)? _killed;
 
@@ -275,11 +275,11 @@ public sealed class ChaosMonkey : IChaos
     {
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bounded.CancelAfter(s_membershipTimeout);
-        HashSet<int> ports;
+        HashSet<string> ports; // address:port of the silos in the table (a port alone may be another host's)
         try
         {
             var rows = await _membership.ReadAsync(_clusterId, bounded.Token);
-            ports = rows.Where(r => !activeOnly || r.Status == SiloStatusCode.Active).Select(r => r.Port).ToHashSet();
+            ports = rows.Where(r => !activeOnly || r.Status == SiloStatusCode.Active).Select(r => r.Endpoint).ToHashSet(StringComparer.Ordinal);
             lock (_lastPorts)
             {
                 _lastPorts[activeOnly] = ports;
@@ -293,7 +293,7 @@ public sealed class ChaosMonkey : IChaos
             }
         }
 
-        return ClusterSiloProcess.Find(_clusterId).Where(s => ports.Contains(s.SiloPort)).ToList();
+        return ClusterSiloProcess.Find(_clusterId).Where(s => ports.Contains(s.Endpoint)).ToList();
     }
 
     private async Task<Dictionary<string, int>> SnapshotAsync(CancellationToken cancellationToken)
@@ -304,8 +304,11 @@ public sealed class ChaosMonkey : IChaos
 }
 
 /// <summary>A silo process of the local cluster, as its launcher's state file lists it.</summary>
-public sealed record ClusterSiloProcess(int Pid, string Name, int SiloPort, int LauncherPid)
+public sealed record ClusterSiloProcess(int Pid, string Name, string Address, int SiloPort, int LauncherPid)
 {
+    /// <summary>address:port, as the membership table's rows give it.</summary>
+    public string Endpoint => $"{Address}:{SiloPort}";
+
     /// <summary>
     /// The silos of the <c>shards cluster up</c> of <paramref name="clusterId"/> running from this folder (its state in
     /// <paramref name="stateDirectory"/>, default <c>.shards</c>) whose process runs (same pid and start time as the
@@ -313,6 +316,6 @@ public sealed record ClusterSiloProcess(int Pid, string Name, int SiloPort, int 
     /// </summary>
     public static IReadOnlyList<ClusterSiloProcess> Find(string clusterId, string? stateDirectory = null) =>
         ClusterStateFile.For(clusterId, stateDirectory).Read() is { IsRunning: true, State: { } state }
-            ? [.. state.Silos.Where(s => s.IsRunning()).Select(s => new ClusterSiloProcess(s.Pid!.Value, s.Name, s.SiloPort, state.LauncherPid))]
+            ? [.. state.Silos.Where(s => s.IsRunning()).Select(s => new ClusterSiloProcess(s.Pid!.Value, s.Name, s.Address, s.SiloPort, state.LauncherPid))]
             : [];
 }

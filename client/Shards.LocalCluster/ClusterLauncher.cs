@@ -258,7 +258,9 @@ public sealed class ClusterLauncher : IAsyncDisposable
             Name = silo.Name,
             Pid = pid,
             PidStartTicks = pid is null ? null : silo.StartTicks,
+            Address = silo.AdvertisedAddress,
             SiloPort = silo.SiloPort,
+            Generation = silo.Joined?.Generation,
             GatewayPort = silo.GatewayPort,
             HttpPort = silo.HttpPort,
             HttpUrl = silo.HttpUrl,
@@ -330,6 +332,7 @@ public sealed class ClusterLauncher : IAsyncDisposable
         var settings = new Dictionary<string, string>(_options.SiloSettings, StringComparer.Ordinal)
         {
             ["Shards:Silo:Name"] = silo.Name,
+            ["Shards:Silo:AdvertisedAddress"] = silo.AdvertisedAddress,
             ["Shards:Silo:SiloPort"] = silo.SiloPort.ToString(),
             ["Shards:Silo:GatewayPort"] = silo.GatewayPort.ToString(),
             ["Shards:Api:Port"] = silo.HttpPort.ToString(),
@@ -385,6 +388,7 @@ public sealed class ClusterLauncher : IAsyncDisposable
         silo.Process = process;
         silo.StartTicks = LocalProcesses.StartTicks(process.Id);
         silo.StartedAt = DateTimeOffset.UtcNow;
+        silo.Joined = null;
         PublishState();
     }
 
@@ -408,6 +412,9 @@ public sealed class ClusterLauncher : IAsyncDisposable
         }
     }
 
+    /// <summary>How much earlier than the launcher's clock a silo's row may say it started (the silo stamps its own start).</summary>
+    private static readonly TimeSpan RowClockSkew = TimeSpan.FromSeconds(5);
+
     private async Task WaitUntilActiveAsync(SupervisedSilo silo, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + _options.StartTimeout;
@@ -424,9 +431,10 @@ public sealed class ClusterLauncher : IAsyncDisposable
             }
 
             var rows = await MembershipTableReader.ReadAsync(_options.ConnectionString, _options.ClusterId, cancellationToken);
-            var newest = rows.Where(r => r.Port == silo.SiloPort).MaxBy(r => r.Generation);
-            if (newest is { Status: SiloStatusCode.Active } && newest.StartTime >= silo.StartedAt.AddSeconds(-5))
+            if (SiloIdentity.Newest(rows, silo.AdvertisedAddress, silo.SiloPort, silo.StartedAt - RowClockSkew) is { Status: SiloStatusCode.Active } joined)
             {
+                silo.Joined = SiloIdentity.Of(joined);
+                PublishState();
                 return;
             }
 
@@ -465,7 +473,7 @@ public sealed class ClusterLauncher : IAsyncDisposable
 
             if (_options.DeclareCrashedSilosDead)
             {
-                await DeclareDeadAsync(silo);
+                await DeclareDeadAsync(silo, silo.Joined, silo.StartedAt);
             }
 
             SiloCrashed?.Invoke(silo, exitCode);
@@ -580,7 +588,7 @@ public sealed class ClusterLauncher : IAsyncDisposable
     }
 
     /// <summary>The process is gone: tell the cluster now rather than after missed probes.</summary>
-    private async Task DeclareDeadAsync(SupervisedSilo silo)
+    private async Task DeclareDeadAsync(SupervisedSilo silo, SiloIdentity? exited, DateTimeOffset startedAt)
     {
         if (_adminClient is null)
         {
@@ -590,8 +598,12 @@ public sealed class ClusterLauncher : IAsyncDisposable
         var watch = Stopwatch.StartNew();
         try
         {
+            // Exactly the row of the process that exited: the one seen joining, else (it died while joining) the newest row
+            // at its address and port written since it started. Never a row of an earlier or later process on that port.
             var rows = await MembershipTableReader.ReadAsync(_options.ConnectionString, _options.ClusterId, _stopping.Token);
-            var row = rows.Where(r => r.Port == silo.SiloPort).MaxBy(r => r.Generation);
+            var row = exited is { } identity
+                ? rows.FirstOrDefault(identity.Is)
+                : SiloIdentity.Newest(rows, silo.AdvertisedAddress, silo.SiloPort, startedAt - RowClockSkew);
             if (row is null || row.Status == SiloStatusCode.Dead)
             {
                 return;

@@ -109,7 +109,13 @@ public sealed record LocalSiloState
     /// <summary>The process's start in clock ticks since boot (/proc/PID/stat); tells it from a later process with its pid.</summary>
     public long? PidStartTicks { get; init; }
 
+    /// <summary>The address the silo advertises in the membership table (127.0.0.1 for a one-host cluster).</summary>
+    public string Address { get; init; } = SiloIdentity.LoopbackAddress;
+
     public required int SiloPort { get; init; }
+
+    /// <summary>The generation of the current process's membership row, once it joined; with address and port, its row.</summary>
+    public int? Generation { get; init; }
 
     public required int GatewayPort { get; init; }
 

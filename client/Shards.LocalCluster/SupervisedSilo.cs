@@ -48,6 +48,15 @@ public sealed class SupervisedSilo
 
     public DateTimeOffset StartedAt { get; internal set; }
 
+    /// <summary>The address the silo advertises in the membership table (its identity there with its port and generation).</summary>
+    public string AdvertisedAddress { get; } = SiloIdentity.LoopbackAddress;
+
+    /// <summary>
+    /// The membership row of the current process once it became Active: address, port and generation. Null while the
+    /// process starts, and for a process the launcher never saw join.
+    /// </summary>
+    public SiloIdentity? Joined { get; internal set; }
+
     internal Process? Process { get; set; }
 
     /// <summary>The current process's start in clock ticks since boot (/proc/PID/stat), for the state file.</summary>
@@ -70,5 +79,5 @@ public sealed class SupervisedSilo
         }
     }
 
-    public string Endpoint => $"127.0.0.1:{SiloPort}";
+    public string Endpoint => $"{AdvertisedAddress}:{SiloPort}";
 }

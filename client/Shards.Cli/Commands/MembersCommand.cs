@@ -38,7 +38,7 @@ internal static class MembersCommand
 
             var shown = parseResult.GetValue(all) ? rows : rows.Where(r => r.Status != SiloStatusCode.Dead).ToList();
             // PID and HTTP port come from the state file of the 'shards cluster up' running from this folder (matched by
-            // name and silo port), not from the table.
+            // name, address, port and generation: a port alone is reused by restarts), not from the table.
             var local = ClusterStateFile.For(context.Cluster.ClusterId).Read();
             var processes = local is { IsRunning: true, State: { } state } ? state.Silos.Where(s => s.IsRunning()).ToList() : [];
             if (local.IsStale && !context.Output.Json)
@@ -47,7 +47,7 @@ internal static class MembersCommand
             }
 
             LocalSiloState? Local(MembershipRow row) =>
-                row.Status == SiloStatusCode.Active ? processes.FirstOrDefault(p => p.SiloPort == row.Port && p.Name == row.SiloName) : null;
+                row.Status == SiloStatusCode.Active ? processes.FirstOrDefault(p => p.Name == row.SiloName && p.Address == row.Address && p.SiloPort == row.Port && p.Generation == row.Generation) : null;
             var now = DateTimeOffset.UtcNow;
             context.Output.Table(
                 ["SILO", "ADDRESS", "GATEWAY", "HTTP", "STATUS", "STARTED (UTC)", "I-AM-ALIVE", "PID"],

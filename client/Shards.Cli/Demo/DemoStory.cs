@@ -138,7 +138,8 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
             var victim = launcher.Silos.Single(s => s.Name == busiest.Key);
             var moved = before.Where(kv => kv.Value.SiloName == victim.Name).Select(kv => kv.Key).ToList();
 
-            // 5. Kill.
+            // 5. Kill. The membership row to watch is the one of this very process (address, port, generation).
+            var victimRow = victim.Joined;
             Header(5, "SIGKILL", $"{victim.Name} (pid {victim.Pid}) hosts the most keys: {moved.Count}");
             var killWatch = Stopwatch.StartNew();
             if (!launcher.Kill(victim))
@@ -148,7 +149,7 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
 
             // 6 + 7. Watch the membership table while every moved key is called until it answers from a survivor.
             using var watchStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var deadWatch = WatchDeclaredDeadAsync(Membership(connectionString), cluster.ClusterId, victim.SiloPort, killWatch, watchStop.Token);
+            var deadWatch = WatchDeclaredDeadAsync(Membership(connectionString), cluster.ClusterId, victimRow, killWatch, watchStop.Token);
             var backAfter = await TimeReactivationAsync(client, moved, victim.Name, killWatch, cancellationToken);
             await watchStop.CancelAsync();
             var declaredDead = await deadWatch;
@@ -201,14 +202,14 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
     private MembershipTableReader Membership(string connectionString) => new(context.DataSources.For(connectionString));
 
     private static async Task<double?> WatchDeclaredDeadAsync(
-        MembershipTableReader membership, string clusterId, int siloPort, Stopwatch sinceKill, CancellationToken cancellationToken)
+        MembershipTableReader membership, string clusterId, SiloIdentity? victim, Stopwatch sinceKill, CancellationToken cancellationToken)
     {
         try
         {
             while (true)
             {
                 var rows = await membership.ReadAsync(clusterId, cancellationToken);
-                if (rows.Where(r => r.Port == siloPort).MaxBy(r => r.Generation) is { Status: SiloStatusCode.Dead })
+                if (victim is not null && rows.FirstOrDefault(victim.Is) is { Status: SiloStatusCode.Dead })
                 {
                     return sinceKill.Elapsed.TotalSeconds;
                 }
