@@ -43,6 +43,17 @@ public sealed class ControllableGrainStorage(IGrainStorage inner) : IGrainStorag
         }
     }
 
+    /// <summary><see cref="Heal"/>, and the writes held but not yet taken by the test go through as well.</summary>
+    public void HealAndReleaseHeld(GrainId grainId)
+    {
+        var held = _held.GetValueOrDefault(grainId);
+        Heal(grainId);
+        while (held is not null && held.Reader.TryRead(out var write))
+        {
+            write.Release();
+        }
+    }
+
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
         inner.ReadStateAsync(stateName, grainId, grainState);
 

@@ -160,6 +160,44 @@ public sealed class SagaFaultTests(SagaFaultsFixture fixture) : IClassFixture<Sa
         }
     }
 
+    [Fact]
+    public async Task A_subscriber_that_fails_is_retried_and_its_attempts_and_last_error_are_stored_without_a_step_per_retry()
+    {
+        var (cart, _) = await CartAsync();
+        var orderId = Keys.New("order");
+        var cartId = Grains.GetGrain<ICartGrain>(cart).GetGrainId();
+        var carts = fixture.Storage(StorageNames.Carts);
+        carts.HoldWrites(cartId);
+        var checkout = IgnoreFailure(Checkout(orderId).CheckoutAsync(cart, "tok-visa"));
+        try
+        {
+            (await carts.NextHeldWriteAsync(cartId, s_bound)).Release(); // the checkout's lock on the cart
+            await PollAsync(orderId, o => o.Stage is not CheckoutStage.Accepted); // the lock is stored
+            carts.FailWrites(cartId); // from here the cart cannot store purchased: every delivery to it fails
+            for (var attempt = 0; attempt < 3; attempt++)
+            {
+                (await carts.NextHeldWriteAsync(cartId, s_bound)).Release();
+            }
+
+            var failing = Assert.Single((await StoredOrderAsync(Checkout(orderId).GetGrainId())).Deliveries, d => d.Subscription == "carts");
+            Assert.False(failing.Acknowledged);
+            Assert.True(failing.Attempts >= 2, $"{failing.Attempts} attempt(s) stored");
+            Assert.NotNull(failing.LastError);
+            Assert.NotNull(failing.LastAttemptAt);
+        }
+        finally
+        {
+            carts.HealAndReleaseHeld(cartId);
+        }
+
+        await checkout;
+        var order = await SettledAsync(orderId);
+        Assert.Equal(CheckoutStage.Completed, order.Stage);
+        var delivered = Assert.Single((await StoredOrderAsync(Checkout(orderId).GetGrainId())).Deliveries, d => d.Subscription == "carts");
+        Assert.True(delivered.Acknowledged && delivered.Attempts >= 3 && delivered.AcknowledgedAt is not null && delivered.LastError is null, delivered.ToString());
+        Assert.True(order.Steps.Count(s => s.Step is "partly-delivered" or "delivered") <= 2, string.Join(", ", order.Steps.Select(s => s.Step)));
+    }
+
     private ICheckoutGrain Checkout(string orderId) => Grains.GetGrain<ICheckoutGrain>(orderId);
 
     /// <summary>A fresh cart holding 2 units (5.00 each) of a fresh product with 10 in stock.</summary>
