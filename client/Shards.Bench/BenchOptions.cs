@@ -16,7 +16,34 @@ public enum BenchParts
     /// <summary>Read throughput and memory by key space (10^3 to 10^6 keys) and by silo count.</summary>
     Scaling = 8,
 
-    All = Calls | Placement | ShardWrites | Scaling,
+    /// <summary>The HTTP path: endpoints from the bare /health/live to checkout, direct, spread and through nginx.</summary>
+    Http = 16,
+
+    All = Calls | Placement | ShardWrites | Scaling | Http,
+}
+
+/// <summary>The names <c>--suite</c> takes, and the parts each runs.</summary>
+public static class BenchSuiteNames
+{
+    public const string All = "all";
+
+    private static readonly (string Name, BenchParts Parts)[] s_suites =
+    [
+        (All, BenchParts.All),
+        ("calls", BenchParts.Calls),
+        ("placement", BenchParts.Placement),
+        ("shard-writes", BenchParts.ShardWrites),
+        ("scaling", BenchParts.Scaling),
+        ("http", BenchParts.Http),
+    ];
+
+    public static IReadOnlyList<string> Names { get; } = [.. s_suites.Select(s => s.Name)];
+
+    /// <summary>The parts of suite <paramref name="name"/>; throws for a name not in <see cref="Names"/>.</summary>
+    public static BenchParts Parts(string name) =>
+        s_suites.SingleOrDefault(s => s.Name == name) is { Name: not null } suite
+            ? suite.Parts
+            : throw new ArgumentException($"'{name}' is not a bench suite: {string.Join(", ", Names)}.", nameof(name));
 }
 
 /// <summary>Grain state over <see cref="Shards"/> databases: all on the bench's server, or one per private server.</summary>
@@ -102,7 +129,30 @@ public sealed record BenchOptions
     /// <summary>Memory (MemAvailable) left to the rest of the machine: activation stops short rather than go below it.</summary>
     public int ScalingMemoryReserveMb { get; init; } = 4096;
 
-    /// <summary>About five minutes on 2 cores, plus about ten for the scaling suite.</summary>
+    /// <summary>Silos of the HTTP suite's cluster: "direct" uses the first, "spread" and nginx all of them.</summary>
+    public int HttpSilos { get; init; } = 3;
+
+    /// <summary>Connections (= requests in flight, one per connection) of the HTTP suite, one level after the other.</summary>
+    public IReadOnlyList<int> HttpConnections { get; init; } = [1, 16, 64, 256];
+
+    /// <summary>Measured time per endpoint, target and connection level, split into <see cref="HttpRounds"/> rotated rounds.</summary>
+    public TimeSpan HttpDuration { get; init; } = TimeSpan.FromSeconds(3);
+
+    public int HttpRounds { get; init; } = 3;
+
+    /// <summary>Requests sent and thrown away before each measured HTTP round.</summary>
+    public TimeSpan HttpWarmup { get; init; } = TimeSpan.FromSeconds(0.3);
+
+    /// <summary>
+    /// Carts prepared with one line each for the checkout endpoint (each checkout takes a cart of its own): when they run
+    /// out, the checkout run ends early and says so.
+    /// </summary>
+    public int HttpCheckoutCarts { get; init; } = 40_000;
+
+    /// <summary>Most requests one HTTP run sends (warm-up or measured), whatever its duration: every load is bounded in count too.</summary>
+    public long HttpMaxRequestsPerRun { get; init; } = 2_000_000;
+
+    /// <summary>About five minutes on 2 cores, plus about ten for the scaling suite and five for the HTTP suite.</summary>
     public static BenchOptions Full(string outputDirectory) => new()
     {
         SiloCounts = [1, 3],
@@ -118,8 +168,8 @@ public sealed record BenchOptions
 
     /// <summary>
     /// The CI smoke run: one silo, short runs, fewer levels, and of the shard-count runs only 2 shard databases on 2
-    /// separate servers (the path with the most parts), and scaling with 10^3 and 10^4 keys on 1 silo; about a minute
-    /// and a half on a quiet machine.
+    /// separate servers (the path with the most parts), scaling with 10^3 and 10^4 keys on 1 silo, and the HTTP suite
+    /// on 2 silos at 1 and 16 connections; about two and a half minutes on a quiet machine.
     /// </summary>
     public static BenchOptions QuickRun(string outputDirectory) => new()
     {
@@ -141,5 +191,11 @@ public sealed record BenchOptions
         ScalingSiloCounts = [1],
         ScalingDuration = TimeSpan.FromSeconds(1),
         ScalingActivationBudget = TimeSpan.FromSeconds(30),
+        HttpSilos = 2,
+        HttpConnections = [1, 16],
+        HttpDuration = TimeSpan.FromSeconds(1),
+        HttpRounds = 1,
+        HttpWarmup = TimeSpan.FromSeconds(0.2),
+        HttpCheckoutCarts = 6_000,
     };
 }

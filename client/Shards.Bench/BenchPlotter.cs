@@ -2,7 +2,7 @@ using ScottPlot;
 
 namespace Shards.Bench;
 
-/// <summary>The bench's PNGs (ScottPlot, rendered headless through Skia). The only class that knows ScottPlot.</summary>
+/// <summary>The bench's PNGs (ScottPlot, rendered headless through Skia); the HTTP suite's are drawn by <see cref="HttpPlotter"/>.</summary>
 public static class BenchPlotter
 {
     private const int Width = 900;
@@ -35,6 +35,11 @@ public static class BenchPlotter
             ScalingThroughput(results.Scaling).SavePng(throughput, Width, Height);
             ScalingMemoryPlot(results.Scaling).SavePng(memory, Width, Height);
             plots.AddRange([throughput, memory]);
+        }
+
+        if (results.Http is { } http)
+        {
+            plots.AddRange(HttpPlotter.Write(http, directory));
         }
 
         return plots;

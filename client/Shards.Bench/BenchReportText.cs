@@ -170,6 +170,11 @@ public static class BenchReportText
                 ]);
         }
 
+        if (results.Http is { } http)
+        {
+            yield return HttpTable(http);
+        }
+
         if (results.Placement.Count > 0)
         {
             yield return new Table(
@@ -184,6 +189,37 @@ public static class BenchReportText
                     "Moved: placed on another silo with 4 silos than with 3. Orleans never moves a live activation for hash-based or random placement: their keys move only when reactivated, and the new silo gets only new keys; Shards' rebalancer migrates the keys whose home is the new silo.",
                     "Random: each placement is a fresh draw, so 'moved' is the chance that a reactivation lands elsewhere. Resource-optimised is not in the table: it follows live CPU and memory statistics, which a synthetic context does not have.",
                 ]);
+        }
+    }
+
+    /// <summary>The HTTP path: every target and connection count, each endpoint against the bare one; skipped targets said loudly.</summary>
+    private static Table HttpTable(HttpBenchResults http) => new(
+        $"HTTP path: {http.Silos} silos, rate limits off; closed loop, one request in flight per connection, {http.Runs.Select(r => r.Seconds).DefaultIfEmpty(0).Max():0.0} s per endpoint, target and connection count in rounds of rotated order (req/s: 2xx answers, the median round)",
+        ["TARGET", "CONNS", "ENDPOINT", "REQ/S", "P50 MS", "P99 MS", "NON-2XX", "TRANSPORT ERR", "CPU MS/1K SILOS", "NGINX", "CLIENT", "VS BARE"],
+        [.. http.Runs.Select(r => (IReadOnlyList<string>)
+        [
+            r.Target, N(r.Connections), r.Endpoint, N(r.RequestsPerSecond), F(r.P50Ms), F(r.P99Ms), N(r.Non2xx), N(r.TransportErrors),
+            F(r.SiloCpuMsPer1000, "0"), r.NginxCpuMsPer1000 is { } nginx ? F(nginx, "0") : "-", F(r.ClientCpuMsPer1000, "0"), $"{r.VsBare:0.00}x",
+        ])],
+        [.. HttpNotes(http)]);
+
+    private static IEnumerable<string> HttpNotes(HttpBenchResults http)
+    {
+        foreach (var skipped in http.Skipped)
+        {
+            yield return $"SKIPPED: target '{skipped.Target}' was not measured: {skipped.Reason}.";
+        }
+
+        yield return $"Load generator of every figure: {http.Tool} ({http.ToolReason}).";
+        yield return "VS BARE: req/s over the bare GET /health/live's on the same target and connection count. CPU: utime + stime per 1,000 2xx answers; CLIENT is this bench process.";
+        foreach (var run in http.Runs.Where(r => r.Non2xx + r.TransportErrors > 0))
+        {
+            yield return $"{run.Target}, {run.Connections} conn, {run.Endpoint}: {N(run.Non2xx)} non-2xx, {N(run.TransportErrors)} transport errors; first: {run.FirstError}";
+        }
+
+        foreach (var run in http.Runs.Where(r => r.RanOutOfCarts))
+        {
+            yield return $"{run.Target}, {run.Connections} conn, {run.Endpoint}: the {N(http.CheckoutCartsPrepared)} prepared carts ran out; its rounds ended early (req/s is over the time they ran).";
         }
     }
 

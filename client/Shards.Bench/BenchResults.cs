@@ -129,6 +129,9 @@ public sealed record BenchResults(
     /// <summary>Throughput and memory by key space and silo count (empty unless the scaling suite ran).</summary>
     public IReadOnlyList<ScalingStep> Scaling { get; init; } = [];
 
+    /// <summary>The HTTP path, from the bare endpoint to checkout (null unless the HTTP suite ran).</summary>
+    public HttpBenchResults? Http { get; init; }
+
     /// <summary>Shards reads must reach this share of the bare grain's throughput.</summary>
     public const double ReadTarget = 0.8;
 

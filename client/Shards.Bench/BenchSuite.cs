@@ -9,7 +9,7 @@ namespace Shards.Bench;
 /// <summary>
 /// <c>shards bench</c>: a private PostgreSQL and silos of its own, then side by side in one run: the call path (bare
 /// ping grain vs product and cart reads, per silo count and concurrency), persisted writes (Shards vs pgbench -N on
-/// the same server), memory and CPU, and read throughput and memory by key space and silo count. Everything is stopped and deleted at the end, also on Ctrl+C.
+/// the same server), memory and CPU, read throughput and memory by key space and silo count, and the HTTP path against its bare endpoint. Everything is stopped and deleted at the end, also on Ctrl+C.
 /// </summary>
 public sealed class BenchSuite(CliContext context, BenchOptions options, string command)
 {
@@ -27,7 +27,7 @@ public sealed class BenchSuite(CliContext context, BenchOptions options, string 
             placement = await PlacementSuite.RunAsync(options.PlacementKeys, cancellationToken);
         }
 
-        if (!options.Parts.HasFlag(BenchParts.Calls) && !options.Parts.HasFlag(BenchParts.ShardWrites) && !options.Parts.HasFlag(BenchParts.Scaling))
+        if ((options.Parts & ~BenchParts.Placement) == 0)
         {
             var machineOnly = await MachineProbe.DescribeAsync(null, cancellationToken);
             return await FinishAsync(new BenchResults(
@@ -71,12 +71,19 @@ public sealed class BenchSuite(CliContext context, BenchOptions options, string 
                 scaling = await new ScalingSuite(options, connectionString, root).RunAsync(cancellationToken);
             }
 
+            HttpBenchResults? http = null;
+            if (options.Parts.HasFlag(BenchParts.Http))
+            {
+                http = await new HttpSuite(context, options, connectionString, root).RunAsync(cancellationToken);
+            }
+
             return await FinishAsync(
                 new BenchResults(
                     startedAt, 0, options.Quick, command, machine, calls, CallPathSuite.Ratios(calls), writes, memory,
                     memory.Count > 0 ? CostSuite.RssPer1000Grains(memory, options.SiloCounts[0]) : null, [], placement, shardWrites, "")
                 {
                     Scaling = scaling,
+                    Http = http,
                 },
                 watch,
                 cancellationToken);

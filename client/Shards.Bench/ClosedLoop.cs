@@ -9,9 +9,12 @@ public sealed record LoopResult(long Calls, long Errors, double Seconds, Latency
     public double PerSecond => Calls / Seconds;
 
     /// <summary>The latency distribution as percentiles 1-99 plus the tail, for the CDF plot.</summary>
-    public IReadOnlyList<CdfPoint> Cdf() =>
+    public IReadOnlyList<CdfPoint> Cdf() => CdfOf(Latency);
+
+    /// <summary>The distribution of <paramref name="latency"/> as percentiles 1-99 plus the tail.</summary>
+    public static IReadOnlyList<CdfPoint> CdfOf(LatencyRecorder latency) =>
         Enumerable.Range(1, 99).Select(p => (double)p).Concat([99.5, 99.9, 100])
-            .Select(p => new CdfPoint(p, Latency.PercentileMs(p) ?? 0))
+            .Select(p => new CdfPoint(p, latency.PercentileMs(p) ?? 0))
             .ToList();
 }
 

@@ -51,7 +51,12 @@ public sealed class BenchQuickTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.True(results.Scaling[^1].RssMbTotal > results.Scaling[0].RssMbTotal);
             Assert.InRange(results.Scaling[^1].BytesPerActivation!.Value, 100, 100_000);
             Assert.Contains("| keys active | activation s |", File.ReadAllText(Path.Combine(options.OutputDirectory, "results.md")));
-            Assert.Equal(4, results.Plots.Count);
+            var http = Assert.IsType<HttpBenchResults>(results.Http);
+            Assert.All(http.Runs, r => Assert.True(
+                r is { Requests: > 0, RequestsPerSecond: > 0, Non2xx: 0, TransportErrors: 0, P50Ms: > 0, VsBare: > 0 } && r.P99Ms >= r.P50Ms, $"{r}"));
+            Assert.Equal((HttpSuite.Targets.Count - http.Skipped.Count) * options.HttpConnections.Count * HttpEndpoints.All.Count, http.Runs.Count);
+            Assert.Contains("| target | conns | endpoint | req/s |", File.ReadAllText(Path.Combine(options.OutputDirectory, "results.md")));
+            Assert.Equal(6, results.Plots.Count);
             Assert.Equal(3, results.Placement.Count);
             Assert.All(results.Placement, p => Assert.True(p.SpreadWith3 >= 1.0 && p.MovedOnJoin > 0, $"{p.Strategy}: spread {p.SpreadWith3}, moved {p.MovedOnJoin}"));
             var sharded = Assert.Single(results.ShardWrites);

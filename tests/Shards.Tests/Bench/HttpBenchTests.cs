@@ -1,0 +1,174 @@
+using Shards.Bench;
+using Shards.Cli;
+using Shards.Load;
+
+namespace Shards.Tests.Bench;
+
+/// <summary>The pure parts of <c>shards bench --suite http</c>: its figures, ratios, report, requests, nginx configuration and command line.</summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
+public sealed class HttpBenchTests
+{
+    private static readonly string s_bare = HttpEndpoints.Name(HttpEndpoint.Bare);
+    private static readonly string s_product = HttpEndpoints.Name(HttpEndpoint.ProductGet);
+
+    [Theory]
+    [InlineData("bench --suite http", BenchParts.Http)]
+    [InlineData("bench --suite http --quick", BenchParts.Http)]
+    [InlineData("bench", BenchParts.All)]
+    [InlineData("bench --suite calls", BenchParts.Calls)]
+    public void Bench_suite_names_parse_to_their_parts(string commandLine, BenchParts parts)
+    {
+        var result = ShardsCli.Build().Parse(commandLine.Split(' '));
+
+        Assert.Empty(result.Errors);
+        Assert.Equal(parts, BenchSuiteNames.Parts(result.GetValue<string>("--suite")!));
+    }
+
+    [Fact]
+    public void The_full_run_and_the_quick_run_include_the_http_suite()
+    {
+        Assert.True(BenchParts.All.HasFlag(BenchParts.Http));
+        Assert.Equal(BenchParts.All, BenchOptions.QuickRun("out").Parts);
+        Assert.Equal([1, 16, 64, 256], BenchOptions.Full("out").HttpConnections);
+    }
+
+    [Fact]
+    public void An_unknown_suite_is_refused_by_the_command_line()
+    {
+        var result = ShardsCli.Build().Parse(["bench", "--suite", "htp"]);
+
+        Assert.NotEmpty(result.Errors);
+        Assert.Throws<ArgumentException>(() => BenchSuiteNames.Parts("htp"));
+    }
+
+    [Fact]
+    public void A_run_summary_takes_the_median_round_and_percentiles_of_all_rounds_and_counts_errors_apart()
+    {
+        var latency = new LatencyRecorder();
+        for (var ms = 1; ms <= 100; ms++)
+        {
+            latency.Record(TimeSpan.FromMilliseconds(ms));
+        }
+
+        HttpLoopResult[] rounds =
+        [
+            new(100, 2, 0, 1.0, 10, 0, 5, null, false),
+            new(300, 0, 1, 1.0, 30, 0, 15, "GET /api/members: HttpRequestException: refused", false),
+            new(200, 0, 0, 1.0, 10, 0, 10, null, false),
+        ];
+
+        var run = HttpSuite.Summarise(HttpEndpoint.Authenticated, HttpSuite.DirectTarget, 16, HttpSuite.OwnTool, rounds, latency, nginxInPath: false);
+
+        Assert.Equal(200, run.RequestsPerSecond);
+        Assert.Equal(600, run.Requests);
+        Assert.Equal(2, run.Non2xx);
+        Assert.Equal(1, run.TransportErrors);
+        Assert.Equal(3.0, run.Seconds);
+        Assert.InRange(run.P50Ms, 49.5, 50.5);
+        Assert.InRange(run.P99Ms, 98, 100);
+        Assert.Equal(50.0 / 600 * 1000, run.SiloCpuMsPer1000, 6);
+        Assert.Equal(30.0 / 600 * 1000, run.ClientCpuMsPer1000, 6);
+        Assert.Null(run.NginxCpuMsPer1000);
+        Assert.Equal("GET /api/members: HttpRequestException: refused", run.FirstError);
+        Assert.Equal(102, run.Cdf.Count);
+    }
+
+    [Theory]
+    [InlineData(new double[] { 5, 1, 3 }, 3)]
+    [InlineData(new double[] { 4, 1 }, 4)]
+    [InlineData(new double[] { 7 }, 7)]
+    [InlineData(new double[0], 0)]
+    public void The_median_round_is_the_middle_rate(double[] rates, double median) =>
+        Assert.Equal(median, HttpSuite.MedianRound(rates));
+
+    [Fact]
+    public void Every_endpoint_is_divided_by_the_bare_endpoint_of_its_own_target_and_connection_count()
+    {
+        HttpRun[] runs =
+        [
+            Run(s_bare, HttpSuite.DirectTarget, 16, 1000), Run(s_product, HttpSuite.DirectTarget, 16, 250),
+            Run(s_bare, HttpSuite.NginxTarget, 16, 500), Run(s_product, HttpSuite.NginxTarget, 16, 250),
+            Run(s_product, HttpSuite.NginxTarget, 64, 300),
+        ];
+
+        var ratios = HttpSuite.WithRatios(runs).Select(r => r.VsBare).ToList();
+
+        Assert.Equal([1.0, 0.25, 1.0, 0.5, 0], ratios);
+    }
+
+    [Fact]
+    public void The_report_has_the_http_table_says_which_tool_and_names_a_skipped_target_loudly()
+    {
+        var http = new HttpBenchResults(
+            2, HttpSuite.OwnTool, "wrk is not installed (apt-get install wrk)", 100,
+            HttpSuite.WithRatios([Run(s_bare, HttpSuite.DirectTarget, 1, 2000), Run(s_product, HttpSuite.DirectTarget, 1, 1000) with { Non2xx = 3, FirstError = "404 GET /api/products/sku-1" }]),
+            [new HttpSkippedTarget(HttpSuite.NginxTarget, "nginx is not installed")]);
+        var machine = new BenchMachine(2, 8, "6.1", "10.0.1", "15", "10.4.2", "1.0");
+        var results = new BenchResults(DateTimeOffset.UnixEpoch, 60, true, "shards bench --quick --suite http", machine, [], [], [], [], null, [], [], [], "") { Http = http };
+
+        var markdown = BenchReportText.Markdown(results);
+
+        Assert.Contains("| target | conns | endpoint | req/s | p50 ms | p99 ms | non-2xx | transport err | cpu ms/1k silos | nginx | client | vs bare |", markdown);
+        Assert.Contains($"| {HttpSuite.DirectTarget} | 1 | {s_product} | 1,000 | 1.00 | 2.00 | 3 | 0 | 40 | - | 10 | 0.50x |", markdown);
+        Assert.Contains("SKIPPED: target 'nginx' was not measured: nginx is not installed.", markdown);
+        Assert.Contains($"Load generator of every figure: {HttpSuite.OwnTool} (wrk is not installed (apt-get install wrk)).", markdown);
+        Assert.Contains("first: 404 GET /api/products/sku-1", markdown);
+    }
+
+    [Fact]
+    public async Task Checkouts_take_each_prepared_cart_once_and_stop_when_they_run_out()
+    {
+        var requests = new HttpRequestFactory("the-key", keys: 10, checkoutCarts: 2, runTag: "t1");
+        var baseAddress = new Uri("http://127.0.0.1:5000/");
+
+        using var first = requests.Create(HttpEndpoint.Checkout, baseAddress)!;
+        using var second = requests.Create(HttpEndpoint.Checkout, baseAddress)!;
+        var third = requests.Create(HttpEndpoint.Checkout, baseAddress);
+
+        Assert.Equal(HttpMethod.Post, first.Method);
+        Assert.Equal("/api/orders", first.RequestUri!.AbsolutePath);
+        Assert.Equal(
+            """{"orderId":"http-order-t1-1","cartId":"http-checkout-000001","paymentToken":"tok-visa"}""",
+            await first.Content!.ReadAsStringAsync());
+        Assert.Contains("http-checkout-000002", await second.Content!.ReadAsStringAsync());
+        Assert.Null(third);
+        Assert.Equal(2, requests.CheckoutsTaken);
+    }
+
+    [Fact]
+    public async Task Cart_adds_carry_a_fresh_idempotency_key_and_the_bare_endpoint_no_api_key()
+    {
+        var requests = new HttpRequestFactory("the-key", keys: 10, checkoutCarts: 0, runTag: "t1");
+        var baseAddress = new Uri("http://127.0.0.1:5000/");
+
+        using var add1 = requests.Create(HttpEndpoint.CartAdd, baseAddress)!;
+        using var add2 = requests.Create(HttpEndpoint.CartAdd, baseAddress)!;
+        using var bare = requests.Create(HttpEndpoint.Bare, baseAddress)!;
+        using var members = requests.Create(HttpEndpoint.Authenticated, baseAddress)!;
+
+        Assert.NotEqual(add1.Headers.GetValues(HttpEndpoints.IdempotencyKeyHeader).Single(), add2.Headers.GetValues(HttpEndpoints.IdempotencyKeyHeader).Single());
+        Assert.Matches("""^\{"sku":"sku-000(0[1-9]|10)","quantity":1\}$""", await add1.Content!.ReadAsStringAsync());
+        Assert.Equal("application/json", add1.Content.Headers.ContentType!.MediaType);
+        Assert.Equal("/health/live", bare.RequestUri!.AbsolutePath);
+        Assert.False(bare.Headers.Contains(HttpEndpoints.ApiKeyHeader));
+        Assert.Equal("the-key", members.Headers.GetValues(HttpEndpoints.ApiKeyHeader).Single());
+    }
+
+    [Fact]
+    public void The_nginx_configuration_is_the_deployed_one_in_front_of_the_given_silos_on_loopback()
+    {
+        var template = File.ReadAllText(NginxFrontend.FindTemplate() ?? throw new InvalidOperationException("deploy/nginx.conf not found"));
+
+        var config = NginxFrontend.Configure(template, [15001, 15002], 16000);
+
+        Assert.Contains("        server 127.0.0.1:15001 max_fails=1 fail_timeout=5s;\n        server 127.0.0.1:15002 max_fails=1 fail_timeout=5s;\n", config);
+        Assert.DoesNotContain("127.0.0.1:8081", config);
+        var listens = config.Split('\n').Where(l => l.TrimStart().StartsWith("listen ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["        listen 127.0.0.1:16000;"], listens);
+        Assert.Contains("keepalive 32;", config);
+        Assert.Throws<InvalidDataException>(() => NginxFrontend.Configure("events {}\n", [15001], 16000));
+    }
+
+    private static HttpRun Run(string endpoint, string target, int connections, double perSecond) =>
+        new(endpoint, target, connections, HttpSuite.OwnTool, (long)perSecond, 0, 0, 1, perSecond, 1, 2, 40, null, 10, 0, null, false, []);
+}
