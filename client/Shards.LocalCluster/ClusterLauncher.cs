@@ -514,6 +514,12 @@ public sealed class ClusterLauncher : IAsyncDisposable
                 silo.State = SupervisedSiloState.Restarting;
                 PublishState();
                 _report($"{silo.Name} failed to restart: {ex.Message.Split(Environment.NewLine)[0]}");
+                if (ex is Npgsql.NpgsqlException && silo.Process is { HasExited: false } alive)
+                {
+                    // The membership table did not answer (PostgreSQL restarting), but the process runs and may join once it
+                    // is back: keep looking for its row, so that its identity and state are known when it does.
+                    _ = WatchLateJoinAsync(silo, alive);
+                }
             }
         }
     }
@@ -522,6 +528,39 @@ public sealed class ClusterLauncher : IAsyncDisposable
     /// Waits for the process to exit. A process found stopped (SIGSTOP) for <see cref="LauncherOptions.KillFrozenSilosAfter"/>
     /// is SIGKILLed: it can serve nothing, and its exit then takes the usual crash path (declared dead at once).
     /// </summary>
+    /// <summary>
+    /// A restarted process whose join could not be confirmed (the membership table did not answer): once its row is
+    /// Active, it is Running with that identity. Ends when it joined, when it exited, or when the launcher stops.
+    /// </summary>
+    private async Task WatchLateJoinAsync(SupervisedSilo silo, Process process)
+    {
+        while (!process.HasExited && !_stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), _stopping.Token);
+                var rows = await MembershipTableReader.ReadAsync(_options.ConnectionString, _options.ClusterId, _stopping.Token);
+                if (ReferenceEquals(silo.Process, process) && !process.HasExited &&
+                    SiloIdentity.Newest(rows, silo.AdvertisedAddress, silo.SiloPort, silo.StartedAt - RowClockSkew) is { Status: SiloStatusCode.Active } joined)
+                {
+                    silo.Joined = SiloIdentity.Of(joined);
+                    silo.State = SupervisedSiloState.Running;
+                    PublishState();
+                    _report($"{silo.Name} is back (pid {process.Id}, restart #{silo.Restarts}; it joined once PostgreSQL answered again)");
+                    return;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                // PostgreSQL still away: look again.
+            }
+        }
+    }
+
     private async Task WaitForExitOrKillFrozenAsync(SupervisedSilo silo, Process process)
     {
         if (_options.KillFrozenSilosAfter is not { } limit)

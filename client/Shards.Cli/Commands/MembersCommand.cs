@@ -46,8 +46,7 @@ internal static class MembersCommand
                 CliOutput.Status($"No PIDs or HTTP ports shown: {local.NotRunningReason}.");
             }
 
-            LocalSiloState? Local(MembershipRow row) =>
-                row.Status == SiloStatusCode.Active ? processes.FirstOrDefault(p => p.Name == row.SiloName && p.Address == row.Address && p.SiloPort == row.Port && p.Generation == row.Generation) : null;
+            LocalSiloState? Local(MembershipRow row) => LocalProcessOf(row, processes);
             var now = DateTimeOffset.UtcNow;
             context.Output.Table(
                 ["SILO", "ADDRESS", "GATEWAY", "HTTP", "STATUS", "STARTED (UTC)", "I-AM-ALIVE", "PID"],
@@ -70,6 +69,17 @@ internal static class MembersCommand
         });
         return command;
     }
+
+    /// <summary>
+    /// The process of this folder's <c>cluster up</c> that an Active row is: same name, address and port, and the same
+    /// generation once the launcher saw it join (a process whose join it did not see, e.g. because PostgreSQL was
+    /// restarting then, has none recorded: name, address and port decide).
+    /// </summary>
+    internal static LocalSiloState? LocalProcessOf(MembershipRow row, IEnumerable<LocalSiloState> processes) =>
+        row.Status != SiloStatusCode.Active
+            ? null
+            : processes.FirstOrDefault(p =>
+                p.Name == row.SiloName && p.Address == row.Address && p.SiloPort == row.Port && (p.Generation ?? row.Generation) == row.Generation);
 
     /// <summary><c>shards members prune</c>: deletes the cluster's Dead rows (every one, or those older than --older-than).</summary>
     private static Command Prune(GlobalOptions global)

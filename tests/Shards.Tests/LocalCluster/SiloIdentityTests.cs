@@ -42,3 +42,36 @@ public sealed class SiloIdentityTests
     private static MembershipRow Row(string address, int port, int generation, DateTimeOffset started) =>
         new("silo-1", "host", address, port, generation, port + 1, SiloStatusCode.Active, started, started, null);
 }
+
+/// <summary><c>shards members</c> finds a row's process (PID, HTTP port) in the launcher's state by the row's identity.</summary>
+[Trait(TestCategories.Name, TestCategories.Unit)]
+public sealed class MembersLocalProcessTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 12, 6, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void A_process_with_a_known_generation_matches_only_its_own_row()
+    {
+        LocalSiloState[] processes = [Process(generation: 7)];
+
+        Assert.NotNull(Shards.Cli.Commands.MembersCommand.LocalProcessOf(Row("127.0.0.1", 7), processes));
+        Assert.Null(Shards.Cli.Commands.MembersCommand.LocalProcessOf(Row("127.0.0.1", 6), processes)); // an earlier process on the port
+        Assert.Null(Shards.Cli.Commands.MembersCommand.LocalProcessOf(Row("10.77.0.3", 7), processes)); // another host
+        Assert.Null(Shards.Cli.Commands.MembersCommand.LocalProcessOf(Row("127.0.0.1", 7, SiloStatusCode.Dead), processes));
+    }
+
+    [Fact]
+    public void A_process_whose_join_the_launcher_did_not_see_matches_by_name_address_and_port()
+    {
+        Assert.NotNull(Shards.Cli.Commands.MembersCommand.LocalProcessOf(Row("127.0.0.1", 9), [Process(generation: null)]));
+    }
+
+    private static LocalSiloState Process(int? generation) => new()
+    {
+        Name = "silo-1", Pid = 4242, SiloPort = 11111, Generation = generation, GatewayPort = 11112, HttpPort = 8081,
+        HttpUrl = "http://127.0.0.1:8081", LogFile = "silo-1.log",
+    };
+
+    private static MembershipRow Row(string address, int generation, SiloStatusCode status = SiloStatusCode.Active) =>
+        new("silo-1", "host", address, 11111, generation, 11112, status, Start, Start, null);
+}
