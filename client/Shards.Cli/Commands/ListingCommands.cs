@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Shards.Cli.Core;
 using Shards.Contracts.Carts;
 using Shards.Contracts.Catalog;
@@ -37,7 +36,7 @@ internal static class ListingCommands
         async (listing, after, limit, ct) => Page(await listing.OrdersAsync(after, limit, ct)),
         shown: OrderDocument.From,
         ["ORDER", "CART", "STATUS", "STAGE", "TOTAL", "CREATED (UTC)"],
-        o => [o.OrderId, o.CartId, Word(o.Status), Word(o.Stage), Money(o.Total), o.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)]);
+        o => [o.OrderId, o.CartId, ShardsJson.Name(o.Status), ShardsJson.Name(o.Stage), Money(o.Total), o.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)]);
 
     private static Command List<T, TShown>(
         GlobalOptions global,
@@ -103,9 +102,6 @@ internal static class ListingCommands
     private static (IReadOnlyList<OrderView>, string?) Page(OrderPage page) => (page.Items, page.Next);
 
     private static string CommandPath(Command command) => $"{command.Parents.OfType<Command>().FirstOrDefault()?.Name} {command.Name}";
-
-    /// <summary>An enum value as the JSON documents spell it (camelCase).</summary>
-    internal static string Word(Enum value) => JsonNamingPolicy.CamelCase.ConvertName(value.ToString());
 
     private static string Money(decimal value) => value.ToString("0.00", CultureInfo.InvariantCulture);
 
