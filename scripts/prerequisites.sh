@@ -47,3 +47,14 @@ ensure_command() {
   $prefix env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$package" >&2 \
     || shards_fail "could not install $package. Run: sudo apt-get install -y $package"
 }
+
+# Installs pg_auto_failover (pg_autoctl and the monitor's extension) for the newest installed PostgreSQL when
+# pg_autoctl is missing: 'shards db start --ha' and the high-availability tests need it.
+ensure_pg_auto_failover() {
+  command -v pg_autoctl >/dev/null 2>&1 && return 0
+  local major
+  major="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sed -E 's#.*/postgresql/([0-9]+)/bin#\1#' | sort -n | tail -1)"
+  [ -n "$major" ] || shards_fail "pg_auto_failover needs PostgreSQL's server binaries first."
+  ensure_command pg_autoctl "postgresql-$major-auto-failover"
+}
+

@@ -36,6 +36,7 @@ public sealed class CliContext : IAsyncDisposable
         }
 
         PrivatePostgres = Configuration.GetSection(PrivatePostgresOptions.Section).Get<PrivatePostgresOptions>() ?? new();
+        PostgresHa = Configuration.GetSection(PostgresHaOptions.Section).Get<PostgresHaOptions>() ?? new();
         ClientOptions = Configuration.GetSection(ShardsClientOptions.Section).Get<ShardsClientOptions>() ?? new();
         StorageOptions = Configuration.GetSection(ShardsStorageOptions.Section).Get<ShardsStorageOptions>() ?? new();
         // Each section bound once, above, and checked by the same validator classes the silos use.
@@ -74,6 +75,15 @@ public sealed class CliContext : IAsyncDisposable
 
     public PrivatePostgresOptions PrivatePostgres { get; }
 
+    /// <summary>The private high-availability formation's settings (<c>Shards:PostgresHa</c>).</summary>
+    public PostgresHaOptions PostgresHa { get; }
+
+    /// <summary>
+    /// Set by <c>--ha</c> (<c>db start</c>, <c>cluster up</c>, <c>demo</c>): start the private pg_auto_failover formation
+    /// rather than the single private server.
+    /// </summary>
+    public bool HighAvailability { get; set; }
+
     public ShardsClientOptions ClientOptions { get; }
 
     /// <summary>Shard databases configured for this process (<c>Shards__Storage__Shards__N__...</c>); silos it launches inherit them.</summary>
@@ -86,8 +96,9 @@ public sealed class CliContext : IAsyncDisposable
     public ConnectionArguments ConnectionArguments { get; }
 
     /// <summary>
-    /// The configured PostgreSQL, else the private server of <c>shards db start</c>: started here when
-    /// <paramref name="startPrivateServer"/> (cluster up, demo), else it must already run.
+    /// The configured PostgreSQL, else the private one of <c>shards db start</c>: started here when
+    /// <paramref name="startPrivateServer"/> (cluster up, demo), else it must already run. The private one is the
+    /// high-availability formation while it runs or when <see cref="HighAvailability"/> asks for it, else the single server.
     /// </summary>
     public async Task<string> ResolveConnectionStringAsync(bool startPrivateServer, CancellationToken cancellationToken)
     {
@@ -96,20 +107,45 @@ public sealed class CliContext : IAsyncDisposable
             return ConfiguredConnectionString;
         }
 
-        var server = PrivatePostgresServer.Create(PrivatePostgres, CliOutput.Status);
-        var status = await server.GetStatusAsync(cancellationToken);
+        var server = await PrivateDatabaseAsync(cancellationToken);
+        var running = await server.RunningConnectionStringAsync(cancellationToken);
         if (startPrivateServer)
         {
-            CliOutput.Status(status is { Running: true, Port: { } port }
-                ? $"Reusing the private PostgreSQL already running on 127.0.0.1:{port} ({server.RootDirectory})."
-                : $"Starting the private PostgreSQL in {server.RootDirectory} ...");
+            var kind = server.IsHighlyAvailable ? "private PostgreSQL formation (pg_auto_failover: monitor, primary, standby)" : "private PostgreSQL";
+            CliOutput.Status(running is not null
+                ? $"Reusing the {kind} already running on {PostgresAvailability.Describe(running)} ({server.RootDirectory})."
+                : $"Starting the {kind} in {server.RootDirectory} ...");
             var started = await server.StartAsync(cancellationToken);
             await new SchemaMigrator(DataSources.For(started)).ApplyAsync(cancellationToken);
             return started;
         }
 
-        return status.ConnectionString ?? throw new CliException(NoPostgresMessage(LocalClusters.On(server)), ExitCodes.Unavailable);
+        return running ?? throw new CliException(NoPostgresMessage(LocalClusters.On(server)), ExitCodes.Unavailable);
     }
+
+    /// <summary>
+    /// The private PostgreSQL this command uses (whether it runs or not): the high-availability formation when
+    /// <see cref="HighAvailability"/> is set or the formation runs, else the single server.
+    /// </summary>
+    public async Task<IPrivatePostgres> PrivateDatabaseAsync(CancellationToken cancellationToken)
+    {
+        if (HighAvailability)
+        {
+            return PostgresHaFormation.Create(PostgresHa, CliOutput.Status);
+        }
+
+        if (PostgresHaFormation.IsInstalled && HaFormationIfCreated() is { } formation &&
+            (await formation.GetStatusAsync(cancellationToken)).Running)
+        {
+            return formation;
+        }
+
+        return PrivatePostgresServer.Create(PrivatePostgres, CliOutput.Status);
+    }
+
+    /// <summary>The formation of <c>shards db start --ha</c> when its folder holds one (running or not), else null.</summary>
+    public PostgresHaFormation? HaFormationIfCreated() =>
+        PostgresHaFormation.IsInstalled && PostgresHaFormation.Create(PostgresHa, CliOutput.Status) is { Initialised: true } formation ? formation : null;
 
     /// <summary>Why there is no PostgreSQL to talk to, naming the clusters of this folder that are up without theirs.</summary>
     internal static string NoPostgresMessage(IReadOnlyList<ClusterState> clustersUp)

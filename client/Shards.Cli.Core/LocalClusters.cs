@@ -10,7 +10,7 @@ namespace Shards.Cli.Core;
 public static class LocalClusters
 {
     /// <summary>Running clusters of this folder whose database is <paramref name="server"/> (or not known yet: still starting).</summary>
-    public static IReadOnlyList<ClusterState> On(PrivatePostgresServer server, string? directory = null)
+    public static IReadOnlyList<ClusterState> On(IPrivatePostgres server, string? directory = null)
     {
         var address = server.LastAddress;
         return ClusterStateFile.FindRunning(directory)

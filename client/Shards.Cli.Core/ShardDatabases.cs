@@ -22,7 +22,7 @@ public static class ShardDatabases
     /// <c>s0</c>..<c>s{N-1}</c> in new databases <c>shards_s0</c>.. on <paramref name="server"/>, with Shards' schema.
     /// </summary>
     public static async Task<IReadOnlyList<ShardConnection>> CreateAsync(
-        CliContext context, PrivatePostgresServer? server, int count, CancellationToken cancellationToken)
+        CliContext context, IPrivatePostgres? server, int count, CancellationToken cancellationToken)
     {
         if (count <= 1)
         {

@@ -66,7 +66,7 @@ public static class ShardMaps
 
         if (context.ConfiguredConnectionString is null && LauncherName(database))
         {
-            var server = PrivatePostgresServer.Create(context.PrivatePostgres);
+            var server = await context.PrivateDatabaseAsync(cancellationToken);
             var connectionString = await server.CreateDatabaseAsync($"shards_{database}", cancellationToken);
             CliOutput.Status($"Shard '{database}' is the private PostgreSQL's database shards_{database} ({PostgresAvailability.Describe(connectionString)}).");
             return new ReshardRequest(operation, database, connectionString);

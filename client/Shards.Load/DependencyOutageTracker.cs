@@ -3,13 +3,13 @@ using System.Diagnostics;
 namespace Shards.Load;
 
 /// <summary>
-/// A dependency outage a nemesis caused (PostgreSQL stopped), as callers saw it: the calls that completed while it
-/// lasted (by completion time), the first write started after it ended that was acknowledged, and the last failed
-/// write. Thread-safe.
+/// A dependency outage a nemesis caused (PostgreSQL stopped, its primary lost), as callers saw it: the calls that
+/// completed while it lasted (by completion time), the first write started after it ended that was acknowledged, and
+/// the first and last failed writes from its start on. Thread-safe.
 /// </summary>
 internal sealed class DependencyOutageTracker(RunClock clock)
 {
-    private long _beganAt, _endedAt, _firstWriteAfter, _lastFailedWriteAt;
+    private long _beganAt, _endedAt, _firstWriteAfter, _firstFailedWriteAt, _lastFailedWriteAt;
     private long _writesOk, _writesFailed, _readsOk, _readsFailed;
 
     public void Began(long timestamp) => Volatile.Write(ref _beganAt, timestamp);
@@ -44,6 +44,7 @@ internal sealed class DependencyOutageTracker(RunClock clock)
 
         if (write && !ok)
         {
+            Interlocked.CompareExchange(ref _firstFailedWriteAt, ended, 0);
             for (var last = Interlocked.Read(ref _lastFailedWriteAt); ended > last; last = Interlocked.Read(ref _lastFailedWriteAt))
             {
                 if (Interlocked.CompareExchange(ref _lastFailedWriteAt, ended, last) == last)
@@ -66,12 +67,17 @@ internal sealed class DependencyOutageTracker(RunClock clock)
         var over = Interlocked.Read(ref _endedAt);
         var firstWrite = Interlocked.Read(ref _firstWriteAfter);
         var lastFailed = Interlocked.Read(ref _lastFailedWriteAt);
+        var firstFailed = Interlocked.Read(ref _firstFailedWriteAt);
         return new DependencyOutage(
             clock.SecondsAt(began),
             over == 0 ? null : clock.SecondsAt(over),
             new OperationCounts(_writesOk, _writesFailed),
             new OperationCounts(_readsOk, _readsFailed),
             over == 0 || firstWrite == 0 ? null : Stopwatch.GetElapsedTime(over, firstWrite).TotalSeconds,
-            over == 0 || lastFailed <= over ? null : Stopwatch.GetElapsedTime(over, lastFailed).TotalSeconds);
+            over == 0 || lastFailed <= over ? null : Stopwatch.GetElapsedTime(over, lastFailed).TotalSeconds)
+        {
+            FirstFailedWriteAtSeconds = firstFailed == 0 ? null : clock.SecondsAt(firstFailed),
+            LastFailedWriteAtSeconds = lastFailed == 0 ? null : clock.SecondsAt(lastFailed),
+        };
     }
 }

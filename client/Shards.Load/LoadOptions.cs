@@ -25,17 +25,29 @@ public enum ChaosMode
 
     /// <summary>Add a shard database, then remove it again (<c>shards reshard add|remove</c>) while the load runs.</summary>
     Reshard,
+
+    /// <summary>SIGKILL the primary node of the <c>--ha</c> formation (keeper and PostgreSQL); started again after <see cref="LoadOptions.Outage"/>.</summary>
+    PgFailover,
+
+    /// <summary>A planned switchover of the <c>--ha</c> formation (<c>pg_autoctl perform switchover</c>).</summary>
+    PgSwitchover,
+
+    /// <summary>SIGKILL the standby node of the <c>--ha</c> formation; started again after <see cref="LoadOptions.Outage"/>.</summary>
+    PgStandbyKill,
 }
 
 /// <summary>How nemeses are spelled on the command line and in reports.</summary>
 public static class ChaosModes
 {
-    public const string Spellings = "kill|freeze|restart|pg-restart|pg-stall|hot|reshard";
+    public const string Spellings = "kill|freeze|restart|pg-restart|pg-stall|hot|reshard|pg-failover|pg-switchover|pg-standby-kill";
 
     public static string Name(ChaosMode mode) => mode switch
     {
         ChaosMode.PgRestart => "pg-restart",
         ChaosMode.PgStall => "pg-stall",
+        ChaosMode.PgFailover => "pg-failover",
+        ChaosMode.PgSwitchover => "pg-switchover",
+        ChaosMode.PgStandbyKill => "pg-standby-kill",
         _ => mode.ToString().ToLowerInvariant(),
     };
 
@@ -125,7 +137,13 @@ public sealed record LoadOptions
     public static readonly TimeSpan DefaultStall = TimeSpan.FromSeconds(3);
     public static readonly TimeSpan DefaultHot = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long <see cref="ChaosMode.PgRestart"/> keeps PostgreSQL stopped; null: <see cref="DefaultOutage"/> (see <see cref="LengthOf"/>).</summary>
+    /// <summary>How long pg-failover and pg-standby-kill keep the killed node down when <c>--outage</c> is not given.</summary>
+    public static readonly TimeSpan DefaultNodeDown = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long <see cref="ChaosMode.PgRestart"/> keeps PostgreSQL stopped (null: <see cref="DefaultOutage"/>), and
+    /// <see cref="ChaosMode.PgFailover"/> / <see cref="ChaosMode.PgStandbyKill"/> the killed node (null: <see cref="DefaultNodeDown"/>); see <see cref="LengthOf"/>.
+    /// </summary>
     public TimeSpan? Outage { get; init; }
 
     /// <summary>How long <see cref="ChaosMode.Freeze"/> keeps the silo stopped; null: <see cref="DefaultFreeze"/>.</summary>
@@ -164,6 +182,7 @@ public sealed record LoadOptions
             ChaosMode.PgStall => (StallFor, DefaultStall),
             ChaosMode.Hot => (HotFor, DefaultHot),
             ChaosMode.PgRestart => (Outage, DefaultOutage),
+            ChaosMode.PgFailover or ChaosMode.PgStandbyKill => (Outage, DefaultNodeDown),
             _ => ((TimeSpan?)null, TimeSpan.Zero),
         };
         if (!Has(mode) || fallback == TimeSpan.Zero)
@@ -256,7 +275,16 @@ public sealed record LoadOptions
         }
 
         ValidateStrikes(errors);
-        ValidateLength(errors, ChaosMode.PgRestart, Outage, "--outage", MaxOutage);
+        if (Outage is not null && !Has(ChaosMode.PgRestart) && !Has(ChaosMode.PgFailover) && !Has(ChaosMode.PgStandbyKill))
+        {
+            errors.Add("--outage needs --chaos pg-restart, pg-failover or pg-standby-kill.");
+        }
+
+        foreach (var mode in new[] { ChaosMode.PgRestart, ChaosMode.PgFailover, ChaosMode.PgStandbyKill }.Where(Has))
+        {
+            ValidateLength(errors, mode, Outage, "--outage", MaxOutage);
+        }
+
         ValidateLength(errors, ChaosMode.Freeze, FreezeFor, "--freeze-for", MaxOutage);
         ValidateLength(errors, ChaosMode.PgStall, StallFor, "--stall-for", MaxOutage);
         ValidateLength(errors, ChaosMode.Hot, HotFor, "--hot-for", MaxDuration);
@@ -313,6 +341,7 @@ public sealed record LoadOptions
             var what = mode switch
             {
                 ChaosMode.PgRestart => "PostgreSQL would still be down",
+                ChaosMode.PgFailover or ChaosMode.PgStandbyKill => "The killed PostgreSQL node would still be down",
                 ChaosMode.PgStall => "PostgreSQL would still be stopped",
                 ChaosMode.Freeze => "The silo would still be frozen",
                 _ => "The clients would still be on one key",

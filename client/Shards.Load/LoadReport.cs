@@ -83,6 +83,15 @@ public sealed record DependencyOutage(
     double DownAtSeconds, double? BackAtSeconds, OperationCounts WritesDuring, OperationCounts ReadsDuring, double? RecoverySeconds, double? LastFailedWriteSeconds)
 {
     public double? DownSeconds => BackAtSeconds - DownAtSeconds;
+
+    /// <summary>The first write that failed from the outage's start on (seconds after the start of the run), if any.</summary>
+    public double? FirstFailedWriteAtSeconds { get; init; }
+
+    /// <summary>The last write that failed from the outage's start on, if any.</summary>
+    public double? LastFailedWriteAtSeconds { get; init; }
+
+    /// <summary>The write-unavailability window: from the first to the last failed write (0 when none failed).</summary>
+    public double WriteUnavailableSeconds => LastFailedWriteAtSeconds - FirstFailedWriteAtSeconds ?? 0;
 }
 
 /// <summary>Something a nemesis (<see cref="Nemesis"/>, as spelled on the command line) did or saw, <see cref="AtSeconds"/> after the start of the run.</summary>

@@ -104,17 +104,25 @@ public static class LoadReportText
 
             if (chaos.Outage is { } outage)
             {
-                Line(outage.BackAtSeconds is { } back
-                    ? $"  PostgreSQL down {Number(outage.DownSeconds ?? 0)} s ({Number(outage.DownAtSeconds)} s to {Number(back)} s):"
-                    : $"  PostgreSQL down from {Number(outage.DownAtSeconds)} s and NOT started again before the run ended:");
+                var formation = chaos.Modes.Any(m => m is ChaosMode.PgFailover or ChaosMode.PgSwitchover or ChaosMode.PgStandbyKill);
+                Line((outage.BackAtSeconds, formation) switch
+                {
+                    ({ } back, true) => $"  PostgreSQL formation struck: a writable primary again after {Number(outage.DownSeconds ?? 0)} s ({Number(outage.DownAtSeconds)} s to {Number(back)} s, as the monitor reported):",
+                    (null, true) => $"  PostgreSQL formation struck at {Number(outage.DownAtSeconds)} s and NO writable primary before the run ended:",
+                    ({ } back, false) => $"  PostgreSQL down {Number(outage.DownSeconds ?? 0)} s ({Number(outage.DownAtSeconds)} s to {Number(back)} s):",
+                    _ => $"  PostgreSQL down from {Number(outage.DownAtSeconds)} s and NOT started again before the run ended:",
+                });
                 Line($"    during the outage: writes {Count(outage.WritesDuring.Ok)} ok, {Count(outage.WritesDuring.Failed)} failed; " +
                     $"reads {Count(outage.ReadsDuring.Ok)} ok, {Count(outage.ReadsDuring.Failed)} failed");
+                Line(outage.FirstFailedWriteAtSeconds is { } firstFailed
+                    ? $"    writes unavailable {Number(outage.WriteUnavailableSeconds)} s (first failed write at {Number(firstFailed)} s, last at {Number(outage.LastFailedWriteAtSeconds ?? firstFailed)} s)"
+                    : "    writes unavailable 0 s: no write failed");
                 if (outage.BackAtSeconds is not null)
                 {
                     Line(outage.RecoverySeconds is { } recovered
-                        ? $"    recovery: first write started after the restart acknowledged {Number(recovered)} s after PostgreSQL was back" +
+                        ? $"    recovery: first write started after it was back acknowledged {Number(recovered)} s after PostgreSQL was back" +
                           (outage.LastFailedWriteSeconds is { } lastFailed ? $"; last failed write {Number(lastFailed)} s after" : "; no write failed after it was back")
-                        : "    recovery: NO write started after the restart was acknowledged before the run ended");
+                        : "    recovery: NO write started after it was back was acknowledged before the run ended");
                 }
             }
 

@@ -44,8 +44,11 @@ public static partial class PostgresAvailability
     {
         try
         {
+            // A multi-host string (a primary and its standbys) names each host, with its own port or the common one.
             var builder = new NpgsqlConnectionStringBuilder(connectionString);
-            return $"{builder.Host}:{builder.Port}/{builder.Database}";
+            var hosts = (builder.Host ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(host => (host.StartsWith('[') ? host.Contains("]:", StringComparison.Ordinal) : host.Contains(':', StringComparison.Ordinal)) ? host : $"{host}:{builder.Port}");
+            return $"{string.Join(',', hosts)}/{builder.Database}";
         }
         catch (ArgumentException)
         {

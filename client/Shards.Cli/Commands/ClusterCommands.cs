@@ -45,6 +45,11 @@ internal static class ClusterCommands
             Description = "TLS between silos and clients with a self-signed cluster certificate made in .shards/tls (or give your own with Shards__Tls__*)",
         };
 
+        var ha = new Option<bool>("--ha")
+        {
+            Description = "Start the private PostgreSQL as a pg_auto_failover formation (monitor, primary, synchronous standby) that fails over by itself; see docs/postgres-ha.md",
+        };
+
         var up = new Command("up", "Start N silos (and the private PostgreSQL unless one is configured), supervise them until Ctrl+C or 'shards cluster down'");
         up.Options.Add(silos);
         up.Options.Add(shards);
@@ -52,6 +57,7 @@ internal static class ClusterCommands
         up.Options.Add(probesOnly);
         up.Options.Add(dashboard);
         up.Options.Add(tls);
+        up.Options.Add(ha);
         global.SetAction(up, async (parseResult, context, ct) =>
         {
             // Before anything starts: one launcher per cluster and folder.
@@ -73,8 +79,9 @@ internal static class ClusterCommands
             using var stop = new StopSignals(ct);
             ct = stop.Token;
             var apiKey = LocalApiKey.LoadOrCreate(LocalApiKey.DefaultPath); // refused when others may read it: before anything starts
+            context.HighAvailability = parseResult.GetValue(ha);
             var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: true, ct);
-            var privateServer = context.ConfiguredConnectionString is null ? PrivatePostgresServer.Create(context.PrivatePostgres) : null;
+            var privateServer = context.ConfiguredConnectionString is null ? await context.PrivateDatabaseAsync(ct) : null;
             var shardDatabases = await ShardDatabases.CreateAsync(context, privateServer, parseResult.GetValue(shards), ct);
             await ShardDatabases.CheckMapAsync(context, connectionString, context.Cluster.ServiceId, shardDatabases, ct, reachUnconfigured: privateServer is not null);
             var options = new LauncherOptions

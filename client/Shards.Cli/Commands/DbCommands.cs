@@ -30,12 +30,29 @@ internal static class DbCommands
             return ExitCodes.Ok;
         });
 
-        var start = new Command("start", "Start the private PostgreSQL (127.0.0.1 only; initialised on first use) and apply the schema");
-        global.SetAction(start, async (_, context, ct) =>
+        var ha = new Option<bool>("--ha")
+        {
+            Description = "A pg_auto_failover formation instead of one server: a monitor, a primary and a synchronous standby, all on 127.0.0.1 (docs/postgres-ha.md)",
+        };
+        var start = new Command("start", "Start the private PostgreSQL (127.0.0.1 only; initialised on first use) and apply the schema") { ha };
+        global.SetAction(start, async (parseResult, context, ct) =>
         {
             if (context.ConfiguredConnectionString is not null)
             {
                 throw new CliException("ConnectionStrings__Shards (or --connection) is set: that server is not managed by Shards. Unset it to use the private one.");
+            }
+
+            context.HighAvailability = parseResult.GetValue(ha);
+            if (context.HighAvailability)
+            {
+                return await StartFormationAsync(context, ct);
+            }
+
+            if (context.HaFormationIfCreated() is { } formation && (await formation.GetStatusAsync(ct)).Running)
+            {
+                throw new CliException(
+                    $"The private formation in {formation.RootDirectory} runs: use it ('shards db start --ha'), or stop it first ('shards db stop').",
+                    ExitCodes.AlreadyRunning);
             }
 
             var server = PrivatePostgresServer.Create(context.PrivatePostgres, CliOutput.Status);
@@ -53,18 +70,41 @@ internal static class DbCommands
         });
 
         var force = new Option<bool>("--force") { Description = "Stop it even while silos use it (a 'shards cluster up' of this folder, or silos live in its membership table)" };
-        var stop = new Command("stop", "Stop the private PostgreSQL (data is kept); refused while a cluster uses it, unless --force") { force };
+        var stop = new Command("stop", "Stop the private PostgreSQL, or all of the --ha formation (data is kept); refused while a cluster uses it, unless --force") { force };
         global.SetAction(stop, async (parseResult, context, ct) =>
         {
+            var stopped = new List<string>();
+            var formation = context.HaFormationIfCreated();
             var server = PrivatePostgresServer.Create(context.PrivatePostgres);
-            if (!parseResult.GetValue(force))
+            var targets = new List<IPrivatePostgres>();
+            if (formation is not null && (await formation.GetStatusAsync(ct)).Running)
             {
-                await RefuseWhileInUseAsync(context, server, ct);
+                targets.Add(formation);
             }
 
-            await server.StopAsync(ct);
-            context.Output.Line($"PostgreSQL in {server.RootDirectory} is stopped.");
-            context.Output.Document(new { stopped = true, server.RootDirectory });
+            if ((await server.GetStatusAsync(ct)).Running || targets.Count == 0)
+            {
+                targets.Add(server);
+            }
+
+            foreach (var target in targets)
+            {
+                if (!parseResult.GetValue(force))
+                {
+                    await RefuseWhileInUseAsync(context, target, ct);
+                }
+            }
+
+            foreach (var target in targets)
+            {
+                await target.StopAsync(ct);
+                context.Output.Line(target.IsHighlyAvailable
+                    ? $"The PostgreSQL formation in {target.RootDirectory} is stopped (standby, primary, then monitor)."
+                    : $"PostgreSQL in {target.RootDirectory} is stopped.");
+                stopped.Add(target.RootDirectory);
+            }
+
+            context.Output.Document(new { stopped = true, RootDirectory = stopped[0], directories = stopped });
             return ExitCodes.Ok;
         });
 
@@ -73,6 +113,14 @@ internal static class DbCommands
         {
             string? connectionString = context.ConfiguredConnectionString;
             PrivatePostgresStatus? privateStatus = null;
+            PostgresHaStatus? formationStatus = null;
+            if (connectionString is null && context.HaFormationIfCreated() is { } formation)
+            {
+                formationStatus = await formation.GetStatusAsync(ct);
+                ShowFormation(context, formationStatus);
+                connectionString = formationStatus.ConnectionString;
+            }
+
             if (connectionString is null)
             {
                 privateStatus = await PrivatePostgresServer.Create(context.PrivatePostgres).GetStatusAsync(ct);
@@ -92,7 +140,7 @@ internal static class DbCommands
 
             if (connectionString is null)
             {
-                context.Output.Document(new { running = false, privateStatus });
+                context.Output.Document(new { running = false, privateStatus, formation = formationStatus });
                 return ExitCodes.Unavailable;
             }
 
@@ -106,6 +154,7 @@ internal static class DbCommands
             {
                 running = true, database = PostgresAvailability.Describe(connectionString), schema, activeSilos = active, membershipRows = members.Count,
                 privateServer = privateStatus,
+                formation = formationStatus,
             });
             return ExitCodes.Ok;
         });
@@ -117,6 +166,53 @@ internal static class DbCommands
         return db;
     }
 
+    /// <summary><c>db start --ha</c>: the formation up (created on first use), the schema applied through the primary.</summary>
+    private static async Task<int> StartFormationAsync(CliContext context, CancellationToken ct)
+    {
+        if ((await PrivatePostgresServer.Create(context.PrivatePostgres).GetStatusAsync(ct)).Running)
+        {
+            throw new CliException(
+                $"The single private PostgreSQL in {System.IO.Path.GetFullPath(context.PrivatePostgres.Directory)} runs: stop it first ('shards db stop') to start the formation.",
+                ExitCodes.AlreadyRunning);
+        }
+
+        var formation = PostgresHaFormation.Create(context.PostgresHa, CliOutput.Status);
+        var started = DateTime.UtcNow;
+        var connectionString = await formation.StartAsync(ct);
+        var report = await new SchemaMigrator(context.DataSources.For(connectionString)).ApplyAsync(ct);
+        var status = await formation.GetStatusAsync(ct);
+        context.Output.Line($"PostgreSQL formation runs in {formation.RootDirectory} ({(DateTime.UtcNow - started).TotalSeconds:0.0} s): monitor on 127.0.0.1:{status.MonitorPort}, " +
+            string.Join(", ", status.Nodes.Select(n => $"{n.Name} on 127.0.0.1:{n.Port} ({n.ReportedState ?? "unknown"})")) + ".");
+        context.Output.Line($"Schema: {report.Applied.Count} migration(s) applied, {report.AlreadyCurrent.Count} already current.");
+        var withoutPassword = new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { Password = null }.ConnectionString;
+        context.Output.Line($"Other programs can use it with: export ConnectionStrings__Shards=\"{withoutPassword};Password=$(cat '{status.PasswordFile}')\"");
+        context.Output.Line("Every connection asks for the read-write node, so it finds the new primary after a failover. 'shards db status' shows the nodes.");
+        context.Output.Document(new { highAvailability = true, status.Directory, status.MonitorPort, nodes = status.Nodes, connectionString = status.MaskedConnectionString, status.PasswordFile });
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>The formation's nodes for <c>db status</c>.</summary>
+    private static void ShowFormation(CliContext context, PostgresHaStatus status)
+    {
+        context.Output.Line(status.Running
+            ? $"PostgreSQL formation (pg_auto_failover, {status.Directory}): monitor on 127.0.0.1:{status.MonitorPort} {(status.MonitorRunning ? "running" : "STOPPED (no failover can happen)")}"
+            : $"PostgreSQL formation (pg_auto_failover, {status.Directory}): stopped; start it with 'shards db start --ha'");
+        if (!status.Running)
+        {
+            return;
+        }
+
+        context.Output.Table(
+            ["NODE", "ADDRESS", "KEEPER", "STATE", "ASSIGNED", "HEALTH", "TIMELINE", "LSN"],
+            status.Nodes.Select(n => (IReadOnlyList<string>)[
+                n.Name, $"127.0.0.1:{n.Port}", n.KeeperRunning ? "running" : "stopped", n.ReportedState ?? "-", n.AssignedState ?? "-",
+                n.ReportedState is null ? "-" : n.Healthy ? "up" : "down", n.Timeline?.ToString() ?? "-", n.Lsn ?? "-"]).ToList());
+        if (status.MaskedConnectionString is { } masked)
+        {
+            context.Output.Line($"Connection string: {masked} (password in {status.PasswordFile})");
+        }
+    }
+
     /// <summary>How recent a silo's I-am-alive must be for <c>db stop</c> to count it as using the database.</summary>
     private static readonly TimeSpan s_liveSilo = TimeSpan.FromMinutes(1);
 
@@ -125,12 +221,11 @@ internal static class DbCommands
     /// folder runs on the private server, or silos of other clusters are active in its membership table with a recent
     /// I-am-alive: without their database every command and HTTP request of theirs fails.
     /// </summary>
-    private static async Task RefuseWhileInUseAsync(CliContext context, PrivatePostgresServer server, CancellationToken ct)
+    private static async Task RefuseWhileInUseAsync(CliContext context, IPrivatePostgres server, CancellationToken ct)
     {
         var clusters = LocalClusters.On(server);
         var users = clusters.Select(LocalClusters.Describe).ToList();
-        var status = await server.GetStatusAsync(ct);
-        if (status.ConnectionString is { } connectionString)
+        if (await server.RunningConnectionStringAsync(ct) is { } connectionString)
         {
             try
             {
@@ -150,7 +245,7 @@ internal static class DbCommands
         if (users.Count > 0)
         {
             throw new CliException(
-                $"Not stopping the private PostgreSQL in {server.RootDirectory}: {string.Join("; ", users)} " +
+                $"Not stopping the private PostgreSQL{(server.IsHighlyAvailable ? " formation" : string.Empty)} in {server.RootDirectory}: {string.Join("; ", users)} " +
                 (users.Count == 1 ? "uses it" : "use it") + ". Without it every command and HTTP request of those silos fails. " +
                 "Stop the cluster first ('shards cluster down'), or stop PostgreSQL anyway with 'shards db stop --force'.",
                 ExitCodes.AlreadyRunning,

@@ -20,9 +20,13 @@ internal static class DemoCommand
         var products = StoreCommands.CountOption("--products", "Products to seed", 1000);
         var carts = StoreCommands.CountOption("--carts", "Carts to seed", 1000);
         var shards = ClusterCommands.ShardsOption();
+        var ha = new Option<bool>("--ha")
+        {
+            Description = "Run on a private pg_auto_failover formation (monitor, primary, synchronous standby) instead of one PostgreSQL server",
+        };
         var command = new Command("demo", "Start PostgreSQL and silos, seed data, SIGKILL the busiest silo, time the failover, verify every value")
         {
-            silos, products, carts, shards,
+            silos, products, carts, shards, ha,
         };
         global.SetAction(command, async (parseResult, context, ct) =>
         {
@@ -31,7 +35,7 @@ internal static class DemoCommand
                 throw new CliException("--products must be at least 1 (carts hold products).");
             }
 
-            var story = new DemoStory(context, parseResult.GetValue(silos), parseResult.GetValue(products), parseResult.GetValue(carts), parseResult.GetValue(shards));
+            var story = new DemoStory(context, parseResult.GetValue(silos), parseResult.GetValue(products), parseResult.GetValue(carts), parseResult.GetValue(shards), parseResult.GetValue(ha));
             using var stop = new StopSignals(ct);
             var summary = await story.RunAsync(stop.Token);
             var output = context.Output;

@@ -50,15 +50,18 @@ internal static class LoadCommand
                 "kill (SIGKILL a random local silo; cluster up restarts it), freeze (SIGSTOP a silo for --freeze-for, then SIGCONT), " +
                 "restart (rolling restart by 'shards cluster up'), pg-restart (stop the private PostgreSQL for --outage), " +
                 "pg-stall (SIGSTOP all of the private PostgreSQL for --stall-for), hot (every client on one cart and product for --hot-for), " +
-                "reshard (add a shard database, then remove it; the run goes on until both are done)",
+                "reshard (add a shard database, then remove it; the run goes on until both are done); with the --ha formation: " +
+                "pg-failover (SIGKILL the primary node; started again after --outage), pg-switchover (planned switchover), " +
+                "pg-standby-kill (SIGKILL the standby node; started again after --outage)",
             DefaultValueFactory = _ => [],
             CustomParser = ParseChaos,
             Arity = ArgumentArity.ExactlyOne,
-            HelpName = "kill,freeze,restart,pg-restart,pg-stall,hot,reshard",
+            HelpName = "kill,freeze,restart,pg-restart,pg-stall,hot,reshard,pg-failover,pg-switchover,pg-standby-kill",
         };
         var outage = new Option<TimeSpan?>("--outage")
         {
-            Description = $"How long pg-restart keeps PostgreSQL stopped (default {LoadDuration.Format(LoadOptions.DefaultOutage)}; " +
+            Description = $"How long pg-restart keeps PostgreSQL stopped (default {LoadDuration.Format(LoadOptions.DefaultOutage)}), " +
+                $"pg-failover and pg-standby-kill the killed node (default {LoadDuration.Format(LoadOptions.DefaultNodeDown)}; " +
                 "a default length is cut to half the time left after the strike)",
             CustomParser = ParseDuration,
             HelpName = "duration",
@@ -129,7 +132,7 @@ internal static class LoadCommand
             }
 
             if (context.ConfiguredConnectionString is not null &&
-                options.Chaos.Where(m => m is ChaosMode.PgRestart or ChaosMode.PgStall).Select(m => (ChaosMode?)m).FirstOrDefault() is { } pg)
+                options.Chaos.Where(m => m is ChaosMode.PgRestart or ChaosMode.PgStall or ChaosMode.PgFailover or ChaosMode.PgSwitchover or ChaosMode.PgStandbyKill).Select(m => (ChaosMode?)m).FirstOrDefault() is { } pg)
             {
                 throw new CliException(PrivatePostgresOnly(pg));
             }
@@ -226,6 +229,13 @@ internal static class LoadCommand
                     break;
                 case ChaosMode.PgStall:
                     (chaos, problem) = await PostgresStallChaos.ForAsync(PrivateServer(context), options.LengthOf(ChaosMode.PgStall)!.Value, cancellationToken);
+                    break;
+                case ChaosMode.PgFailover or ChaosMode.PgSwitchover or ChaosMode.PgStandbyKill when context.ConfiguredConnectionString is not null:
+                    problem = PrivatePostgresOnly(mode);
+                    break;
+                case ChaosMode.PgFailover or ChaosMode.PgSwitchover or ChaosMode.PgStandbyKill:
+                    (chaos, problem) = await PostgresFailoverChaos.ForAsync(
+                        context.HaFormationIfCreated(), mode, options.LengthOf(mode) ?? LoadOptions.DefaultNodeDown, cancellationToken);
                     break;
                 case ChaosMode.Reshard:
                     (chaos, problem) = await ReshardChaos.ForAsync(context, connectionString, cancellationToken);

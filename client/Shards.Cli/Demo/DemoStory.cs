@@ -38,7 +38,7 @@ public sealed record DemoSummary(
 /// watch the membership table declare it dead, time until every one of its keys answers from a survivor,
 /// verify every value, clean up. With <c>shards</c> &gt; 1, grain state is spread over that many databases.
 /// </summary>
-public sealed class DemoStory(CliContext context, int silos, int products, int carts, int shards = 1)
+public sealed class DemoStory(CliContext context, int silos, int products, int carts, int shards = 1, bool highAvailability = false)
 {
     private const int Steps = 8;
     private readonly CliOutput _out = context.Output;
@@ -46,7 +46,7 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
     public async Task<DemoSummary> RunAsync(CancellationToken cancellationToken)
     {
         var demoRoot = Path.GetFullPath(Path.Combine(".shards", "demo"));
-        PrivatePostgresServer? server = null;
+        IPrivatePostgres? server = null;
         ClusterLauncher? launcher = null;
         var cluster = new ShardsClusterOptions { ClusterId = "shards", ServiceId = "shards" };
         IReadOnlyList<ShardConnection> shardDatabases = [];
@@ -65,17 +65,25 @@ public sealed class DemoStory(CliContext context, int silos, int products, int c
                 }
 
                 var options = context.PrivatePostgres;
-                server = PrivatePostgresServer.Create(new PrivatePostgresOptions
-                {
-                    Directory = Path.Combine(demoRoot, "postgres"),
-                    BinDirectory = options.BinDirectory,
-                    Database = options.Database,
-                });
+                server = highAvailability
+                    ? PostgresHaFormation.Create(new PostgresHaOptions
+                    {
+                        Directory = Path.Combine(demoRoot, "postgres-ha"),
+                        BinDirectory = context.PostgresHa.BinDirectory,
+                        Database = context.PostgresHa.Database,
+                    })
+                    : PrivatePostgresServer.Create(new PrivatePostgresOptions
+                    {
+                        Directory = Path.Combine(demoRoot, "postgres"),
+                        BinDirectory = options.BinDirectory,
+                        Database = options.Database,
+                    });
                 await server.DestroyAsync(cancellationToken);
                 var started = await server.StartAsync(cancellationToken);
                 var report = await new SchemaMigrator(context.DataSources.For(started)).ApplyAsync(cancellationToken);
                 shardDatabases = await ShardDatabases.CreateAsync(context, server, shards, cancellationToken);
-                return (started, $"private server on {PostgresAvailability.Describe(started)}, {report.Applied.Count} migrations applied" +
+                var kind = highAvailability ? "private pg_auto_failover formation (monitor, primary, synchronous standby)" : "private server";
+                return (started, $"{kind} on {PostgresAvailability.Describe(started)}, {report.Applied.Count} migrations applied" +
                     (shardDatabases.Count > 0 ? $", grain state in {shardDatabases.Count} shard databases ({string.Join(", ", shardDatabases.Select(s => s.Target))})" : string.Empty));
             });
 

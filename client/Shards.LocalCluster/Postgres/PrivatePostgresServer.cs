@@ -15,7 +15,7 @@ namespace Shards.LocalCluster.Postgres;
 /// password kept in <see cref="PasswordFile"/> (mode 600), so other users of the machine cannot connect.
 /// As root it runs the server as the <c>postgres</c> user, because initdb refuses to run as root.
 /// </summary>
-public sealed partial class PrivatePostgresServer
+public sealed partial class PrivatePostgresServer : IPrivatePostgres
 {
     private const string SuperUser = "postgres";
     private const string PasswordMethod = "scram-sha-256";
@@ -34,6 +34,8 @@ public sealed partial class PrivatePostgresServer
 
     /// <summary>The folder holding <c>data/</c>, <c>postgres.log</c>, <c>instance.json</c>, <c>password</c> and <c>pgpass</c>.</summary>
     public string RootDirectory { get; }
+
+    public bool IsHighlyAvailable => false;
 
     public string DataDirectory => Path.Combine(RootDirectory, "data");
 
@@ -175,6 +177,9 @@ public sealed partial class PrivatePostgresServer
         await EnsureDatabaseAsync(port, cancellationToken);
         return ConnectionStringFor(port);
     }
+
+    public async Task<string?> RunningConnectionStringAsync(CancellationToken cancellationToken = default) =>
+        (await GetStatusAsync(cancellationToken)).ConnectionString;
 
     /// <summary>Stops the server (fast shutdown: open sessions are ended, committed data is kept). Idempotent.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)

@@ -80,9 +80,13 @@ public class LoadOptionsTests
     [Fact]
     public void Every_nemesis_together_fits_a_20_second_run_with_the_default_lengths_in_any_order()
     {
-        var all = new LoadOptions { Duration = TimeSpan.FromSeconds(20), Chaos = Enum.GetValues<ChaosMode>() };
-        var reversed = all with { Chaos = Enum.GetValues<ChaosMode>().Reverse().ToList() };
+        // The one-server nemeses (the formation's need the --ha formation, and fit the same way, below).
+        ChaosMode[] oneServer = [ChaosMode.Kill, ChaosMode.Freeze, ChaosMode.Restart, ChaosMode.PgRestart, ChaosMode.PgStall, ChaosMode.Hot, ChaosMode.Reshard];
+        var all = new LoadOptions { Duration = TimeSpan.FromSeconds(20), Chaos = oneServer };
+        var reversed = all with { Chaos = oneServer.Reverse().ToList() };
 
+        Assert.Empty(new LoadOptions { Duration = TimeSpan.FromSeconds(20), Chaos = Enum.GetValues<ChaosMode>() }.Validate());
+        Assert.Empty(new LoadOptions { Duration = TimeSpan.FromSeconds(20), Chaos = Enum.GetValues<ChaosMode>().Reverse().ToList() }.Validate());
         Assert.Empty(all.Validate());
         Assert.Empty(reversed.Validate());
         Assert.Equal(TimeSpan.FromSeconds(3), all.LengthOf(ChaosMode.Freeze));
@@ -109,6 +113,8 @@ public class LoadOptionsTests
     [InlineData("kill", new[] { ChaosMode.Kill })]
     [InlineData("kill,freeze,pg-stall", new[] { ChaosMode.Kill, ChaosMode.Freeze, ChaosMode.PgStall })]
     [InlineData(" Restart , PG-RESTART,hot,reshard ", new[] { ChaosMode.Restart, ChaosMode.PgRestart, ChaosMode.Hot, ChaosMode.Reshard })]
+    [InlineData("pg-failover", new[] { ChaosMode.PgFailover })]
+    [InlineData("PG-SWITCHOVER,pg-standby-kill", new[] { ChaosMode.PgSwitchover, ChaosMode.PgStandbyKill })]
     [InlineData("none", new ChaosMode[0])]
     public void Nemeses_are_a_comma_separated_list(string text, ChaosMode[] expected)
     {
@@ -119,7 +125,7 @@ public class LoadOptionsTests
     }
 
     [Theory]
-    [InlineData("kill,sometimes", "unknown nemesis 'sometimes'; the nemeses are kill,freeze,restart,pg-restart,pg-stall,hot,reshard")]
+    [InlineData("kill,sometimes", "unknown nemesis 'sometimes'; the nemeses are kill,freeze,restart,pg-restart,pg-stall,hot,reshard,pg-failover,pg-switchover,pg-standby-kill")]
     [InlineData("kill,kill", "lists kill twice")]
     [InlineData("none,kill", "--chaos none stands alone")]
     public void A_bad_nemesis_list_says_what_is_wrong(string text, string expected)
@@ -144,7 +150,10 @@ public class LoadOptionsTests
         { Timed with { WritePercent = 101 }, "--writes is a percentage" },
         { Timed with { ProductPercent = 101 }, "--products is a percentage" },
         { Timed with { ChaosAt = TimeSpan.FromSeconds(5) }, "--chaos-at needs --chaos" },
-        { Timed with { Outage = TimeSpan.FromSeconds(5) }, "--outage needs --chaos pg-restart" },
+        { Timed with { Outage = TimeSpan.FromSeconds(5) }, "--outage needs --chaos pg-restart, pg-failover or pg-standby-kill" },
+        { Timed with { Outage = TimeSpan.FromSeconds(5), Chaos = [ChaosMode.PgSwitchover] }, "--outage needs --chaos pg-restart, pg-failover or pg-standby-kill" },
+        { Timed with { Chaos = [ChaosMode.PgFailover], ChaosAt = TimeSpan.FromSeconds(20), Outage = TimeSpan.FromSeconds(15) }, "The killed PostgreSQL node would still be down when the run ends (pg-failover at 20s + --outage 15s" },
+        { Timed with { Chaos = [ChaosMode.PgStandbyKill], Outage = TimeSpan.Zero }, "--outage must be more than 0" },
         { Timed with { FreezeFor = TimeSpan.FromSeconds(5) }, "--freeze-for needs --chaos freeze" },
         { Timed with { StallFor = TimeSpan.FromSeconds(5), Chaos = [ChaosMode.Kill] }, "--stall-for needs --chaos pg-stall" },
         { Timed with { HotFor = TimeSpan.FromSeconds(5) }, "--hot-for needs --chaos hot" },
@@ -167,6 +176,19 @@ public class LoadOptionsTests
     public void Invalid_options_are_rejected_with_a_message_naming_the_option(LoadOptions options, string expected)
     {
         Assert.Contains(options.Validate(), error => error.Contains(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_formation_nemeses_keep_a_killed_node_down_for_the_outage_and_heal_in_time()
+    {
+        var failover = Timed with { Chaos = [ChaosMode.PgFailover] };
+
+        Assert.Empty(failover.Validate());
+        Assert.Equal(LoadOptions.DefaultNodeDown, (failover with { Duration = TimeSpan.FromMinutes(1) }).LengthOf(ChaosMode.PgFailover));
+        Assert.Equal(TimeSpan.FromSeconds(4), (failover with { Outage = TimeSpan.FromSeconds(4) }).LengthOf(ChaosMode.PgFailover));
+        Assert.Equal(TimeSpan.FromSeconds(4), (Timed with { Chaos = [ChaosMode.PgStandbyKill], Outage = TimeSpan.FromSeconds(4) }).LengthOf(ChaosMode.PgStandbyKill));
+        Assert.Null((Timed with { Chaos = [ChaosMode.PgSwitchover] }).LengthOf(ChaosMode.PgSwitchover));
+        Assert.Null((failover with { Outage = TimeSpan.FromSeconds(4) }).EffectiveOutage); // pg-restart's, not this one's
     }
 
     [Fact]
