@@ -11,9 +11,9 @@ namespace Shards.Bench;
 /// </summary>
 public sealed class BenchEnvironment : IAsyncDisposable
 {
-    private readonly PrivatePostgresServer _server;
+    private readonly IPrivatePostgres _server;
 
-    private BenchEnvironment(PrivatePostgresServer server, string root, string connectionString, BenchMachine machine)
+    private BenchEnvironment(IPrivatePostgres server, string root, string connectionString, BenchMachine machine)
     {
         _server = server;
         Root = root;
@@ -27,19 +27,27 @@ public sealed class BenchEnvironment : IAsyncDisposable
 
     public BenchMachine Machine { get; }
 
-    public static async Task<BenchEnvironment> StartAsync(CliContext context, string workDirectory, string label, CancellationToken cancellationToken)
+    public static async Task<BenchEnvironment> StartAsync(
+        CliContext context, string workDirectory, string label, CancellationToken cancellationToken, bool highAvailability = false)
     {
         var root = Path.GetFullPath(workDirectory);
-        var server = PrivatePostgresServer.Create(new PrivatePostgresOptions
-        {
-            Directory = Path.Combine(root, "postgres"),
-            BinDirectory = context.PrivatePostgres.BinDirectory,
-            Database = "shards",
-        });
+        IPrivatePostgres server = highAvailability
+            ? PostgresHaFormation.Create(new PostgresHaOptions
+            {
+                Directory = Path.Combine(root, "postgres-ha"),
+                BinDirectory = context.PostgresHa.BinDirectory,
+                Database = "shards",
+            })
+            : PrivatePostgresServer.Create(new PrivatePostgresOptions
+            {
+                Directory = Path.Combine(root, "postgres"),
+                BinDirectory = context.PrivatePostgres.BinDirectory,
+                Database = "shards",
+            });
         try
         {
             await server.DestroyAsync(cancellationToken);
-            CliOutput.Status($"{label}: starting a private PostgreSQL ...");
+            CliOutput.Status($"{label}: starting a private PostgreSQL{(highAvailability ? " formation (monitor, primary, synchronous standby)" : string.Empty)} ...");
             var connectionString = await server.StartAsync(cancellationToken);
             server.DestroyWhenProcessExits(Environment.ProcessId);
             var database = context.DataSources.For(connectionString);

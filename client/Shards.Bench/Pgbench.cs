@@ -63,7 +63,7 @@ public sealed partial class Pgbench(PostgresDataSources dataSources, string shar
 
     private async Task<string> RunAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
     {
-        string[] connection = ["-h", _server.Host!, "-p", $"{_server.Port}", "-U", _server.Username!, Database];
+        var connection = Connection(_server);
         // The password through the environment: arguments show up in every user's process list.
         var environment = string.IsNullOrEmpty(_server.Password) ? null : new Dictionary<string, string> { ["PGPASSWORD"] = _server.Password };
         var result = await ProcessRunner.RunAsync(Locate(), [.. arguments, .. connection], TimeSpan.FromMinutes(2), environment, cancellationToken);
@@ -73,6 +73,23 @@ public sealed partial class Pgbench(PostgresDataSources dataSources, string shar
         }
 
         return result.StandardOutput + result.StandardError;
+    }
+
+    /// <summary>
+    /// pgbench's connection arguments for the server of <paramref name="server"/>: host, port and user, or for a multi-host
+    /// string (the --ha formation) a libpq connection string as the database argument that asks for the read-write node,
+    /// so pgbench runs on the same primary as Shards.
+    /// </summary>
+    internal static string[] Connection(NpgsqlConnectionStringBuilder server)
+    {
+        var hosts = (server.Host ?? "127.0.0.1").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (hosts.Length == 1)
+        {
+            return ["-h", hosts[0], "-p", $"{server.Port}", "-U", server.Username!, Database];
+        }
+
+        var pairs = hosts.Select(h => h.LastIndexOf(':') is var colon and > 0 && !h.EndsWith(']') ? (h[..colon], h[(colon + 1)..]) : (h, $"{server.Port}")).ToList();
+        return [$"host={string.Join(',', pairs.Select(p => p.Item1))} port={string.Join(',', pairs.Select(p => p.Item2))} user={server.Username} dbname={Database} target_session_attrs=read-write"];
     }
 
     [GeneratedRegex(@"tps = ([0-9.]+) \(without initial connection")]

@@ -10,16 +10,28 @@ internal static class BenchSuiteCommands
     public static Command Writes(GlobalOptions global)
     {
         var quick = new Option<bool>("--quick") { Description = "One level (16 in flight), one round of 3 s" };
+        var ha = new Option<bool>("--ha")
+        {
+            Description = "Instead: the cost of synchronous replication, Shards and pgbench -N on one server and on a pg_auto_failover formation (primary + synchronous standby), side by side",
+        };
         var command = new Command(
             "writes",
             "Persisted writes three ways in one run: one transaction per write, group commit, and pgbench -N (same server, same connections)")
         {
-            quick,
+            quick, ha,
         };
         global.SetAction(command, async (parseResult, context, ct) =>
         {
             using var stop = new StopSignals(ct);
-            var line = "shards bench writes" + (parseResult.GetValue(quick) ? " --quick" : "");
+            var line = "shards bench writes" + (parseResult.GetValue(ha) ? " --ha" : "") + (parseResult.GetValue(quick) ? " --quick" : "");
+            if (parseResult.GetValue(ha))
+            {
+                var haResults = await HaWriteSuite.RunAsync(context, Path.Combine(".shards", "bench-writes-ha"), parseResult.GetValue(quick), line, stop.Token);
+                HaWriteSuite.Print(context.Output, haResults);
+                context.Output.Document(haResults);
+                return ExitCodes.Ok;
+            }
+
             var results = await WriteModesSuite.RunAsync(
                 context, Path.Combine(".shards", "bench-writes"), parseResult.GetValue(quick), line, stop.Token);
             WriteModesSuite.Print(context.Output, results);

@@ -28,6 +28,9 @@ public interface IPrivatePostgres
     /// <summary>Creates <paramref name="database"/> unless it exists, and returns its connection string.</summary>
     Task<string> CreateDatabaseAsync(string database, CancellationToken cancellationToken = default);
 
+    /// <summary>Stops it and deletes its folder once process <paramref name="ownerPid"/> is gone, however it ends (for tests and benches).</summary>
+    void DestroyWhenProcessExits(int ownerPid);
+
     /// <summary>The main database's connection string while it runs, else null. It holds the password: never log it.</summary>
     Task<string?> RunningConnectionStringAsync(CancellationToken cancellationToken = default);
 }
