@@ -185,6 +185,9 @@ public sealed class CliContext : IAsyncDisposable
         return configured.Enabled ? configured : null;
     }
 
+    /// <summary>How long a command waits for an unreachable PostgreSQL before it gives up (a formation's failover takes 5-7 s).</summary>
+    private static readonly TimeSpan s_membershipPatience = TimeSpan.FromSeconds(15);
+
     /// <summary>A connected cluster client; fails fast and clearly when no silo is active.</summary>
     public async Task<IClusterClient> ConnectAsync(CancellationToken cancellationToken)
     {
@@ -195,13 +198,29 @@ public sealed class CliContext : IAsyncDisposable
 
         var connectionString = await ResolveConnectionStringAsync(startPrivateServer: false, cancellationToken);
         IReadOnlyList<MembershipRow> members;
-        try
+        var deadline = DateTime.UtcNow + s_membershipPatience;
+        while (true)
         {
-            members = await new MembershipTableReader(DataSources.For(connectionString)).ReadAsync(Cluster.ClusterId, cancellationToken);
-        }
-        catch (Npgsql.NpgsqlException ex)
-        {
-            throw new CliException($"PostgreSQL at {PostgresAvailability.Describe(connectionString)} is not reachable: {ex.Message}", ExitCodes.Unavailable);
+            try
+            {
+                members = await new MembershipTableReader(DataSources.For(connectionString)).ReadAsync(Cluster.ClusterId, cancellationToken);
+                break;
+            }
+            catch (Npgsql.NpgsqlException ex) when (ex is not Npgsql.PostgresException)
+            {
+                // Not reachable (restarting, or a formation between primaries): worth a few more tries.
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new CliException($"PostgreSQL at {PostgresAvailability.Describe(connectionString)} is not reachable: {PostgresAvailability.Reason(ex)}", ExitCodes.Unavailable);
+                }
+
+                CliOutput.Status($"PostgreSQL at {PostgresAvailability.Describe(connectionString)} is not reachable ({PostgresAvailability.Reason(ex)}); retrying ...");
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            }
+            catch (Npgsql.PostgresException ex)
+            {
+                throw new CliException($"PostgreSQL at {PostgresAvailability.Describe(connectionString)} refused to read the membership table: {ex.MessageText}", ExitCodes.Unavailable);
+            }
         }
 
         if (!members.Any(m => m.Status == SiloStatusCode.Active))

@@ -36,6 +36,18 @@ public static partial class PostgresAvailability
         }
     }
 
+    /// <summary>
+    /// Why a connection failed, in one line: Npgsql's message without its "Check inner exception" advice, followed by
+    /// the inner exception's message (e.g. "Connection refused"), which says what actually happened.
+    /// </summary>
+    public static string Reason(Exception exception)
+    {
+        var message = exception.Message.Replace("Check inner exception for more details.", string.Empty, StringComparison.Ordinal).Trim().TrimEnd('.');
+        return exception.InnerException is { } inner && !string.IsNullOrWhiteSpace(inner.Message) && !message.Contains(inner.Message, StringComparison.Ordinal)
+            ? $"{message} ({inner.Message.Trim().TrimEnd('.')})"
+            : message;
+    }
+
     /// <summary>host:port/database of <paramref name="database"/>, never the password.</summary>
     public static string Describe(NpgsqlDataSource database) => Describe(database.ConnectionString);
 

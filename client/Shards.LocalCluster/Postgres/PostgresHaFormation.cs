@@ -135,7 +135,36 @@ public sealed class PostgresHaFormation : IPrivatePostgres
             nodes => nodes.Any(n => n.IsWritablePrimary) && nodes.Any(n => n.IsSecondary),
             "a primary and a standby in sync", cancellationToken, required: false);
         await WaitForAsync(nodes => nodes.Any(n => n.IsWritablePrimary), "a primary that takes writes", cancellationToken);
-        return ConnectionStringFor();
+        // The monitor keeps the states its nodes reported before a stop: only a connection proves the primary is back.
+        var connectionString = ConnectionStringFor();
+        await WaitUntilWritableAsync(connectionString, cancellationToken);
+        return connectionString;
+    }
+
+    /// <summary>Waits until the read-write node accepts a connection (a new one each time, outside any pool).</summary>
+    private async Task WaitUntilWritableAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        var probe = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, Timeout = 2 }.ConnectionString;
+        var deadline = DateTime.UtcNow + _options.CommandTimeout;
+        while (true)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(probe);
+                await connection.OpenAsync(cancellationToken);
+                return;
+            }
+            catch (NpgsqlException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new PostgresNotAvailableException(
+                        $"The formation in {RootDirectory} has no node that takes writes after {_options.CommandTimeout.TotalSeconds:0} s ({ex.Message}). See the logs in {RootDirectory}.", ex);
+                }
+
+                await Task.Delay(200, cancellationToken);
+            }
+        }
     }
 
     public async Task<string?> RunningConnectionStringAsync(CancellationToken cancellationToken = default) =>

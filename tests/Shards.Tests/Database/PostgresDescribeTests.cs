@@ -22,4 +22,16 @@ public sealed class PostgresDescribeTests
     {
         Assert.Equal("(unparsable connection string)", PostgresAvailability.Describe("Host=x;Nonsense Keyword=1"));
     }
+
+    [Fact]
+    public void A_failed_connection_is_explained_by_what_happened_underneath()
+    {
+        var failed = new Npgsql.NpgsqlException("Unable to connect to a suitable host. Check inner exception for more details.", new System.Net.Sockets.SocketException(111));
+
+        var reason = PostgresAvailability.Reason(failed);
+
+        Assert.StartsWith("Unable to connect to a suitable host (", reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("inner exception", reason, StringComparison.Ordinal);
+        Assert.Equal("timed out", PostgresAvailability.Reason(new TimeoutException("timed out.")));
+    }
 }
