@@ -23,12 +23,24 @@ public sealed class KubernetesManifestTests
     private readonly List<YamlMappingNode> _documents = Documents();
 
     [Fact]
-    public void Manifests_declare_a_deployment_a_service_rbac_a_network_policy_and_an_example_secret()
+    public void Manifests_declare_a_deployment_a_service_rbac_a_network_policy_an_example_secret_and_a_postgres_cluster()
     {
         Assert.Equal(
-            ["Deployment", "NetworkPolicy", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount"],
+            ["Cluster", "Deployment", "NetworkPolicy", "Role", "RoleBinding", "Secret", "Service", "ServiceAccount"],
             _documents.Select(d => Scalar(d, "kind")).Order(StringComparer.Ordinal));
         Assert.All(_documents, d => Assert.False(string.IsNullOrEmpty(Scalar(d, "apiVersion"))));
+    }
+
+    [Fact]
+    public void The_postgres_cluster_keeps_a_synchronous_standby_and_holds_the_shards_database()
+    {
+        var cluster = Kind("Cluster");
+        Assert.StartsWith("postgresql.cnpg.io/", Scalar(cluster, "apiVersion"), StringComparison.Ordinal);
+        Assert.True(int.Parse(Scalar(Get(cluster, "spec"), "instances")!) >= 2);
+        var synchronous = Get(cluster, "spec", "postgresql", "synchronous");
+        Assert.Equal("1", Scalar(synchronous, "number"));
+        Assert.Equal("shards", Scalar(Get(cluster, "spec", "bootstrap", "initdb"), "database"));
+        Assert.Equal("required", Scalar(Get(cluster, "spec", "affinity"), "podAntiAffinityType"));
     }
 
     [Fact]
