@@ -209,12 +209,23 @@ internal sealed class IdempotencyStore : IAsyncDisposable
             _committers = [];
         }
 
+        // The HTTP server stopped first (requests in flight finished): let what is queued commit, for at most one
+        // DatabaseTimeout, then stop the committers where they are.
         _queue.Writer.TryComplete();
-        await _stopping.CancelAsync();
-        if (committers is not null)
+        if (committers is { Length: > 0 })
         {
-            await Task.WhenAll(committers);
+            try
+            {
+                await Task.WhenAll(committers).WaitAsync(_timeout);
+            }
+            catch (TimeoutException)
+            {
+                await _stopping.CancelAsync();
+                await Task.WhenAll(committers);
+            }
         }
+
+        await _stopping.CancelAsync();
 
         // Whatever was still queued when the committers stopped: its callers are told, nothing was stored.
         while (_queue.Reader.TryRead(out var left))

@@ -89,6 +89,30 @@ public sealed class IdempotencyGroupCommitTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Stopping_commits_what_is_queued_before_the_committers_end()
+    {
+        var services = Services(groupCommit: true, committers: 1);
+        var store = services.GetRequiredService<IdempotencyStore>();
+        var key = new IdempotencyKeyRef("p-stop", $"queued-{Guid.NewGuid():N}");
+
+        Task<(IdempotencyRecord Record, bool Created)> first, queued;
+        Task disposed;
+        await using (await LockRecordsAsync())
+        {
+            first = Begin(store, new IdempotencyKeyRef("p-stop", $"first-{Guid.NewGuid():N}"));
+            await WaitForLockWaiterAsync();
+            queued = Begin(store, key);
+            disposed = services.DisposeAsync().AsTask();
+            Assert.False(disposed.IsCompleted);
+        }
+
+        await disposed;
+        Assert.True((await first).Created);
+        Assert.True((await queued).Created);
+        await Assert.ThrowsAsync<IdempotencyStoreUnavailableException>(() => Begin(store, key));
+    }
+
+    [Fact]
     public async Task Without_group_commit_each_statement_is_its_own_transaction()
     {
         await using var services = Services(groupCommit: false, committers: 4);
