@@ -135,10 +135,28 @@ public sealed record BenchOptions
     /// <summary>Connections (= requests in flight, one per connection) of the HTTP suite, one level after the other.</summary>
     public IReadOnlyList<int> HttpConnections { get; init; } = [1, 16, 64, 256];
 
+    /// <summary>
+    /// Targets of the HTTP suite, in the order run (<see cref="HttpSuite.Targets"/>; <c>--http-targets</c> narrows them).
+    /// </summary>
+    public IReadOnlyList<string> HttpTargets { get; init; } = HttpSuite.Targets;
+
+    /// <summary>
+    /// Endpoints of the HTTP suite (<c>--http-endpoints</c> narrows them): the bare endpoint is always among them, as the
+    /// denominator of every ratio.
+    /// </summary>
+    public IReadOnlyList<HttpEndpoint> HttpEndpointsToRun { get; init; } = HttpEndpoints.All;
+
     /// <summary>Measured time per endpoint, target and connection level, split into <see cref="HttpRounds"/> rotated rounds.</summary>
     public TimeSpan HttpDuration { get; init; } = TimeSpan.FromSeconds(3);
 
     public int HttpRounds { get; init; } = 3;
+
+    /// <summary>
+    /// How long each endpoint is warmed at the highest connection count before a target's first level (null: twice
+    /// <see cref="HttpWarmup"/>). A narrow run (<c>--http-connections 64</c>) has no lower levels to warm the silos'
+    /// code first: a few seconds here (<c>--http-warmup</c>) keep JIT tiering out of its figures.
+    /// </summary>
+    public TimeSpan? HttpTargetWarmup { get; init; }
 
     /// <summary>Requests sent and thrown away before each measured HTTP round.</summary>
     public TimeSpan HttpWarmup { get; init; } = TimeSpan.FromSeconds(0.3);

@@ -32,6 +32,40 @@ public static class HttpEndpoints
 
     public static IReadOnlyList<HttpEndpoint> All { get; } = Enum.GetValues<HttpEndpoint>();
 
+    /// <summary>The short names <c>--http-endpoints</c> takes, one per endpoint.</summary>
+    public static IReadOnlyList<string> ShortNames { get; } = [.. All.Select(ShortName)];
+
+    public static string ShortName(HttpEndpoint endpoint) => endpoint switch
+    {
+        HttpEndpoint.Bare => "bare",
+        HttpEndpoint.Authenticated => "auth",
+        HttpEndpoint.ProductGet => "product",
+        HttpEndpoint.CartAdd => "cart-add",
+        HttpEndpoint.Checkout => "checkout",
+        _ => throw new ArgumentOutOfRangeException(nameof(endpoint), endpoint, null),
+    };
+
+    /// <summary>
+    /// The endpoints of a list such as <c>product,cart-add</c> (<see cref="ShortNames"/>), in the suite's order, with the
+    /// bare endpoint always among them (every ratio's denominator); throws for a name not in the list.
+    /// </summary>
+    public static IReadOnlyList<HttpEndpoint> Parse(string list)
+    {
+        var chosen = new HashSet<HttpEndpoint> { HttpEndpoint.Bare };
+        foreach (var name in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var index = ShortNames.ToList().IndexOf(name.ToLowerInvariant());
+            if (index < 0)
+            {
+                throw new ArgumentException($"'{name}' is not an HTTP bench endpoint: {string.Join(", ", ShortNames)}.", nameof(list));
+            }
+
+            chosen.Add(All[index]);
+        }
+
+        return [.. All.Where(chosen.Contains)];
+    }
+
     public static string Name(HttpEndpoint endpoint) => endpoint switch
     {
         HttpEndpoint.Bare => "bare GET /health/live",

@@ -31,6 +31,29 @@ public sealed class HttpSuite(CliContext context, BenchOptions options, string c
 
     public static IReadOnlyList<string> Targets { get; } = [DirectTarget, SpreadTarget, NginxTarget];
 
+    /// <summary>The short names <c>--http-targets</c> takes, in the order of <see cref="Targets"/>.</summary>
+    public static IReadOnlyList<string> TargetShortNames { get; } = ["direct", "spread", "nginx"];
+
+    /// <summary>The targets of a list such as <c>direct,nginx</c>, in the suite's order; throws for a name not in <see cref="TargetShortNames"/>.</summary>
+    public static IReadOnlyList<string> ParseTargets(string list)
+    {
+        var chosen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var index = TargetShortNames.ToList().IndexOf(name.ToLowerInvariant());
+            if (index < 0)
+            {
+                throw new ArgumentException($"'{name}' is not an HTTP bench target: {string.Join(", ", TargetShortNames)}.", nameof(list));
+            }
+
+            chosen.Add(Targets[index]);
+        }
+
+        return chosen.Count == 0
+            ? throw new ArgumentException($"No HTTP bench target given: {string.Join(", ", TargetShortNames)}.", nameof(list))
+            : [.. Targets.Where(chosen.Contains)];
+    }
+
     public async Task<HttpBenchResults> RunAsync(CancellationToken cancellationToken)
     {
         var (tool, toolReason) = ChooseTool(Executables.Find("wrk"));
@@ -59,8 +82,21 @@ public sealed class HttpSuite(CliContext context, BenchOptions options, string c
         var runs = new List<HttpRun>();
         var skipped = new List<HttpSkippedTarget>();
         var siloUris = silos.Select(s => new Uri(s.HttpUrl + "/")).ToList();
-        runs.AddRange(await RunTargetAsync(DirectTarget, tool, [siloUris[0]], requests, () => new HttpMeteredPids(siloPids, [], Environment.ProcessId), cancellationToken));
-        runs.AddRange(await RunTargetAsync(SpreadTarget, tool, siloUris, requests, () => new HttpMeteredPids(siloPids, [], Environment.ProcessId), cancellationToken));
+        if (options.HttpTargets.Contains(DirectTarget))
+        {
+            runs.AddRange(await RunTargetAsync(DirectTarget, tool, [siloUris[0]], requests, () => new HttpMeteredPids(siloPids, [], Environment.ProcessId), cancellationToken));
+        }
+
+        if (options.HttpTargets.Contains(SpreadTarget))
+        {
+            runs.AddRange(await RunTargetAsync(SpreadTarget, tool, siloUris, requests, () => new HttpMeteredPids(siloPids, [], Environment.ProcessId), cancellationToken));
+        }
+
+        if (!options.HttpTargets.Contains(NginxTarget))
+        {
+            return new HttpBenchResults(options.HttpSilos, tool, toolReason, options.HttpCheckoutCarts, WithRatios(runs), skipped);
+        }
+
         CliOutput.Status("bench: http: starting nginx in front of the silos (deploy/nginx.conf, 127.0.0.1 only) ...");
         var (nginx, reason) = await NginxFrontend.StartAsync(Path.Combine(workDirectory, "nginx"), [.. silos.Select(s => s.HttpPort)], cancellationToken);
         if (nginx is null)
@@ -116,10 +152,17 @@ public sealed class HttpSuite(CliContext context, BenchOptions options, string c
     /// <summary>Products with stock for every checkout, and the checkout carts with one line each.</summary>
     private async Task PrepareAsync(IGrainFactory grains, CancellationToken cancellationToken)
     {
-        CliOutput.Status($"bench: http: {options.Keys:N0} products and {options.HttpCheckoutCarts:N0} checkout carts ...");
+        CliOutput.Status(options.HttpEndpointsToRun.Contains(HttpEndpoint.Checkout)
+            ? $"bench: http: {options.Keys:N0} products and {options.HttpCheckoutCarts:N0} checkout carts ..."
+            : $"bench: http: {options.Keys:N0} products ...");
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = PreparationInFlight, CancellationToken = cancellationToken };
         await Parallel.ForEachAsync(Enumerable.Range(1, options.Keys), parallel, async (i, token) =>
             await grains.GetGrain<IProductGrain>(StoreSeeder.Sku(i)).UpsertAsync(new ProductDefinition($"Product {i}", 9.99m, 1_000_000), token));
+        if (!options.HttpEndpointsToRun.Contains(HttpEndpoint.Checkout))
+        {
+            return;
+        }
+
         await Parallel.ForEachAsync(Enumerable.Range(1, options.HttpCheckoutCarts), parallel, async (i, token) =>
             await grains.GetGrain<ICartGrain>(HttpRequestFactory.CheckoutCartId(i)).AddAsync(HttpRequestFactory.CheckoutSku(i, options.Keys), 1, token));
     }
@@ -133,14 +176,15 @@ public sealed class HttpSuite(CliContext context, BenchOptions options, string c
         Func<HttpRequestMessage?> Next(HttpEndpoint endpoint) =>
             () => requests.Create(endpoint, bases[(int)((uint)Interlocked.Increment(ref turn) % (uint)bases.Count)]);
         var nginxInPath = target == NginxTarget;
+        var endpoints = options.HttpEndpointsToRun;
 
         CliOutput.Status($"bench: http: {target}: warming every endpoint at {options.HttpConnections.Max()} connections ...");
         using (var warm = Client(options.HttpConnections.Max()))
         {
-            foreach (var endpoint in HttpEndpoints.All)
+            foreach (var endpoint in endpoints)
             {
                 await HttpClosedLoop.RunAsync(
-                    warm, options.HttpConnections.Max(), options.HttpWarmup * 2, TimeSpan.Zero, options.HttpMaxRequestsPerRun, Next(endpoint), pids(), null, cancellationToken);
+                    warm, options.HttpConnections.Max(), options.HttpTargetWarmup ?? options.HttpWarmup * 2, TimeSpan.Zero, options.HttpMaxRequestsPerRun, Next(endpoint), pids(), null, cancellationToken);
             }
         }
 
@@ -148,22 +192,22 @@ public sealed class HttpSuite(CliContext context, BenchOptions options, string c
         {
             using var http = Client(connections);
             var metered = pids();
-            var rounds = HttpEndpoints.All.Select(_ => new List<HttpLoopResult>()).ToArray();
-            var latencies = HttpEndpoints.All.Select(_ => new LatencyRecorder()).ToArray();
+            var rounds = endpoints.Select(_ => new List<HttpLoopResult>()).ToArray();
+            var latencies = endpoints.Select(_ => new LatencyRecorder()).ToArray();
             var slice = options.HttpDuration / options.HttpRounds;
             for (var round = 0; round < options.HttpRounds; round++)
             {
-                for (var i = 0; i < HttpEndpoints.All.Count; i++)
+                for (var i = 0; i < endpoints.Count; i++)
                 {
-                    var e = (i + round) % HttpEndpoints.All.Count;
+                    var e = (i + round) % endpoints.Count;
                     rounds[e].Add(await HttpClosedLoop.RunAsync(
-                        http, connections, options.HttpWarmup, slice, options.HttpMaxRequestsPerRun, Next(HttpEndpoints.All[e]), metered, latencies[e], cancellationToken));
+                        http, connections, options.HttpWarmup, slice, options.HttpMaxRequestsPerRun, Next(endpoints[e]), metered, latencies[e], cancellationToken));
                 }
             }
 
-            for (var e = 0; e < HttpEndpoints.All.Count; e++)
+            for (var e = 0; e < endpoints.Count; e++)
             {
-                var run = Summarise(HttpEndpoints.All[e], target, connections, tool, rounds[e], latencies[e], nginxInPath);
+                var run = Summarise(endpoints[e], target, connections, tool, rounds[e], latencies[e], nginxInPath);
                 runs.Add(run);
                 CliOutput.Status(
                     $"bench: http: {target,-27} {connections,3} conn  {run.Endpoint,-26} {run.RequestsPerSecond,8:N0} req/s  p50 {run.P50Ms:0.00} ms  p99 {run.P99Ms:0.00} ms" +

@@ -45,8 +45,8 @@ internal static class ClusterRoutes
             {
                 Func<Task<GrainLocation>>? call = kind switch
                 {
-                    "product" => () => grains.GetGrain<IProductGrain>(id).WhereAsync(),
-                    "cart" => () => grains.GetGrain<ICartGrain>(id).WhereAsync(),
+                    "product" => () => grains.ByKey<IProductGrain>(id).WhereAsync(),
+                    "cart" => () => grains.ByKey<ICartGrain>(id).WhereAsync(),
                     _ => null,
                 };
                 if (call is null)

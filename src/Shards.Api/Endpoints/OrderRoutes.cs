@@ -27,7 +27,7 @@ internal static class OrderRoutes
                 ? Task.FromResult(invalid)
                 : calls.RunAsync(
                     http, $"Checking out cart {body.CartId} as order {body.OrderId}",
-                    () => grains.GetGrain<ICheckoutGrain>(body.OrderId).CheckoutAsync(body.CartId, body.PaymentToken),
+                    () => grains.ByKey<ICheckoutGrain>(body.OrderId).CheckoutAsync(body.CartId, body.PaymentToken),
                     outcome => outcome.Created
                         ? TypedResults.Created($"/api/orders/{outcome.Order.OrderId}", OrderDocument.From(outcome.Order))
                         : TypedResults.Ok(OrderDocument.From(outcome.Order))))
@@ -40,7 +40,7 @@ internal static class OrderRoutes
         orders.MapGet("/{orderId}", (string orderId, HttpContext http, IGrainFactory grains, GrainCalls calls) =>
             GrainCalls.CheckId(orderId, Identifiers.ValidateOrderId) is { } invalid
                 ? Task.FromResult(invalid)
-                : calls.RunAsync(http, $"Reading order {orderId}", () => grains.GetGrain<ICheckoutGrain>(orderId).GetAsync(), order => order is null
+                : calls.RunAsync(http, $"Reading order {orderId}", () => grains.ByKey<ICheckoutGrain>(orderId).GetAsync(), order => order is null
                     ? ApiProblems.NotFound($"There is no order {orderId}.")
                     : TypedResults.Ok(OrderDocument.From(order))))
             .RequireScope(ApiScopes.Read)

@@ -18,7 +18,7 @@ internal static class ProductRoutes
         products.MapGet("/", (string sku, HttpContext http, IGrainFactory grains, GrainCalls calls) =>
             GrainCalls.CheckId(sku, Identifiers.ValidateSku) is { } invalid
                 ? Task.FromResult(invalid)
-                : calls.RunAsync(http, $"Reading product {sku}", () => grains.GetGrain<IProductGrain>(sku).GetAsync(), product => product is null
+                : calls.RunAsync(http, $"Reading product {sku}", () => grains.ByKey<IProductGrain>(sku).GetAsync(), product => product is null
                     ? ApiProblems.NotFound($"There is no product with SKU {sku}.")
                     : TypedResults.Ok(product)))
             .RequireScope(ApiScopes.Read)
@@ -30,7 +30,7 @@ internal static class ProductRoutes
                 ? Task.FromResult(invalid)
                 : calls.RunAsync(
                     http, $"Storing product {sku}",
-                    () => grains.GetGrain<IProductGrain>(sku).UpsertAsync(new ProductDefinition(body.Name, body.Price, body.Stock)),
+                    () => grains.ByKey<IProductGrain>(sku).UpsertAsync(new ProductDefinition(body.Name, body.Price, body.Stock)),
                     TypedResults.Ok))
             .RequireScope(ApiScopes.Catalog)
             .WithName("UpsertProduct").WithSummary("Create the product or replace its name, price and available stock (409 when stock + reserved would pass the maximum)")
@@ -39,7 +39,7 @@ internal static class ProductRoutes
         products.MapPost("/reserve", (string sku, QuantityBody body, HttpContext http, IGrainFactory grains, GrainCalls calls) =>
             GrainCalls.CheckId(sku, Identifiers.ValidateSku) is { } invalid
                 ? Task.FromResult(invalid)
-                : calls.RunAsync(http, $"Reserving {body.Quantity} of {sku}", () => grains.GetGrain<IProductGrain>(sku).ReserveAsync(body.Quantity), TypedResults.Ok))
+                : calls.RunAsync(http, $"Reserving {body.Quantity} of {sku}", () => grains.ByKey<IProductGrain>(sku).ReserveAsync(body.Quantity), TypedResults.Ok))
             .RequireScope(ApiScopes.Catalog)
             .WithName("ReserveStock").WithSummary("Take units out of stock, outside any order (409 when not enough are available)")
             .Produces<ProductSnapshot>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
@@ -47,7 +47,7 @@ internal static class ProductRoutes
         products.MapPost("/release", (string sku, QuantityBody body, HttpContext http, IGrainFactory grains, GrainCalls calls) =>
             GrainCalls.CheckId(sku, Identifiers.ValidateSku) is { } invalid
                 ? Task.FromResult(invalid)
-                : calls.RunAsync(http, $"Releasing {body.Quantity} of {sku}", () => grains.GetGrain<IProductGrain>(sku).ReleaseAsync(body.Quantity), TypedResults.Ok))
+                : calls.RunAsync(http, $"Releasing {body.Quantity} of {sku}", () => grains.ByKey<IProductGrain>(sku).ReleaseAsync(body.Quantity), TypedResults.Ok))
             .RequireScope(ApiScopes.Catalog)
             .WithName("ReleaseStock").WithSummary("Put back units taken by reserve (409 when fewer are reserved outside orders; nothing is released)")
             .Produces<ProductSnapshot>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);

@@ -19,13 +19,14 @@ internal static class ApiMiddleware
     public static IApplicationBuilder UseSiloHeader(this IApplicationBuilder app)
     {
         var silo = app.ApplicationServices.GetRequiredService<ILocalSiloDetails>();
+        Func<object, Task> setHeader = state =>
+        {
+            ((HttpContext)state).Response.Headers[SiloHeaderName] = silo.Name;
+            return Task.CompletedTask;
+        };
         return app.Use((context, next) =>
         {
-            context.Response.OnStarting(() =>
-            {
-                context.Response.Headers[SiloHeaderName] = silo.Name;
-                return Task.CompletedTask;
-            });
+            context.Response.OnStarting(setHeader, context); // one callback for every request, not a closure each
             return next(context);
         });
     }

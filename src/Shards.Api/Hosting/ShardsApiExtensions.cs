@@ -58,6 +58,9 @@ public static class ShardsApiExtensions
         services.AddSingleton<SiloReadiness>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<GrainCalls>();
+        services.AddSingleton<RequestIdentity>();
+        services.AddSingleton<ReadinessGate>();
+        services.AddSingleton<IdempotentRequests>();
         AddIdempotency(services);
         services.AddSingleton<ApiMetrics>();
         services.AddSingleton(provider => ApiKeys.From(provider.GetRequiredService<IOptions<ShardsApiOptions>>().Value));
@@ -81,6 +84,10 @@ public static class ShardsApiExtensions
             o.AddScheme<OperatorKeyAuthenticationHandler>(OperatorKeyAuthenticationHandler.SchemeName, displayName: null);
             o.DefaultScheme = ApiKeyAuthenticationHandler.SchemeName;
         });
+        // Registered, so that each request's handler comes from the container's compiled factory rather than
+        // ActivatorUtilities' constructor matching (what AddAuthentication().AddScheme does too).
+        services.TryAddTransient<ApiKeyAuthenticationHandler>();
+        services.TryAddTransient<OperatorKeyAuthenticationHandler>();
         services.AddOptions<AuthenticationSchemeOptions>(ApiKeyAuthenticationHandler.SchemeName);
         services.AddOptions<AuthenticationSchemeOptions>(OperatorKeyAuthenticationHandler.SchemeName);
         services.AddWebEncoders();
@@ -139,7 +146,13 @@ public static class ShardsApiExtensions
         app.UseRouting();
         app.UseApiMetrics();
         app.UseAuthentication();
-        app.UseRateLimiter(); // before authorization: requests about to get 401 are limited per address too
+        if (options.RateLimit.Enabled)
+        {
+            // Before authorization: requests about to get 401 are limited per address too. With limits off there is
+            // no limiter at all, rather than one that hands every request a no-op lease under its partition lock.
+            app.UseRateLimiter();
+        }
+
         app.UseAuthorization();
         app.UseJsonBodyCheck();
         app.UseRequestBodyFingerprint();
@@ -148,14 +161,14 @@ public static class ShardsApiExtensions
         app.MapHealthChecks("/health/ready", ApiHealth.Ready()).AllowAnonymous().WithMetadata(LimitedByAddress.Instance);
         app.MapOpenApi();
 
-        var api = app.MapGroup("/api").AddEndpointFilter<RequestIdentity>().ProducesProblem(StatusCodes.Status400BadRequest)
+        var api = app.MapGroup("/api").AddSingletonFilter<RequestIdentity>().ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
         ClusterRoutes.MapMembers(api);
 
         // Routes that call grains answer 503 while this silo is not Active in the cluster.
         // Writes with an Idempotency-Key then go through their record (bound to key, method, route and body; replayed).
-        var services = api.MapGroup(string.Empty).AddEndpointFilter<ReadinessGate>().AddEndpointFilter<IdempotentRequests>()
+        var services = api.MapGroup(string.Empty).AddSingletonFilter<ReadinessGate>().AddSingletonFilter<IdempotentRequests>()
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         ProductRoutes.Map(services);
         CartRoutes.Map(services);
@@ -164,6 +177,18 @@ public static class ShardsApiExtensions
         ListingRoutes.Map(services);
         return app;
     }
+
+    /// <summary>
+    /// Adds endpoint filter <typeparamref name="T"/> (registered as a singleton), taken from the container once per
+    /// endpoint on its first request. <c>AddEndpointFilter&lt;T&gt;()</c> would build a new one for every request.
+    /// </summary>
+    private static RouteGroupBuilder AddSingletonFilter<T>(this RouteGroupBuilder group)
+        where T : class, IEndpointFilter =>
+        group.AddEndpointFilterFactory((_, next) =>
+        {
+            T? filter = null;
+            return invocation => (filter ??= invocation.HttpContext.RequestServices.GetRequiredService<T>()).InvokeAsync(invocation, next);
+        });
 
     /// <summary>Bounded headers and request line; slow senders of headers or body cut off; idle connections closed.</summary>
     private static void ApplyConnectionLimits(KestrelServerLimits kestrel, ApiConnectionLimitsOptions limits)

@@ -129,6 +129,20 @@ public sealed class ApiIdempotencyOptions
     /// with nothing run.
     /// </summary>
     public TimeSpan DatabaseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Group commit of records (on by default): the records of requests that arrive while another commit is running
+    /// (their creation and their final answers) are written together, in one round trip and one transaction, so one WAL
+    /// flush stores them all; each request is answered only after its record committed, as with one statement each.
+    /// Off: one statement (and one transaction) per record change.
+    /// </summary>
+    public bool GroupCommit { get; set; } = true;
+
+    /// <summary>At most this many record changes share one transaction.</summary>
+    public int MaxRecordsPerCommit { get; set; } = 64;
+
+    /// <summary>How many commits run at once (each on its own connection).</summary>
+    public int Committers { get; set; } = 4;
 }
 
 /// <summary>

@@ -138,5 +138,10 @@ internal sealed class ShardsApiOptionsValidator : IValidateOptions<ShardsApiOpti
         {
             yield return "Shards:Api:Idempotency:DatabaseTimeout must be at least 1 s.";
         }
+
+        if (idempotency.MaxRecordsPerCommit is < 1 or > 1000 || idempotency.Committers is < 1 or > 64)
+        {
+            yield return $"Shards:Api:Idempotency needs MaxRecordsPerCommit 1-1000 and Committers 1-64 (got {idempotency.MaxRecordsPerCommit} and {idempotency.Committers}).";
+        }
     }
 }

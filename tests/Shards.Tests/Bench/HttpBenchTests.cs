@@ -33,6 +33,36 @@ public sealed class HttpBenchTests
     }
 
     [Fact]
+    public void A_narrow_http_run_takes_its_targets_endpoints_and_connections_with_the_bare_endpoint_always_in()
+    {
+        var result = ShardsCli.Build().Parse(
+            ["bench", "--suite", "http", "--http-targets", "nginx,direct", "--http-endpoints", "cart-add,product", "--http-connections", "64", "--http-warmup", "5"]);
+
+        Assert.Empty(result.Errors);
+        Assert.Equal([HttpSuite.DirectTarget, HttpSuite.NginxTarget], HttpSuite.ParseTargets(result.GetValue<string>("--http-targets")!));
+        Assert.Equal([HttpEndpoint.Bare, HttpEndpoint.ProductGet, HttpEndpoint.CartAdd], HttpEndpoints.Parse(result.GetValue<string>("--http-endpoints")!));
+        Assert.Equal([64], Shards.Cli.Commands.BenchCommand.ParseConnections(result.GetValue<string>("--http-connections")!));
+        Assert.Equal(5, result.GetValue<double?>("--http-warmup"));
+        Assert.Equal(HttpSuite.Targets, BenchOptions.Full("out").HttpTargets);
+        Assert.Equal(HttpEndpoints.All, BenchOptions.Full("out").HttpEndpointsToRun);
+        Assert.Equal(HttpEndpoints.All.Count, HttpEndpoints.ShortNames.Count);
+    }
+
+    [Theory]
+    [InlineData("--http-targets", "direkt")]
+    [InlineData("--http-targets", ",")]
+    [InlineData("--http-endpoints", "products")]
+    [InlineData("--http-connections", "0")]
+    [InlineData("--http-connections", "64,x")]
+    [InlineData("--http-warmup", "-1")]
+    public void A_narrow_http_run_with_an_unknown_name_or_count_is_refused(string option, string value)
+    {
+        var result = ShardsCli.Build().Parse(["bench", "--suite", "http", option, value]);
+
+        Assert.NotEmpty(result.Errors);
+    }
+
+    [Fact]
     public void An_unknown_suite_is_refused_by_the_command_line()
     {
         var result = ShardsCli.Build().Parse(["bench", "--suite", "htp"]);
