@@ -89,7 +89,14 @@ public sealed class CliContext : IAsyncDisposable
     /// The configured PostgreSQL, else the private server of <c>shards db start</c>: started here when
     /// <paramref name="startPrivateServer"/> (cluster up, demo), else it must already run.
     /// </summary>
-    public async Task<string> ResolveConnectionStringAsync(bool startPrivateServer, CancellationToken cancellationToken)
+    public Task<string> ResolveConnectionStringAsync(bool startPrivateServer, CancellationToken cancellationToken) =>
+        ResolveConnectionStringAsync(startPrivateServer, placement: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ResolveConnectionStringAsync(bool, CancellationToken)"/>; a private server started here runs on
+    /// <paramref name="placement"/>'s simulated host (<c>cluster up --hosts</c>), null: on 127.0.0.1.
+    /// </summary>
+    public async Task<string> ResolveConnectionStringAsync(bool startPrivateServer, PostgresPlacement? placement, CancellationToken cancellationToken)
     {
         if (ConfiguredConnectionString is not null)
         {
@@ -100,10 +107,11 @@ public sealed class CliContext : IAsyncDisposable
         var status = await server.GetStatusAsync(cancellationToken);
         if (startPrivateServer)
         {
-            CliOutput.Status(status is { Running: true, Port: { } port }
-                ? $"Reusing the private PostgreSQL already running on 127.0.0.1:{port} ({server.RootDirectory})."
-                : $"Starting the private PostgreSQL in {server.RootDirectory} ...");
-            var started = await server.StartAsync(cancellationToken);
+            var host = placement?.ListenAddress ?? System.Net.IPAddress.Loopback.ToString();
+            CliOutput.Status(status is { Running: true, Port: { } port } && server.Host == host
+                ? $"Reusing the private PostgreSQL already running on {host}:{port} ({server.RootDirectory})."
+                : $"Starting the private PostgreSQL in {server.RootDirectory} on {host} ...");
+            var started = await server.StartAsync(placement, cancellationToken);
             await new SchemaMigrator(DataSources.For(started)).ApplyAsync(cancellationToken);
             return started;
         }

@@ -1,4 +1,5 @@
 using Shards.Client;
+using Shards.LocalCluster.Hosts;
 
 namespace Shards.LocalCluster;
 
@@ -9,6 +10,13 @@ public sealed class LauncherOptions
     public int SiloCount { get; set; } = Math.Max(2, Environment.ProcessorCount);
 
     public required string ConnectionString { get; set; }
+
+    /// <summary>
+    /// Simulated hosts (<c>cluster up --hosts N</c>): silo <c>silo-K</c> runs in the network namespace of
+    /// <see cref="HostNetwork.Silo"/>(K) and advertises and listens on its address only. The network must exist before the
+    /// launcher starts (the caller builds and removes it). Null: every silo on 127.0.0.1 of this machine.
+    /// </summary>
+    public HostNetwork? Hosts { get; set; }
 
     public string ClusterId { get; set; } = "shards";
 
