@@ -262,8 +262,8 @@ public sealed class NetworkChaos : IChaos
             if (_victimExitedAfter is null && !victim.IsRunning())
             {
                 _victimExitedAfter = since;
-                onChange(new ChaosAction("cut-off silo exited", $"{victim.Name} (pid {victim.Pid}) {since:0.0} s after the fault began: " +
-                    "it served callers that reached it until then"));
+                onChange(new ChaosAction("cut-off silo exited", $"{victim.Name} (pid {victim.Pid}) {since:0.0} s after the fault began " +
+                    "(until then it answered any caller that still reached it)"));
             }
 
             if (_healedAt != 0 && _victimBackAfterHeal is null && _victimExitedAfter is not null &&
@@ -276,9 +276,9 @@ public sealed class NetworkChaos : IChaos
 
         public ChaosAction Summary() => new(
             "membership",
-            $"{_declared} Dead declaration(s) of silos that ran when the fault began, {_false} of them false (a silo the fault did not cut off); " +
-            $"{victim.Name}: " + (_victimDeclaredAfter is { } declared ? $"declared dead after {declared:0.0} s" : "never declared dead") +
+            $"{_declared} Dead declaration(s) of silos that ran when the fault began, {_false} of them false (a silo the fault did not cut off)" +
+            (involved.Count == 0 ? string.Empty : $"; {victim.Name}: " + (_victimDeclaredAfter is { } declared ? $"declared dead after {declared:0.0} s" : "never declared dead") +
             (_victimExitedAfter is { } exited ? $", its process exited after {exited:0.0} s" : ", its process kept running") +
-            (_victimBackAfterHeal is { } back ? $", Active again {back:0.0} s after the heal" : string.Empty));
+            (_victimBackAfterHeal is { } back ? $", Active again {back:0.0} s after the heal" : string.Empty)));
     }
 }

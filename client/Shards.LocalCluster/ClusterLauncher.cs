@@ -93,6 +93,57 @@ public sealed class ClusterLauncher : IAsyncDisposable
 
         _status = LauncherStatus.Running;
         PublishState();
+        if (_options.KillSilosDeclaredDead)
+        {
+            lock (_state)
+            {
+                _monitors.Add(KillDeclaredDeadAsync());
+            }
+        }
+    }
+
+    /// <summary>
+    /// Until the launcher stops: a silo whose current process runs while its membership row (address, port, generation)
+    /// says Dead is SIGKILLed (<see cref="LauncherOptions.KillSilosDeclaredDead"/>).
+    /// </summary>
+    private async Task KillDeclaredDeadAsync()
+    {
+        using var timer = new PeriodicTimer(_options.DeclaredDeadCheckPeriod);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                IReadOnlyList<MembershipRow> rows;
+                try
+                {
+                    rows = await MembershipTableReader.ReadAsync(_options.ConnectionString, _options.ClusterId, _stopping.Token);
+                }
+                catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
+                {
+                    continue; // PostgreSQL away or cut off: look again
+                }
+
+                List<SupervisedSilo> silos;
+                lock (_state)
+                {
+                    silos = [.. _silos];
+                }
+
+                foreach (var silo in silos)
+                {
+                    if (silo is { Joined: { } identity, Retiring: false, State: SupervisedSiloState.Running, Pid: { } pid } &&
+                        rows.FirstOrDefault(identity.Is) is { Status: SiloStatusCode.Dead } &&
+                        PosixSignals.Send(pid, PosixSignals.SigKill))
+                    {
+                        _report($"{silo.Name} (pid {pid}) was declared dead by the cluster but still runs (cut off from the others?): SIGKILL, as for a crash");
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The launcher stops.
+        }
     }
 
     /// <summary>

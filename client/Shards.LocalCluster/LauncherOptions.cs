@@ -46,6 +46,18 @@ public sealed class LauncherOptions
     public bool DeclareCrashedSilosDead { get; set; } = true;
 
     /// <summary>
+    /// SIGKILL a silo process whose membership row the cluster declared Dead while it still runs (the table is read every
+    /// <see cref="DeclaredDeadCheckPeriod"/>). Such a silo was cut off from the others (a network partition) and learns of
+    /// its death only at its next full read of the table (Orleans: every 60 s) or from gossip it cannot hear; until then
+    /// it answers, from its old activations, any caller that reaches it: stale reads (docs/partitions.md). Its exit then
+    /// takes the usual crash path (restarted if restarts are on). Off: leave it to Orleans.
+    /// </summary>
+    public bool KillSilosDeclaredDead { get; set; }
+
+    /// <summary>How often the launcher reads the membership table for <see cref="KillSilosDeclaredDead"/>.</summary>
+    public TimeSpan DeclaredDeadCheckPeriod { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
     /// A silo process stopped (state T in /proc/PID/stat: SIGSTOP) for this long is SIGKILLed, which turns the freeze
     /// into a crash the launcher handles as any other (declared dead at once, restarted if restarts are on). A frozen
     /// process serves nothing, and Orleans' probes would evict it a few seconds later anyway. Null: leave it to the probes.

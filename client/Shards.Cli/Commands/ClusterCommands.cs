@@ -116,6 +116,7 @@ internal static class ClusterCommands
                 SiloCount = network is null ? parseResult.GetValue(silos) : parseResult.GetValue(hosts),
                 ConnectionString = connectionString,
                 Hosts = network,
+                KillSilosDeclaredDead = network is not null && !parseResult.GetValue(probesOnly),
                 ClusterId = context.Cluster.ClusterId,
                 ServiceId = context.Cluster.ServiceId,
                 RestartCrashedSilos = !parseResult.GetValue(noRestart) && !parseResult.GetValue(probesOnly),

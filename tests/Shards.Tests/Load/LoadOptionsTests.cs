@@ -80,8 +80,9 @@ public class LoadOptionsTests
     [Fact]
     public void Every_nemesis_together_fits_a_20_second_run_with_the_default_lengths_in_any_order()
     {
-        var all = new LoadOptions { Duration = TimeSpan.FromSeconds(20), Chaos = Enum.GetValues<ChaosMode>() };
-        var reversed = all with { Chaos = Enum.GetValues<ChaosMode>().Reverse().ToList() };
+        var local = Enum.GetValues<ChaosMode>().Where(m => !ChaosModes.Network.Contains(m)).ToList();
+        var all = new LoadOptions { Duration = TimeSpan.FromSeconds(20), Chaos = local };
+        var reversed = all with { Chaos = local.AsEnumerable().Reverse().ToList() };
 
         Assert.Empty(all.Validate());
         Assert.Empty(reversed.Validate());
@@ -105,7 +106,19 @@ public class LoadOptionsTests
         Assert.Equal(TimeSpan.FromSeconds(2), new LoadOptions { Duration = TimeSpan.FromSeconds(10), Chaos = [ChaosMode.Hot], ChaosAt = TimeSpan.FromSeconds(6) }.LengthOf(ChaosMode.Hot));
     }
 
+    [Fact]
+    public void Every_nemesis_with_the_network_ones_fits_a_20_second_run_with_the_default_lengths()
+    {
+        var all = new LoadOptions { Duration = TimeSpan.FromSeconds(20), Chaos = Enum.GetValues<ChaosMode>() };
+
+        Assert.Empty(all.Validate());
+        Assert.All(ChaosModes.Network, mode => Assert.True(all.StrikeOf(mode) + all.LengthOf(mode) < all.Duration));
+        Assert.Equal(LoadOptions.DefaultFault, new LoadOptions { Duration = TimeSpan.FromMinutes(1), Chaos = [ChaosMode.Partition] }.LengthOf(ChaosMode.Partition));
+        Assert.Equal(TimeSpan.FromSeconds(40), new LoadOptions { Duration = TimeSpan.FromMinutes(2), Chaos = [ChaosMode.Flap], FaultFor = TimeSpan.FromSeconds(40) }.LengthOf(ChaosMode.Flap));
+    }
+
     [Theory]
+    [InlineData("partition,isolate,one-way,loss,flap", new[] { ChaosMode.Partition, ChaosMode.Isolate, ChaosMode.OneWay, ChaosMode.Loss, ChaosMode.Flap })]
     [InlineData("kill", new[] { ChaosMode.Kill })]
     [InlineData("kill,freeze,pg-stall", new[] { ChaosMode.Kill, ChaosMode.Freeze, ChaosMode.PgStall })]
     [InlineData(" Restart , PG-RESTART,hot,reshard ", new[] { ChaosMode.Restart, ChaosMode.PgRestart, ChaosMode.Hot, ChaosMode.Reshard })]
@@ -153,6 +166,9 @@ public class LoadOptionsTests
         { Timed with { Chaos = [ChaosMode.PgStall], StallFor = TimeSpan.FromSeconds(15) }, "PostgreSQL would still be stopped when the run ends (pg-stall at 15s + --stall-for 15s" },
         { Timed with { Chaos = [ChaosMode.Kill, ChaosMode.Freeze], FreezeFor = TimeSpan.FromSeconds(8) }, "The silo would still be frozen" },
         { Timed with { Chaos = [ChaosMode.Hot], HotFor = TimeSpan.FromMinutes(1) }, "The clients would still be on one key" },
+        { Timed with { Chaos = [ChaosMode.Kill], FaultFor = TimeSpan.FromSeconds(5) }, "--fault-for needs a network nemesis" },
+        { Timed with { Chaos = [ChaosMode.Partition], FaultFor = TimeSpan.FromSeconds(15) }, "The network fault would still be there when the run ends (partition at 15s + --fault-for 15s" },
+        { Timed with { Chaos = [ChaosMode.Loss], FaultFor = TimeSpan.Zero }, "--fault-for must be more than 0" },
         { Timed with { Chaos = [ChaosMode.Kill], ChaosAt = TimeSpan.Zero }, "--chaos-at must be more than 0" },
         { Timed with { Chaos = [ChaosMode.Kill], ChaosAt = TimeSpan.FromSeconds(30) }, "must come before the end of the run" },
         { Timed with { Chaos = [ChaosMode.Kill, ChaosMode.Hot], ChaosAt = TimeSpan.FromSeconds(3) }, "--chaos-at times a single nemesis" },
