@@ -109,6 +109,7 @@ public sealed class ClusterLauncher : IAsyncDisposable
     private async Task KillDeclaredDeadAsync()
     {
         using var timer = new PeriodicTimer(_options.DeclaredDeadCheckPeriod);
+        var killed = new HashSet<int>(); // a process SIGKILLed is not reported again while it exits
         try
         {
             while (await timer.WaitForNextTickAsync(_stopping.Token))
@@ -133,7 +134,7 @@ public sealed class ClusterLauncher : IAsyncDisposable
                 {
                     if (silo is { Joined: { } identity, Retiring: false, State: SupervisedSiloState.Running, Pid: { } pid } &&
                         rows.FirstOrDefault(identity.Is) is { Status: SiloStatusCode.Dead } &&
-                        PosixSignals.Send(pid, PosixSignals.SigKill))
+                        PosixSignals.Send(pid, PosixSignals.SigKill) && killed.Add(pid))
                     {
                         _report($"{silo.Name} (pid {pid}) was declared dead by the cluster but still runs (cut off from the others?): SIGKILL, as for a crash");
                     }
