@@ -54,6 +54,11 @@ public sealed class NetworkPartitionProcessTests(ITestOutputHelper output)
         {
             await postgres.DestroyAsync(CancellationToken.None);
             await network.RemoveAsync(CancellationToken.None);
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true); // the silos' logs
+            }
+
             Assert.Empty(await network.NamespacesAsync(CancellationToken.None));
             Assert.Empty(await network.LinksAsync(CancellationToken.None));
         }
