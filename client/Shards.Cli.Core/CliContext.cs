@@ -100,7 +100,14 @@ public sealed class CliContext : IAsyncDisposable
     /// <paramref name="startPrivateServer"/> (cluster up, demo), else it must already run. The private one is the
     /// high-availability formation while it runs or when <see cref="HighAvailability"/> asks for it, else the single server.
     /// </summary>
-    public async Task<string> ResolveConnectionStringAsync(bool startPrivateServer, CancellationToken cancellationToken)
+    public Task<string> ResolveConnectionStringAsync(bool startPrivateServer, CancellationToken cancellationToken) =>
+        ResolveConnectionStringAsync(startPrivateServer, placement: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ResolveConnectionStringAsync(bool, CancellationToken)"/>; a private server started here runs on
+    /// <paramref name="placement"/>'s simulated host (<c>cluster up --hosts</c>), null: on 127.0.0.1.
+    /// </summary>
+    public async Task<string> ResolveConnectionStringAsync(bool startPrivateServer, PostgresPlacement? placement, CancellationToken cancellationToken)
     {
         if (ConfiguredConnectionString is not null)
         {
@@ -111,11 +118,30 @@ public sealed class CliContext : IAsyncDisposable
         var running = await server.RunningConnectionStringAsync(cancellationToken);
         if (startPrivateServer)
         {
-            var kind = server.IsHighlyAvailable ? "private PostgreSQL formation (pg_auto_failover: monitor, primary, standby)" : "private PostgreSQL";
-            CliOutput.Status(running is not null
-                ? $"Reusing the {kind} already running on {PostgresAvailability.Describe(running)} ({server.RootDirectory})."
-                : $"Starting the {kind} in {server.RootDirectory} ...");
-            var started = await server.StartAsync(cancellationToken);
+            string started;
+            if (server is PrivatePostgresServer single)
+            {
+                var host = placement?.ListenAddress ?? System.Net.IPAddress.Loopback.ToString();
+                CliOutput.Status(running is not null && single.Host == host
+                    ? $"Reusing the private PostgreSQL already running on {PostgresAvailability.Describe(running)} ({server.RootDirectory})."
+                    : $"Starting the private PostgreSQL in {server.RootDirectory} on {host} ...");
+                started = await single.StartAsync(placement, cancellationToken);
+            }
+            else
+            {
+                if (placement is not null)
+                {
+                    throw new CliException(
+                        $"--hosts runs the single private PostgreSQL on a simulated host of its own; the --ha formation in {server.RootDirectory} " +
+                        "runs on 127.0.0.1 only. Stop it ('shards db stop') or leave out --hosts.");
+                }
+
+                CliOutput.Status(running is not null
+                    ? $"Reusing the private PostgreSQL formation (pg_auto_failover: monitor, primary, standby) already running on {PostgresAvailability.Describe(running)} ({server.RootDirectory})."
+                    : $"Starting the private PostgreSQL formation (pg_auto_failover: monitor, primary, standby) in {server.RootDirectory} ...");
+                started = await server.StartAsync(cancellationToken);
+            }
+
             await new SchemaMigrator(DataSources.For(started)).ApplyAsync(cancellationToken);
             return started;
         }

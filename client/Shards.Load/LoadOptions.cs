@@ -34,12 +34,33 @@ public enum ChaosMode
 
     /// <summary>SIGKILL the standby node of the <c>--ha</c> formation; started again after <see cref="LoadOptions.Outage"/>.</summary>
     PgStandbyKill,
+
+    /// <summary>Cut one silo's host from the other silos' hosts (not from PostgreSQL, nor from the clients) for <see cref="LoadOptions.FaultFor"/> (<c>cluster up --hosts</c>).</summary>
+    Partition,
+
+    /// <summary>Cut one silo's host from everything, PostgreSQL and clients too, for <see cref="LoadOptions.FaultFor"/>.</summary>
+    Isolate,
+
+    /// <summary>Drop what one silo's host sends to another's, not the other way, for <see cref="LoadOptions.FaultFor"/> (<c>one-way</c>).</summary>
+    OneWay,
+
+    /// <summary>Drop 10 % of the packets between the silos' hosts for <see cref="LoadOptions.FaultFor"/>.</summary>
+    Loss,
+
+    /// <summary>Partition one silo's host, heal, partition again ... every few seconds for <see cref="LoadOptions.FaultFor"/>.</summary>
+    Flap,
 }
 
 /// <summary>How nemeses are spelled on the command line and in reports.</summary>
 public static class ChaosModes
 {
-    public const string Spellings = "kill|freeze|restart|pg-restart|pg-stall|hot|reshard|pg-failover|pg-switchover|pg-standby-kill";
+    public const string Spellings = "kill|freeze|restart|pg-restart|pg-stall|hot|reshard|pg-failover|pg-switchover|pg-standby-kill|partition|isolate|one-way|loss|flap";
+
+    /// <summary>The nemeses that need simulated hosts (<c>shards cluster up --hosts N</c>): they act on the network between them.</summary>
+    public static readonly IReadOnlySet<ChaosMode> Network = new HashSet<ChaosMode> { ChaosMode.Partition, ChaosMode.Isolate, ChaosMode.OneWay, ChaosMode.Loss, ChaosMode.Flap };
+
+    /// <summary>The nemeses of the <c>--ha</c> PostgreSQL formation.</summary>
+    public static readonly IReadOnlySet<ChaosMode> Formation = new HashSet<ChaosMode> { ChaosMode.PgFailover, ChaosMode.PgSwitchover, ChaosMode.PgStandbyKill };
 
     public static string Name(ChaosMode mode) => mode switch
     {
@@ -48,6 +69,7 @@ public static class ChaosModes
         ChaosMode.PgFailover => "pg-failover",
         ChaosMode.PgSwitchover => "pg-switchover",
         ChaosMode.PgStandbyKill => "pg-standby-kill",
+        ChaosMode.OneWay => "one-way",
         _ => mode.ToString().ToLowerInvariant(),
     };
 
@@ -136,6 +158,10 @@ public sealed record LoadOptions
     public static readonly TimeSpan DefaultFreeze = TimeSpan.FromSeconds(3);
     public static readonly TimeSpan DefaultStall = TimeSpan.FromSeconds(3);
     public static readonly TimeSpan DefaultHot = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan DefaultFault = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a network nemesis (<see cref="ChaosModes.Network"/>) keeps its fault; null: <see cref="DefaultFault"/>.</summary>
+    public TimeSpan? FaultFor { get; init; }
 
     /// <summary>How long pg-failover and pg-standby-kill keep the killed node down when <c>--outage</c> is not given.</summary>
     public static readonly TimeSpan DefaultNodeDown = TimeSpan.FromSeconds(10);
@@ -183,6 +209,7 @@ public sealed record LoadOptions
             ChaosMode.Hot => (HotFor, DefaultHot),
             ChaosMode.PgRestart => (Outage, DefaultOutage),
             ChaosMode.PgFailover or ChaosMode.PgStandbyKill => (Outage, DefaultNodeDown),
+            _ when ChaosModes.Network.Contains(mode) => (FaultFor, DefaultFault),
             _ => ((TimeSpan?)null, TimeSpan.Zero),
         };
         if (!Has(mode) || fallback == TimeSpan.Zero)
@@ -288,6 +315,16 @@ public sealed record LoadOptions
         ValidateLength(errors, ChaosMode.Freeze, FreezeFor, "--freeze-for", MaxOutage);
         ValidateLength(errors, ChaosMode.PgStall, StallFor, "--stall-for", MaxOutage);
         ValidateLength(errors, ChaosMode.Hot, HotFor, "--hot-for", MaxDuration);
+        if (FaultFor is not null && !Chaos.Any(ChaosModes.Network.Contains))
+        {
+            errors.Add("--fault-for needs a network nemesis: --chaos partition, isolate, one-way, loss or flap.");
+        }
+
+        foreach (var mode in Chaos.Where(ChaosModes.Network.Contains))
+        {
+            ValidateLength(errors, mode, FaultFor, "--fault-for", MaxOutage);
+        }
+
         return errors;
     }
 
@@ -344,6 +381,7 @@ public sealed record LoadOptions
                 ChaosMode.PgFailover or ChaosMode.PgStandbyKill => "The killed PostgreSQL node would still be down",
                 ChaosMode.PgStall => "PostgreSQL would still be stopped",
                 ChaosMode.Freeze => "The silo would still be frozen",
+                _ when ChaosModes.Network.Contains(mode) => "The network fault would still be there",
                 _ => "The clients would still be on one key",
             };
             errors.Add($"{what} when the run ends ({name} at {LoadDuration.Format(at)} + {option} {LoadDuration.Format(lasts)} >= -t {LoadDuration.Format(total)}): " +

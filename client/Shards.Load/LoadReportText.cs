@@ -134,6 +134,7 @@ public static class LoadReportText
                     ? $"  Kill-to-recovery: none of the {recovery.Carts} carts of {recovery.Silo} answered again before the run ended"
                     : $"  Kill-to-recovery: {recovery.Recovered} of {recovery.Carts} carts of {recovery.Silo} answered again; " +
                       $"the {recovery.Callers} calls in flight to them at the kill were answered after median {Number(recovery.MedianSeconds ?? 0)} s, max {Number(recovery.MaxSeconds ?? 0)} s" +
+                      (recovery.AllCartsSeconds is { } all ? $"; every one answered a call started after it within {Number(all)} s" : string.Empty) +
                       (recovery.NotRecovered > 0 ? $"; {recovery.NotRecovered} had no successful call before the run ended" : string.Empty));
             }
         }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Orleans.Runtime;
 using Shards.Client;
 using Shards.Contracts.Operations;
+using Shards.LocalCluster.Hosts;
 using Shards.LocalCluster.Postgres;
 using Shards.Postgres;
 
@@ -92,6 +93,58 @@ public sealed class ClusterLauncher : IAsyncDisposable
 
         _status = LauncherStatus.Running;
         PublishState();
+        if (_options.KillSilosDeclaredDead)
+        {
+            lock (_state)
+            {
+                _monitors.Add(KillDeclaredDeadAsync());
+            }
+        }
+    }
+
+    /// <summary>
+    /// Until the launcher stops: a silo whose current process runs while its membership row (address, port, generation)
+    /// says Dead is SIGKILLed (<see cref="LauncherOptions.KillSilosDeclaredDead"/>).
+    /// </summary>
+    private async Task KillDeclaredDeadAsync()
+    {
+        using var timer = new PeriodicTimer(_options.DeclaredDeadCheckPeriod);
+        var killed = new HashSet<int>(); // a process SIGKILLed is not reported again while it exits
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                IReadOnlyList<MembershipRow> rows;
+                try
+                {
+                    rows = await MembershipTableReader.ReadAsync(_options.ConnectionString, _options.ClusterId, _stopping.Token);
+                }
+                catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException or InvalidOperationException)
+                {
+                    continue; // PostgreSQL away or cut off: look again
+                }
+
+                List<SupervisedSilo> silos;
+                lock (_state)
+                {
+                    silos = [.. _silos];
+                }
+
+                foreach (var silo in silos)
+                {
+                    if (silo is { Joined: { } identity, Retiring: false, State: SupervisedSiloState.Running, Pid: { } pid } &&
+                        rows.FirstOrDefault(identity.Is) is { Status: SiloStatusCode.Dead } &&
+                        PosixSignals.Send(pid, PosixSignals.SigKill) && killed.Add(pid))
+                    {
+                        _report($"{silo.Name} (pid {pid}) was declared dead by the cluster but still runs (cut off from the others?): SIGKILL, as for a crash");
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The launcher stops.
+        }
     }
 
     /// <summary>
@@ -259,6 +312,7 @@ public sealed class ClusterLauncher : IAsyncDisposable
             Pid = pid,
             PidStartTicks = pid is null ? null : silo.StartTicks,
             Address = silo.AdvertisedAddress,
+            Namespace = silo.Host?.Namespace,
             SiloPort = silo.SiloPort,
             Generation = silo.Joined?.Generation,
             GatewayPort = silo.GatewayPort,
@@ -282,6 +336,12 @@ public sealed class ClusterLauncher : IAsyncDisposable
         };
     }
 
+    /// <summary>The simulated host of silo <paramref name="name"/> (<c>silo-K</c> runs on host K); null without hosts.</summary>
+    private SimulatedHost? HostOf(string name) =>
+        _options.Hosts is not { } hosts ? null
+        : name.StartsWith("silo-", StringComparison.Ordinal) && int.TryParse(name.AsSpan(5), out var number) ? hosts.Silo(number)
+        : throw new InvalidOperationException($"No simulated host for a silo named {name}.");
+
     /// <summary>A silo on three new free loopback ports: silo-to-silo, gateway and HTTP.</summary>
     private SupervisedSilo NewSilo(string name)
     {
@@ -295,7 +355,7 @@ public sealed class ClusterLauncher : IAsyncDisposable
             }
         }
 
-        return new SupervisedSilo(name, ports[0], ports[1], ports[2], Path.GetFullPath(Path.Combine(_options.LogDirectory, name + ".log")));
+        return new SupervisedSilo(name, ports[0], ports[1], ports[2], Path.GetFullPath(Path.Combine(_options.LogDirectory, name + ".log")), HostOf(name));
     }
 
     private async Task StartAndWaitActiveAsync(SupervisedSilo silo, CancellationToken cancellationToken)
@@ -314,7 +374,12 @@ public sealed class ClusterLauncher : IAsyncDisposable
 
     private void StartProcess(SupervisedSilo silo)
     {
-        var (fileName, prefix) = SiloExecutable.Resolve();
+        var (program, programPrefix) = SiloExecutable.Resolve();
+
+        // On a simulated host the silo runs in its namespace: 'ip netns exec' enters it and execs the silo (same pid).
+        var (fileName, prefix) = silo.Host is { } host
+            ? ("ip", (IReadOnlyList<string>)["netns", "exec", host.Namespace, program, .. programPrefix])
+            : (program, programPrefix);
         var startInfo = new ProcessStartInfo(fileName)
         {
             UseShellExecute = false,
@@ -340,6 +405,13 @@ public sealed class ClusterLauncher : IAsyncDisposable
             ["Shards:Cluster:ServiceId"] = _options.ServiceId,
             ["Shards:Silo:ParentProcessId"] = Environment.ProcessId.ToString(),
         };
+        if (silo.Host is not null)
+        {
+            // Its host's address only: other hosts reach it there, and nothing listens on the namespace's loopback.
+            settings["Shards:Silo:ListenAddress"] = silo.AdvertisedAddress;
+            settings["Shards:Api:ListenAddress"] = silo.AdvertisedAddress;
+        }
+
         foreach (var (key, value) in settings)
         {
             startInfo.ArgumentList.Add($"--{key}={value}");

@@ -112,6 +112,9 @@ public sealed record LocalSiloState
     /// <summary>The address the silo advertises in the membership table (127.0.0.1 for a one-host cluster).</summary>
     public string Address { get; init; } = SiloIdentity.LoopbackAddress;
 
+    /// <summary>The network namespace it runs in (<c>cluster up --hosts</c>); null on the machine's own network.</summary>
+    public string? Namespace { get; init; }
+
     public required int SiloPort { get; init; }
 
     /// <summary>The generation of the current process's membership row, once it joined; with address and port, its row.</summary>

@@ -1,4 +1,5 @@
 using Shards.Client;
+using Shards.LocalCluster.Hosts;
 
 namespace Shards.LocalCluster;
 
@@ -9,6 +10,13 @@ public sealed class LauncherOptions
     public int SiloCount { get; set; } = Math.Max(2, Environment.ProcessorCount);
 
     public required string ConnectionString { get; set; }
+
+    /// <summary>
+    /// Simulated hosts (<c>cluster up --hosts N</c>): silo <c>silo-K</c> runs in the network namespace of
+    /// <see cref="HostNetwork.Silo"/>(K) and advertises and listens on its address only. The network must exist before the
+    /// launcher starts (the caller builds and removes it). Null: every silo on 127.0.0.1 of this machine.
+    /// </summary>
+    public HostNetwork? Hosts { get; set; }
 
     public string ClusterId { get; set; } = "shards";
 
@@ -36,6 +44,18 @@ public sealed class LauncherOptions
     /// before any probe does), so its grains reactivate elsewhere in well under a second.
     /// </summary>
     public bool DeclareCrashedSilosDead { get; set; } = true;
+
+    /// <summary>
+    /// SIGKILL a silo process whose membership row the cluster declared Dead while it still runs (the table is read every
+    /// <see cref="DeclaredDeadCheckPeriod"/>). Such a silo was cut off from the others (a network partition) and learns of
+    /// its death only at its next full read of the table (Orleans: every 60 s) or from gossip it cannot hear; until then
+    /// it answers, from its old activations, any caller that reaches it: stale reads (docs/partitions.md). Its exit then
+    /// takes the usual crash path (restarted if restarts are on). Off: leave it to Orleans.
+    /// </summary>
+    public bool KillSilosDeclaredDead { get; set; }
+
+    /// <summary>How often the launcher reads the membership table for <see cref="KillSilosDeclaredDead"/>.</summary>
+    public TimeSpan DeclaredDeadCheckPeriod { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
     /// A silo process stopped (state T in /proc/PID/stat: SIGSTOP) for this long is SIGKILLed, which turns the freeze

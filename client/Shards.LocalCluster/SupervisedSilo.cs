@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Shards.LocalCluster.Hosts;
 
 namespace Shards.LocalCluster;
 
@@ -16,9 +17,11 @@ public enum SupervisedSiloState
 /// <summary>One silo process under the launcher's care. Its ports stay the same across restarts.</summary>
 public sealed class SupervisedSilo
 {
-    internal SupervisedSilo(string name, int siloPort, int gatewayPort, int httpPort, string logFile)
+    internal SupervisedSilo(string name, int siloPort, int gatewayPort, int httpPort, string logFile, SimulatedHost? host = null)
     {
         Name = name;
+        Host = host;
+        AdvertisedAddress = host?.Address ?? SiloIdentity.LoopbackAddress;
         SiloPort = siloPort;
         GatewayPort = gatewayPort;
         HttpPort = httpPort;
@@ -31,10 +34,13 @@ public sealed class SupervisedSilo
 
     public int GatewayPort { get; }
 
-    /// <summary>The port of the HTTP API this silo co-hosts (on 127.0.0.1).</summary>
+    /// <summary>The port of the HTTP API this silo co-hosts (on its <see cref="AdvertisedAddress"/>).</summary>
     public int HttpPort { get; }
 
-    public string HttpUrl => $"http://127.0.0.1:{HttpPort}";
+    public string HttpUrl => $"http://{AdvertisedAddress}:{HttpPort}";
+
+    /// <summary>The simulated host (network namespace) it runs on with <c>cluster up --hosts</c>; null on the machine's own network.</summary>
+    public SimulatedHost? Host { get; }
 
     public string LogFile { get; }
 
@@ -49,7 +55,7 @@ public sealed class SupervisedSilo
     public DateTimeOffset StartedAt { get; internal set; }
 
     /// <summary>The address the silo advertises in the membership table (its identity there with its port and generation).</summary>
-    public string AdvertisedAddress { get; } = SiloIdentity.LoopbackAddress;
+    public string AdvertisedAddress { get; }
 
     /// <summary>
     /// The membership row of the current process once it became Active: address, port and generation. Null while the

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using Shards.Cli.Core;
 using Shards.LocalCluster;
+using Shards.LocalCluster.Hosts;
 using Shards.LocalCluster.Postgres;
 using Shards.Postgres;
 
@@ -49,6 +50,18 @@ internal static class ClusterCommands
         {
             Description = "Start the private PostgreSQL as a pg_auto_failover formation (monitor, primary, synchronous standby) that fails over by itself; see docs/postgres-ha.md",
         };
+        var hosts = new Option<int>("--hosts")
+        {
+            Description = "Simulated hosts: each silo (one per host) and the private PostgreSQL in a network namespace of its own, with its own address " +
+                "on a private bridge (needs root; lets 'shards load' cut, isolate and degrade the network between them, see docs/partitions.md)",
+        };
+        hosts.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 2 or > HostNetwork.MaxHosts)
+            {
+                result.AddError($"--hosts must be between 2 and {HostNetwork.MaxHosts}.");
+            }
+        });
 
         var up = new Command("up", "Start N silos (and the private PostgreSQL unless one is configured), supervise them until Ctrl+C or 'shards cluster down'");
         up.Options.Add(silos);
@@ -58,36 +71,63 @@ internal static class ClusterCommands
         up.Options.Add(dashboard);
         up.Options.Add(tls);
         up.Options.Add(ha);
+        up.Options.Add(hosts);
         global.SetAction(up, async (parseResult, context, ct) =>
         {
-            // Before anything starts: one launcher per cluster and folder.
+            // Before anything starts: simulated hosts can be had, and one launcher per cluster and folder.
+            if (parseResult.GetValue(ha) && parseResult.GetResult(hosts) is { Implicit: false })
+            {
+                throw new CliException("--ha and --hosts do not go together: the formation runs on 127.0.0.1, --hosts puts the single private PostgreSQL on a simulated host of its own.");
+            }
+
+            var network = parseResult.GetResult(hosts) is { Implicit: false } ? ClusterHosts.Require(context, parseResult.GetValue(tls)) : null;
+            if (network is not null && parseResult.GetResult(silos) is { Implicit: false } && parseResult.GetValue(silos) != parseResult.GetValue(hosts))
+            {
+                throw new CliException($"--hosts {parseResult.GetValue(hosts)} runs one silo per host: leave --silos out (or give the same number).");
+            }
+
             var stateFile = ClusterStateFile.For(context.Cluster.ClusterId);
             using var claim = ClaimOrRefuse(stateFile);
             try
             {
                 stateFile.Write(ClusterState.StartingHere(context.Cluster.ClusterId, context.Cluster.ServiceId));
-                return await UpAsync(parseResult, context, stateFile, ct);
+                await ClusterHosts.RemoveLeftoversAsync(context, ct);
+                if (network is not null)
+                {
+                    await network.CreateAsync(parseResult.GetValue(hosts), ct);
+                    CliOutput.Status($"Simulated {parseResult.GetValue(hosts)} silo host(s) and a PostgreSQL host on bridge {network.Bridge} ({network.Cidr}; this machine is {network.RootAddress} there).");
+                }
+
+                return await UpAsync(parseResult, context, stateFile, network, ct);
             }
             finally
             {
+                if (network is not null)
+                {
+                    var removed = await ClusterHosts.TearDownAsync(context, network, CancellationToken.None); // also after Ctrl+C
+                    CliOutput.Status($"Simulated hosts removed ({removed.Count} item(s): {string.Join(", ", removed)}).");
+                }
+
                 stateFile.DeleteIfOwnedByThisProcess();
             }
         });
 
-        async Task<int> UpAsync(ParseResult parseResult, CliContext context, ClusterStateFile stateFile, CancellationToken ct)
+        async Task<int> UpAsync(ParseResult parseResult, CliContext context, ClusterStateFile stateFile, HostNetwork? network, CancellationToken ct)
         {
             using var stop = new StopSignals(ct);
             ct = stop.Token;
             var apiKey = LocalApiKey.LoadOrCreate(LocalApiKey.DefaultPath); // refused when others may read it: before anything starts
             context.HighAvailability = parseResult.GetValue(ha);
-            var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: true, ct);
+            var connectionString = await context.ResolveConnectionStringAsync(startPrivateServer: true, network is null ? null : ClusterHosts.PostgresOn(network), ct);
             var privateServer = context.ConfiguredConnectionString is null ? await context.PrivateDatabaseAsync(ct) : null;
             var shardDatabases = await ShardDatabases.CreateAsync(context, privateServer, parseResult.GetValue(shards), ct);
             await ShardDatabases.CheckMapAsync(context, connectionString, context.Cluster.ServiceId, shardDatabases, ct, reachUnconfigured: privateServer is not null);
             var options = new LauncherOptions
             {
-                SiloCount = parseResult.GetValue(silos),
+                SiloCount = network is null ? parseResult.GetValue(silos) : parseResult.GetValue(hosts),
                 ConnectionString = connectionString,
+                Hosts = network,
+                KillSilosDeclaredDead = network is not null && !parseResult.GetValue(probesOnly),
                 ClusterId = context.Cluster.ClusterId,
                 ServiceId = context.Cluster.ServiceId,
                 RestartCrashedSilos = !parseResult.GetValue(noRestart) && !parseResult.GetValue(probesOnly),
@@ -126,12 +166,23 @@ internal static class ClusterCommands
             var started = DateTime.UtcNow;
             await launcher.StartAsync(ct);
             context.Output.Line($"{options.SiloCount} silo(s) active after {(DateTime.UtcNow - started).TotalSeconds:0.0} s:");
-            context.Output.Table(
-                ["SILO", "PID", "SILO PORT", "GATEWAY", "HTTP API", "LOG"],
-                launcher.Silos.Select(s => (IReadOnlyList<string>)[s.Name, s.Pid?.ToString() ?? "-", s.SiloPort.ToString(), s.GatewayPort.ToString(), s.HttpUrl, s.LogFile]));
+            if (network is null)
+            {
+                context.Output.Table(
+                    ["SILO", "PID", "SILO PORT", "GATEWAY", "HTTP API", "LOG"],
+                    launcher.Silos.Select(s => (IReadOnlyList<string>)[s.Name, s.Pid?.ToString() ?? "-", s.SiloPort.ToString(), s.GatewayPort.ToString(), s.HttpUrl, s.LogFile]));
+            }
+            else
+            {
+                context.Output.Table(
+                    ["SILO", "PID", "HOST", "NAMESPACE", "SILO PORT", "GATEWAY", "HTTP API", "LOG"],
+                    launcher.Silos.Select(s => (IReadOnlyList<string>)[s.Name, s.Pid?.ToString() ?? "-", s.Host!.Name, s.Host.Namespace, $"{s.AdvertisedAddress}:{s.SiloPort}", s.GatewayPort.ToString(), s.HttpUrl, s.LogFile]));
+                context.Output.Line($"PostgreSQL: {network.Postgres.Address} (namespace {network.Postgres.Namespace}).");
+            }
+
             context.Output.Document(new
             {
-                silos = launcher.Silos.Select(s => new { s.Name, s.Pid, s.SiloPort, s.GatewayPort, s.HttpPort, s.HttpUrl, s.LogFile }),
+                silos = launcher.Silos.Select(s => new { s.Name, s.Pid, s.AdvertisedAddress, Namespace = s.Host?.Namespace, s.SiloPort, s.GatewayPort, s.HttpPort, s.HttpUrl, s.LogFile }),
                 apiKeyFile = Path.GetFullPath(LocalApiKey.DefaultPath),
                 stateFile = stateFile.FullPath,
                 launcherPid = Environment.ProcessId,
@@ -257,6 +308,7 @@ internal static class ClusterCommands
             var orphans = reading.State?.Silos.Any(s => s.IsRunning()) ?? false;
             if (!reading.IsRunning && !orphans)
             {
+                await ClusterHosts.RemoveLeftoversAsync(context, ct);
                 var removed = reading.IsStale && ClusterShutdown.RemoveIfStale(stateFile);
                 throw new CliException(
                     $"No cluster '{context.Cluster.ClusterId}' runs from this folder ({reading.NotRunningReason}" +
@@ -299,6 +351,7 @@ internal static class ClusterCommands
                     "Silo process(es) still run: " + string.Join(", ", result.StillRunning.Select(s => $"{s.Name} (pid {s.Pid})")) + ".", ExitCodes.Unavailable, document);
             }
 
+            await ClusterHosts.RemoveLeftoversAsync(context, ct); // a launcher that was killed (or is killed above) leaves its hosts
             context.Output.Document(document);
 
             var leftovers = result.Leftovers.Count > 0 ? $"; {result.Leftovers.Count} silo process(es) that outlived it terminated here." : ".";

@@ -52,11 +52,14 @@ internal static class LoadCommand
                 "pg-stall (SIGSTOP all of the private PostgreSQL for --stall-for), hot (every client on one cart and product for --hot-for), " +
                 "reshard (add a shard database, then remove it; the run goes on until both are done); with the --ha formation: " +
                 "pg-failover (SIGKILL the primary node; started again after --outage), pg-switchover (planned switchover), " +
-                "pg-standby-kill (SIGKILL the standby node; started again after --outage)",
+                "pg-standby-kill (SIGKILL the standby node; started again after --outage); on a 'cluster up --hosts N' cluster, " +
+                "for --fault-for: partition (one silo's host cut from the other silos, not from PostgreSQL), isolate (cut from everything), " +
+                "one-way (one silo's packets to another dropped, not back), loss (10 % of the packets between silos dropped), " +
+                "flap (a partition that heals and breaks every 3 s); see docs/partitions.md",
             DefaultValueFactory = _ => [],
             CustomParser = ParseChaos,
             Arity = ArgumentArity.ExactlyOne,
-            HelpName = "kill,freeze,restart,pg-restart,pg-stall,hot,reshard,pg-failover,pg-switchover,pg-standby-kill",
+            HelpName = "kill,freeze,restart,pg-restart,pg-stall,hot,reshard,pg-failover,pg-switchover,pg-standby-kill,partition,isolate,one-way,loss,flap",
         };
         var outage = new Option<TimeSpan?>("--outage")
         {
@@ -69,6 +72,12 @@ internal static class LoadCommand
         var freezeFor = new Option<TimeSpan?>("--freeze-for")
         {
             Description = $"How long freeze keeps the silo stopped (default {LoadDuration.Format(LoadOptions.DefaultFreeze)}; cluster up SIGKILLs a silo stopped for 1 s unless --probes-only)",
+            CustomParser = ParseDuration,
+            HelpName = "duration",
+        };
+        var faultFor = new Option<TimeSpan?>("--fault-for")
+        {
+            Description = $"How long partition, isolate, one-way, loss and flap keep their network fault (default {LoadDuration.Format(LoadOptions.DefaultFault)})",
             CustomParser = ParseDuration,
             HelpName = "duration",
         };
@@ -106,7 +115,7 @@ internal static class LoadCommand
             "records every operation, reads back every written cart and product, and checks the history (registers, counters): " +
             "exits 5 on a history violation, or if an acknowledged write was lost or one was applied twice")
         {
-            concurrent, time, reps, keys, writes, products, chaos, chaosAt, outage, freezeFor, stallFor, hotFor, http, apiKey,
+            concurrent, time, reps, keys, writes, products, chaos, chaosAt, outage, freezeFor, faultFor, stallFor, hotFor, http, apiKey,
         };
         global.SetAction(command, async (parseResult, context, ct) =>
         {
@@ -122,6 +131,7 @@ internal static class LoadCommand
                 ChaosAt = parseResult.GetValue(chaosAt),
                 Outage = parseResult.GetValue(outage),
                 FreezeFor = parseResult.GetValue(freezeFor),
+                FaultFor = parseResult.GetValue(faultFor),
                 StallFor = parseResult.GetValue(stallFor),
                 HotFor = parseResult.GetValue(hotFor),
             }.WithDefaults();
@@ -239,6 +249,10 @@ internal static class LoadCommand
                     break;
                 case ChaosMode.Reshard:
                     (chaos, problem) = await ReshardChaos.ForAsync(context, connectionString, cancellationToken);
+                    break;
+                case var network when ChaosModes.Network.Contains(network):
+                    (chaos, problem) = await NetworkChaos.ForAsync(
+                        mode, context.Cluster.ClusterId, context.DataSources.For(connectionString), options.LengthOf(mode)!.Value, cancellationToken);
                     break;
             }
 

@@ -61,7 +61,7 @@ public sealed partial class PrivatePostgresServer : IPrivatePostgres
     /// <summary>Connection string for a database on this server (default: the configured one). It holds the password: never log it.</summary>
     public string ConnectionStringFor(int port, string? database = null) => new NpgsqlConnectionStringBuilder
     {
-        Host = IPAddress.Loopback.ToString(),
+        Host = Host,
         Port = port,
         Database = database ?? _options.Database,
         Username = SuperUser,
@@ -76,8 +76,11 @@ public sealed partial class PrivatePostgresServer : IPrivatePostgres
     /// <c>cluster.json</c> names its database: known while the server is stopped too.
     /// </summary>
     public string? LastAddress => ReadInstance() is { Port: > 0 } instance
-        ? $"{IPAddress.Loopback}:{instance.Port}/{instance.Database ?? _options.Database}"
+        ? $"{instance.Host ?? IPAddress.Loopback.ToString()}:{instance.Port}/{instance.Database ?? _options.Database}"
         : null;
+
+    /// <summary>The address it listens on (where it last started): 127.0.0.1, or its simulated host's (<see cref="PostgresPlacement"/>).</summary>
+    public string Host => ReadInstance()?.Host ?? IPAddress.Loopback.ToString();
 
     /// <summary><paramref name="connectionString"/> with its password, if any, replaced by asterisks: for showing it.</summary>
     public static string Masked(string connectionString)
@@ -111,8 +114,15 @@ public sealed partial class PrivatePostgresServer : IPrivatePostgres
     /// and returns its connection string. Idempotent. A cluster initialised before passwords (trust authentication)
     /// gets one here, and asks every connection for it from then on.
     /// </summary>
-    public async Task<string> StartAsync(CancellationToken cancellationToken = default)
+    public Task<string> StartAsync(CancellationToken cancellationToken = default) => StartAsync(placement: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="StartAsync(CancellationToken)"/>, on <paramref name="placement"/>'s simulated host (null: 127.0.0.1 of
+    /// this machine). A server that runs elsewhere is stopped and started where asked.
+    /// </summary>
+    public async Task<string> StartAsync(PostgresPlacement? placement, CancellationToken cancellationToken = default)
     {
+        var host = placement?.ListenAddress ?? IPAddress.Loopback.ToString();
         await PrepareRootDirectoryAsync(cancellationToken);
         var initialised = File.Exists(Path.Combine(DataDirectory, "PG_VERSION"));
         var trusting = initialised && TrustsConnections();
@@ -135,6 +145,13 @@ public sealed partial class PrivatePostgresServer : IPrivatePostgres
         }
 
         var status = await GetStatusAsync(cancellationToken);
+        if (status.Running && Host != host)
+        {
+            _report($"The private PostgreSQL runs on {Host}; restarting it on {host}.");
+            await StopAsync(cancellationToken);
+            status = await GetStatusAsync(cancellationToken);
+        }
+
         if (status is { Running: true, Port: { } runningPort })
         {
             if (trusting)
@@ -158,17 +175,26 @@ public sealed partial class PrivatePostgresServer : IPrivatePostgres
             PostgresDataSources.ClearAllPools();
         }
 
-        var start = await RunAsOwnerAsync(
-            _binaries.PgCtl,
-            ["start", "-w", "-t", ((int)_options.CommandTimeout.TotalSeconds).ToString(), "-D", DataDirectory, "-l", LogFile, "-o", $"-p {port}"],
-            cancellationToken);
+        string[] startArguments =
+        [
+            "start", "-w", "-t", ((int)_options.CommandTimeout.TotalSeconds).ToString(), "-D", DataDirectory, "-l", LogFile,
+            "-o", placement is null ? $"-p {port}" : $"-p {port} -c listen_addresses={host}",
+        ];
+        if (placement is not null)
+        {
+            await AllowClientsAsync(placement.ClientCidr, cancellationToken);
+        }
+
+        var start = placement is null
+            ? await RunAsOwnerAsync(_binaries.PgCtl, startArguments, cancellationToken)
+            : await RunAsOwnerAsync("ip", ["netns", "exec", placement.Namespace, "runuser", "-u", SuperUser, "--", _binaries.PgCtl, .. startArguments], cancellationToken, alreadyOwner: true);
         if (!start.Succeeded)
         {
             throw new PostgresNotAvailableException(
-                $"PostgreSQL did not start on 127.0.0.1:{port}: {start.Diagnostics}{Environment.NewLine}{LogTail()}");
+                $"PostgreSQL did not start on {host}:{port}: {start.Diagnostics}{Environment.NewLine}{LogTail()}");
         }
 
-        WriteOwnerOnlyFile(InstanceFile, JsonSerializer.Serialize(new PrivatePostgresInstance(port, _options.Database)));
+        WriteOwnerOnlyFile(InstanceFile, JsonSerializer.Serialize(new PrivatePostgresInstance(port, _options.Database, placement is null ? null : host)));
         if (trusting)
         {
             await RequirePasswordAsync(port, password, cancellationToken);
@@ -450,10 +476,10 @@ public sealed partial class PrivatePostgresServer : IPrivatePostgres
         }
     }
 
-    private Task<ProcessResult> RunAsOwnerAsync(string program, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    private Task<ProcessResult> RunAsOwnerAsync(string program, IReadOnlyList<string> arguments, CancellationToken cancellationToken, bool alreadyOwner = false)
     {
         var timeout = _options.CommandTimeout + TimeSpan.FromSeconds(5);
-        return Environment.IsPrivilegedProcess
+        return Environment.IsPrivilegedProcess && !alreadyOwner
             ? ProcessRunner.RunAsync("runuser", ["-u", SuperUser, "--", program, .. arguments], timeout, cancellationToken)
             : ProcessRunner.RunAsync(program, arguments, timeout, cancellationToken);
     }
@@ -489,8 +515,29 @@ public sealed partial class PrivatePostgresServer : IPrivatePostgres
     /// <summary>A port that was free a moment ago on 127.0.0.1, outside the kernel's ephemeral range (<see cref="LoopbackPorts"/>).</summary>
     public static int FreeLoopbackPort() => LoopbackPorts.Free();
 
-    private sealed record PrivatePostgresInstance(int Port, string Database);
+    /// <summary>
+    /// Lets password-authenticated connections from <paramref name="cidr"/> in (a simulated hosts' /24), besides loopback:
+    /// one pg_hba.conf rule, added once.
+    /// </summary>
+    private async Task AllowClientsAsync(string cidr, CancellationToken cancellationToken)
+    {
+        var rule = $"host all all {cidr} {PasswordMethod}";
+        var rules = await File.ReadAllTextAsync(HbaFile, cancellationToken);
+        if (!rules.Split('\n').Any(line => line.Trim() == rule))
+        {
+            await File.AppendAllTextAsync(HbaFile, $"{Environment.NewLine}# Added by Shards for simulated hosts (cluster up --hosts){Environment.NewLine}{rule}{Environment.NewLine}", cancellationToken);
+        }
+    }
+
+    /// <param name="Host">The address it listens on when not 127.0.0.1 (a simulated host's).</param>
+    private sealed record PrivatePostgresInstance(int Port, string Database, string? Host = null);
 }
+
+/// <summary>
+/// Where the private PostgreSQL runs with <c>cluster up --hosts</c>: in network namespace <paramref name="Namespace"/>,
+/// listening on <paramref name="ListenAddress"/> only, and letting in clients of <paramref name="ClientCidr"/>.
+/// </summary>
+public sealed record PostgresPlacement(string Namespace, string ListenAddress, string ClientCidr);
 
 /// <summary>What <c>shards db status</c> shows. <see cref="ConnectionString"/> holds the password: show <see cref="MaskedConnectionString"/>.</summary>
 public sealed record PrivatePostgresStatus(

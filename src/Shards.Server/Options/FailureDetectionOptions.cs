@@ -44,6 +44,14 @@ public sealed class FailureDetectionOptions
     /// <summary>How often each silo writes its I-am-alive time into the membership table (what <c>shards members</c> shows).</summary>
     public TimeSpan IAmAlivePublishPeriod { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How often each silo reads the whole membership table (ClusterMembershipOptions.TableRefreshTimeout); null: Orleans'
+    /// default, 60 s. A silo learns that it was declared dead from gossip or from this read: a silo cut off from the other
+    /// silos but not from PostgreSQL (a network partition) hears no gossip, and kept serving the callers that reached it for
+    /// up to this long after the others declared it dead (docs/partitions.md).
+    /// </summary>
+    public TimeSpan? TableRefreshPeriod { get; set; }
+
     /// <summary>Dead silo rows older than this are deleted from the membership table (Orleans' default: 7 days).</summary>
     public TimeSpan DefunctSiloExpiration { get; set; } = TimeSpan.FromHours(1);
 

@@ -39,6 +39,11 @@ public sealed class FailureDetectionOptionsValidator : IValidateOptions<FailureD
             failures.Add("Shards:FailureDetection:ProbeTimeout, IAmAlivePublishPeriod, DefunctSiloExpiration and DefunctSiloCleanupPeriod must be positive; PlacementRetryBaseDelay cannot be negative.");
         }
 
+        if (options.TableRefreshPeriod is { } refresh && refresh <= TimeSpan.Zero)
+        {
+            failures.Add("Shards:FailureDetection:TableRefreshPeriod must be positive (leave it out for Orleans' 60 s).");
+        }
+
         if (options.MissedProbesLimit < 1 || options.VotesForDeathDeclaration < 1 || options.PlacementMaxRetries < 0)
         {
             failures.Add("Shards:FailureDetection:MissedProbesLimit and VotesForDeathDeclaration must be at least 1; PlacementMaxRetries cannot be negative.");

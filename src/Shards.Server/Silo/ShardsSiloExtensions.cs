@@ -98,6 +98,10 @@ public static class ShardsSiloExtensions
             o.IAmAliveTablePublishTimeout = detection.IAmAlivePublishPeriod;
             o.DefunctSiloExpiration = detection.DefunctSiloExpiration;
             o.DefunctSiloCleanupPeriod = detection.DefunctSiloCleanupPeriod;
+            if (detection.TableRefreshPeriod is { } refresh)
+            {
+                o.TableRefreshTimeout = refresh;
+            }
         });
         silo.Configure<SiloMessagingOptions>(o =>
         {

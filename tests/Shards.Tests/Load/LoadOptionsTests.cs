@@ -80,7 +80,7 @@ public class LoadOptionsTests
     [Fact]
     public void Every_nemesis_together_fits_a_20_second_run_with_the_default_lengths_in_any_order()
     {
-        // The one-server nemeses (the formation's need the --ha formation, and fit the same way, below).
+        // The one-server nemeses (the formation's and the network's need their own clusters, and fit the same way, below).
         ChaosMode[] oneServer = [ChaosMode.Kill, ChaosMode.Freeze, ChaosMode.Restart, ChaosMode.PgRestart, ChaosMode.PgStall, ChaosMode.Hot, ChaosMode.Reshard];
         var all = new LoadOptions { Duration = TimeSpan.FromSeconds(20), Chaos = oneServer };
         var reversed = all with { Chaos = oneServer.Reverse().ToList() };
@@ -109,7 +109,19 @@ public class LoadOptionsTests
         Assert.Equal(TimeSpan.FromSeconds(2), new LoadOptions { Duration = TimeSpan.FromSeconds(10), Chaos = [ChaosMode.Hot], ChaosAt = TimeSpan.FromSeconds(6) }.LengthOf(ChaosMode.Hot));
     }
 
+    [Fact]
+    public void Every_nemesis_with_the_network_ones_fits_a_20_second_run_with_the_default_lengths()
+    {
+        var all = new LoadOptions { Duration = TimeSpan.FromSeconds(20), Chaos = Enum.GetValues<ChaosMode>() };
+
+        Assert.Empty(all.Validate());
+        Assert.All(ChaosModes.Network, mode => Assert.True(all.StrikeOf(mode) + all.LengthOf(mode) < all.Duration));
+        Assert.Equal(LoadOptions.DefaultFault, new LoadOptions { Duration = TimeSpan.FromMinutes(1), Chaos = [ChaosMode.Partition] }.LengthOf(ChaosMode.Partition));
+        Assert.Equal(TimeSpan.FromSeconds(40), new LoadOptions { Duration = TimeSpan.FromMinutes(2), Chaos = [ChaosMode.Flap], FaultFor = TimeSpan.FromSeconds(40) }.LengthOf(ChaosMode.Flap));
+    }
+
     [Theory]
+    [InlineData("partition,isolate,one-way,loss,flap", new[] { ChaosMode.Partition, ChaosMode.Isolate, ChaosMode.OneWay, ChaosMode.Loss, ChaosMode.Flap })]
     [InlineData("kill", new[] { ChaosMode.Kill })]
     [InlineData("kill,freeze,pg-stall", new[] { ChaosMode.Kill, ChaosMode.Freeze, ChaosMode.PgStall })]
     [InlineData(" Restart , PG-RESTART,hot,reshard ", new[] { ChaosMode.Restart, ChaosMode.PgRestart, ChaosMode.Hot, ChaosMode.Reshard })]
@@ -162,6 +174,9 @@ public class LoadOptionsTests
         { Timed with { Chaos = [ChaosMode.PgStall], StallFor = TimeSpan.FromSeconds(15) }, "PostgreSQL would still be stopped when the run ends (pg-stall at 15s + --stall-for 15s" },
         { Timed with { Chaos = [ChaosMode.Kill, ChaosMode.Freeze], FreezeFor = TimeSpan.FromSeconds(8) }, "The silo would still be frozen" },
         { Timed with { Chaos = [ChaosMode.Hot], HotFor = TimeSpan.FromMinutes(1) }, "The clients would still be on one key" },
+        { Timed with { Chaos = [ChaosMode.Kill], FaultFor = TimeSpan.FromSeconds(5) }, "--fault-for needs a network nemesis" },
+        { Timed with { Chaos = [ChaosMode.Partition], FaultFor = TimeSpan.FromSeconds(15) }, "The network fault would still be there when the run ends (partition at 15s + --fault-for 15s" },
+        { Timed with { Chaos = [ChaosMode.Loss], FaultFor = TimeSpan.Zero }, "--fault-for must be more than 0" },
         { Timed with { Chaos = [ChaosMode.Kill], ChaosAt = TimeSpan.Zero }, "--chaos-at must be more than 0" },
         { Timed with { Chaos = [ChaosMode.Kill], ChaosAt = TimeSpan.FromSeconds(30) }, "must come before the end of the run" },
         { Timed with { Chaos = [ChaosMode.Kill, ChaosMode.Hot], ChaosAt = TimeSpan.FromSeconds(3) }, "--chaos-at times a single nemesis" },
