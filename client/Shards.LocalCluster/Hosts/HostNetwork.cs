@@ -213,20 +213,7 @@ public sealed class HostNetwork
             $"for ns in $(ip netns list | cut -d' ' -f1 | grep '^{Prefix}'); do " +
             "for pid in $(ip netns pids \"$ns\"); do kill -9 \"$pid\"; done; ip netns delete \"$ns\"; done; sleep 1; " +
             $"for link in $(ip -o link show | cut -d: -f2 | cut -d@ -f1 | tr -d ' ' | grep '^{Prefix}'); do ip link delete \"$link\"; done";
-        var startInfo = new System.Diagnostics.ProcessStartInfo("setsid")
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in new[] { "bash", "-c", script })
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        using var watchdog = System.Diagnostics.Process.Start(startInfo)
-            ?? throw new HostNetworkException("Could not start the watchdog that removes the simulated hosts.");
+        DetachedShell.Start(script, "the watchdog that removes the simulated hosts");
     }
 
     private static async Task IpAsync(CancellationToken cancellationToken, params string[] arguments)

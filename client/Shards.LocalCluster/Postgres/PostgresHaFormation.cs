@@ -26,9 +26,8 @@ public sealed class PostgresHaFormation : IPrivatePostgres
     /// <summary>The command a Debian user runs to get pg_auto_failover (its <c>pg_autoctl</c> 2.0 comes with it).</summary>
     public const string InstallCommand = "sudo apt-get install -y postgresql-15-auto-failover";
 
-    private const string SuperUser = "postgres";
+    private const string SuperUser = ServerUserFiles.SuperUser;
     private const string FormationName = "default";
-    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private static readonly string[] s_nodeNames = ["node1", "node2"];
 
     private readonly PostgresHaOptions _options;
@@ -207,18 +206,12 @@ public sealed class PostgresHaFormation : IPrivatePostgres
     /// </summary>
     public void DestroyWhenProcessExits(int ownerPid)
     {
-        var root = Quote(RootDirectory + "/");
+        var root = DetachedShell.Quote(RootDirectory + "/");
         var script =
             $"while kill -0 {ownerPid} 2>/dev/null; do sleep 1; done; " +
             $"for sid in $(ps -eo sid=,args= | awk -v r={root} 'index($0, \"pg_autoctl run --pgdata \" r) {{print $1}}'); do kill -9 -- -$sid; done; " +
-            $"rm -rf {Quote(RootDirectory)}";
-        var startInfo = new ProcessStartInfo("setsid") { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "bash", "-c", script })
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        using var watchdog = Process.Start(startInfo) ?? throw new InvalidOperationException("Could not start the formation's watchdog.");
+            $"rm -rf {DetachedShell.Quote(RootDirectory)}";
+        DetachedShell.Start(script, "the formation's watchdog");
     }
 
     /// <summary>The nodes as the monitor sees them, and which keepers run; <see cref="PostgresHaStatus.Initialised"/> false before the first start.</summary>
@@ -333,7 +326,7 @@ public sealed class PostgresHaFormation : IPrivatePostgres
         var formation = new FormationLayout(
             LoopbackPorts.Free(),
             s_nodeNames.Select(name => new FormationNode(name, LoopbackPorts.Free())).ToList());
-        WriteOwnerOnlyFile(FormationFile, JsonSerializer.Serialize(formation));
+        ServerUserFiles.WriteOwnerOnly(FormationFile, JsonSerializer.Serialize(formation));
         var password = ReadPassword()!;
 
         _report($"Creating the pg_auto_failover monitor on 127.0.0.1:{formation.MonitorPort} ...");
@@ -399,8 +392,8 @@ public sealed class PostgresHaFormation : IPrivatePostgres
         ProcessResult init;
         try
         {
-            WriteOwnerOnlyFile(passwordForInitDb, ReadPassword() + "\n");
-            await HandToServerUserAsync(passwordForInitDb, cancellationToken);
+            ServerUserFiles.WriteOwnerOnly(passwordForInitDb, ReadPassword() + "\n");
+            await ServerUserFiles.HandToServerUserAsync(passwordForInitDb, cancellationToken);
             init = await RunAsOwnerAsync(
                 _binaries.InitDb,
                 ["-D", pgdata, "--auth-local=trust", "--auth-host=scram-sha-256", $"--pwfile={passwordForInitDb}", "-U", SuperUser, "-E", "UTF8", "--locale=C"],
@@ -624,11 +617,11 @@ public sealed class PostgresHaFormation : IPrivatePostgres
 
         if (ReadPassword() is null)
         {
-            WriteOwnerOnlyFile(PasswordFile, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)) + "\n");
+            ServerUserFiles.WriteOwnerOnly(PasswordFile, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)) + "\n");
         }
 
         // libpq's format, any port and database: the formation's nodes and monitor share the one password.
-        WriteOwnerOnlyFile(PgpassFile, $"127.0.0.1:*:*:*:{ReadPassword()}\n");
+        ServerUserFiles.WriteOwnerOnly(PgpassFile, $"127.0.0.1:*:*:*:{ReadPassword()}\n");
         if (!System.Environment.IsPrivilegedProcess)
         {
             return;
@@ -636,32 +629,9 @@ public sealed class PostgresHaFormation : IPrivatePostgres
 
         // The server's user owns the folder (and, unlike the single server's, the pgpass file: its replication and the
         // monitor's connections need the password). The password file and formation.json stay root's.
-        await ChownAsync(["-R", $"{SuperUser}:{SuperUser}", RootDirectory], cancellationToken);
-        await ChownAsync(["root:root", PasswordFile, .. new[] { FormationFile }.Where(File.Exists)], cancellationToken);
-        var reachable = await ProcessRunner.RunAsync("runuser", ["-u", SuperUser, "--", "test", "-w", RootDirectory], TimeSpan.FromSeconds(30), cancellationToken);
-        if (!reachable.Succeeded)
-        {
-            throw new PostgresNotAvailableException(
-                $"The '{SuperUser}' user cannot write to {RootDirectory} (a parent folder is private to root?). " +
-                "Set Shards__PostgresHa__Directory to a folder it can reach, e.g. /var/tmp/shards-postgres-ha.");
-        }
-    }
-
-    private static async Task HandToServerUserAsync(string path, CancellationToken cancellationToken)
-    {
-        if (System.Environment.IsPrivilegedProcess)
-        {
-            await ChownAsync([$"{SuperUser}:{SuperUser}", path], cancellationToken);
-        }
-    }
-
-    private static async Task ChownAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
-    {
-        var chown = await ProcessRunner.RunAsync("chown", arguments, TimeSpan.FromSeconds(30), cancellationToken);
-        if (!chown.Succeeded)
-        {
-            throw new PostgresNotAvailableException($"Could not run 'chown {string.Join(' ', arguments)}' ({chown.Diagnostics}).");
-        }
+        await ServerUserFiles.ChownAsync(["-R", $"{SuperUser}:{SuperUser}", RootDirectory], cancellationToken);
+        await ServerUserFiles.ChownAsync(["root:root", PasswordFile, .. new[] { FormationFile }.Where(File.Exists)], cancellationToken);
+        await ServerUserFiles.RequireWritableByServerUserAsync(RootDirectory, "Shards__PostgresHa__Directory", "/var/tmp/shards-postgres-ha", cancellationToken);
     }
 
     /// <summary>The session (= process group) of the <c>pg_autoctl run</c> keeper of <paramref name="pgdata"/>, if one runs.</summary>
@@ -721,22 +691,6 @@ public sealed class PostgresHaFormation : IPrivatePostgres
         }
     }
 
-    private static void WriteOwnerOnlyFile(string path, string contents)
-    {
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = OwnerOnly;
-            if (File.Exists(path))
-            {
-                File.SetUnixFileMode(path, OwnerOnly);
-            }
-        }
-
-        using var writer = new StreamWriter(path, options);
-        writer.Write(contents);
-    }
-
     private static string LogTail(string log) =>
         File.Exists(log) ? $"Last lines of {log}:{System.Environment.NewLine}{string.Join(System.Environment.NewLine, File.ReadLines(log).TakeLast(10))}" : string.Empty;
 
@@ -747,8 +701,6 @@ public sealed class PostgresHaFormation : IPrivatePostgres
     private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
 
     private static string Seconds(TimeSpan t) => Math.Max(1, (int)t.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-
-    private static string Quote(string path) => "'" + path.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     private sealed record FormationLayout(int MonitorPort, IReadOnlyList<FormationNode> Nodes);
 

@@ -17,9 +17,8 @@ namespace Shards.LocalCluster.Postgres;
 /// </summary>
 public sealed partial class PrivatePostgresServer : IPrivatePostgres
 {
-    private const string SuperUser = "postgres";
+    private const string SuperUser = ServerUserFiles.SuperUser;
     private const string PasswordMethod = "scram-sha-256";
-    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private readonly PrivatePostgresOptions _options;
     private readonly PostgresBinaries _binaries;
     private readonly Action<string> _report;
@@ -134,10 +133,7 @@ public sealed partial class PrivatePostgresServer : IPrivatePostgres
         }
 
         var password = EnsurePasswordFiles();
-        if (File.Exists(InstanceFile) && !OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(InstanceFile, OwnerOnly); // written world-readable before passwords
-        }
+        ServerUserFiles.RestrictToOwner(InstanceFile); // written world-readable before passwords
 
         if (!initialised)
         {
@@ -194,7 +190,7 @@ public sealed partial class PrivatePostgresServer : IPrivatePostgres
                 $"PostgreSQL did not start on {host}:{port}: {start.Diagnostics}{Environment.NewLine}{LogTail()}");
         }
 
-        WriteOwnerOnlyFile(InstanceFile, JsonSerializer.Serialize(new PrivatePostgresInstance(port, _options.Database, placement is null ? null : host)));
+        ServerUserFiles.WriteOwnerOnly(InstanceFile, JsonSerializer.Serialize(new PrivatePostgresInstance(port, _options.Database, placement is null ? null : host)));
         if (trusting)
         {
             await RequirePasswordAsync(port, password, cancellationToken);
@@ -239,27 +235,12 @@ public sealed partial class PrivatePostgresServer : IPrivatePostgres
     /// </summary>
     public void DestroyWhenProcessExits(int ownerPid)
     {
-        var pgCtl = Environment.IsPrivilegedProcess ? $"runuser -u {SuperUser} -- {Quote(_binaries.PgCtl)}" : Quote(_binaries.PgCtl);
+        var pgCtl = Environment.IsPrivilegedProcess ? $"runuser -u {SuperUser} -- {DetachedShell.Quote(_binaries.PgCtl)}" : DetachedShell.Quote(_binaries.PgCtl);
         var script =
             $"while kill -0 {ownerPid} 2>/dev/null; do sleep 1; done; " +
-            $"{pgCtl} stop -D {Quote(DataDirectory)} -m immediate >/dev/null 2>&1; rm -rf {Quote(RootDirectory)}";
-        var startInfo = new System.Diagnostics.ProcessStartInfo("setsid")
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in new[] { "bash", "-c", script })
-        {
-            startInfo.ArgumentList.Add(argument);
-        }
-
-        using var watchdog = System.Diagnostics.Process.Start(startInfo)
-            ?? throw new InvalidOperationException("Could not start the PostgreSQL watchdog.");
+            $"{pgCtl} stop -D {DetachedShell.Quote(DataDirectory)} -m immediate >/dev/null 2>&1; rm -rf {DetachedShell.Quote(RootDirectory)}";
+        DetachedShell.Start(script, "the PostgreSQL watchdog");
     }
-
-    private static string Quote(string path) => "'" + path.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     private async Task InitialiseAsync(string password, CancellationToken cancellationToken)
     {
@@ -268,8 +249,8 @@ public sealed partial class PrivatePostgresServer : IPrivatePostgres
         ProcessResult init;
         try
         {
-            WriteOwnerOnlyFile(passwordForInitDb, password + "\n");
-            await HandToServerUserAsync(passwordForInitDb, cancellationToken);
+            ServerUserFiles.WriteOwnerOnly(passwordForInitDb, password + "\n");
+            await ServerUserFiles.HandToServerUserAsync(passwordForInitDb, cancellationToken);
             init = await RunAsOwnerAsync(
                 _binaries.InitDb,
                 ["-D", DataDirectory, $"--auth={PasswordMethod}", $"--pwfile={passwordForInitDb}", "-U", SuperUser, "-E", "UTF8", "--locale=C"],
@@ -359,53 +340,16 @@ public sealed partial class PrivatePostgresServer : IPrivatePostgres
         if (password is null)
         {
             password = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-            WriteOwnerOnlyFile(PasswordFile, password + "\n");
+            ServerUserFiles.WriteOwnerOnly(PasswordFile, password + "\n");
         }
 
         // libpq's format: host:port:database:user:password; any port, as the server may move to another at a start.
-        WriteOwnerOnlyFile(PgpassFile, $"{IPAddress.Loopback}:*:*:{SuperUser}:{password}\n");
+        ServerUserFiles.WriteOwnerOnly(PgpassFile, $"{IPAddress.Loopback}:*:*:{SuperUser}:{password}\n");
         return password;
     }
 
     private string? ReadPassword() =>
         File.Exists(PasswordFile) && File.ReadAllText(PasswordFile).Trim() is { Length: > 0 } password ? password : null;
-
-    /// <summary>Writes <paramref name="path"/> with mode 600 (an existing file is restricted before it is written).</summary>
-    private static void WriteOwnerOnlyFile(string path, string contents)
-    {
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = OwnerOnly;
-            if (File.Exists(path))
-            {
-                File.SetUnixFileMode(path, OwnerOnly);
-            }
-        }
-
-        using var writer = new StreamWriter(path, options);
-        writer.Write(contents);
-    }
-
-    /// <summary>As root, gives <paramref name="path"/> to the user the server runs as (otherwise it is that user's already).</summary>
-    private static async Task HandToServerUserAsync(string path, CancellationToken cancellationToken)
-    {
-        if (Environment.IsPrivilegedProcess)
-        {
-            await ChownAsync([$"{SuperUser}:{SuperUser}", path], cancellationToken);
-        }
-    }
-
-    private static async Task ChownAsync(IReadOnlyList<string> arguments, CancellationToken cancellationToken)
-    {
-        var chown = await ProcessRunner.RunAsync("chown", arguments, TimeSpan.FromSeconds(30), cancellationToken);
-        if (!chown.Succeeded)
-        {
-            throw new PostgresNotAvailableException(
-                $"Could not run 'chown {string.Join(' ', arguments)}' ({chown.Diagnostics}). " +
-                $"The Debian package creates the '{SuperUser}' user: {PostgresBinaries.InstallCommand}");
-        }
-    }
 
     /// <summary>
     /// Creates <paramref name="database"/> on the running server unless it exists (e.g. the shard databases
@@ -459,21 +403,14 @@ public sealed partial class PrivatePostgresServer : IPrivatePostgres
 
         // initdb refuses root: the postgres user owns the folder and runs the server. The files only Shards reads stay
         // root's (mode 600): the password is not the server user's to read from disk.
-        await ChownAsync(["-R", $"{SuperUser}:{SuperUser}", RootDirectory], cancellationToken);
+        await ServerUserFiles.ChownAsync(["-R", $"{SuperUser}:{SuperUser}", RootDirectory], cancellationToken);
         var ownFiles = new[] { PasswordFile, PgpassFile, InstanceFile }.Where(File.Exists).ToList();
         if (ownFiles.Count > 0)
         {
-            await ChownAsync(["root:root", .. ownFiles], cancellationToken);
+            await ServerUserFiles.ChownAsync(["root:root", .. ownFiles], cancellationToken);
         }
 
-        var reachable = await ProcessRunner.RunAsync(
-            "runuser", ["-u", SuperUser, "--", "test", "-w", RootDirectory], TimeSpan.FromSeconds(30), cancellationToken);
-        if (!reachable.Succeeded)
-        {
-            throw new PostgresNotAvailableException(
-                $"The '{SuperUser}' user cannot write to {RootDirectory} (a parent folder is private to root?). " +
-                "Set Shards__Postgres__Directory to a folder it can reach, e.g. /var/tmp/shards-postgres.");
-        }
+        await ServerUserFiles.RequireWritableByServerUserAsync(RootDirectory, "Shards__Postgres__Directory", "/var/tmp/shards-postgres", cancellationToken);
     }
 
     private Task<ProcessResult> RunAsOwnerAsync(string program, IReadOnlyList<string> arguments, CancellationToken cancellationToken, bool alreadyOwner = false)

@@ -1,0 +1,31 @@
+using System.Diagnostics;
+
+namespace Shards.LocalCluster;
+
+/// <summary>
+/// A bash script started in a session of its own, with no tie to this process: a watchdog that cleans up after a
+/// test host or bench that may be SIGKILLed (and so runs no finally block).
+/// </summary>
+public static class DetachedShell
+{
+    /// <summary>Starts <paramref name="script"/> under <c>setsid bash -c</c>; throws with <paramref name="what"/> when it cannot.</summary>
+    public static void Start(string script, string what)
+    {
+        var startInfo = new ProcessStartInfo("setsid")
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in new[] { "bash", "-c", script })
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        using var watchdog = Process.Start(startInfo) ?? throw new InvalidOperationException($"Could not start {what}.");
+    }
+
+    /// <summary><paramref name="text"/> as one single-quoted shell word.</summary>
+    public static string Quote(string text) => "'" + text.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+}
