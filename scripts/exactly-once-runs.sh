@@ -18,7 +18,9 @@ rm -rf "$out" && mkdir -p "$out"
 cleanup() {
   nginx -p "$root/.shards/nginx" -c nginx.conf -s quit 2> /dev/null || true
   ./shards cluster down > /dev/null 2>&1 || true
-  ./shards db stop > /dev/null 2>&1 || true
+  # The script started this server: stop it even if a silo the launcher had to kill left a recent row behind.
+  ./shards db stop --force > /dev/null 2>&1 \
+    || echo "exactly-once-runs: the private PostgreSQL did not stop; stop it with: ./shards db stop --force" >&2
 }
 trap cleanup EXIT
 
