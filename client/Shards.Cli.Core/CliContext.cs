@@ -153,20 +153,13 @@ public sealed class CliContext : IAsyncDisposable
     /// The private PostgreSQL this command uses (whether it runs or not): the high-availability formation when
     /// <see cref="HighAvailability"/> is set or the formation runs, else the single server.
     /// </summary>
-    public async Task<IPrivatePostgres> PrivateDatabaseAsync(CancellationToken cancellationToken)
+    public Task<IPrivatePostgres> PrivateDatabaseAsync(CancellationToken cancellationToken)
     {
-        if (HighAvailability)
-        {
-            return PostgresHaFormation.Create(PostgresHa, CliOutput.Status);
-        }
-
-        if (PostgresHaFormation.IsInstalled && HaFormationIfCreated() is { } formation &&
-            (await formation.GetStatusAsync(cancellationToken)).Running)
-        {
-            return formation;
-        }
-
-        return PrivatePostgresServer.Create(PrivatePostgres, CliOutput.Status);
+        cancellationToken.ThrowIfCancellationRequested();
+        IPrivatePostgres server = HighAvailability ? PostgresHaFormation.Create(PostgresHa, CliOutput.Status)
+            : HaFormationIfCreated() is { IsRunning: true } formation ? formation
+            : PrivatePostgresServer.Create(PrivatePostgres, CliOutput.Status);
+        return Task.FromResult(server);
     }
 
     /// <summary>The formation of <c>shards db start --ha</c> when its folder holds one (running or not), else null.</summary>

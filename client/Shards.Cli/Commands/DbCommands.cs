@@ -48,7 +48,7 @@ internal static class DbCommands
                 return await StartFormationAsync(context, ct);
             }
 
-            if (context.HaFormationIfCreated() is { } formation && (await formation.GetStatusAsync(ct)).Running)
+            if (context.HaFormationIfCreated() is { IsRunning: true } formation)
             {
                 throw new CliException(
                     $"The private formation in {formation.RootDirectory} runs: use it ('shards db start --ha'), or stop it first ('shards db stop').",
@@ -77,7 +77,7 @@ internal static class DbCommands
             var formation = context.HaFormationIfCreated();
             var server = PrivatePostgresServer.Create(context.PrivatePostgres);
             var targets = new List<IPrivatePostgres>();
-            if (formation is not null && (await formation.GetStatusAsync(ct)).Running)
+            if (formation is { IsRunning: true })
             {
                 targets.Add(formation);
             }

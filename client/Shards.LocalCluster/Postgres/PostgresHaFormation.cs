@@ -166,8 +166,14 @@ public sealed class PostgresHaFormation : IPrivatePostgres
         }
     }
 
-    public async Task<string?> RunningConnectionStringAsync(CancellationToken cancellationToken = default) =>
-        (await GetStatusAsync(cancellationToken)).ConnectionString;
+    /// <summary>
+    /// Whether any keeper of the formation (monitor or node) runs: a look at this machine's processes, without asking the
+    /// monitor (every CLI command checks it, so it must cost no <c>pg_autoctl</c> run).
+    /// </summary>
+    public bool IsRunning => Initialised && KeeperSessions(RootDirectory).Any();
+
+    public Task<string?> RunningConnectionStringAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult(IsRunning ? ConnectionStringFor() : null);
 
     /// <summary>Stops the standby, then the primary, then the monitor (each keeper stops its PostgreSQL: fast shutdown). Idempotent.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
