@@ -49,15 +49,18 @@ public enum ChaosMode
 
     /// <summary>Partition one silo's host, heal, partition again ... every few seconds for <see cref="LoadOptions.FaultFor"/>.</summary>
     Flap,
+
+    /// <summary>Delay every packet between the silos' hosts by 100 ms ± 20 ms (each way) for <see cref="LoadOptions.FaultFor"/>.</summary>
+    Latency,
 }
 
 /// <summary>How nemeses are spelled on the command line and in reports.</summary>
 public static class ChaosModes
 {
-    public const string Spellings = "kill|freeze|restart|pg-restart|pg-stall|hot|reshard|pg-failover|pg-switchover|pg-standby-kill|partition|isolate|one-way|loss|flap";
+    public const string Spellings = "kill|freeze|restart|pg-restart|pg-stall|hot|reshard|pg-failover|pg-switchover|pg-standby-kill|partition|isolate|one-way|loss|flap|latency";
 
     /// <summary>The nemeses that need simulated hosts (<c>shards cluster up --hosts N</c>): they act on the network between them.</summary>
-    public static readonly IReadOnlySet<ChaosMode> Network = new HashSet<ChaosMode> { ChaosMode.Partition, ChaosMode.Isolate, ChaosMode.OneWay, ChaosMode.Loss, ChaosMode.Flap };
+    public static readonly IReadOnlySet<ChaosMode> Network = new HashSet<ChaosMode> { ChaosMode.Partition, ChaosMode.Isolate, ChaosMode.OneWay, ChaosMode.Loss, ChaosMode.Flap, ChaosMode.Latency };
 
     /// <summary>The nemeses of the <c>--ha</c> PostgreSQL formation.</summary>
     public static readonly IReadOnlySet<ChaosMode> Formation = new HashSet<ChaosMode> { ChaosMode.PgFailover, ChaosMode.PgSwitchover, ChaosMode.PgStandbyKill };

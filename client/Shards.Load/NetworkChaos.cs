@@ -22,17 +22,25 @@ public sealed class NetworkChaos : IChaos
     /// <summary>The share of packets <see cref="ChaosMode.Loss"/> drops.</summary>
     public const int LossPercent = 10;
 
+    /// <summary>How long <see cref="ChaosMode.Latency"/> holds each packet between silos, each way (plus or minus <see cref="LatencyJitter"/>).</summary>
+    public static readonly TimeSpan LatencyDelay = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The uniform spread of <see cref="ChaosMode.Latency"/>'s delay.</summary>
+    public static readonly TimeSpan LatencyJitter = TimeSpan.FromMilliseconds(20);
+
     private static readonly TimeSpan s_poll = TimeSpan.FromMilliseconds(250);
     private readonly ChaosMode _mode;
     private readonly string _clusterId;
     private readonly MembershipTableReader _membership;
     private readonly TimeSpan _length;
     private readonly HashSet<string> _faulted = new(StringComparer.Ordinal);
+    private readonly List<LinkDelay> _delays = [];
     private IReadOnlyList<LocalSiloState> _silos = [];
     private HashSet<string> _involved = new(StringComparer.Ordinal);
     private LocalSiloState? _victim;
     private LocalSiloState? _peer;
     private long _struckAt;
+    private (long Packets, int Deepest)? _delayed;
 
     private NetworkChaos(ChaosMode mode, string clusterId, NpgsqlDataSource database, TimeSpan length)
     {
@@ -66,7 +74,7 @@ public sealed class NetworkChaos : IChaos
                 "Stop it ('shards cluster down') and start it with 'sudo shards cluster up --hosts 3'.");
         }
 
-        if (NetworkFaults.WhyUnavailable() is { } why)
+        if ((mode == ChaosMode.Latency ? LinkDelay.WhyUnavailable() : NetworkFaults.WhyUnavailable()) is { } why)
         {
             return (null, $"--chaos {name} cannot change the network here: {why}");
         }
@@ -112,6 +120,15 @@ public sealed class NetworkChaos : IChaos
                 _involved = [_victim.Name, _peer.Name];
                 await Fault(_victim, NetworkFaults.DropOutgoingAsync(_victim.Namespace!, [_peer.Address], cancellationToken));
                 return new ChaosAction("one-way", $"{Describe(_victim)} -> {Describe(_peer)} dropped ({_peer.Name} -> {_victim.Name} kept) for {LoadDuration.Format(_length)}");
+            case ChaosMode.Latency:
+                _involved = [];
+                foreach (var silo in _silos)
+                {
+                    await Fault(silo, DelayAsync(silo, cancellationToken));
+                }
+
+                return new ChaosAction("latency", $"every packet between the {_silos.Count} silos' hosts held {LatencyDelay.TotalMilliseconds:0} ms ± " +
+                    $"{LatencyJitter.TotalMilliseconds:0} ms each way (userspace delay line) for {LoadDuration.Format(_length)}");
             default:
                 _involved = [];
                 foreach (var silo in _silos)
@@ -120,6 +137,15 @@ public sealed class NetworkChaos : IChaos
                 }
 
                 return new ChaosAction("loss", $"{LossPercent} % of the packets between the {_silos.Count} silos' hosts dropped for {LoadDuration.Format(_length)}");
+        }
+    }
+
+    private async Task DelayAsync(LocalSiloState silo, CancellationToken cancellationToken)
+    {
+        var line = await LinkDelay.StartAsync(silo.Namespace!, silo.Address, [.. _silos.Where(s => s != silo).Select(s => s.Address)], LatencyDelay, LatencyJitter, cancellationToken);
+        lock (_faulted)
+        {
+            _delays.Add(line);
         }
     }
 
@@ -200,6 +226,11 @@ public sealed class NetworkChaos : IChaos
             onChange(new ChaosAction("healed", $"{ChaosModes.Name(_mode)} removed at the end of the run, after {Stopwatch.GetElapsedTime(struckAt).TotalSeconds:0.0} s"));
         }
 
+        if (_delayed is { } delayed)
+        {
+            onChange(new ChaosAction("delay line", $"{delayed.Packets:N0} packets held and sent on, at most {delayed.Deepest:N0} held at once by one host"));
+        }
+
         onChange(watch.Summary());
     }
 
@@ -207,17 +238,30 @@ public sealed class NetworkChaos : IChaos
     public async Task HealAsync()
     {
         List<string> namespaces;
+        List<LinkDelay> delays;
         lock (_faulted)
         {
+            delays = [.. _delays];
+            _delays.Clear();
             namespaces = _faulted.Count > 0 || Volatile.Read(ref _struckAt) != 0
                 ? [.. _faulted]
                 : [.. ClusterStateFile.For(_clusterId).Read().State?.Silos.Select(s => s.Namespace).OfType<string>() ?? []];
             _faulted.Clear();
         }
 
+        foreach (var line in delays)
+        {
+            await line.DisposeAsync();
+        }
+
         foreach (var ns in namespaces)
         {
             await NetworkFaults.HealAsync(ns);
+        }
+
+        if (delays.Count > 0)
+        {
+            _delayed = (delays.Sum(d => d.Packets), delays.Max(d => d.DeepestQueue));
         }
     }
 

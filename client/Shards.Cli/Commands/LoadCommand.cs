@@ -55,11 +55,11 @@ internal static class LoadCommand
                 "pg-standby-kill (SIGKILL the standby node; started again after --outage); on a 'cluster up --hosts N' cluster, " +
                 "for --fault-for: partition (one silo's host cut from the other silos, not from PostgreSQL), isolate (cut from everything), " +
                 "one-way (one silo's packets to another dropped, not back), loss (10 % of the packets between silos dropped), " +
-                "flap (a partition that heals and breaks every 3 s); see docs/partitions.md",
+                "flap (a partition that heals and breaks every 3 s), latency (every packet between silos held 100 ms ± 20 ms); see docs/partitions.md",
             DefaultValueFactory = _ => [],
             CustomParser = ParseChaos,
             Arity = ArgumentArity.ExactlyOne,
-            HelpName = "kill,freeze,restart,pg-restart,pg-stall,hot,reshard,pg-failover,pg-switchover,pg-standby-kill,partition,isolate,one-way,loss,flap",
+            HelpName = "kill,freeze,restart,pg-restart,pg-stall,hot,reshard,pg-failover,pg-switchover,pg-standby-kill,partition,isolate,one-way,loss,flap,latency",
         };
         var outage = new Option<TimeSpan?>("--outage")
         {
@@ -77,7 +77,7 @@ internal static class LoadCommand
         };
         var faultFor = new Option<TimeSpan?>("--fault-for")
         {
-            Description = $"How long partition, isolate, one-way, loss and flap keep their network fault (default {LoadDuration.Format(LoadOptions.DefaultFault)})",
+            Description = $"How long partition, isolate, one-way, loss, flap and latency keep their network fault (default {LoadDuration.Format(LoadOptions.DefaultFault)})",
             CustomParser = ParseDuration,
             HelpName = "duration",
         };

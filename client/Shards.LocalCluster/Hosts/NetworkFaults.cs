@@ -44,11 +44,15 @@ public static class NetworkFaults
             ? ApplyAsync(host, input: null, $"ip daddr {Set(peers)} numgen random mod 100 < {percent} drop", cancellationToken)
             : throw new ArgumentOutOfRangeException(nameof(percent), percent, "A loss is 1 to 100 %.");
 
-    /// <summary>Removes every fault of <paramref name="host"/> (its <see cref="Table"/>). True when there was one.</summary>
+    /// <summary>
+    /// Removes every fault of <paramref name="host"/> (its <see cref="Table"/>, and the rule a <see cref="LinkDelay"/> of a
+    /// killed process left). True when there was one.
+    /// </summary>
     public static async Task<bool> HealAsync(string host, CancellationToken cancellationToken = default)
     {
         var result = await ProcessRunner.RunAsync("ip", ["netns", "exec", host, "nft", "delete", "table", "inet", Table], s_commandTimeout, cancellationToken);
-        return result.Succeeded;
+        var delayed = await LinkDelay.RemoveLeftoversAsync(host, cancellationToken);
+        return result.Succeeded || delayed;
     }
 
     /// <summary>Whether <paramref name="host"/>'s namespace holds a fault now.</summary>

@@ -121,7 +121,7 @@ public class LoadOptionsTests
     }
 
     [Theory]
-    [InlineData("partition,isolate,one-way,loss,flap", new[] { ChaosMode.Partition, ChaosMode.Isolate, ChaosMode.OneWay, ChaosMode.Loss, ChaosMode.Flap })]
+    [InlineData("partition,isolate,one-way,loss,flap,latency", new[] { ChaosMode.Partition, ChaosMode.Isolate, ChaosMode.OneWay, ChaosMode.Loss, ChaosMode.Flap, ChaosMode.Latency })]
     [InlineData("kill", new[] { ChaosMode.Kill })]
     [InlineData("kill,freeze,pg-stall", new[] { ChaosMode.Kill, ChaosMode.Freeze, ChaosMode.PgStall })]
     [InlineData(" Restart , PG-RESTART,hot,reshard ", new[] { ChaosMode.Restart, ChaosMode.PgRestart, ChaosMode.Hot, ChaosMode.Reshard })]
