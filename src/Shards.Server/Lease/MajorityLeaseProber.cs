@@ -6,7 +6,9 @@ namespace Shards.Server.Lease;
 /// <summary>
 /// Keeps the <see cref="MajorityLease"/> up to date: every probe period it takes the active silos from this silo's
 /// membership view (<see cref="IClusterMembershipService.CurrentSnapshot"/>), probes each other one (timeout: half the
-/// lease; a peer still being probed is skipped) and records the time each successful probe was sent. It runs on the thread pool, never on the grain
+/// lease; a peer still being probed is skipped) and records the time each successful probe was sent. A membership
+/// change (<see cref="IClusterMembershipService.MembershipUpdates"/>) starts a round at once, so that a peer that just
+/// became active, which counts in the majority from then on, is proven reachable within a round trip. It runs on the thread pool, never on the grain
 /// scheduler, from just before the silo joins the cluster until it leaves; it logs when the lease is lost and regained.
 /// </summary>
 internal sealed partial class MajorityLeaseProber(
@@ -17,6 +19,8 @@ internal sealed partial class MajorityLeaseProber(
     private readonly CancellationTokenSource _stop = new();
     private readonly Dictionary<SiloAddress, Task> _inFlight = []; // only the loop touches it
     private Task _loop = Task.CompletedTask;
+    private Task _watch = Task.CompletedTask;
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _held = true;
 
     /// <summary>
@@ -32,6 +36,9 @@ internal sealed partial class MajorityLeaseProber(
     /// </summary>
     public Task ProbeRoundAsync(CancellationToken cancellationToken)
     {
+        // What the last period's probes showed, before new peers join the count: a peer that just became active is
+        // probed at once, and a silo that has not probed it yet has not lost its lease in any way worth a warning.
+        ReportChange();
         lease.SetPeers(membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress));
         var peers = lease.Peers;
         foreach (var gone in _inFlight.Keys.Where(p => !peers.Contains(p)).ToList())
@@ -52,7 +59,6 @@ internal sealed partial class MajorityLeaseProber(
             started.Add(probing);
         }
 
-        ReportChange();
         return Task.WhenAll(started);
     }
 
@@ -106,6 +112,7 @@ internal sealed partial class MajorityLeaseProber(
     private Task StartAsync(CancellationToken cancellationToken)
     {
         _loop = Task.Factory.StartNew(LoopAsync, CancellationToken.None, TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).Unwrap();
+        _watch = Task.Factory.StartNew(WatchMembershipAsync, CancellationToken.None, TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).Unwrap();
         return Task.CompletedTask;
     }
 
@@ -116,15 +123,14 @@ internal sealed partial class MajorityLeaseProber(
             await _stop.CancelAsync();
         }
 
-        await _loop;
+        await Task.WhenAll(_loop, _watch);
         await Task.WhenAll(_inFlight.Values); // probes never throw
         _inFlight.Clear();
     }
 
     private async Task LoopAsync()
     {
-        using var timer = new PeriodicTimer(options.ProbePeriod, time);
-        do
+        while (!_stop.IsCancellationRequested)
         {
             try
             {
@@ -134,19 +140,45 @@ internal sealed partial class MajorityLeaseProber(
             {
                 LogRoundFailed(logger, exception); // the lease runs out on its own if rounds keep failing
             }
+
+            // The next round after the probe period, or at once when the membership changed (a peer became active).
+            var wake = Volatile.Read(ref _wake);
+            await Task.WhenAny(Task.Delay(options.ProbePeriod, time, _stop.Token), wake.Task);
+            if (wake.Task.IsCompleted)
+            {
+                Interlocked.CompareExchange(ref _wake, new(TaskCreationOptions.RunContinuationsAsynchronously), wake);
+            }
         }
-        while (await WaitAsync(timer));
     }
 
-    private async Task<bool> WaitAsync(PeriodicTimer timer)
+    private async Task WatchMembershipAsync()
     {
-        try
+        while (!_stop.IsCancellationRequested)
         {
-            return await timer.WaitForNextTickAsync(_stop.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
+            try
+            {
+                await foreach (var _ in membership.MembershipUpdates.WithCancellation(_stop.Token))
+                {
+                    Volatile.Read(ref _wake).TrySetResult();
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception)
+            {
+                LogRoundFailed(logger, exception); // rounds still run every period
+            }
+
+            try
+            {
+                await Task.Delay(options.ProbePeriod, time, _stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
     }
 

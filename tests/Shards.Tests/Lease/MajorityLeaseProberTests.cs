@@ -93,6 +93,26 @@ public sealed class MajorityLeaseProberTests
         Assert.Contains(Silo(1).ToString(), regained, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_peer_that_just_became_active_and_answers_its_first_probe_logs_no_lost_lease()
+    {
+        var (lease, prober) = Prober();
+        _membership.Set((lease.Self, SiloStatus.Active));
+        await prober.ProbeRoundAsync(CancellationToken.None);
+        _membership.Set((lease.Self, SiloStatus.Active), (Silo(1), SiloStatus.Active)); // 1 of 2 until it is probed
+        _probe.Answer(Silo(1), async () =>
+        {
+            await Task.Yield();
+            return true;
+        });
+
+        await prober.ProbeRoundAsync(CancellationToken.None);
+        await prober.ProbeRoundAsync(CancellationToken.None);
+
+        Assert.True(lease.IsHeld);
+        Assert.Empty(_logger.Entries);
+    }
+
     private (MajorityLease Lease, MajorityLeaseProber Prober) Prober()
     {
         var lease = new MajorityLease(Silo(0), s_options.Lease, _time);
