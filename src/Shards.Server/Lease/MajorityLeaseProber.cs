@@ -21,7 +21,8 @@ internal sealed partial class MajorityLeaseProber(
     private Task _loop = Task.CompletedTask;
     private Task _watch = Task.CompletedTask;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private bool _held = true;
+    private readonly Lock _report = new();
+    private bool _held = true; // what was last reported
 
     /// <summary>
     /// Starts before the silo becomes active (Orleans checks then that it reaches every active silo): by the time calls
@@ -36,9 +37,6 @@ internal sealed partial class MajorityLeaseProber(
     /// </summary>
     public Task ProbeRoundAsync(CancellationToken cancellationToken)
     {
-        // What the last period's probes showed, before new peers join the count: a peer that just became active is
-        // probed at once, and a silo that has not probed it yet has not lost its lease in any way worth a warning.
-        ReportChange();
         lease.SetPeers(membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress));
         var peers = lease.Peers;
         foreach (var gone in _inFlight.Keys.Where(p => !peers.Contains(p)).ToList())
@@ -84,33 +82,43 @@ internal sealed partial class MajorityLeaseProber(
         }
         catch (OperationCanceledException)
         {
-            // the silo is stopping
+            return; // the silo is stopping
         }
+
+        ReportChange();
     }
 
-    /// <summary>Logs the lease lost or regained since the last round (the filter refuses or serves from the lease itself, at call time).</summary>
+    /// <summary>
+    /// Logs the lease lost or regained, after each probe's outcome (the filter refuses or serves from the lease itself, at
+    /// call time). A probe ends within its timeout, so a lease that ran out is reported within about that long; a peer
+    /// that just became active is not reported as a loss while its first probe is under way.
+    /// </summary>
     private void ReportChange()
     {
-        var status = lease.Status();
-        if (status.Held == _held)
+        lock (_report)
         {
-            return;
-        }
+            var status = lease.Status();
+            if (status.Held == _held)
+            {
+                return;
+            }
 
-        _held = status.Held;
-        var reached = status.ReachedPeers.Count == 0 ? "none" : string.Join(", ", status.ReachedPeers);
-        if (status.Held)
-        {
-            LogRegained(logger, status.Reached, status.Active, reached);
-        }
-        else
-        {
-            LogLost(logger, status.Reached, status.Active, lease.Duration.TotalSeconds, reached);
+            _held = status.Held;
+            var reached = status.ReachedPeers.Count == 0 ? "none" : string.Join(", ", status.ReachedPeers);
+            if (status.Held)
+            {
+                LogRegained(logger, status.Reached, status.Active, reached);
+            }
+            else
+            {
+                LogLost(logger, status.Reached, status.Active, lease.Duration.TotalSeconds, reached);
+            }
         }
     }
 
     private Task StartAsync(CancellationToken cancellationToken)
     {
+        LogStarted(logger, lease.Duration.TotalSeconds, options.ProbePeriod.TotalMilliseconds, options.ProbeTimeout.TotalMilliseconds);
         _loop = Task.Factory.StartNew(LoopAsync, CancellationToken.None, TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).Unwrap();
         _watch = Task.Factory.StartNew(WatchMembershipAsync, CancellationToken.None, TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).Unwrap();
         return Task.CompletedTask;
@@ -189,6 +197,10 @@ internal sealed partial class MajorityLeaseProber(
     [LoggerMessage(EventId = 1111, Level = LogLevel.Information,
         Message = "Majority lease regained: reached {Reached} of {Active} active silos (peers reached: {Peers}); serving grain calls again")]
     private static partial void LogRegained(ILogger logger, int reached, int active, string peers);
+
+    [LoggerMessage(EventId = 1114, Level = LogLevel.Information,
+        Message = "Majority lease on: this silo serves grain calls while it reached a majority of the active silos within the last {LeaseSeconds} s (each probed every {PeriodMs} ms, timeout {TimeoutMs} ms)")]
+    private static partial void LogStarted(ILogger logger, double leaseSeconds, double periodMs, double timeoutMs);
 
     [LoggerMessage(EventId = 1112, Level = LogLevel.Warning, Message = "A majority lease probe round failed; probing again next period")]
     private static partial void LogRoundFailed(ILogger logger, Exception exception);
