@@ -8,8 +8,9 @@ namespace Shards.Server.Lease;
 /// membership view (<see cref="IClusterMembershipService.CurrentSnapshot"/>), probes each other one (timeout: half the
 /// lease; a peer still being probed is skipped) and records the time each successful probe was sent. A membership
 /// change (<see cref="IClusterMembershipService.MembershipUpdates"/>) starts a round at once, so that a peer that just
-/// became active, which counts in the majority from then on, is proven reachable within a round trip. It runs on the thread pool, never on the grain
-/// scheduler, from just before the silo joins the cluster until it leaves; it logs when the lease is lost and regained.
+/// became active, which counts in the majority from then on, is proven reachable within a round trip. It runs on the
+/// thread pool, never on the grain scheduler, from just before the silo joins the cluster until it leaves; it logs when
+/// the lease is lost and regained.
 /// </summary>
 internal sealed partial class MajorityLeaseProber(
     MajorityLease lease, IClusterMembershipService membership, ISiloProbe probe, MajorityLeaseOptions options, TimeProvider time,
@@ -18,15 +19,15 @@ internal sealed partial class MajorityLeaseProber(
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly Dictionary<SiloAddress, Task> _inFlight = []; // only the loop touches it
+    private readonly Lock _report = new();
     private Task _loop = Task.CompletedTask;
     private Task _watch = Task.CompletedTask;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Lock _report = new();
     private bool _held = true; // what was last reported
 
     /// <summary>
-    /// Starts before the silo becomes active (Orleans checks then that it reaches every active silo): by the time calls
-    /// arrive the first round has run, so a silo never serves on a lease it has not proven.
+    /// Starts before the silo becomes active (Orleans checks then that it reaches every active silo), so the first round
+    /// has started before any grain call can arrive; there is no grace period: a silo serves only on a lease it proved.
     /// </summary>
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(MajorityLeaseProber), ServiceLifecycleStage.BecomeActive - 1, StartAsync, StopAsync);

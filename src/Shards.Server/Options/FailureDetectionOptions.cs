@@ -70,8 +70,9 @@ public sealed class FailureDetectionOptions
     public TimeSpan MajorityLease { get; set; } = TimeSpan.FromSeconds(1.5);
 
     /// <summary>
-    /// How often each active peer is probed for the majority lease. Each probe opens and closes one TCP connection to the
-    /// peer's silo endpoint; its connect timeout is half of <see cref="MajorityLease"/>.
+    /// How often each active peer is probed for the majority lease. Each probe opens one TCP connection to the peer's
+    /// silo endpoint (with the TLS handshake under Shards:Tls), waits for the first byte of the peer's Orleans preamble
+    /// and closes it; it fails after half of <see cref="MajorityLease"/>.
     /// </summary>
     public TimeSpan LeaseProbePeriod { get; set; } = TimeSpan.FromMilliseconds(250);
 
