@@ -78,7 +78,7 @@ public sealed class GlobalOptions
             CliException cli => (cli.Message, cli.ExitCode),
             Shards.Domain.DomainRuleException rule => (rule.Message, ExitCodes.BadInput),
             ShardsException { Code: ShardsErrorCode.NotFound } shards => (shards.Message, ExitCodes.NotFound),
-            ShardsException { Code: ShardsErrorCode.StorageUnavailable } shards => (shards.Message, ExitCodes.Unavailable),
+            ShardsException { Code: ShardsErrorCode.StorageUnavailable or ShardsErrorCode.SiloCutOff } shards => (shards.Message, ExitCodes.Unavailable),
             ShardsException shards => (shards.Message, ExitCodes.BadInput),
             PostgresNotAvailableException postgres => (postgres.Message, ExitCodes.Unavailable),
             Shards.LocalCluster.UnsafeSecretFileException secret => (secret.Message, ExitCodes.BadInput),

@@ -13,7 +13,7 @@ namespace Shards.Api.Endpoints;
 /// How an endpoint calls a grain: under the request's ID and deadline (Orleans request context, <see cref="RequestIds"/>),
 /// re-sent with bounded backoff while the cluster moves under it (a silo died or is stopping; an attempt got no
 /// answer), and with the outcome turned into HTTP: Validation 400, NotFound 404, Conflict 409, Expired 409 (code
-/// <c>expired</c>), StorageUnavailable and exhausted retries 503 with <c>Retry-After</c>. Every attempt carries the same
+/// <c>expired</c>), StorageUnavailable, SiloCutOff and exhausted retries 503 with <c>Retry-After</c>. Every attempt carries the same
 /// request ID and deadline, so a write is applied once, and no copy of it after the deadline.
 /// </summary>
 public sealed class GrainCalls(IOptions<ShardsApiOptions> options, TimeProvider time, ILogger<GrainCalls> logger)
@@ -46,7 +46,7 @@ public sealed class GrainCalls(IOptions<ShardsApiOptions> options, TimeProvider 
                     $"(with a new {RequestIdentity.HeaderName} if it had one) if it is still wanted.",
                     ApiErrorCodes.Expired);
             }
-            catch (Exception ex) when (ShardsFailures.Find(ex) is { Code: not ShardsErrorCode.StorageUnavailable } shards)
+            catch (Exception ex) when (ShardsFailures.Find(ex) is { } shards && !ShardsFailures.IsTransient(shards.Code))
             {
                 return FromDomain(shards);
             }
@@ -94,9 +94,12 @@ public sealed class GrainCalls(IOptions<ShardsApiOptions> options, TimeProvider 
     /// </summary>
     private static string UnavailableDetail(HttpContext http, string operation, Exception failure, ShardsApiOptions settings)
     {
-        var why = ShardsFailures.Find(failure) is { Code: ShardsErrorCode.StorageUnavailable }
-            ? "the store's database did not answer in time (the silo logged the cause)"
-            : $"the cluster did not answer within {settings.RetryBudget.TotalSeconds:0} s";
+        var why = ShardsFailures.Find(failure)?.Code switch
+        {
+            ShardsErrorCode.StorageUnavailable => "the store's database did not answer in time (the silo logged the cause)",
+            ShardsErrorCode.SiloCutOff => "the silo that served it cannot reach a majority of the cluster (a network partition?) and refuses calls until it can",
+            _ => $"the cluster did not answer within {settings.RetryBudget.TotalSeconds:0} s",
+        };
         var next = HttpMethods.IsGet(http.Request.Method) || HttpMethods.IsHead(http.Request.Method)
             ? "Nothing changed; retry later."
             : $"Its outcome is unknown: send it again with the same {RequestIdentity.HeaderName}, which applies it once or answers " +

@@ -25,6 +25,13 @@ public enum ShardsErrorCode
     /// again under a new request ID if it is still wanted.
     /// </summary>
     Expired = 5,
+
+    /// <summary>
+    /// The silo that received the call cannot currently reach a majority of the cluster (a network partition may have cut
+    /// it off): it refuses every call before the grain runs, so that it cannot answer from an activation the majority
+    /// has already replaced. Nothing was applied. Transient: retry, through another gateway if this one stays cut off.
+    /// </summary>
+    SiloCutOff = 6,
 }
 
 /// <summary>

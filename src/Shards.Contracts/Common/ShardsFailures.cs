@@ -9,12 +9,12 @@ namespace Shards.Contracts.Common;
 public static class ShardsFailures
 {
     /// <summary>
-    /// A silo died or is stopping, a gateway went away, a call timed out, or storage was briefly unavailable.
-    /// Domain errors (validation, not found, conflict) are never transient.
+    /// A silo died or is stopping, a gateway went away, a call timed out, storage was briefly unavailable, or the silo
+    /// was cut off from the majority of the cluster. Domain errors (validation, not found, conflict) are never transient.
     /// </summary>
     public static bool IsTransient(Exception exception) => exception switch
     {
-        ShardsException shards => shards.Code == ShardsErrorCode.StorageUnavailable,
+        ShardsException shards => IsTransient(shards.Code),
         OrleansMessageRejectionException => true,
         GatewayTooBusyException => true,
         Orleans.Runtime.Messaging.ConnectionFailedException => true, // a gateway the client still listed is gone
@@ -23,6 +23,9 @@ public static class ShardsFailures
         SocketException => true,
         _ => false,
     };
+
+    /// <summary>The Shards errors worth another attempt: storage unavailable, silo cut off from the majority.</summary>
+    public static bool IsTransient(ShardsErrorCode code) => code is ShardsErrorCode.StorageUnavailable or ShardsErrorCode.SiloCutOff;
 
     /// <summary>
     /// The <see cref="ShardsException"/> in <paramref name="exception"/>'s chain, if any: Orleans wraps a storage

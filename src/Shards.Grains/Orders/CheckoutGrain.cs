@@ -568,9 +568,12 @@ public sealed class CheckoutGrain(
         }
     }
 
-    /// <summary>A step refused for a business reason (validation, not found, conflict): the saga compensates. Null for anything transient.</summary>
+    /// <summary>
+    /// A step refused for a business reason (validation, not found, conflict): the saga compensates. Null for anything
+    /// transient (storage unavailable, a silo cut off from the cluster's majority).
+    /// </summary>
     private static ShardsException? Refusal(Exception exception) =>
-        ShardsFailures.Find(exception) is { Code: not ShardsErrorCode.StorageUnavailable } refused ? refused : null;
+        ShardsFailures.Find(exception) is { } refused && !ShardsFailures.IsTransient(refused.Code) ? refused : null;
 
     private string ValidOrderId() => DomainRules.Check(() => Identifiers.ValidateOrderId(OrderId));
 

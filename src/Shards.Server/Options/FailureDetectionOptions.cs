@@ -52,6 +52,30 @@ public sealed class FailureDetectionOptions
     /// </summary>
     public TimeSpan? TableRefreshPeriod { get; set; }
 
+    /// <summary>
+    /// Whether each silo holds a majority lease (docs/partitions.md): it serves grain calls only while it has reached
+    /// (a TCP connect to the silo endpoint) a strict majority of the active silos, itself included, within the last
+    /// <see cref="MajorityLease"/>. A silo cut off from the other silos but still reached by clients otherwise keeps
+    /// answering reads from activations the majority has already replaced (stale reads). Off: the silo never refuses.
+    /// </summary>
+    public bool MajorityLeaseEnabled { get; set; } = true;
+
+    /// <summary>
+    /// How long a successful probe of a peer counts as proof that this silo can reach it (measured from when the probe
+    /// was sent). It must be shorter than the earliest the majority can declare this silo dead after a cut,
+    /// (<see cref="MissedProbesLimit"/> - 1) x <see cref="ProbeTimeout"/> (2 s with the defaults): a cut-off silo then
+    /// stops answering before a new activation of its grains can exist elsewhere. Longer than
+    /// <see cref="LeaseProbePeriod"/>, so that one late probe round does not drop the lease.
+    /// </summary>
+    public TimeSpan MajorityLease { get; set; } = TimeSpan.FromSeconds(1.5);
+
+    /// <summary>
+    /// How often each active peer is probed for the majority lease. Each probe opens one TCP connection to the peer's
+    /// silo endpoint (with the TLS handshake under Shards:Tls), waits for the first byte of the peer's Orleans preamble
+    /// and closes it; it fails after half of <see cref="MajorityLease"/>.
+    /// </summary>
+    public TimeSpan LeaseProbePeriod { get; set; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Dead silo rows older than this are deleted from the membership table (Orleans' default: 7 days).</summary>
     public TimeSpan DefunctSiloExpiration { get; set; } = TimeSpan.FromHours(1);
 

@@ -49,7 +49,37 @@ public sealed class FailureDetectionOptionsValidator : IValidateOptions<FailureD
             failures.Add("Shards:FailureDetection:MissedProbesLimit and VotesForDeathDeclaration must be at least 1; PlacementMaxRetries cannot be negative.");
         }
 
+        if (options.MajorityLeaseEnabled && LeaseFailure(options) is { } lease)
+        {
+            failures.Add(lease);
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>
+    /// The majority lease is safe only if it runs out before the majority can declare this silo dead: after a cut, a peer
+    /// must miss MissedProbesLimit probes in a row, ProbeTimeout apart, so no declaration comes earlier than
+    /// (MissedProbesLimit - 1) x ProbeTimeout.
+    /// </summary>
+    private static string? LeaseFailure(FailureDetectionOptions options)
+    {
+        var earliestDeath = options.ProbeTimeout * Math.Max(options.MissedProbesLimit - 1, 0);
+        if (options.LeaseProbePeriod <= TimeSpan.Zero)
+        {
+            return "Shards:FailureDetection:LeaseProbePeriod must be positive.";
+        }
+
+        if (options.MajorityLease <= options.LeaseProbePeriod || options.MajorityLease >= earliestDeath)
+        {
+            return $"Shards:FailureDetection:MajorityLease ({options.MajorityLease.TotalSeconds:0.###} s) must be longer than LeaseProbePeriod " +
+                $"({options.LeaseProbePeriod.TotalSeconds:0.###} s) and shorter than (MissedProbesLimit - 1) x ProbeTimeout " +
+                $"({options.MissedProbesLimit - 1} x {options.ProbeTimeout.TotalSeconds:0.###} s = {earliestDeath.TotalSeconds:0.###} s), the earliest the " +
+                "other silos can declare a cut-off silo dead: a longer lease would let it answer from a stale activation after its grains " +
+                "were activated elsewhere. Shorten MajorityLease, raise ProbeTimeout or MissedProbesLimit, or set MajorityLeaseEnabled=false.";
+        }
+
+        return null;
     }
 }
 

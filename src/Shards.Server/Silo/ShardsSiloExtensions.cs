@@ -18,6 +18,7 @@ using Shards.Grains.Orders;
 using Shards.Grains.Payments;
 using Shards.Placement;
 using Shards.Postgres;
+using Shards.Server.Lease;
 using Shards.Server.Observability;
 using Shards.Server.Options;
 using Shards.Server.Payments;
@@ -32,8 +33,8 @@ public static class ShardsSiloExtensions
 {
     /// <summary>
     /// A Shards silo: AdoNet clustering (the membership table in PostgreSQL is the service registry), grain state
-    /// and reminders in PostgreSQL on Shards' own schema, loopback endpoints, optional TLS (Shards:Tls), options
-    /// validated at start.
+    /// and reminders in PostgreSQL on Shards' own schema, loopback endpoints, optional TLS (Shards:Tls), the majority
+    /// lease (Shards:FailureDetection), options validated at start.
     /// </summary>
     public static IHostApplicationBuilder AddShardsSilo(this IHostApplicationBuilder builder)
     {
@@ -88,6 +89,12 @@ public static class ShardsSiloExtensions
         ClusterTls? tls = null)
     {
         var detection = failureDetection ?? new FailureDetectionOptions();
+        if (detection.MajorityLeaseEnabled && endpoints is not null)
+        {
+            // Only with real endpoints to probe: in-process test clusters (no endpoints) run on an in-memory transport.
+            silo.AddMajorityLease(new MajorityLeaseOptions(detection.MajorityLease, detection.LeaseProbePeriod), tls);
+        }
+
         silo.AddIncomingGrainCallFilter<OperatorCallFilter>();
         silo.Configure<ClusterMembershipOptions>(o =>
         {

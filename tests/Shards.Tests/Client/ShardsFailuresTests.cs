@@ -16,6 +16,8 @@ public sealed class ShardsFailuresTests
         new SocketException((int)SocketError.ConnectionRefused),
         new OrleansException("wrapped", new SocketException((int)SocketError.ConnectionReset)),
         new ShardsException(ShardsErrorCode.StorageUnavailable, "PostgreSQL is down"),
+        new ShardsException(ShardsErrorCode.SiloCutOff, "silo cannot reach a majority of the cluster"),
+        new OrleansException("wrapped", new ShardsException(ShardsErrorCode.SiloCutOff, "cut off")),
     ];
 
     public static TheoryData<Exception> Final() =>

@@ -52,6 +52,7 @@ public sealed class MetricsEndpointTests(ObservabilitySiloFixture fixture) : ICl
         Assert.True(PrometheusText.Samples(text, "shards_grain_call_duration_seconds_count", ("grain_interface", "IProductGrain"), ("outcome", "ok")).Sum() >= 2, text);
         Assert.True(PrometheusText.Samples(text, "shards_shard_rows", ("shard", "main")).Sum() >= 1, text);
         Assert.True(PrometheusText.Samples(text, "shards_shard_bytes", ("shard", "main")).Sum() > 0, text);
+        Assert.Equal(1.0, PrometheusText.Value(text, "shards_lease_held")); // a silo alone holds its majority lease
         Assert.True(PrometheusText.Has(text, "orleans_catalog_activations"), "no Orleans catalog metric");
         Assert.Contains("http_server_request_duration_seconds_count", text, StringComparison.Ordinal);
         Assert.Contains("db_client_", text, StringComparison.Ordinal);
