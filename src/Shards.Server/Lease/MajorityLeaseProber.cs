@@ -23,6 +23,7 @@ internal sealed partial class MajorityLeaseProber(
     private Task _loop = Task.CompletedTask;
     private Task _watch = Task.CompletedTask;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _refresh = Task.CompletedTask; // only the loop touches it
     private bool _held = true; // what was last reported
 
     /// <summary>
@@ -144,6 +145,10 @@ internal sealed partial class MajorityLeaseProber(
             try
             {
                 _ = ProbeRoundAsync(_stop.Token); // not awaited: the next round starts on time, skipping peers still being probed
+                if (!lease.Status().Held && _refresh.IsCompleted)
+                {
+                    _refresh = ReadMembershipTableAsync(_stop.Token);
+                }
             }
             catch (Exception exception)
             {
@@ -157,6 +162,31 @@ internal sealed partial class MajorityLeaseProber(
             {
                 Interlocked.CompareExchange(ref _wake, new(TaskCreationOptions.RunContinuationsAsynchronously), wake);
             }
+        }
+    }
+
+    /// <summary>
+    /// While the lease is lost, reads the membership table once per probe period (one at a time). A silo cut off from
+    /// its peers hears no gossip; this read is how it learns, within a probe period, that the majority declared it
+    /// dead, and Orleans then stops it, closing its gateway connections, so that clients go to the other silos. Without
+    /// it that read came every TableRefreshTimeout (60 s by default). When the table cannot be read (the silo is cut off
+    /// from PostgreSQL too) the lease keeps refusing calls.
+    /// </summary>
+    private async Task ReadMembershipTableAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            bounded.CancelAfter(lease.Duration);
+            await membership.Refresh(default, bounded.Token);
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogTableReadFailed(logger, exception.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            // the silo is stopping
         }
     }
 
@@ -205,6 +235,10 @@ internal sealed partial class MajorityLeaseProber(
 
     [LoggerMessage(EventId = 1112, Level = LogLevel.Warning, Message = "A majority lease probe round failed; probing again next period")]
     private static partial void LogRoundFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1115, Level = LogLevel.Debug,
+        Message = "Without the majority lease, this silo could not read the membership table to learn whether it was declared dead ({Reason}); trying again next period")]
+    private static partial void LogTableReadFailed(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 1113, Level = LogLevel.Debug, Message = "The majority lease probe of {Peer} failed; it counts as not reached")]
     private static partial void LogProbeFailed(ILogger logger, SiloAddress peer, Exception exception);

@@ -135,6 +135,7 @@ public static class ShardsSiloExtensions
                 o.GatewayListeningEndpoint = new IPEndPoint(listen, endpoints.GatewayPort);
             });
             silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, SiloStartupChecks>();
+            silo.Services.Replace(ServiceDescriptor.Singleton<IFatalErrorHandler, ImmediateFatalErrorHandler>());
         }
 
         if (tls is not null)
