@@ -307,7 +307,7 @@ public sealed class NetworkChaos : IChaos
             {
                 _victimExitedAfter = since;
                 onChange(new ChaosAction("cut-off silo exited", $"{victim.Name} (pid {victim.Pid}) {since:0.0} s after the fault began " +
-                    "(until then it answered any caller that still reached it)"));
+                    "(until then it answered callers that still reached it while it held its majority lease, and refused them after)"));
             }
 
             if (_healedAt != 0 && _victimBackAfterHeal is null && _victimExitedAfter is not null &&

@@ -23,7 +23,7 @@ internal sealed partial class MajorityLeaseProber(
     private Task _loop = Task.CompletedTask;
     private Task _watch = Task.CompletedTask;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Task _refresh = Task.CompletedTask; // only the loop touches it
+    private Task _refresh = Task.CompletedTask; // only the rounds touch it
     private bool _held = true; // what was last reported
 
     /// <summary>
@@ -34,7 +34,8 @@ internal sealed partial class MajorityLeaseProber(
         lifecycle.Subscribe(nameof(MajorityLeaseProber), ServiceLifecycleStage.BecomeActive - 1, StartAsync, StopAsync);
 
     /// <summary>
-    /// One round: refreshes the active peers and starts a probe of each peer whose previous probe has ended (a peer that
+    /// One round: refreshes the active peers, reads the membership table while the lease is lost
+    /// (<see cref="ReadMembershipTableAsync"/>), and starts a probe of each peer whose previous probe has ended (a peer that
     /// does not answer never delays the proofs of the others); returns when the probes it started have ended.
     /// </summary>
     public Task ProbeRoundAsync(CancellationToken cancellationToken)
@@ -44,6 +45,11 @@ internal sealed partial class MajorityLeaseProber(
         foreach (var gone in _inFlight.Keys.Where(p => !peers.Contains(p)).ToList())
         {
             _inFlight.Remove(gone);
+        }
+
+        if (!lease.IsHeld && _refresh.IsCompleted)
+        {
+            _refresh = ReadMembershipTableAsync(cancellationToken);
         }
 
         var started = new List<Task>();
@@ -145,10 +151,6 @@ internal sealed partial class MajorityLeaseProber(
             try
             {
                 _ = ProbeRoundAsync(_stop.Token); // not awaited: the next round starts on time, skipping peers still being probed
-                if (!lease.Status().Held && _refresh.IsCompleted)
-                {
-                    _refresh = ReadMembershipTableAsync(_stop.Token);
-                }
             }
             catch (Exception exception)
             {

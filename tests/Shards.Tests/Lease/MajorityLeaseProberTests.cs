@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
@@ -89,8 +90,30 @@ public sealed class MajorityLeaseProberTests
         var regained = _logger.Entries[1].Message;
         Assert.Contains("reached 1 of 3", lost, StringComparison.Ordinal);
         Assert.Contains("peers reached: none", lost, StringComparison.Ordinal);
-        Assert.Matches("reached [23] of 3", regained); // reported as soon as one peer answers
-        Assert.Contains(Silo(1).ToString(), regained, StringComparison.Ordinal);
+        Assert.Matches("reached [23] of 3", regained); // reported as soon as one peer answers, whichever answers first
+        Assert.Matches($"peers reached: .*({Regex.Escape(Silo(1).ToString())}|{Regex.Escape(Silo(2).ToString())})", regained);
+    }
+
+    [Fact]
+    public async Task Without_the_lease_each_round_reads_the_membership_table_so_a_silo_declared_dead_learns_it_and_with_it_none_does()
+    {
+        var (lease, prober) = Prober();
+        _membership.Set((lease.Self, SiloStatus.Active), (Silo(1), SiloStatus.Active), (Silo(2), SiloStatus.Active));
+        _probe.Reachable = true;
+        await prober.ProbeRoundAsync(CancellationToken.None); // the first round, before any proof, may read it once
+        Assert.True(lease.IsHeld);
+        var before = _membership.Refreshes;
+        await prober.ProbeRoundAsync(CancellationToken.None);
+        await prober.ProbeRoundAsync(CancellationToken.None);
+        Assert.Equal(before, _membership.Refreshes);
+
+        _probe.Reachable = false;
+        _time.Advance(TimeSpan.FromSeconds(2)); // the proofs ran out: the lease is lost
+        await prober.ProbeRoundAsync(CancellationToken.None);
+        await prober.ProbeRoundAsync(CancellationToken.None);
+
+        Assert.False(lease.IsHeld);
+        Assert.Equal(before + 2, _membership.Refreshes);
     }
 
     [Fact]
@@ -135,7 +158,13 @@ public sealed class MajorityLeaseProberTests
                 members.ToImmutableDictionary(m => m.Silo, m => new ClusterMember(m.Silo, m.Status, m.Silo.ToString())),
                 new MembershipVersion(++_version));
 
-        public ValueTask Refresh(MembershipVersion minimumVersion = default, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+        public int Refreshes { get; private set; }
+
+        public ValueTask Refresh(MembershipVersion minimumVersion = default, CancellationToken cancellationToken = default)
+        {
+            Refreshes++;
+            return ValueTask.CompletedTask;
+        }
 
         public Task<bool> TryKill(SiloAddress siloAddress) => throw new NotSupportedException();
     }
