@@ -6,7 +6,7 @@ namespace Shards.Server.Lease;
 /// <summary>
 /// Keeps the <see cref="MajorityLease"/> up to date: every probe period it takes the active silos from this silo's
 /// membership view (<see cref="IClusterMembershipService.CurrentSnapshot"/>), probes each other one (timeout: half the
-/// lease; a peer still being probed is skipped) and records the time each successful probe was sent. A membership
+/// lease; a new probe starts every period even while earlier ones of that peer wait, up to timeout/period at once) and records the time each successful probe was sent. A membership
 /// change (<see cref="IClusterMembershipService.MembershipUpdates"/>) starts a round at once, so that a peer that just
 /// became active, which counts in the majority from then on, is proven reachable within a round trip. It runs on the
 /// thread pool, never on the grain scheduler, from just before the silo joins the cluster until it leaves; it logs when
@@ -18,7 +18,7 @@ internal sealed partial class MajorityLeaseProber(
     : ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
-    private readonly Dictionary<SiloAddress, Task> _inFlight = []; // only the loop touches it
+    private readonly Dictionary<SiloAddress, List<Task>> _inFlight = []; // only the rounds touch it
     private readonly Lock _report = new();
     private Task _loop = Task.CompletedTask;
     private Task _watch = Task.CompletedTask;
@@ -38,6 +38,13 @@ internal sealed partial class MajorityLeaseProber(
     /// (<see cref="ReadMembershipTableAsync"/>), and starts a probe of each peer whose previous probe has ended (a peer that
     /// does not answer never delays the proofs of the others); returns when the probes it started have ended.
     /// </summary>
+    /// <summary>
+    /// How many probes of one peer may be under way at once: a new one starts every round even while earlier ones wait
+    /// (up to their timeout), so one lost packet (a SYN is retransmitted only after 1 s) costs one probe, not the lease;
+    /// a peer that does not answer at all has at most this many connections open to it.
+    /// </summary>
+    private int MaxProbesInFlight => Math.Max(1, (int)Math.Ceiling(options.ProbeTimeout / options.ProbePeriod));
+
     public Task ProbeRoundAsync(CancellationToken cancellationToken)
     {
         lease.SetPeers(membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress));
@@ -55,13 +62,19 @@ internal sealed partial class MajorityLeaseProber(
         var started = new List<Task>();
         foreach (var peer in peers)
         {
-            if (_inFlight.TryGetValue(peer, out var running) && !running.IsCompleted)
+            if (!_inFlight.TryGetValue(peer, out var running))
+            {
+                _inFlight[peer] = running = [];
+            }
+
+            running.RemoveAll(probe => probe.IsCompleted);
+            if (running.Count >= MaxProbesInFlight)
             {
                 continue;
             }
 
             var probing = ProbeAsync(peer, cancellationToken);
-            _inFlight[peer] = probing;
+            running.Add(probing);
             started.Add(probing);
         }
 
@@ -140,7 +153,7 @@ internal sealed partial class MajorityLeaseProber(
         }
 
         await Task.WhenAll(_loop, _watch);
-        await Task.WhenAll(_inFlight.Values); // probes never throw
+        await Task.WhenAll(_inFlight.Values.SelectMany(probes => probes)); // probes never throw
         _inFlight.Clear();
     }
 
@@ -150,7 +163,7 @@ internal sealed partial class MajorityLeaseProber(
         {
             try
             {
-                _ = ProbeRoundAsync(_stop.Token); // not awaited: the next round starts on time, skipping peers still being probed
+                _ = ProbeRoundAsync(_stop.Token); // not awaited: the next round starts on time, even while earlier probes wait
             }
             catch (Exception exception)
             {

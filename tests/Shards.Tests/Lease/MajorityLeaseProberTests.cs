@@ -43,14 +43,32 @@ public sealed class MajorityLeaseProberTests
 
         var first = prober.ProbeRoundAsync(CancellationToken.None);
         _time.Advance(TimeSpan.FromSeconds(1));
-        await prober.ProbeRoundAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5)); // Silo(2) still in flight: skipped
+        var second = prober.ProbeRoundAsync(CancellationToken.None); // Silo(2) probed again while its first probe waits
         _time.Advance(TimeSpan.FromSeconds(1));
 
         Assert.True(lease.IsHeld, "the second round's proof of silo 1 should hold the lease (2 of 3)");
-        Assert.Equal(1, _probe.Probed.Count(p => p.Equals(Silo(2))));
+        Assert.Equal(2, _probe.Probed.Count(p => p.Equals(Silo(2))));
         Assert.False(first.IsCompleted);
         hanging.SetResult(false);
         await first;
+        await second;
+    }
+
+    [Fact]
+    public async Task A_peer_gets_a_new_probe_each_round_while_earlier_ones_wait_up_to_timeout_over_period_at_once()
+    {
+        var (lease, prober) = Prober(); // timeout 0.75 s, period 0.25 s: 3 at once
+        _membership.Set((lease.Self, SiloStatus.Active), (Silo(1), SiloStatus.Active));
+        var hanging = new TaskCompletionSource<bool>();
+        _probe.Answer(Silo(1), () => hanging.Task);
+
+        var rounds = Enumerable.Range(0, 5).Select(_ => prober.ProbeRoundAsync(CancellationToken.None)).ToList();
+
+        Assert.Equal(3, _probe.Probed.Count(p => p.Equals(Silo(1))));
+        hanging.SetResult(true);
+        await Task.WhenAll(rounds);
+        await prober.ProbeRoundAsync(CancellationToken.None);
+        Assert.Equal(4, _probe.Probed.Count(p => p.Equals(Silo(1))));
     }
 
     [Fact]
