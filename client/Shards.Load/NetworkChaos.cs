@@ -171,6 +171,7 @@ public sealed class NetworkChaos : IChaos
         }
 
         var watch = new MembershipWatch(_silos, _involved, _victim, struckAt);
+        using var lease = _involved.Count > 0 ? new LeaseWatch(_victim, struckAt) : null;
         var healedAt = 0L;
         var cut = true;
         var lastFlip = struckAt;
@@ -208,6 +209,11 @@ public sealed class NetworkChaos : IChaos
                 onChange(new ChaosAction(cut ? "flap: cut" : "flap: healed", $"{_victim.Name} at {Stopwatch.GetElapsedTime(struckAt).TotalSeconds:0.0} s into the flap"));
             }
 
+            if (lease is not null)
+            {
+                await lease.ReadAsync(onChange, cancellationToken);
+            }
+
             try
             {
                 using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -229,6 +235,11 @@ public sealed class NetworkChaos : IChaos
         if (_delayed is { } delayed)
         {
             onChange(new ChaosAction("delay line", $"{delayed.Packets:N0} packets held and sent on, at most {delayed.Deepest:N0} held at once by one host"));
+        }
+
+        if (lease is not null)
+        {
+            onChange(new ChaosAction("lease", $"{_victim.Name} {lease.Summary()}"));
         }
 
         onChange(watch.Summary());
