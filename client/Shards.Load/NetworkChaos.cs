@@ -209,9 +209,9 @@ public sealed class NetworkChaos : IChaos
                 onChange(new ChaosAction(cut ? "flap: cut" : "flap: healed", $"{_victim.Name} at {Stopwatch.GetElapsedTime(struckAt).TotalSeconds:0.0} s into the flap"));
             }
 
-            if (lease is not null)
+            if (lease is not null && _victim.IsRunning())
             {
-                await lease.ReadAsync(onChange, cancellationToken);
+                await lease.ReadAsync(onChange, cancellationToken); // the cut-off process only, not the one that replaces it
             }
 
             try

@@ -80,7 +80,7 @@ internal static class ClusterCommands
                 throw new CliException("--ha and --hosts do not go together: the formation runs on 127.0.0.1, --hosts puts the single private PostgreSQL on a simulated host of its own.");
             }
 
-            var network = parseResult.GetResult(hosts) is { Implicit: false } ? ClusterHosts.Require(context, parseResult.GetValue(tls)) : null;
+            var network = parseResult.GetResult(hosts) is { Implicit: false } ? ClusterHosts.Require(context) : null;
             if (network is not null && parseResult.GetResult(silos) is { Implicit: false } && parseResult.GetValue(silos) != parseResult.GetValue(hosts))
             {
                 throw new CliException($"--hosts {parseResult.GetValue(hosts)} runs one silo per host: leave --silos out (or give the same number).");

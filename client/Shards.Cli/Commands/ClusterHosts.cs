@@ -13,7 +13,7 @@ namespace Shards.Cli.Commands;
 internal static class ClusterHosts
 {
     /// <summary>The network for <c>--hosts</c>, or a refusal that says why it cannot be had (before anything starts).</summary>
-    public static HostNetwork Require(CliContext context, bool tls)
+    public static HostNetwork Require(CliContext context)
     {
         if (HostNetwork.WhyUnavailable() is { } why)
         {
@@ -25,11 +25,6 @@ internal static class ClusterHosts
             throw new CliException(
                 "--hosts puts the private PostgreSQL on a host of its own; a configured PostgreSQL (ConnectionStrings__Shards, --connection) " +
                 "stays where it is: leave that setting out to run with --hosts.", ExitCodes.BadInput);
-        }
-
-        if (tls)
-        {
-            throw new CliException("--hosts and --tls do not go together yet: the local cluster certificate names 127.0.0.1 only.", ExitCodes.BadInput);
         }
 
         return HostNetwork.For(context.Cluster.ClusterId);
