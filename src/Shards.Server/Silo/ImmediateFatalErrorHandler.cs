@@ -26,6 +26,6 @@ internal sealed partial class ImmediateFatalErrorHandler(ILogger<ImmediateFatalE
         Environment.FailFast(message, exception);
     }
 
-    [LoggerMessage(EventId = 1900, Level = LogLevel.Critical, Message = "Fatal error from {Sender}: {Context}. The silo process stops now")]
+    [LoggerMessage(EventId = 1120, Level = LogLevel.Critical, Message = "Fatal error from {Sender}: {Context}. The silo process stops now")]
     private static partial void LogFatal(ILogger logger, Exception? exception, string sender, string context);
 }
