@@ -63,16 +63,18 @@ public sealed class FailureDetectionOptions
     /// <summary>
     /// How long a successful probe of a peer counts as proof that this silo can reach it (measured from when the probe
     /// was sent). It must be shorter than the earliest the majority can declare this silo dead after a cut,
-    /// (<see cref="MissedProbesLimit"/> - 1) x <see cref="ProbeTimeout"/> (2 s with the defaults): a cut-off silo then
-    /// stops answering before a new activation of its grains can exist elsewhere. Longer than
+    /// (<see cref="MissedProbesLimit"/> - 1) x <see cref="ProbeTimeout"/> / 2 (1 s with the defaults: Orleans 10's adaptive
+    /// probes can each time out after ProbeTimeout / 2, and a probe sent just before the cut counts as missed): a cut-off
+    /// silo then stops answering before a new activation of its grains can exist elsewhere. Longer than
     /// <see cref="LeaseProbePeriod"/>, so that one late probe round does not drop the lease.
     /// </summary>
-    public TimeSpan MajorityLease { get; set; } = TimeSpan.FromSeconds(1.5);
+    public TimeSpan MajorityLease { get; set; } = TimeSpan.FromSeconds(0.9);
 
     /// <summary>
     /// How often each active peer is probed for the majority lease. Each probe opens one TCP connection to the peer's
     /// silo endpoint (with the TLS handshake under Shards:Tls), waits for the first byte of the peer's Orleans preamble
-    /// and closes it; it fails after half of <see cref="MajorityLease"/>.
+    /// and closes it; it fails after <see cref="MajorityLease"/>. A new probe starts every period even while earlier ones
+    /// wait, so probes overlap and one slow or lost one costs no lease.
     /// </summary>
     public TimeSpan LeaseProbePeriod { get; set; } = TimeSpan.FromMilliseconds(250);
 

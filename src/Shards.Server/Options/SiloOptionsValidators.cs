@@ -58,13 +58,17 @@ public sealed class FailureDetectionOptionsValidator : IValidateOptions<FailureD
     }
 
     /// <summary>
-    /// The majority lease is safe only if it runs out before the majority can declare this silo dead: after a cut, a peer
-    /// must miss MissedProbesLimit probes in a row, ProbeTimeout apart, so no declaration comes earlier than
-    /// (MissedProbesLimit - 1) x ProbeTimeout.
+    /// The majority lease is safe only if it runs out before the majority can declare this silo dead. Orleans 10 probes
+    /// adaptively: each probe's timeout, and the pause to the next, is its round-trip estimate clamped to at least
+    /// MinProbeTimeout, which Orleans derives as ProbeTimeout / 2; a probe sent just before a cut counts as missed when it
+    /// times out just after it. So a peer can miss MissedProbesLimit probes in a row (MissedProbesLimit - 1) x ProbeTimeout / 2
+    /// after the cut (1 s with the defaults). Orleans' connection liveness check usually holds votes back longer
+    /// (MaxProbeTimeout x MissedProbesLimit after the last message from the silo), but only while a connection to it is
+    /// open, so the lease does not count on it.
     /// </summary>
     private static string? LeaseFailure(FailureDetectionOptions options)
     {
-        var earliestDeath = options.ProbeTimeout * Math.Max(options.MissedProbesLimit - 1, 0);
+        var earliestDeath = EarliestDeathDeclaration(options);
         if (options.LeaseProbePeriod <= TimeSpan.Zero)
         {
             return "Shards:FailureDetection:LeaseProbePeriod must be positive.";
@@ -73,14 +77,18 @@ public sealed class FailureDetectionOptionsValidator : IValidateOptions<FailureD
         if (options.MajorityLease <= options.LeaseProbePeriod || options.MajorityLease >= earliestDeath)
         {
             return $"Shards:FailureDetection:MajorityLease ({options.MajorityLease.TotalSeconds:0.###} s) must be longer than LeaseProbePeriod " +
-                $"({options.LeaseProbePeriod.TotalSeconds:0.###} s) and shorter than (MissedProbesLimit - 1) x ProbeTimeout " +
-                $"({options.MissedProbesLimit - 1} x {options.ProbeTimeout.TotalSeconds:0.###} s = {earliestDeath.TotalSeconds:0.###} s), the earliest the " +
+                $"({options.LeaseProbePeriod.TotalSeconds:0.###} s) and shorter than (MissedProbesLimit - 1) x ProbeTimeout / 2 " +
+                $"({options.MissedProbesLimit - 1} x {options.ProbeTimeout.TotalSeconds / 2:0.###} s = {earliestDeath.TotalSeconds:0.###} s), the earliest the " +
                 "other silos can declare a cut-off silo dead: a longer lease would let it answer from a stale activation after its grains " +
                 "were activated elsewhere. Shorten MajorityLease, raise ProbeTimeout or MissedProbesLimit, or set MajorityLeaseEnabled=false.";
         }
 
         return null;
     }
+
+    /// <summary>The earliest the other silos can declare a cut-off silo dead after the cut, counting on probes alone (see <see cref="LeaseFailure"/>).</summary>
+    public static TimeSpan EarliestDeathDeclaration(FailureDetectionOptions options) =>
+        options.ProbeTimeout / 2 * Math.Max(options.MissedProbesLimit - 1, 0);
 }
 
 /// <summary>Checks <c>Shards:Dashboard</c>.</summary>

@@ -4,7 +4,7 @@ namespace Shards.Tests.Lease;
 
 /// <summary>
 /// The validator keeps the majority lease safe: it must run out before the majority can declare a cut-off silo dead,
-/// (MissedProbesLimit - 1) x ProbeTimeout after the cut, and outlast one probe period.
+/// (MissedProbesLimit - 1) x ProbeTimeout / 2 after the cut (Orleans' adaptive probes), and outlast one probe period.
 /// </summary>
 [Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class FailureDetectionLeaseValidationTests
@@ -18,14 +18,14 @@ public sealed class FailureDetectionLeaseValidationTests
 
         Assert.True(_validator.Validate(null, defaults).Succeeded);
         Assert.True(defaults.MajorityLeaseEnabled);
-        Assert.Equal(TimeSpan.FromSeconds(1.5), defaults.MajorityLease);
+        Assert.Equal(TimeSpan.FromSeconds(0.9), defaults.MajorityLease);
         Assert.Equal(TimeSpan.FromMilliseconds(250), defaults.LeaseProbePeriod);
     }
 
     [Theory]
-    [InlineData(2.0, 1.0, 3)] // equal to the earliest death declaration (2 x 1 s)
-    [InlineData(1.5, 0.5, 3)] // 2 x 0.5 s = 1 s
-    [InlineData(1.5, 1.0, 2)] // 1 x 1 s
+    [InlineData(1.0, 1.0, 3)] // equal to the earliest death declaration (2 x 0.5 s)
+    [InlineData(1.5, 1.0, 3)] // the first lease's default: longer than 2 x 0.5 s
+    [InlineData(0.6, 1.0, 2)] // 1 x 0.5 s
     [InlineData(0.5, 1.0, 1)] // a single missed probe declares at once: no lease is safe
     public void A_lease_that_could_outlast_the_earliest_death_declaration_is_refused(double leaseSeconds, double probeTimeoutSeconds, int missedProbes)
     {
@@ -42,7 +42,7 @@ public sealed class FailureDetectionLeaseValidationTests
 
         Assert.True(result.Failed);
         Assert.Contains("Shards:FailureDetection:MajorityLease", result.FailureMessage, StringComparison.Ordinal);
-        Assert.Contains("shorter than (MissedProbesLimit - 1) x ProbeTimeout", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("shorter than (MissedProbesLimit - 1) x ProbeTimeout / 2", result.FailureMessage, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -57,7 +57,7 @@ public sealed class FailureDetectionLeaseValidationTests
     [Fact]
     public void A_lease_just_under_the_earliest_death_declaration_is_accepted()
     {
-        var result = _validator.Validate(null, new FailureDetectionOptions { MajorityLease = TimeSpan.FromSeconds(1.999) });
+        var result = _validator.Validate(null, new FailureDetectionOptions { MajorityLease = TimeSpan.FromSeconds(0.999) });
 
         Assert.True(result.Succeeded, result.FailureMessage);
     }

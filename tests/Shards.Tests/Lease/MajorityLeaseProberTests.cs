@@ -57,18 +57,18 @@ public sealed class MajorityLeaseProberTests
     [Fact]
     public async Task A_peer_gets_a_new_probe_each_round_while_earlier_ones_wait_up_to_timeout_over_period_at_once()
     {
-        var (lease, prober) = Prober(); // timeout 0.75 s, period 0.25 s: 3 at once
+        var (lease, prober) = Prober(); // timeout 1.5 s (the lease), period 0.25 s: 6 at once
         _membership.Set((lease.Self, SiloStatus.Active), (Silo(1), SiloStatus.Active));
         var hanging = new TaskCompletionSource<bool>();
         _probe.Answer(Silo(1), () => hanging.Task);
 
-        var rounds = Enumerable.Range(0, 5).Select(_ => prober.ProbeRoundAsync(CancellationToken.None)).ToList();
+        var rounds = Enumerable.Range(0, 8).Select(_ => prober.ProbeRoundAsync(CancellationToken.None)).ToList();
 
-        Assert.Equal(3, _probe.Probed.Count(p => p.Equals(Silo(1))));
+        Assert.Equal(6, _probe.Probed.Count(p => p.Equals(Silo(1))));
         hanging.SetResult(true);
         await Task.WhenAll(rounds);
         await prober.ProbeRoundAsync(CancellationToken.None);
-        Assert.Equal(4, _probe.Probed.Count(p => p.Equals(Silo(1))));
+        Assert.Equal(7, _probe.Probed.Count(p => p.Equals(Silo(1))));
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using Shards.Load;
 
 namespace Shards.Tests.Load;
 
+[Trait(TestCategories.Name, TestCategories.Unit)]
 public sealed class LeaseWatchTests
 {
     private const string Page = """
