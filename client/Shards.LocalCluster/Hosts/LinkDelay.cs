@@ -157,15 +157,8 @@ public sealed partial class LinkDelay : IAsyncDisposable
             Monitor.PulseAll(_queue);
         }
 
-        if (_reader.IsAlive || _reader.ThreadState != System.Threading.ThreadState.Unstarted)
-        {
-            _reader.Join(TimeSpan.FromSeconds(2));
-        }
-
-        if (_sender.IsAlive || _sender.ThreadState != System.Threading.ThreadState.Unstarted)
-        {
-            _sender.Join(TimeSpan.FromSeconds(2));
-        }
+        _reader.Join(TimeSpan.FromSeconds(2)); // both start right after construction, before anything can fail
+        _sender.Join(TimeSpan.FromSeconds(2));
 
         _raw.Dispose();
         _ = Close(_tun);
