@@ -26,6 +26,19 @@ public static class DetachedShell
         using var watchdog = Process.Start(startInfo) ?? throw new InvalidOperationException($"Could not start {what}.");
     }
 
+    /// <summary>
+    /// Runs <paramref name="cleanup"/> once process <paramref name="ownerPid"/> is gone, but only if
+    /// <paramref name="directory"/> still holds the token file written here. An owner that cleans up itself deletes the
+    /// folder and its token with it, so the watchdog then leaves alone a new folder at the same path (the next bench
+    /// run's, started within the watchdog's second of polling).
+    /// </summary>
+    public static void StartWatchdog(int ownerPid, string directory, string cleanup, string what)
+    {
+        var token = Path.Combine(directory, $".watchdog-{Guid.NewGuid():N}");
+        File.WriteAllText(token, $"{ownerPid}\n");
+        Start($"while kill -0 {ownerPid} 2>/dev/null; do sleep 1; done; [ -e {Quote(token)} ] || exit 0; {cleanup}", what);
+    }
+
     /// <summary><paramref name="text"/> as one single-quoted shell word.</summary>
     public static string Quote(string text) => "'" + text.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 }

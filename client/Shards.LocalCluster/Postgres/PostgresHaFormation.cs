@@ -214,10 +214,9 @@ public sealed class PostgresHaFormation : IPrivatePostgres
     {
         var root = DetachedShell.Quote(RootDirectory + "/");
         var script =
-            $"while kill -0 {ownerPid} 2>/dev/null; do sleep 1; done; " +
             $"for sid in $(ps -eo sid=,args= | awk -v r={root} 'index($0, \"pg_autoctl run --pgdata \" r) {{print $1}}'); do kill -9 -- -$sid; done; " +
             $"rm -rf {DetachedShell.Quote(RootDirectory)}";
-        DetachedShell.Start(script, "the formation's watchdog");
+        DetachedShell.StartWatchdog(ownerPid, RootDirectory, script, "the formation's watchdog");
     }
 
     /// <summary>The nodes as the monitor sees them, and which keepers run; <see cref="PostgresHaStatus.Initialised"/> false before the first start.</summary>

@@ -231,15 +231,16 @@ public sealed partial class PrivatePostgresServer : IPrivatePostgres
 
     /// <summary>
     /// Stops the server and deletes its folder once process <paramref name="ownerPid"/> is gone, however it ends
-    /// (a test host that is killed never runs its exit handlers). A detached shell watches the owner.
+    /// (a test host that is killed never runs its exit handlers). A detached shell watches the owner; it does nothing
+    /// when the folder was deleted meanwhile (<see cref="DestroyAsync"/>), even if another server was created there since.
     /// </summary>
     public void DestroyWhenProcessExits(int ownerPid)
     {
         var pgCtl = Environment.IsPrivilegedProcess ? $"runuser -u {SuperUser} -- {DetachedShell.Quote(_binaries.PgCtl)}" : DetachedShell.Quote(_binaries.PgCtl);
-        var script =
-            $"while kill -0 {ownerPid} 2>/dev/null; do sleep 1; done; " +
-            $"{pgCtl} stop -D {DetachedShell.Quote(DataDirectory)} -m immediate >/dev/null 2>&1; rm -rf {DetachedShell.Quote(RootDirectory)}";
-        DetachedShell.Start(script, "the PostgreSQL watchdog");
+        DetachedShell.StartWatchdog(
+            ownerPid, RootDirectory,
+            $"{pgCtl} stop -D {DetachedShell.Quote(DataDirectory)} -m immediate >/dev/null 2>&1; rm -rf {DetachedShell.Quote(RootDirectory)}",
+            "the PostgreSQL watchdog");
     }
 
     private async Task InitialiseAsync(string password, CancellationToken cancellationToken)
