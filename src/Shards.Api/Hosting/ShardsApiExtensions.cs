@@ -93,13 +93,15 @@ public static class ShardsApiExtensions
         services.AddWebEncoders();
         builder.Logging.AddFilter(typeof(ApiKeyAuthenticationHandler).FullName, LogLevel.Warning); // "was challenged" on every 401
         builder.Logging.AddFilter(typeof(OperatorKeyAuthenticationHandler).FullName, LogLevel.Warning);
-        // Every route names its scope (RequireScope); what names none (the OpenAPI document) needs any valid key.
+        // Every route names its scope (RequireScope); what names none (the OpenAPI document) needs any valid key. These
+        // policies name no scheme: the caller is the one the authentication middleware found with the default scheme
+        // (ApiKey), and its 401 is that scheme's challenge. A policy naming it would authenticate every request twice.
         var authorization = services.AddAuthorizationBuilder().SetFallbackPolicy(
-            new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName).RequireAuthenticatedUser().Build())
+            new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
             .AddPolicy(OperatorAccess.PolicyName, OperatorAccess.Policy);
         foreach (var scope in ApiScopes.All)
         {
-            authorization.AddPolicy(ApiScopes.PolicyName(scope), ScopeAccess.Policy(scope, ApiKeyAuthenticationHandler.SchemeName));
+            authorization.AddPolicy(ApiScopes.PolicyName(scope), ScopeAccess.Policy(scope));
         }
 
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, ScopeForbiddenHandler>();

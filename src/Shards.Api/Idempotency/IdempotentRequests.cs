@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -24,7 +25,8 @@ namespace Shards.Api.Idempotency;
 /// gets a new request ID and deadline (compare-and-set) and runs; beyond the grains' request log retention the
 /// outcome cannot be told: 409 <c>outcomeUnknown</c>, stored.</item>
 /// </list>
-/// A final answer (2xx, 4xx) is stored; a 5xx is not, so the client's retry runs again. PostgreSQL not answering
+/// A final answer (2xx, 4xx) is stored; a 5xx is not, so the client's retry runs again. A 2xx is stored behind the
+/// reply: the request waits for two commits (its record's creation, the grain's write), not three. PostgreSQL not answering
 /// before anything ran: 503 with <c>Retry-After</c>.
 /// </summary>
 internal sealed class IdempotentRequests(
@@ -32,6 +34,9 @@ internal sealed class IdempotentRequests(
 {
     private const int MaxRearms = 3;
     private static readonly byte[] s_emptyBodySha256 = SHA256.HashData([]);
+
+    // Answers of applied requests whose commit is still running (StoreAnswerBehindReply), by key.
+    private readonly ConcurrentDictionary<IdempotencyKeyRef, Task> _answersBeingStored = new();
 
     /// <summary>The methods that change something: only these use records.</summary>
     public static bool IsWrite(string method) =>
@@ -51,11 +56,17 @@ internal sealed class IdempotentRequests(
         var request = http.Request;
         var fingerprint = new RequestFingerprint(
             request.Method.ToUpperInvariant(), request.Path.Value + request.QueryString.Value, RequestBodyFingerprint.Of(http) ?? s_emptyBodySha256);
+        if (_answersBeingStored.TryGetValue(key, out var storing))
+        {
+            await storing; // a retry of a request this silo just answered: replayed once its answer is stored
+        }
+
         IdempotencyRecord record;
+        bool created;
         try
         {
             var now = time.GetUtcNow();
-            (record, var created) = await store.BeginAsync(
+            (record, created) = await store.BeginAsync(
                 key, fingerprint, Guid.NewGuid(), now + settings.Idempotency.RequestLifetime, now + settings.Idempotency.Retention, http.RequestAborted);
             if (!created && Mismatch(record.Fingerprint, fingerprint) is { } mismatch)
             {
@@ -73,12 +84,13 @@ internal sealed class IdempotentRequests(
             return Unavailable(fingerprint, ex);
         }
 
-        return await RunAsync(context, next, scope, key, record);
+        return await RunAsync(context, next, scope, key, record, created);
     }
 
     /// <summary>Runs the endpoint under the record's request ID and deadline until it has an answer to give.</summary>
     private async Task<object?> RunAsync(
-        EndpointFilterInvocationContext context, EndpointFilterDelegate next, RequestScope scope, IdempotencyKeyRef key, IdempotencyRecord record)
+        EndpointFilterInvocationContext context, EndpointFilterDelegate next, RequestScope scope, IdempotencyKeyRef key, IdempotencyRecord record,
+        bool ownRecord)
     {
         var http = context.HttpContext;
         var settings = options.Value.Idempotency;
@@ -91,7 +103,7 @@ internal sealed class IdempotentRequests(
                 var expiredFor = time.GetUtcNow() - record.Deadline;
                 if (expiredFor > settings.RequestLogRetention)
                 {
-                    return await CompleteAsync(http, scope, key, record, OutcomeUnknown(record, expiredFor));
+                    return await CompleteAsync(http, scope, key, record, ownRecord, OutcomeUnknown(record, expiredFor));
                 }
 
                 if (rearms >= MaxRearms)
@@ -107,6 +119,7 @@ internal sealed class IdempotentRequests(
                     {
                         ApiLog.IdempotencyRearmed(logger, key.Key, record.RequestId, fresh);
                         record = record with { RequestId = fresh, Deadline = deadline };
+                        ownRecord = true;
                         continue;
                     }
 
@@ -119,6 +132,7 @@ internal sealed class IdempotentRequests(
                     }
 
                     record = current ?? record;
+                    ownRecord = false;
                     continue;
                 }
                 catch (IdempotencyStoreUnavailableException ex)
@@ -127,17 +141,28 @@ internal sealed class IdempotentRequests(
                 }
             }
 
-            return await CompleteAsync(http, scope, key, record, result);
+            return await CompleteAsync(http, scope, key, record, ownRecord, result);
         }
     }
 
-    /// <summary>Stores a final answer (or finds the one another copy stored first) and returns what to answer.</summary>
-    private async Task<object?> CompleteAsync(HttpContext http, RequestScope scope, IdempotencyKeyRef key, IdempotencyRecord record, object? result)
+    /// <summary>
+    /// Stores a final answer and returns what to answer. The request that created the record (or re-armed it) answers
+    /// a 2xx at once and stores it behind the reply (<see cref="StoreAnswerBehindReply"/>). Any other answer is stored
+    /// first, and a copy of a request that finds another copy's answer stored first answers that one, replayed.
+    /// </summary>
+    private async Task<object?> CompleteAsync(
+        HttpContext http, RequestScope scope, IdempotencyKeyRef key, IdempotencyRecord record, bool ownRecord, object? result)
     {
         var response = await StoredResponse.CaptureAsync(http, result as IResult ?? Results.Json(result));
         if (!response.IsFinal)
         {
             return response; // outcome unknown: not stored; the retry runs the call again under the same request ID
+        }
+
+        if (ownRecord && response.Status < StatusCodes.Status300MultipleChoices)
+        {
+            StoreAnswerBehindReply(key, record.RequestId, response);
+            return response;
         }
 
         try
@@ -161,6 +186,37 @@ internal sealed class IdempotentRequests(
         }
 
         return response;
+    }
+
+    /// <summary>
+    /// Stores an applied request's answer without making the reply wait for its commit. Until it is stored, a retry
+    /// finds the record unanswered and runs the grain call again under the same request ID: the grain's request log
+    /// answers the outcome it already had and applies nothing, exactly as after a silo that died between the grain's
+    /// answer and the record's. A retry reaching this silo first waits for the store (<see cref="InvokeAsync"/>), so
+    /// it is replayed as before. A store that fails is logged, as when it is awaited.
+    /// </summary>
+    private void StoreAnswerBehindReply(IdempotencyKeyRef key, Guid requestId, StoredResponse response)
+    {
+        var stored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _answersBeingStored[key] = stored.Task;
+        _ = StoreAnswerAsync();
+
+        async Task StoreAnswerAsync()
+        {
+            try
+            {
+                await store.CompleteAsync(key, requestId, response, CancellationToken.None);
+            }
+            catch (Exception ex)
+            {
+                ApiLog.IdempotencyAnswerNotStored(logger, key.Key, response.Status, ex.Message);
+            }
+            finally
+            {
+                _answersBeingStored.TryRemove(new KeyValuePair<IdempotencyKeyRef, Task>(key, stored.Task));
+                stored.SetResult();
+            }
+        }
     }
 
     private static IResult? Mismatch(RequestFingerprint first, RequestFingerprint now)

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
@@ -15,6 +17,8 @@ internal static class ApiKeyTickets
     /// <summary>One claim per scope of the key (<see cref="ApiScopes"/>).</summary>
     public const string ScopeClaimType = "shards:scope";
 
+    private static readonly ConditionalWeakTable<ApiKeyMatch, ConcurrentDictionary<string, AuthenticateResult>> s_results = [];
+
     /// <summary>
     /// Success with the key's name as the caller's name (and its principal and scopes as claims), or a failure (logged)
     /// when no configured key matches.
@@ -28,10 +32,16 @@ internal static class ApiKeyTickets
             return AuthenticateResult.Fail("The API key is not valid.");
         }
 
-        var identity = new ClaimsIdentity(
-            [new Claim(ClaimTypes.Name, match.Name), new Claim(PrincipalClaimType, match.Principal), .. match.Scopes.Select(s => new Claim(ScopeClaimType, s))],
-            scheme);
-        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), scheme));
+        // One result per key and scheme, built on the key's first request: the claims never change while the silo runs,
+        // and nothing downstream changes a principal (authorization merges them into a new one when it must).
+        var bySchemes = s_results.GetValue(match, static _ => new ConcurrentDictionary<string, AuthenticateResult>(StringComparer.Ordinal));
+        return bySchemes.GetOrAdd(scheme, static (scheme, match) =>
+        {
+            var identity = new ClaimsIdentity(
+                [new Claim(ClaimTypes.Name, match.Name), new Claim(PrincipalClaimType, match.Principal), .. match.Scopes.Select(s => new Claim(ScopeClaimType, s))],
+                scheme);
+            return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), scheme));
+        }, match);
     }
 
     /// <summary>The principal of the authenticated caller, if any.</summary>

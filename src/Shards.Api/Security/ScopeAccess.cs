@@ -15,7 +15,11 @@ public static class ScopeAccess
         where TBuilder : IEndpointConventionBuilder =>
         builder.RequireAuthorization(ApiScopes.PolicyName(scope)).WithDescription($"Needs an API key with the '{scope}' scope (403 without it).");
 
-    /// <summary>A valid key of <paramref name="authenticationScheme"/> that has <paramref name="scope"/>.</summary>
-    internal static AuthorizationPolicy Policy(string scope, string authenticationScheme) =>
-        new AuthorizationPolicyBuilder(authenticationScheme).RequireAuthenticatedUser().AddRequirements(new ApiScopeRequirement(scope)).Build();
+    /// <summary>
+    /// A valid key that has <paramref name="scope"/>: of <paramref name="authenticationScheme"/>, or, without one, of the
+    /// scheme the authentication middleware ran (the default scheme).
+    /// </summary>
+    internal static AuthorizationPolicy Policy(string scope, string? authenticationScheme = null) =>
+        (authenticationScheme is null ? new AuthorizationPolicyBuilder() : new AuthorizationPolicyBuilder(authenticationScheme))
+            .RequireAuthenticatedUser().AddRequirements(new ApiScopeRequirement(scope)).Build();
 }

@@ -136,7 +136,9 @@ public sealed class IdempotencyApiTests(IdempotencyApiFixture fixture) : IClassF
 
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
         Assert.Single(bodies.Distinct(StringComparer.Ordinal));
-        Assert.Equal(7, responses.Count(r => r.Headers.Contains("Idempotent-Replayed")));
+        // The first copy (the record's creator) answers its own and stores it behind the reply; each other copy stores
+        // its answer first or, finding one stored, answers that one replayed: only the first store to commit is not.
+        Assert.InRange(responses.Count(r => r.Headers.Contains("Idempotent-Replayed")), 6, 7);
         Assert.Equal(1, Assert.Single(cart.GetProperty("lines").EnumerateArray()).GetProperty("quantity").GetInt32());
         Assert.Equal(1, cart.GetProperty("version").GetInt64());
     }
