@@ -26,31 +26,33 @@ internal static class RequestBodyFingerprint
     public static IApplicationBuilder UseRequestBodyFingerprint(this IApplicationBuilder app)
     {
         var max = app.ApplicationServices.GetRequiredService<IOptions<ShardsApiOptions>>().Value.MaxRequestBodyBytes;
-        return app.Use(async (context, next) =>
+        return app.Use((context, next) =>
         {
             var request = context.Request;
-            if (!IdempotentRequests.IsWrite(request.Method)
+            return !IdempotentRequests.IsWrite(request.Method)
                 || !request.Path.StartsWithSegments("/api", StringComparison.Ordinal)
-                || request.Headers[RequestIdentity.HeaderName].ToString().Length == 0)
-            {
-                await next(context);
-                return;
-            }
-
-            var body = await ReadAsync(request.Body, max, context.RequestAborted);
-            if (body is null)
-            {
-                await ApiProblems.WriteAsync(
-                    context, StatusCodes.Status413PayloadTooLarge, "Payload too large",
-                    $"The request body has more than {max:N0} bytes; this API accepts at most {max:N0} bytes. Nothing was changed.",
-                    ApiErrorCodes.PayloadTooLarge);
-                return;
-            }
-
-            context.Items[s_itemKey] = SHA256.HashData(body);
-            request.Body = new MemoryStream(body, writable: false);
-            await next(context);
+                || request.Headers[RequestIdentity.HeaderName].ToString().Length == 0
+                ? next(context) // reads and keyless writes: no state machine of this middleware in their path
+                : FingerprintAsync(context, next, max);
         });
+    }
+
+    private static async Task FingerprintAsync(HttpContext context, RequestDelegate next, long max)
+    {
+        var request = context.Request;
+        var body = await ReadAsync(request.Body, max, context.RequestAborted);
+        if (body is null)
+        {
+            await ApiProblems.WriteAsync(
+                context, StatusCodes.Status413PayloadTooLarge, "Payload too large",
+                $"The request body has more than {max:N0} bytes; this API accepts at most {max:N0} bytes. Nothing was changed.",
+                ApiErrorCodes.PayloadTooLarge);
+            return;
+        }
+
+        context.Items[s_itemKey] = SHA256.HashData(body);
+        request.Body = new MemoryStream(body, writable: false);
+        await next(context);
     }
 
     /// <summary>The whole body, or null when it is longer than <paramref name="max"/> bytes.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -41,6 +42,9 @@ public sealed class ApiMetrics
 /// <summary>The middleware that feeds <see cref="ApiMetrics"/>; placed after routing, so the route template is known.</summary>
 internal static class ApiMetricsMiddleware
 {
+    // The route tag of each endpoint, made once (a template ends in '/' under a group: trimmed, not for every request).
+    private static readonly ConditionalWeakTable<Endpoint, string> s_routes = [];
+
     public static IApplicationBuilder UseApiMetrics(this IApplicationBuilder app)
     {
         var metrics = app.ApplicationServices.GetRequiredService<ApiMetrics>();
@@ -59,10 +63,14 @@ internal static class ApiMetricsMiddleware
             }
             finally
             {
-                var template = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText;
-                var route = template is null ? "unmatched" : template.Length > 1 ? template.TrimEnd('/') : template;
-                metrics.Record(route, context.Request.Method, context.Response.StatusCode, Stopwatch.GetElapsedTime(started));
+                metrics.Record(RouteOf(context.GetEndpoint()), context.Request.Method, context.Response.StatusCode, Stopwatch.GetElapsedTime(started));
             }
         });
     }
+
+    /// <summary>The endpoint's route template without a trailing '/', or <c>unmatched</c>.</summary>
+    internal static string RouteOf(Endpoint? endpoint) =>
+        endpoint is RouteEndpoint { RoutePattern.RawText: { } template } route
+            ? s_routes.GetValue(route, _ => template.Length > 1 ? template.TrimEnd('/') : template)
+            : "unmatched";
 }

@@ -195,7 +195,7 @@ public sealed class HttpBenchTests
         Assert.DoesNotContain("127.0.0.1:8081", config);
         var listens = config.Split('\n').Where(l => l.TrimStart().StartsWith("listen ", StringComparison.Ordinal)).ToList();
         Assert.Equal(["        listen 127.0.0.1:16000;"], listens);
-        Assert.Contains("keepalive 32;", config);
+        Assert.Contains("keepalive 256;", config);
         Assert.Throws<InvalidDataException>(() => NginxFrontend.Configure("events {}\n", [15001], 16000));
     }
 
