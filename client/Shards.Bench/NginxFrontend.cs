@@ -23,10 +23,12 @@ public sealed class NginxFrontend : IAsyncDisposable
     private static readonly TimeSpan s_stopTimeout = TimeSpan.FromSeconds(5);
 
     private readonly Process _process;
+    private readonly string? _watchdogToken;
 
-    private NginxFrontend(Process process, int port)
+    private NginxFrontend(Process process, int port, string? watchdogToken)
     {
         _process = process;
+        _watchdogToken = watchdogToken;
         BaseAddress = new Uri($"http://127.0.0.1:{port}/");
     }
 
@@ -145,13 +147,13 @@ public sealed class NginxFrontend : IAsyncDisposable
 
             if (await AcceptsAsync(port, cancellationToken))
             {
-                return (new NginxFrontend(process, port), null);
+                return (new NginxFrontend(process, port, Watch(process.Id, prefix)), null);
             }
 
             await Task.Delay(50, cancellationToken);
         }
 
-        var frontend = new NginxFrontend(process, port);
+        var frontend = new NginxFrontend(process, port, watchdogToken: null);
         await frontend.DisposeAsync();
         return (null, $"nginx did not accept connections on 127.0.0.1:{port} within {s_startTimeout.TotalSeconds:0} s");
     }
@@ -178,7 +180,24 @@ public sealed class NginxFrontend : IAsyncDisposable
         finally
         {
             _process.Dispose();
+            if (_watchdogToken is not null)
+            {
+                File.Delete(_watchdogToken); // stopped: the watchdog has nothing left to do
+            }
         }
+    }
+
+    /// <summary>
+    /// Stops nginx if this process dies without stopping it (SIGKILL): a detached watchdog sends it SIGTERM, then
+    /// SIGKILL, if its PID still runs nginx with this prefix.
+    /// </summary>
+    private static string Watch(int nginxPid, string prefix)
+    {
+        var owned = $"ps -o args= -p {nginxPid} | grep -qF -- {DetachedShell.Quote(prefix)}";
+        return DetachedShell.StartWatchdog(
+            Environment.ProcessId, prefix,
+            $"if {owned}; then kill -TERM {nginxPid}; sleep 5; if {owned}; then kill -KILL {nginxPid}; fi; fi",
+            "nginx's watchdog");
     }
 
     private static async Task<bool> AcceptsAsync(int port, CancellationToken cancellationToken)

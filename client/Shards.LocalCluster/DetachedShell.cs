@@ -32,11 +32,14 @@ public static class DetachedShell
     /// folder and its token with it, so the watchdog then leaves alone a new folder at the same path (the next bench
     /// run's, started within the watchdog's second of polling).
     /// </summary>
-    public static void StartWatchdog(int ownerPid, string directory, string cleanup, string what)
+    /// <returns>The token file: an owner that cleans up without deleting the folder deletes it to disarm the watchdog.</returns>
+    public static string StartWatchdog(int ownerPid, string directory, string cleanup, string what)
     {
-        var token = Path.Combine(directory, $".watchdog-{Guid.NewGuid():N}");
+        // The folder may not exist yet (a watchdog armed before its server's first start): made here, as its owner would.
+        var token = Path.Combine(Directory.CreateDirectory(directory).FullName, $".watchdog-{Guid.NewGuid():N}");
         File.WriteAllText(token, $"{ownerPid}\n");
         Start($"while kill -0 {ownerPid} 2>/dev/null; do sleep 1; done; [ -e {Quote(token)} ] || exit 0; {cleanup}", what);
+        return token;
     }
 
     /// <summary><paramref name="text"/> as one single-quoted shell word.</summary>

@@ -35,6 +35,13 @@ public sealed class NginxLimitsTests : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(_prefix, "nginx.conf"), config);
         var start = await ProcessRunner.RunAsync(Nginx(), ["-p", _prefix, "-e", "logs/error.log", "-c", "nginx.conf"], TimeSpan.FromSeconds(20));
         Assert.True(start.Succeeded, start.Diagnostics);
+
+        // nginx runs as a daemon: stopped and removed with its folder if this test host dies first (DisposeAsync
+        // deletes the folder, which disarms the watchdog).
+        var prefix = DetachedShell.Quote(_prefix);
+        DetachedShell.StartWatchdog(
+            Environment.ProcessId, _prefix,
+            $"{DetachedShell.Quote(Nginx())} -p {prefix} -e logs/error.log -c nginx.conf -s stop >/dev/null 2>&1; rm -rf {prefix}", "the nginx test's watchdog");
     }
 
     public async Task DisposeAsync()

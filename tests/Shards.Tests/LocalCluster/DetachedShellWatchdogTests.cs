@@ -47,6 +47,37 @@ public sealed class DetachedShellWatchdogTests : IDisposable
         Assert.True(File.Exists(Path.Combine(folder, "next-run")), "The next run's folder was deleted by the previous owner's watchdog.");
     }
 
+    [Fact(Timeout = 30_000)]
+    public async Task A_watchdog_armed_before_its_folder_exists_makes_it_and_cleans_it_up()
+    {
+        var folder = Path.Combine(_root, "not-yet");
+        using var owner = StartOwner();
+        DetachedShell.StartWatchdog(owner.Id, folder, $"rm -rf {DetachedShell.Quote(folder)}", "the test's watchdog");
+        Assert.True(Directory.Exists(folder));
+
+        owner.Kill();
+        await owner.WaitForExitAsync();
+
+        Assert.True(await EventuallyAsync(() => !Directory.Exists(folder)), $"{folder} is still there 10 s after its owner died.");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task An_owner_that_deletes_the_token_disarms_its_watchdog()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_root, "nginx")).FullName;
+        var marker = Path.Combine(_root, "cleanup-ran");
+        using var owner = StartOwner();
+        var token = DetachedShell.StartWatchdog(owner.Id, folder, $"touch {DetachedShell.Quote(marker)}", "the test's watchdog");
+
+        File.Delete(token); // the owner stopped what the watchdog would have stopped, and kept the folder
+        owner.Kill();
+        await owner.WaitForExitAsync();
+
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.False(File.Exists(marker), "The watchdog ran its cleanup although its owner had disarmed it.");
+        Assert.True(Directory.Exists(folder));
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_root))
