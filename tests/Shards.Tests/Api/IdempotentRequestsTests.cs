@@ -147,7 +147,45 @@ public sealed class IdempotentRequestsTests : IAsyncLifetime
         Assert.False(second);
     }
 
-    private async Task<Answer> SendAsync(string? key, Func<Task<string>> call)
+    [Fact]
+    public async Task An_applied_requests_answer_is_stored_behind_its_reply_and_replayed_by_another_silo()
+    {
+        var key = $"flow-{Guid.NewGuid():N}";
+        var first = await SendAsync(key, () => Task.FromResult("applied"));
+
+        // The reply did not wait for the answer's commit; the answer is in the record soon after.
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        int? status;
+        while ((status = await StoredStatusAsync(key)) is null && watch.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+        }
+
+        // Another silo: its own filter, with no record of what this one is storing.
+        var otherSilo = new IdempotentRequests(
+            _services.GetRequiredService<IdempotencyStore>(), _services.GetRequiredService<IOptions<ShardsApiOptions>>(), TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<IdempotentRequests>.Instance);
+        var retry = await SendAsync(key, () => throw new InvalidOperationException("a replay must not call the grain"), otherSilo);
+
+        Assert.Equal(HttpStatusCode.OK, first.Status);
+        Assert.False(first.Replayed);
+        Assert.Equal(200, status);
+        Assert.Equal(HttpStatusCode.OK, retry.Status);
+        Assert.True(retry.Replayed);
+        Assert.Equal("applied", retry.Json.GetString());
+        Assert.Equal(first.RequestId, retry.RequestId);
+    }
+
+    private async Task<int?> StoredStatusAsync(string key)
+    {
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT status FROM shards_http_idempotency WHERE idempotency_key = @key", connection);
+        command.Parameters.AddWithValue("key", key);
+        return await command.ExecuteScalarAsync() is int value ? value : null;
+    }
+
+    private async Task<Answer> SendAsync(string? key, Func<Task<string>> call, IdempotentRequests? silo = null)
     {
         var http = new DefaultHttpContext { RequestServices = _services };
         http.Request.Method = HttpMethods.Post;
@@ -160,7 +198,7 @@ public sealed class IdempotentRequestsTests : IAsyncLifetime
         http.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ApiKeyTickets.PrincipalClaimType, "p-test")], "test"));
         http.Response.Body = new MemoryStream();
         var calls = _services.GetRequiredService<GrainCalls>();
-        var filter = _services.GetRequiredService<IdempotentRequests>();
+        var filter = silo ?? _services.GetRequiredService<IdempotentRequests>();
         EndpointFilterDelegate endpoint = async _ => await calls.RunAsync(http, "Doing the thing", call, TypedResults.Ok);
 
         var result = await _services.GetRequiredService<RequestIdentity>().InvokeAsync(
