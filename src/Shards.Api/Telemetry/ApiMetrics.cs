@@ -70,7 +70,7 @@ internal static class ApiMetricsMiddleware
 
     /// <summary>The endpoint's route template without a trailing '/', or <c>unmatched</c>.</summary>
     internal static string RouteOf(Endpoint? endpoint) =>
-        endpoint is RouteEndpoint { RoutePattern.RawText: { } template } route
-            ? s_routes.GetValue(route, _ => template.Length > 1 ? template.TrimEnd('/') : template)
+        endpoint is RouteEndpoint { RoutePattern.RawText: not null } route
+            ? s_routes.GetValue(route, static e => ((RouteEndpoint)e).RoutePattern.RawText! is var template && template.Length > 1 ? template.TrimEnd('/') : template)
             : "unmatched";
 }
