@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Shards.Api.Problems;
+using Shards.Api.ReadLeases;
 using Shards.Api.Security;
 using Shards.Contracts.Catalog;
 using Shards.Domain;
@@ -15,12 +16,15 @@ internal static class ProductRoutes
     {
         var products = api.MapGroup("/products/{sku}").WithTags("Products");
 
-        products.MapGet("/", (string sku, HttpContext http, IGrainFactory grains, GrainCalls calls) =>
+        // A read is answered from this silo's leased copy of the product when it has one (docs/read-leases.md).
+        products.MapGet("/", (string sku, HttpContext http, ProductReads reads, GrainCalls calls) =>
             GrainCalls.CheckId(sku, Identifiers.ValidateSku) is { } invalid
                 ? Task.FromResult(invalid)
-                : calls.RunAsync(http, $"Reading product {sku}", () => grains.ByKey<IProductGrain>(sku).GetAsync(), product => product is null
-                    ? ApiProblems.NotFound($"There is no product with SKU {sku}.")
-                    : TypedResults.Ok(product)))
+                : reads.Cached(sku) is { } copy
+                    ? Task.FromResult<IResult>(TypedResults.Ok(copy))
+                    : calls.RunAsync(http, $"Reading product {sku}", () => reads.ReadAsync(sku), product => product is null
+                        ? ApiProblems.NotFound($"There is no product with SKU {sku}.")
+                        : TypedResults.Ok(product)))
             .RequireScope(ApiScopes.Read)
             .WithName("GetProduct").WithSummary("A product: name, price, stock available, units reserved (and of them, outside orders), sold, and version")
             .Produces<ProductSnapshot>().ProducesProblem(StatusCodes.Status404NotFound);

@@ -22,6 +22,7 @@ using Shards.Api.Health;
 using Shards.Api.Idempotency;
 using Shards.Api.Options;
 using Shards.Api.Problems;
+using Shards.Api.ReadLeases;
 using Shards.Api.Security;
 using Shards.Api.Telemetry;
 using Shards.Json;
@@ -58,6 +59,7 @@ public static class ShardsApiExtensions
         services.AddSingleton<SiloReadiness>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<GrainCalls>();
+        services.AddSingleton<ProductReads>();
         services.AddSingleton<RequestIdentity>();
         services.AddSingleton<ReadinessGate>();
         services.AddSingleton<IdempotentRequests>();

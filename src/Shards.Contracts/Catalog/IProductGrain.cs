@@ -28,6 +28,17 @@ public sealed record ProductSnapshot(
     [property: Id(7)] int ReservedOutsideOrders = 0);
 
 /// <summary>
+/// A product with a read lease (<see cref="IProductGrain.ReadLeasedAsync"/>): the silo that asked may answer reads of
+/// <paramref name="Product"/> from memory for <paramref name="Lease"/>, counted from before it asked, unless revoked first.
+/// </summary>
+/// <param name="Product">The product, or null when it was never created (never leased).</param>
+/// <param name="Lease">How long the copy may be read; zero when none was granted (answer this read, keep nothing).</param>
+[GenerateSerializer, Immutable, Alias("shards.LeasedProduct")]
+public sealed record LeasedProduct(
+    [property: Id(0)] ProductSnapshot? Product,
+    [property: Id(1)] TimeSpan Lease);
+
+/// <summary>
 /// The catalog service: one grain per product, keyed by SKU. Every change is acknowledged only after it is
 /// stored in PostgreSQL; a rejected change (validation, conflict, storage failure) changes nothing.
 /// </summary>
@@ -48,6 +59,13 @@ public interface IProductGrain : IGrainWithStringKey, ILocatableGrain, IPurchase
 
     /// <summary>The product, or null when it was never created.</summary>
     Task<ProductSnapshot?> GetAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The product, as <see cref="GetAsync"/>, with a read lease for silo <paramref name="holder"/>: until the lease runs
+    /// out, the product does not change before that silo has dropped its copy (<see cref="IProductReadLeaseHolder"/>) or
+    /// the lease has run out, so reads of the copy are as current as reads of the grain (docs/read-leases.md).
+    /// </summary>
+    Task<LeasedProduct> ReadLeasedAsync(SiloAddress holder, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Takes <paramref name="quantity"/> units out of stock outside any order (they count as reserved until

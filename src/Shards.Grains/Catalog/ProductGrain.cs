@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Shards.Contracts;
 using Shards.Contracts.Catalog;
@@ -36,6 +37,9 @@ public sealed class ProductGrain(
 
     private readonly StateCommands<ProductState> _commands = new(state, StateNames.Product, StorageNames.Catalog);
 
+    /// <summary>The silos holding a copy of this product under a read lease; null when read leases are off in this silo.</summary>
+    private ProductReadLeases? _leases;
+
     private DateTimeOffset _activatedAt;
 
     /// <summary>The stored state <see cref="_snapshot"/> was built from (every acknowledged write replaces the state object).</summary>
@@ -53,6 +57,16 @@ public sealed class ProductGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _activatedAt = time.GetUtcNow();
+        if (ServiceProvider.GetService<ProductReadLeaseGrants>() is { } grants)
+        {
+            var leases = _leases = new ProductReadLeases(grants, this.GetPrimaryKeyString());
+            _commands.BeforeChange = leases.RevokeAllAsync; // every copy is dropped before the product changes
+            if (state.State.Version > 0)
+            {
+                _leases.CoverEarlierActivations();
+            }
+        }
+
         return Task.CompletedTask;
     }
 
@@ -78,6 +92,17 @@ public sealed class ProductGrain(
     /// the next change reloads what is stored first.
     /// </summary>
     public Task<ProductSnapshot?> GetAsync(CancellationToken cancellationToken) => Task.FromResult(SnapshotOf(_commands.Acknowledged));
+
+    /// <summary>
+    /// <see cref="GetAsync"/> with a read lease for <paramref name="holder"/>; none while read leases are off, for a product
+    /// that does not exist, or while the last write's outcome is unknown (the reload may show another state).
+    /// </summary>
+    public Task<LeasedProduct> ReadLeasedAsync(SiloAddress holder, CancellationToken cancellationToken)
+    {
+        var product = SnapshotOf(_commands.Acknowledged);
+        var lease = product is null || _commands.NeedsReload || _leases is null || holder is null ? TimeSpan.Zero : _leases.Grant(holder);
+        return Task.FromResult(new LeasedProduct(product, lease));
+    }
 
     public Task<ProductSnapshot> ReserveAsync(int quantity, CancellationToken cancellationToken) =>
         _commands.RunAsync(this, What, stored =>

@@ -51,4 +51,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 1020, Level = LogLevel.Warning,
         Message = "Payment {PaymentId}: the gateway gave no answer within {TimeoutSeconds} s")]
     public static partial void GatewayTimedOut(ILogger logger, string paymentId, double timeoutSeconds);
+
+    [LoggerMessage(EventId = 1030, Level = LogLevel.Information,
+        Message = "Product {Sku}: silo {Holder} did not confirm it dropped its leased copy ({Reason}); the change waits {WaitMs} ms for the lease to run out")]
+    public static partial void LeaseRevokeUnconfirmed(ILogger logger, string sku, SiloAddress holder, string reason, double waitMs);
 }

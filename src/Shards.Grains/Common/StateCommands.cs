@@ -46,6 +46,12 @@ internal sealed class StateCommands<TState>(IPersistentState<TState> storage, st
 
     private Services? _services;
 
+    /// <summary>
+    /// Awaited before the state the grain shows may change: before each write, and before a reload after a write of
+    /// unknown outcome (a product revokes the read leases on its state, <see cref="Catalog.ProductReadLeases"/>).
+    /// </summary>
+    public Func<ValueTask>? BeforeChange { get; set; }
+
     /// <summary>The state storage last acknowledged: never one whose write is still in flight.</summary>
     public TState Acknowledged => _writing ?? storage.State;
 
@@ -158,6 +164,11 @@ internal sealed class StateCommands<TState>(IPersistentState<TState> storage, st
     public async Task ReloadAsync(IGrainBase grain)
     {
         var services = Resolve(grain);
+        if (BeforeChange is { } beforeChange)
+        {
+            await beforeChange();
+        }
+
         try
         {
             await storage.ReadStateAsync();
@@ -217,6 +228,11 @@ internal sealed class StateCommands<TState>(IPersistentState<TState> storage, st
     /// </summary>
     private async Task<bool> TryWriteAsync(IGrainBase grain, Services services, TState next, LoggedRequest? applying, string what)
     {
+        if (BeforeChange is { } beforeChange)
+        {
+            await beforeChange();
+        }
+
         var previous = storage.State;
         next.Applying = applying;
         next.Recent = null;

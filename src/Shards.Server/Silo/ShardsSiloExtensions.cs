@@ -22,6 +22,7 @@ using Shards.Server.Lease;
 using Shards.Server.Observability;
 using Shards.Server.Options;
 using Shards.Server.Payments;
+using Shards.Server.ReadLeases;
 using Shards.Storage;
 using Shards.Storage.Postgres;
 using Shards.Storage.Postgres.Sharding;
@@ -48,6 +49,7 @@ public static class ShardsSiloExtensions
         var storage = SiloSettings.Bind(builder, ShardsStorageOptions.Section, new ShardsStorageOptionsValidator());
         var telemetry = SiloSettings.Bind(builder, ShardsTelemetryOptions.Section, new ShardsTelemetryOptionsValidator());
         var dashboard = SiloSettings.Bind(builder, ShardsDashboardOptions.Section, new ShardsDashboardOptionsValidator());
+        var readLeases = SiloSettings.Bind(builder, ProductReadLeaseOptions.Section, new ProductReadLeaseOptionsValidator());
         var tls = ClusterTls.From(builder.Configuration.GetSection(ShardsTlsOptions.Section).Get<ShardsTlsOptions>());
         var kubernetes = builder.Configuration.GetSection(ShardsKubernetesOptions.Section).Get<ShardsKubernetesOptions>() ?? new();
 
@@ -60,7 +62,7 @@ public static class ShardsSiloExtensions
         builder.Services.AddHealthChecks().AddCachedReadinessCheck<PostgresHealthCheck>("postgresql");
         builder.Logging.AddFilter("Polly", LogLevel.Warning);
         builder.AddShardsTelemetry(endpoints.EffectiveName, telemetry);
-        builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString.Value, cluster, endpoints, failureDetection, storage, tls)
+        builder.UseOrleans(silo => silo.ConfigureShardsSilo(connectionString.Value, cluster, endpoints, failureDetection, storage, tls, readLeases)
             .AddShardsSiloTelemetry(telemetry)
             .AddShardsDashboard(dashboard)
             .AddShardsKubernetesHosting(kubernetes));
@@ -86,13 +88,22 @@ public static class ShardsSiloExtensions
         SiloEndpointOptions? endpoints,
         FailureDetectionOptions? failureDetection = null,
         ShardsStorageOptions? storage = null,
-        ClusterTls? tls = null)
+        ClusterTls? tls = null,
+        ProductReadLeaseOptions? readLeases = null)
     {
         var detection = failureDetection ?? new FailureDetectionOptions();
-        if (detection.MajorityLeaseEnabled && endpoints is not null)
+        var majorityLease = detection.MajorityLeaseEnabled && endpoints is not null;
+        if (majorityLease)
         {
             // Only with real endpoints to probe: in-process test clusters (no endpoints) run on an in-memory transport.
             silo.AddMajorityLease(new MajorityLeaseOptions(detection.MajorityLease, detection.LeaseProbePeriod), tls);
+        }
+
+        // Read leases count on the majority lease to stop a silo cut off from the cluster answering from its copies: off
+        // without it, unless in-process (one process: nothing to cut off).
+        if ((readLeases ?? new ProductReadLeaseOptions()) is { Enabled: true } leases && (majorityLease || endpoints is null))
+        {
+            silo.AddProductReadLeases(leases);
         }
 
         silo.AddIncomingGrainCallFilter<OperatorCallFilter>();

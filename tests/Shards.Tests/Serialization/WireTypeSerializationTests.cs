@@ -72,6 +72,7 @@ public sealed class WireTypeSerializationTests : IDisposable
         {
             Subscription = "carts", GrainType = "cart", Key = "cart-1", Acknowledged = true, Attempts = 3, LastAttemptAt = SampleTime, AcknowledgedAt = SampleTime, LastError = "timed out",
         },
+        [typeof(LeasedProduct)] = new LeasedProduct(new ProductSnapshot("sku-1", "Widget", 2m, 1, 3), TimeSpan.FromSeconds(1)),
         [typeof(ProductPage)] = new ProductPage([new ProductSnapshot("sku-1", "Widget", 2m, 1, 1)], "sku-1"),
         [typeof(CartPage)] = new CartPage([new CartView("cart-1", [], 0m, 1, "order-1", ["order-0"])], null),
         [typeof(OrderPage)] = new OrderPage([SampleOrder], "order-1"),

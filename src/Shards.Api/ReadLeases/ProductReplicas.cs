@@ -1,0 +1,107 @@
+using System.Collections.Concurrent;
+using Shards.Contracts.Catalog;
+
+namespace Shards.Api.ReadLeases;
+
+/// <summary>
+/// This silo's copies of products, each read under a lease from its grain (<see cref="IProductGrain.ReadLeasedAsync"/>),
+/// so that a product read is answered here without a grain call while the lease lasts. The product revokes every copy
+/// (<see cref="Revoke"/>) before it changes, and waits until each is dropped or has run out: a copy is never older than
+/// what its grain would answer. A copy counts from before it was asked for (<see cref="Asking"/>), so it runs out before
+/// the grain's lease does; and it is read only while <paramref name="mayServe"/> (the silo holds its majority lease: a
+/// silo cut off from the cluster stops answering from copies, as it stops answering grain calls). Thread-safe; a read
+/// takes no lock.
+/// </summary>
+/// <param name="capacity">The most products kept; past it, copies that ran out are dropped, and if that is not enough, none is added.</param>
+public sealed class ProductReplicas(TimeProvider time, Func<bool> mayServe, int capacity)
+{
+    private readonly ConcurrentDictionary<string, Replica> _replicas = new(StringComparer.Ordinal);
+
+    /// <summary>When each product's copy was last revoked (a timestamp): a copy asked for before that is not kept.</summary>
+    private readonly Dictionary<string, long> _revokedAt = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+
+    /// <summary>The longest lease seen: a revocation older than that concerns no copy still on its way.</summary>
+    private long _longestLease;
+
+    /// <summary>How many copies are kept now, including those that ran out (for tests and diagnostics).</summary>
+    public int Count => _replicas.Count;
+
+    /// <summary>The product's copy while its lease lasts and this silo may serve it; otherwise null (ask the grain).</summary>
+    public ProductSnapshot? TryRead(string sku) =>
+        _replicas.TryGetValue(sku, out var replica) && time.GetTimestamp() < replica.Until && mayServe() ? replica.Product : null;
+
+    /// <summary>The moment to pass to <see cref="Keep"/>: taken just before the grain is asked.</summary>
+    public long Asking() => time.GetTimestamp();
+
+    /// <summary>
+    /// Keeps <paramref name="product"/>, leased for <paramref name="lease"/> to a request sent at <paramref name="askedAt"/>,
+    /// unless its copy was revoked since (the answer may predate the change that revoked it), the lease already ran
+    /// out, or this silo keeps as many products as it may.
+    /// </summary>
+    public bool Keep(string sku, ProductSnapshot product, TimeSpan lease, long askedAt)
+    {
+        if (lease <= TimeSpan.Zero)
+        {
+            return false;
+        }
+
+        var leaseTicks = (long)(lease.TotalSeconds * time.TimestampFrequency);
+        var until = askedAt + leaseTicks;
+        lock (_gate)
+        {
+            _longestLease = Math.Max(_longestLease, leaseTicks);
+            var now = time.GetTimestamp();
+            if (now >= until || (_revokedAt.TryGetValue(sku, out var revoked) && revoked >= askedAt))
+            {
+                return false;
+            }
+
+            if (_replicas.Count >= capacity && !_replicas.ContainsKey(sku) && !MakeRoom(now))
+            {
+                return false;
+            }
+
+            _replicas[sku] = new Replica(product, until);
+            return true;
+        }
+    }
+
+    /// <summary>Drops the product's copy, and any copy of it asked for before now that has not arrived yet.</summary>
+    public void Revoke(string sku)
+    {
+        lock (_gate)
+        {
+            var now = time.GetTimestamp();
+            _replicas.TryRemove(sku, out _);
+            _revokedAt[sku] = now;
+            if (_revokedAt.Count > 1024 && _revokedAt.Count > _replicas.Count)
+            {
+                // A copy asked for longer ago than the longest lease would have run out on arrival: those marks can go.
+                foreach (var (key, at) in _revokedAt)
+                {
+                    if (now - at > _longestLease)
+                    {
+                        _revokedAt.Remove(key);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Drops the copies that ran out; true when that made room.</summary>
+    private bool MakeRoom(long now)
+    {
+        foreach (var (key, replica) in _replicas)
+        {
+            if (replica.Until <= now)
+            {
+                _replicas.TryRemove(key, out _);
+            }
+        }
+
+        return _replicas.Count < capacity;
+    }
+
+    private sealed record Replica(ProductSnapshot Product, long Until);
+}

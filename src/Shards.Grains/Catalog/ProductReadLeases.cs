@@ -1,0 +1,139 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime.Services;
+using Shards.Contracts.Catalog;
+using Shards.Grains.Common;
+
+namespace Shards.Grains.Catalog;
+
+/// <summary>Calls the <see cref="IProductReadLeaseHolder"/> of one silo (a grain service: one per silo).</summary>
+public sealed class ProductReadLeaseHolders(IServiceProvider services) : GrainServiceClient<IProductReadLeaseHolder>(services)
+{
+    /// <summary>The copies held on <paramref name="silo"/>.</summary>
+    public IProductReadLeaseHolder On(SiloAddress silo) => GetGrainService(silo);
+}
+
+/// <summary>
+/// What every product's lease table shares in a silo where read leases are on: the lease's length, the clock, the
+/// holders' grain services and the cluster's active silos. Not registered when they are off.
+/// </summary>
+public sealed class ProductReadLeaseGrants(
+    ProductReadLeaseOptions options,
+    TimeProvider time,
+    ProductReadLeaseHolders holders,
+    IClusterMembershipService membership,
+    ILogger<ProductReadLeaseGrants> logger)
+{
+    public TimeSpan Duration => options.Duration;
+
+    public TimeProvider Time => time;
+
+    /// <summary>Drops <paramref name="sku"/>'s copy on <paramref name="holder"/>; throws when the silo does not confirm it.</summary>
+    public Task RevokeOnAsync(SiloAddress holder, string sku) => holders.On(holder).RevokeAsync(sku);
+
+    /// <summary>The silos this silo's membership view has active: any of them may hold a copy.</summary>
+    public IEnumerable<SiloAddress> ActiveSilos() =>
+        membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress);
+
+    public ILogger Logger => logger;
+}
+
+/// <summary>
+/// One product activation's read leases: which silos hold a copy of the product, and until when (by this silo's
+/// monotonic clock, counted from when the lease was granted: the holder counts from before it asked, so its copy
+/// runs out first). Before the product's state changes (a write, or a reload after a write of unknown outcome), every
+/// copy is revoked: the change waits until each holder confirmed it dropped its copy, or its lease ran out.
+/// </summary>
+/// <remarks>
+/// An activation does not know the copies an earlier activation of the same product leased out (the grain moved, or
+/// was deactivated): for one lease length after it starts, it counts every active silo as a holder. A silo that does
+/// not answer (killed, cut off) makes the change wait out the lease; a silo that is cut off from the cluster stops
+/// answering reads from its copies (and every grain call) once it loses its majority lease (docs/read-leases.md).
+/// Single-threaded: called only from its grain's turns, never while a change is in flight (the grain is not reentrant).
+/// </remarks>
+internal sealed class ProductReadLeases(ProductReadLeaseGrants grants, string sku)
+{
+    private readonly Dictionary<SiloAddress, long> _holders = [];
+
+    /// <summary>Until when copies leased by an earlier activation may still be read (a timestamp), or 0.</summary>
+    private long _earlierLeasesUntil;
+
+    /// <summary>Called when the activation starts with a stored product: earlier activations may have leased it out.</summary>
+    public void CoverEarlierActivations() => _earlierLeasesUntil = grants.Time.GetTimestamp() + Ticks(grants.Duration);
+
+    /// <summary>Grants <paramref name="holder"/> a lease from now; returns its length.</summary>
+    public TimeSpan Grant(SiloAddress holder)
+    {
+        _holders[holder] = grants.Time.GetTimestamp() + Ticks(grants.Duration);
+        return grants.Duration;
+    }
+
+    /// <summary>
+    /// Revokes every lease that has not run out: completes once each holder dropped its copy or its lease ran out.
+    /// Never throws: a holder that does not confirm is waited out.
+    /// </summary>
+    public async ValueTask RevokeAllAsync()
+    {
+        var now = grants.Time.GetTimestamp();
+        Dictionary<SiloAddress, long>? revoke = null;
+        foreach (var (holder, until) in _holders)
+        {
+            if (until > now)
+            {
+                (revoke ??= [])[holder] = until;
+            }
+        }
+
+        if (_earlierLeasesUntil > now)
+        {
+            foreach (var silo in grants.ActiveSilos())
+            {
+                revoke ??= [];
+                revoke[silo] = Math.Max(revoke.GetValueOrDefault(silo), _earlierLeasesUntil);
+            }
+        }
+
+        if (revoke is null)
+        {
+            _holders.Clear();
+            _earlierLeasesUntil = 0;
+            return;
+        }
+
+        await Task.WhenAll(revoke.Select(h => RevokeAsync(h.Key, h.Value)));
+        _holders.Clear();
+        _earlierLeasesUntil = 0;
+    }
+
+    private async Task RevokeAsync(SiloAddress holder, long until)
+    {
+        string reason;
+        try
+        {
+            await grants.RevokeOnAsync(holder, sku).WaitAsync(Remaining(until), grants.Time);
+            return;
+        }
+        catch (TimeoutException)
+        {
+            reason = "no answer before the lease ran out";
+        }
+        catch (Exception exception)
+        {
+            reason = exception.GetType().Name;
+        }
+
+        var left = Remaining(until);
+        Log.LeaseRevokeUnconfirmed(grants.Logger, sku, holder, reason, left.TotalMilliseconds);
+        if (left > TimeSpan.Zero)
+        {
+            await Task.Delay(left, grants.Time);
+        }
+    }
+
+    private TimeSpan Remaining(long until)
+    {
+        var left = until - grants.Time.GetTimestamp();
+        return left <= 0 ? TimeSpan.Zero : TimeSpan.FromSeconds((double)left / grants.Time.TimestampFrequency);
+    }
+
+    private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * grants.Time.TimestampFrequency);
+}
