@@ -22,6 +22,7 @@ internal sealed class ProductReads(IGrainFactory grains, ILocalSiloDetails silo,
             return await product.GetAsync();
         }
 
+        replicas.CountGrainRead();
         var askedAt = replicas.Asking();
         var leased = await product.ReadLeasedAsync(silo.SiloAddress);
         if (leased.Product is { } found)

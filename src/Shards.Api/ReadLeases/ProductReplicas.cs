@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Shards.Contracts;
 using Shards.Contracts.Catalog;
 
 namespace Shards.Api.ReadLeases;
@@ -8,14 +10,47 @@ namespace Shards.Api.ReadLeases;
 /// so that a product read is answered here without a grain call while the lease lasts. The product revokes every copy
 /// (<see cref="Revoke"/>) before it changes, and waits until each is dropped or has run out: a copy is never older than
 /// what its grain would answer. A copy counts from before it was asked for (<see cref="Asking"/>), so it runs out before
-/// the grain's lease does; and it is read only while <paramref name="mayServe"/> (the silo holds its majority lease: a
-/// silo cut off from the cluster stops answering from copies, as it stops answering grain calls). Thread-safe; a read
-/// takes no lock.
+/// the grain's lease does; and it is read only while <c>mayServe</c> (the silo holds its majority lease: a
+/// silo cut off from the cluster stops answering from copies, as it stops answering grain calls). At most
+/// <c>capacity</c> products are kept: past it, copies that ran out are dropped, and if that is not enough, none is
+/// added. Thread-safe; a read takes no lock.
 /// </summary>
-/// <param name="capacity">The most products kept; past it, copies that ran out are dropped, and if that is not enough, none is added.</param>
-public sealed class ProductReplicas(TimeProvider time, Func<bool> mayServe, int capacity)
+public sealed class ProductReplicas
 {
+    public const string Reads = "shards.read_leases.reads";
+    public const string Copies = "shards.read_leases.copies";
+    public const string Revoked = "shards.read_leases.revoked";
+
     private readonly ConcurrentDictionary<string, Replica> _replicas = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+    private readonly Func<bool> _mayServe;
+    private readonly int _capacity;
+    private long _readsFromCopies;
+    private long _readsFromGrains;
+    private long _revoked;
+
+    /// <param name="meters">When given: <c>shards.read_leases.*</c>, observed from counters kept here (nothing per read on the meter).</param>
+    public ProductReplicas(TimeProvider time, Func<bool> mayServe, int capacity, IMeterFactory? meters = null)
+    {
+        (_time, _mayServe, _capacity) = (time, mayServe, capacity);
+        if (meters?.Create(ShardsMeter.Name) is not { } meter)
+        {
+            return;
+        }
+
+        meter.CreateObservableCounter(
+            Reads,
+            () => new[]
+            {
+                new Measurement<long>(Interlocked.Read(ref _readsFromCopies), new KeyValuePair<string, object?>("source", "copy")),
+                new Measurement<long>(Interlocked.Read(ref _readsFromGrains), new KeyValuePair<string, object?>("source", "grain")),
+            },
+            unit: "{read}",
+            description: "Product reads of the HTTP API on this silo, answered from its leased copy (source=copy) or by the product's grain (source=grain)");
+        meter.CreateObservableGauge(Copies, () => _replicas.Count, unit: "{product}", description: "Products this silo keeps a leased copy of (some may have run out)");
+        meter.CreateObservableCounter(
+            Revoked, () => Interlocked.Read(ref _revoked), unit: "{revocation}", description: "Revocations of this silo's copies by products about to change");
+    }
 
     /// <summary>When each product's copy was last revoked (a timestamp): a copy asked for before that is not kept.</summary>
     private readonly Dictionary<string, long> _revokedAt = new(StringComparer.Ordinal);
@@ -28,11 +63,22 @@ public sealed class ProductReplicas(TimeProvider time, Func<bool> mayServe, int 
     public int Count => _replicas.Count;
 
     /// <summary>The product's copy while its lease lasts and this silo may serve it; otherwise null (ask the grain).</summary>
-    public ProductSnapshot? TryRead(string sku) =>
-        _replicas.TryGetValue(sku, out var replica) && time.GetTimestamp() < replica.Until && mayServe() ? replica.Product : null;
+    public ProductSnapshot? TryRead(string sku)
+    {
+        if (_replicas.TryGetValue(sku, out var replica) && _time.GetTimestamp() < replica.Until && _mayServe())
+        {
+            Interlocked.Increment(ref _readsFromCopies);
+            return replica.Product;
+        }
+
+        return null;
+    }
+
+    /// <summary>Counts a read answered by the product's grain.</summary>
+    public void CountGrainRead() => Interlocked.Increment(ref _readsFromGrains);
 
     /// <summary>The moment to pass to <see cref="Keep"/>: taken just before the grain is asked.</summary>
-    public long Asking() => time.GetTimestamp();
+    public long Asking() => _time.GetTimestamp();
 
     /// <summary>
     /// Keeps <paramref name="product"/>, leased for <paramref name="lease"/> to a request sent at <paramref name="askedAt"/>,
@@ -46,18 +92,18 @@ public sealed class ProductReplicas(TimeProvider time, Func<bool> mayServe, int 
             return false;
         }
 
-        var leaseTicks = (long)(lease.TotalSeconds * time.TimestampFrequency);
+        var leaseTicks = (long)(lease.TotalSeconds * _time.TimestampFrequency);
         var until = askedAt + leaseTicks;
         lock (_gate)
         {
             _longestLease = Math.Max(_longestLease, leaseTicks);
-            var now = time.GetTimestamp();
+            var now = _time.GetTimestamp();
             if (now >= until || (_revokedAt.TryGetValue(sku, out var revoked) && revoked >= askedAt))
             {
                 return false;
             }
 
-            if (_replicas.Count >= capacity && !_replicas.ContainsKey(sku) && !MakeRoom(now))
+            if (_replicas.Count >= _capacity && !_replicas.ContainsKey(sku) && !MakeRoom(now))
             {
                 return false;
             }
@@ -70,9 +116,10 @@ public sealed class ProductReplicas(TimeProvider time, Func<bool> mayServe, int 
     /// <summary>Drops the product's copy, and any copy of it asked for before now that has not arrived yet.</summary>
     public void Revoke(string sku)
     {
+        Interlocked.Increment(ref _revoked);
         lock (_gate)
         {
-            var now = time.GetTimestamp();
+            var now = _time.GetTimestamp();
             _replicas.TryRemove(sku, out _);
             _revokedAt[sku] = now;
             if (_revokedAt.Count > 1024 && _revokedAt.Count > _replicas.Count)
@@ -100,7 +147,7 @@ public sealed class ProductReplicas(TimeProvider time, Func<bool> mayServe, int 
             }
         }
 
-        return _replicas.Count < capacity;
+        return _replicas.Count < _capacity;
     }
 
     private sealed record Replica(ProductSnapshot Product, long Until);

@@ -1,5 +1,7 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime.Services;
+using Shards.Contracts;
 using Shards.Contracts.Catalog;
 using Shards.Grains.Common;
 
@@ -21,8 +23,14 @@ public sealed class ProductReadLeaseGrants(
     TimeProvider time,
     ProductReadLeaseHolders holders,
     IClusterMembershipService membership,
+    IMeterFactory meters,
     ILogger<ProductReadLeaseGrants> logger)
 {
+    public const string WaitedOut = "shards.read_leases.waited_out";
+
+    private readonly Counter<long> _waitedOut = meters.Create(ShardsMeter.Name).CreateCounter<long>(
+        WaitedOut, unit: "{revocation}", description: "Revocations a product's change went ahead without (the silo holding the copy did not confirm: killed, frozen, cut off), once the lease ran out or the silo was declared dead");
+
     public TimeSpan Duration => options.Duration;
 
     public TimeProvider Time => time;
@@ -30,28 +38,44 @@ public sealed class ProductReadLeaseGrants(
     /// <summary>Drops <paramref name="sku"/>'s copy on <paramref name="holder"/>; throws when the silo does not confirm it.</summary>
     public Task RevokeOnAsync(SiloAddress holder, string sku) => holders.On(holder).RevokeAsync(sku);
 
+    /// <summary>
+    /// True when this silo's membership view has <paramref name="silo"/> declared dead. A silo is declared dead only
+    /// after it lost its majority lease (docs/partitions.md), so it answers no read from a copy any more: a revocation
+    /// it cannot confirm need not be waited out.
+    /// </summary>
+    public bool IsDeclaredDead(SiloAddress silo) =>
+        membership.CurrentSnapshot.Members.TryGetValue(silo, out var member) && member.Status == SiloStatus.Dead;
+
     /// <summary>The silos this silo's membership view has active: any of them may hold a copy.</summary>
     public IEnumerable<SiloAddress> ActiveSilos() =>
         membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress);
 
-    public ILogger Logger => logger;
+    /// <summary>Logs and counts a revocation that <paramref name="holder"/> did not confirm: the change went ahead after <paramref name="waited"/>.</summary>
+    public void WentAheadUnconfirmed(string sku, SiloAddress holder, string failure, string because, TimeSpan waited)
+    {
+        _waitedOut.Add(1);
+        Log.LeaseRevokeUnconfirmed(logger, sku, holder, failure, waited.TotalMilliseconds, because);
+    }
 }
 
 /// <summary>
 /// One product activation's read leases: which silos hold a copy of the product, and until when (by this silo's
 /// monotonic clock, counted from when the lease was granted: the holder counts from before it asked, so its copy
 /// runs out first). Before the product's state changes (a write, or a reload after a write of unknown outcome), every
-/// copy is revoked: the change waits until each holder confirmed it dropped its copy, or its lease ran out.
+/// copy is revoked: the change waits until each holder confirmed it dropped its copy, was declared dead, or its lease
+/// ran out.
 /// </summary>
 /// <remarks>
 /// An activation does not know the copies an earlier activation of the same product leased out (the grain moved, or
 /// was deactivated): for one lease length after it starts, it counts every active silo as a holder. A silo that does
-/// not answer (killed, cut off) makes the change wait out the lease; a silo that is cut off from the cluster stops
+/// not answer (killed, cut off) makes the change wait out the lease, or until it is declared dead; a silo that is cut off from the cluster stops
 /// answering reads from its copies (and every grain call) once it loses its majority lease (docs/read-leases.md).
 /// Single-threaded: called only from its grain's turns, never while a change is in flight (the grain is not reentrant).
 /// </remarks>
 internal sealed class ProductReadLeases(ProductReadLeaseGrants grants, string sku)
 {
+    private static readonly TimeSpan s_checkPeriod = TimeSpan.FromMilliseconds(50);
+
     private readonly Dictionary<SiloAddress, long> _holders = [];
 
     /// <summary>Until when copies leased by an earlier activation may still be read (a timestamp), or 0.</summary>
@@ -104,28 +128,45 @@ internal sealed class ProductReadLeases(ProductReadLeaseGrants grants, string sk
         _earlierLeasesUntil = 0;
     }
 
+    /// <summary>
+    /// Revokes <paramref name="holder"/>'s copy: done when it confirms, when its lease runs out, or when it is declared dead
+    /// (checked every <see cref="s_checkPeriod"/> while the revocation has no answer), whichever comes first.
+    /// </summary>
     private async Task RevokeAsync(SiloAddress holder, long until)
     {
-        string reason;
-        try
+        var revocation = grants.RevokeOnAsync(holder, sku);
+        var started = grants.Time.GetTimestamp();
+        string? failure = null;
+        while (true)
         {
-            await grants.RevokeOnAsync(holder, sku).WaitAsync(Remaining(until), grants.Time);
-            return;
-        }
-        catch (TimeoutException)
-        {
-            reason = "no answer before the lease ran out";
-        }
-        catch (Exception exception)
-        {
-            reason = exception.GetType().Name;
-        }
+            var left = Remaining(until);
+            var dead = grants.IsDeclaredDead(holder);
+            if (left <= TimeSpan.Zero || dead)
+            {
+                grants.WentAheadUnconfirmed(sku, holder, failure ?? "no answer", dead ? "it was declared dead" : "its lease ran out", grants.Time.GetElapsedTime(started));
+                return;
+            }
 
-        var left = Remaining(until);
-        Log.LeaseRevokeUnconfirmed(grants.Logger, sku, holder, reason, left.TotalMilliseconds);
-        if (left > TimeSpan.Zero)
-        {
-            await Task.Delay(left, grants.Time);
+            var step = left < s_checkPeriod ? left : s_checkPeriod;
+            if (failure is not null)
+            {
+                await Task.Delay(step, grants.Time);
+                continue;
+            }
+
+            try
+            {
+                await revocation.WaitAsync(step, grants.Time);
+                return;
+            }
+            catch (TimeoutException)
+            {
+                // No answer yet: check the holder's lease and status again.
+            }
+            catch (Exception exception)
+            {
+                failure = exception.GetType().Name;
+            }
         }
     }
 

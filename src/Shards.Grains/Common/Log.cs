@@ -53,6 +53,6 @@ internal static partial class Log
     public static partial void GatewayTimedOut(ILogger logger, string paymentId, double timeoutSeconds);
 
     [LoggerMessage(EventId = 1030, Level = LogLevel.Information,
-        Message = "Product {Sku}: silo {Holder} did not confirm it dropped its leased copy ({Reason}); the change waits {WaitMs} ms for the lease to run out")]
-    public static partial void LeaseRevokeUnconfirmed(ILogger logger, string sku, SiloAddress holder, string reason, double waitMs);
+        Message = "Product {Sku}: silo {Holder} did not confirm it dropped its leased copy ({Failure}); the change went ahead after {WaitedMs} ms, when {Because}")]
+    public static partial void LeaseRevokeUnconfirmed(ILogger logger, string sku, SiloAddress holder, string failure, double waitedMs, string because);
 }

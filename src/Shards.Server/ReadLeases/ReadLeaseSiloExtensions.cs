@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Shards.Api.ReadLeases;
 using Shards.Grains.Catalog;
@@ -21,7 +22,8 @@ public static class ReadLeaseSiloExtensions
         silo.Services.AddSingleton(services =>
         {
             Func<bool> mayServe = services.GetService<MajorityLease>() is { } lease ? () => lease.IsHeld : static () => true;
-            return new ProductReplicas(services.GetService<TimeProvider>() ?? TimeProvider.System, mayServe, options.MaxCopiesPerSilo);
+            return new ProductReplicas(
+                services.GetService<TimeProvider>() ?? TimeProvider.System, mayServe, options.MaxCopiesPerSilo, services.GetService<IMeterFactory>());
         });
         silo.AddGrainService<ProductReadLeaseHolder>();
         return silo;

@@ -124,3 +124,69 @@ public sealed class ProductReplicasTests
         Assert.True(new ProductReadLeaseOptionsValidator().Validate(null, new ProductReadLeaseOptions()).Succeeded);
     }
 }
+
+[Trait(TestCategories.Name, TestCategories.Unit)]
+public sealed class ProductReplicasMetricsTests
+{
+    [Fact]
+    public void Reads_by_source_copies_and_revocations_are_observed()
+    {
+        using var meters = new TestMeterFactory();
+        var time = new FakeTimeProvider();
+        var replicas = new ProductReplicas(time, () => true, 10, meters);
+        var product = new ProductSnapshot("sku-1", "Widget", 2m, 10, 1);
+        replicas.CountGrainRead();
+        replicas.Keep("sku-1", product, TimeSpan.FromSeconds(1), replicas.Asking());
+        replicas.TryRead("sku-1");
+        replicas.TryRead("sku-1");
+        replicas.Revoke("sku-1");
+        replicas.TryRead("sku-1"); // gone: not a read from a copy
+
+        var observed = Observe(meters);
+
+        Assert.Equal(2, observed[(ProductReplicas.Reads, "copy")]);
+        Assert.Equal(1, observed[(ProductReplicas.Reads, "grain")]);
+        Assert.Equal(0, observed[(ProductReplicas.Copies, null)]);
+        Assert.Equal(1, observed[(ProductReplicas.Revoked, null)]);
+    }
+
+    private static Dictionary<(string, string?), long> Observe(TestMeterFactory meters)
+    {
+        var observed = new Dictionary<(string, string?), long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (meters.Created.Contains(instrument.Meter))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        void Record(System.Diagnostics.Metrics.Instrument instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags) =>
+            observed[(instrument.Name, tags.Length == 0 ? null : tags[0].Value as string)] = value;
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Record(instrument, value, tags));
+        listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => Record(instrument, value, tags));
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return observed;
+    }
+
+    private sealed class TestMeterFactory : System.Diagnostics.Metrics.IMeterFactory
+    {
+        public List<System.Diagnostics.Metrics.Meter> Created { get; } = [];
+
+        public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options)
+        {
+            var meter = new System.Diagnostics.Metrics.Meter(options.Name, options.Version, options.Tags, scope: this);
+            Created.Add(meter);
+            return meter;
+        }
+
+        public void Dispose()
+        {
+            foreach (var meter in Created)
+            {
+                meter.Dispose();
+            }
+        }
+    }
+}

@@ -147,3 +147,49 @@ public sealed class ProductReadLeasesOffTests(ShardsClusterFixture fixture)
         Assert.Equal(TimeSpan.Zero, leased.Lease);
     }
 }
+
+[Trait(TestCategories.Name, TestCategories.Integration)]
+public sealed class ProductReadLeaseDeclaredDeadTests(ReadLeaseClusterFixture fixture) : IClassFixture<ReadLeaseClusterFixture>
+{
+    [Fact]
+    public async Task A_holder_declared_dead_is_not_waited_out()
+    {
+        var services = fixture.Cluster.Silos[0].ServiceProvider;
+        var dead = SiloAddress.New(IPAddress.Loopback, 9, 2); // answers nothing, and the membership view has it Dead
+        var grants = new ProductReadLeaseGrants(
+            new ProductReadLeaseOptions { Duration = TimeSpan.FromSeconds(30) },
+            TimeProvider.System,
+            services.GetRequiredService<ProductReadLeaseHolders>(),
+            new DeclaredDead(services.GetRequiredService<IClusterMembershipService>(), dead),
+            services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<ProductReadLeaseGrants>.Instance);
+        var leases = new ProductReadLeases(grants, Keys.New("sku"));
+        leases.Grant(dead);
+        var watch = Stopwatch.StartNew();
+
+        await leases.RevokeAllAsync();
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"the revocation took {watch.Elapsed} of a 30 s lease");
+    }
+
+    /// <summary>The real membership, with one more silo in it, declared dead.</summary>
+    private sealed class DeclaredDead(IClusterMembershipService real, SiloAddress dead) : IClusterMembershipService
+    {
+        public ClusterMembershipSnapshot CurrentSnapshot
+        {
+            get
+            {
+                var snapshot = real.CurrentSnapshot;
+                return new ClusterMembershipSnapshot(
+                    snapshot.Members.Add(dead, new ClusterMember(dead, SiloStatus.Dead, "dead-silo")), snapshot.Version);
+            }
+        }
+
+        public IAsyncEnumerable<ClusterMembershipSnapshot> MembershipUpdates => real.MembershipUpdates;
+
+        public ValueTask Refresh(MembershipVersion minimumVersion = default, CancellationToken cancellationToken = default) =>
+            real.Refresh(minimumVersion, cancellationToken);
+
+        public Task<bool> TryKill(SiloAddress siloAddress) => real.TryKill(siloAddress);
+    }
+}
