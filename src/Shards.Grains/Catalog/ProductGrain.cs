@@ -63,7 +63,7 @@ public sealed class ProductGrain(
             _commands.BeforeChange = leases.RevokeAllAsync; // every copy is dropped before the product changes
             if (state.State.Version > 0)
             {
-                _leases.CoverEarlierActivations();
+                leases.CoverEarlierActivations();
             }
         }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime.Services;
@@ -28,10 +29,16 @@ public sealed class ProductReadLeaseGrants(
 {
     public const string WaitedOut = "shards.read_leases.waited_out";
 
+    /// <summary>Holders that left a revocation unconfirmed, and until when (a timestamp) they get no lease.</summary>
+    private readonly ConcurrentDictionary<SiloAddress, long> _unresponsive = new();
+
     private readonly Counter<long> _waitedOut = meters.Create(ShardsMeter.Name).CreateCounter<long>(
         WaitedOut, unit: "{revocation}", description: "Revocations a product's change went ahead without (the silo holding the copy did not confirm: killed, frozen, cut off), once the lease ran out or the silo was declared dead");
 
     public TimeSpan Duration => options.Duration;
+
+    /// <summary>How long a holder that left a revocation unconfirmed gets no lease: 5 lease lengths.</summary>
+    public TimeSpan UnresponsivePause => options.Duration * 5;
 
     public TimeProvider Time => time;
 
@@ -50,9 +57,18 @@ public sealed class ProductReadLeaseGrants(
     public IEnumerable<SiloAddress> ActiveSilos() =>
         membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress);
 
+    /// <summary>
+    /// False for a while after <paramref name="holder"/> left a revocation unconfirmed. Requests it sent before it was cut
+    /// off may still be queued at products: each would be granted a lease it never receives, and make the product's
+    /// next change wait again. Its reads are answered all the same, without a lease.
+    /// </summary>
+    public bool MayLeaseTo(SiloAddress holder) =>
+        !_unresponsive.TryGetValue(holder, out var until) || time.GetTimestamp() >= until;
+
     /// <summary>Logs and counts a revocation that <paramref name="holder"/> did not confirm: the change went ahead after <paramref name="waited"/>.</summary>
     public void WentAheadUnconfirmed(string sku, SiloAddress holder, string failure, string because, TimeSpan waited)
     {
+        _unresponsive[holder] = time.GetTimestamp() + (long)(UnresponsivePause.TotalSeconds * time.TimestampFrequency);
         _waitedOut.Add(1);
         Log.LeaseRevokeUnconfirmed(logger, sku, holder, failure, waited.TotalMilliseconds, because);
     }
@@ -84,9 +100,14 @@ internal sealed class ProductReadLeases(ProductReadLeaseGrants grants, string sk
     /// <summary>Called when the activation starts with a stored product: earlier activations may have leased it out.</summary>
     public void CoverEarlierActivations() => _earlierLeasesUntil = grants.Time.GetTimestamp() + Ticks(grants.Duration);
 
-    /// <summary>Grants <paramref name="holder"/> a lease from now; returns its length.</summary>
+    /// <summary>Grants <paramref name="holder"/> a lease from now; returns its length (zero: none, the holder left a revocation unconfirmed lately).</summary>
     public TimeSpan Grant(SiloAddress holder)
     {
+        if (!grants.MayLeaseTo(holder))
+        {
+            return TimeSpan.Zero;
+        }
+
         _holders[holder] = grants.Time.GetTimestamp() + Ticks(grants.Duration);
         return grants.Duration;
     }
