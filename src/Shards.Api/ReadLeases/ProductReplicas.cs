@@ -29,6 +29,13 @@ public sealed class ProductReplicas
     private long _readsFromGrains;
     private long _revoked;
 
+    /// <summary>When each product's copy was last revoked (a timestamp): a copy asked for before that is not kept.</summary>
+    private readonly Dictionary<string, long> _revokedAt = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+
+    /// <summary>The longest lease seen: a revocation older than that concerns no copy still on its way.</summary>
+    private long _longestLease;
+
     /// <param name="meters">When given: <c>shards.read_leases.*</c>, observed from counters kept here (nothing per read on the meter).</param>
     public ProductReplicas(TimeProvider time, Func<bool> mayServe, int capacity, IMeterFactory? meters = null)
     {
@@ -51,13 +58,6 @@ public sealed class ProductReplicas
         meter.CreateObservableCounter(
             Revoked, () => Interlocked.Read(ref _revoked), unit: "{revocation}", description: "Revocations of this silo's copies by products about to change");
     }
-
-    /// <summary>When each product's copy was last revoked (a timestamp): a copy asked for before that is not kept.</summary>
-    private readonly Dictionary<string, long> _revokedAt = new(StringComparer.Ordinal);
-    private readonly Lock _gate = new();
-
-    /// <summary>The longest lease seen: a revocation older than that concerns no copy still on its way.</summary>
-    private long _longestLease;
 
     /// <summary>How many copies are kept now, including those that ran out (for tests and diagnostics).</summary>
     public int Count => _replicas.Count;
