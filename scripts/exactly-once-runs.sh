@@ -3,7 +3,8 @@
 # `shards load -c 200 --keys 1 -t 20s` under each nemesis alone and all together, on the Orleans client path and
 # through nginx (installed when missing). Every report goes to .shards/runs/<name>.txt and one line per run to
 # .shards/runs/summary.txt; the script stops the cluster, nginx and PostgreSQL it started, also when it fails.
-#   scripts/exactly-once-runs.sh            (about 15 minutes)
+# As root, three partition runs follow on simulated hosts ('cluster up --hosts 3').
+#   scripts/exactly-once-runs.sh            (about 15 minutes; 20 as root)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -28,14 +29,22 @@ trap cleanup EXIT
 Shards__Api__RateLimit__Enabled=false setsid ./shards cluster up --silos 3 > "$out/cluster.txt" 2>&1 &
 # The launcher prints "3 silo(s) active" once its own silos have joined (the membership table may still hold a
 # previous run's rows, so it is not the signal).
-for _ in $(seq 1 90); do grep -q 'silo(s) active after' "$out/cluster.txt" && break; sleep 1; done
-grep -q 'silo(s) active after' "$out/cluster.txt" || { echo "the cluster did not start: see $out/cluster.txt" >&2; exit 1; }
+wait_for_cluster "$out/cluster.txt"
 
-run() {
+# One load run with the given options, its report in $out/<name>.txt and a line in the summary.
+load_run() {
   local name=$1; shift
   local status=0
-  ./shards load -c 200 --keys 1 -t 20s "$@" > "$out/$name.txt" 2>&1 || status=$?
+  ./shards load "$@" > "$out/$name.txt" 2>&1 || status=$?
   echo "$name: exit $status; $(grep -E '^Writes:' "$out/$name.txt" | head -1); $(grep -E 'violations' "$out/$name.txt" | tr -s ' ' | paste -sd ';' -)" | tee -a "$out/summary.txt"
+}
+run() { local name=$1; shift; load_run "$name" -c 200 --keys 1 -t 20s "$@"; }
+
+# Waits for the launcher's "N silo(s) active" line in $1.
+wait_for_cluster() {
+  for _ in $(seq 1 120); do grep -q 'silo(s) active after' "$1" && return 0; sleep 1; done
+  echo "the cluster did not start: see $1" >&2
+  exit 1
 }
 
 run kill --chaos kill
@@ -55,3 +64,22 @@ run http-freeze --chaos freeze --http http://127.0.0.1:8088
 run http-pg-stall --chaos pg-stall --http http://127.0.0.1:8088
 run http-pg-restart --chaos pg-restart --http http://127.0.0.1:8088
 run http-all --chaos kill,freeze,pg-restart,pg-stall,hot,reshard --http http://127.0.0.1:8088
+
+# Partitions (docs/partitions.md), as root only: each on a fresh 'cluster up --hosts 3 --probes-only' (no restarts:
+# Orleans' probes and the majority lease alone), one random silo's host cut from the other silos for 12 s, through
+# nginx over the hosts' addresses; 60 % of the requests on products, most of whose reads come from leased copies
+# (docs/read-leases.md), 20 % writes.
+if [ "$(id -u)" -ne 0 ]; then
+  echo "partition runs: skipped (they need root for the simulated hosts' network namespaces)" | tee -a "$out/summary.txt"
+  exit 0
+fi
+for i in 1 2 3; do
+  nginx -p "$root/.shards/nginx" -c nginx.conf -s quit 2> /dev/null || true
+  ./shards cluster down > /dev/null 2>&1 || true
+  Shards__Api__RateLimit__Enabled=false setsid ./shards cluster up --hosts 3 --probes-only > "$out/cluster-hosts-$i.txt" 2>&1 &
+  wait_for_cluster "$out/cluster-hosts-$i.txt"
+  scripts/nginx-for-cluster.sh > "$out/nginx-hosts-$i.txt" 2>&1
+  sleep 1 # the previous nginx's master may still be going
+  nginx -p "$root/.shards/nginx" -e logs/error.log -c nginx.conf
+  load_run "http-partition-$i" -c 50 --keys 1 --products 60 --writes 20 -t 30s --chaos partition --fault-for 12s --http http://127.0.0.1:8088
+done

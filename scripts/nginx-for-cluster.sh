@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Writes an nginx configuration that balances over the HTTP ports of the running local cluster's silos.
 #   scripts/nginx-for-cluster.sh [--cluster-id ID] [--listen 127.0.0.1:8088] [--out .shards/nginx/nginx.conf]
-# The ports come from 'shards members --json' (the membership table, joined with the silo processes on this
-# machine); the template is deploy/nginx.conf. Then run:
+# The servers come from 'shards members --json' (the membership table, joined with the silo processes on this
+# machine): each active silo's HTTP port on its silo address's IP, which is 127.0.0.1 for 'shards cluster up' and
+# each simulated host's own address for 'shards cluster up --hosts N' (its API listens there only). The template
+# is deploy/nginx.conf. Then run:
 #   nginx -p "$PWD/.shards/nginx" -e logs/error.log -c nginx.conf       (stop: nginx -p ... -s quit)
 # SHARDS may name the CLI to use (default: the build in .shards/bin, else ./shards).
 set -euo pipefail
@@ -26,13 +28,14 @@ fi
 
 cd "$root"
 members=$($SHARDS members --json --cluster-id "$cluster_id")
-ports=$(echo "$members" | jq -r '.members[] | select(.status == "active" and .httpPort != null) | .httpPort')
-if [ -z "$ports" ]; then
+# ip:port of each active silo's HTTP API: the silo endpoint's address (ip:port) with the HTTP port.
+servers_of=$(echo "$members" | jq -r '.members[] | select(.status == "active" and .httpPort != null) | "\(.address | sub(":[0-9]+$"; "")):\(.httpPort)"')
+if [ -z "$servers_of" ]; then
   echo "nginx-for-cluster: no active silo of cluster '$cluster_id' with an HTTP port runs on this machine (start one: shards cluster up)" >&2
   exit 3
 fi
 
-servers=$(for port in $ports; do printf '        server 127.0.0.1:%s max_fails=1 fail_timeout=5s;\\n' "$port"; done)
+servers=$(for server in $servers_of; do printf '        server %s max_fails=1 fail_timeout=5s;\\n' "$server"; done)
 mkdir -p "$(dirname "$out")"
 awk -v servers="$servers" -v listen="$listen" '
   /# servers: begin/ { print; printf "%s", servers; skip = 1; next }
@@ -42,4 +45,4 @@ awk -v servers="$servers" -v listen="$listen" '
   { print }
 ' "$root/deploy/nginx.conf" > "$out"
 mkdir -p "$(dirname "$out")/logs" "$(dirname "$out")/tmp"
-echo "nginx-for-cluster: $out balances over $(echo "$ports" | wc -w) silo(s) ($(echo $ports | tr ' ' ',')) on $listen" >&2
+echo "nginx-for-cluster: $out balances over $(echo "$servers_of" | wc -w) silo(s) ($(echo $servers_of | tr ' ' ',')) on $listen" >&2
