@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Shards.Api.Problems;
-using Shards.Api.ReadLeases;
 using Shards.Api.Security;
 using Shards.Contracts.Catalog;
 using Shards.Domain;

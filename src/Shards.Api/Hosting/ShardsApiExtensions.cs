@@ -22,7 +22,7 @@ using Shards.Api.Health;
 using Shards.Api.Idempotency;
 using Shards.Api.Options;
 using Shards.Api.Problems;
-using Shards.Api.ReadLeases;
+using Shards.Contracts.Catalog;
 using Shards.Api.Security;
 using Shards.Api.Telemetry;
 using Shards.Json;
@@ -59,7 +59,11 @@ public static class ShardsApiExtensions
         services.AddSingleton<SiloReadiness>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<GrainCalls>();
-        services.AddSingleton<ProductReads>();
+        services.AddSingleton(provider =>
+        {
+            var grains = provider.GetRequiredService<IGrainFactory>();
+            return new ProductReads(grains.ByKey<IProductGrain>, provider.GetRequiredService<ILocalSiloDetails>().SiloAddress, provider.GetService<ProductReplicas>());
+        });
         services.AddSingleton<RequestIdentity>();
         services.AddSingleton<ReadinessGate>();
         services.AddSingleton<IdempotentRequests>();

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Shards.Contracts;
 using Shards.Contracts.Carts;
@@ -14,7 +15,9 @@ namespace Shards.Grains.Carts;
 
 /// <summary>
 /// One shopping cart, keyed by cart ID. Prices come from the catalog (<see cref="IProductGrain"/>) each time a line
-/// is added or set; the cart does not reserve stock (checkout does). A change is acknowledged only once stored.
+/// is added or set: from this silo's leased copy of the product when it has one, as current as the product's grain
+/// (<see cref="ProductReads"/>, docs/read-leases.md); the cart does not reserve stock (checkout does). A change is
+/// acknowledged only once stored.
 /// </summary>
 /// <remarks>
 /// Consistent-hash placement: each cart lives on its home silo on a ring over the live silos (docs/sharding.md),
@@ -39,6 +42,8 @@ public sealed class CartGrain(
 
     private DateTimeOffset _activatedAt;
 
+    private ProductReads _products = null!;
+
     /// <summary>
     /// The stored state <see cref="_cart"/> and <see cref="_view"/> were built from. Every acknowledged write (and an
     /// activation's read) replaces the state object, so a different reference means the cache is stale.
@@ -54,6 +59,8 @@ public sealed class CartGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _activatedAt = time.GetUtcNow();
+        var grains = GrainFactory;
+        _products = new ProductReads(sku => grains.GetGrain<IProductGrain>(sku), silo.SiloAddress, ServiceProvider.GetService<ProductReplicas>());
         return Task.CompletedTask;
     }
 
@@ -188,7 +195,7 @@ public sealed class CartGrain(
 
     private async Task<decimal> CurrentPriceAsync(Cart cart, string sku)
     {
-        var product = await GrainFactory.GetGrain<IProductGrain>(sku).GetAsync();
+        var product = await _products.CurrentAsync(sku);
         return product?.Price ?? throw new ShardsException(
             ShardsErrorCode.NotFound, $"There is no product with SKU {sku}. Cart {cart.CartId} was not changed.");
     }

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Shards.Api.ReadLeases;
 using Shards.Contracts.Catalog;
 
 namespace Shards.Server.ReadLeases;

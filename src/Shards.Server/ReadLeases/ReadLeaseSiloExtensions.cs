@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
-using Shards.Api.ReadLeases;
+using Shards.Contracts.Catalog;
 using Shards.Grains.Catalog;
 using Shards.Server.Lease;
 

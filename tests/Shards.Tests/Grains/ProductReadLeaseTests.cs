@@ -3,8 +3,8 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Hosting;
 using Orleans.TestingHost;
-using Shards.Api.ReadLeases;
 using Shards.Contracts;
+using Shards.Contracts.Carts;
 using Shards.Contracts.Catalog;
 using Shards.Grains.Catalog;
 using Shards.Placement;
@@ -105,6 +105,30 @@ public sealed class ProductReadLeaseTests(ReadLeaseClusterFixture fixture) : ICl
         watch.Restart();
         await Product(sku).ReserveAsync(1);
         Assert.True(watch.Elapsed < ReadLeaseClusterFixture.Lease, $"the third change took {watch.Elapsed}");
+    }
+
+    [Fact]
+    public async Task A_carts_price_comes_from_its_silos_copy_and_follows_every_change()
+    {
+        var sku = await CreatedAsync(); // price 2
+        var cart = fixture.Client.GetGrain<ICartGrain>(Keys.New("cart"));
+        var where = await cart.WhereAsync();
+        var home = fixture.Cluster.Silos[0].SiloAddress.ToString() == where.Silo ? 0 : 1;
+        var replicas = Silo(home).Replicas;
+
+        Assert.Equal(2m, (await cart.AddAsync(sku, 1)).Lines.Single().UnitPrice);
+        Assert.Equal(2m, replicas.TryRead(sku)?.Price); // the cart's read left a leased copy on its silo
+
+        // The next price is read from that copy, not from the grain: a copy with another price shows it.
+        var copy = replicas.TryRead(sku)!;
+        Assert.True(replicas.Keep(sku, copy with { Price = 5m }, ReadLeaseClusterFixture.Lease, replicas.Asking()));
+        Assert.Equal(5m, (await cart.SetQuantityAsync(sku, 2)).Lines.Single().UnitPrice);
+
+        // A change of the product revokes the copy before it is acknowledged: the next price is the new one.
+        await Product(sku).UpsertAsync(new ProductDefinition("Widget", 3m, 10));
+        Assert.Null(replicas.TryRead(sku));
+        Assert.Equal(3m, (await cart.SetQuantityAsync(sku, 3)).Lines.Single().UnitPrice);
+        Assert.Equal(3m, replicas.TryRead(sku)?.Price);
     }
 
     [Fact]
