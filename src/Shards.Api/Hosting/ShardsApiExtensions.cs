@@ -22,9 +22,9 @@ using Shards.Api.Health;
 using Shards.Api.Idempotency;
 using Shards.Api.Options;
 using Shards.Api.Problems;
-using Shards.Contracts.Catalog;
 using Shards.Api.Security;
 using Shards.Api.Telemetry;
+using Shards.Contracts.Catalog;
 using Shards.Json;
 
 namespace Shards.Api.Hosting;
