@@ -1,6 +1,7 @@
 using Npgsql;
 using Orleans.Runtime;
 using Orleans.Storage;
+using Shards.Contracts;
 using Shards.Contracts.Common;
 using Shards.Postgres;
 
@@ -28,7 +29,7 @@ public sealed class ShardedStateQuery(ShardMapMonitor map, PostgresDataSources d
 
     public Task<IReadOnlyList<StoredState<T>>> LatestAsync<T>(
         string stateName, string grainType, int limit, Func<T, bool>? where, CancellationToken cancellationToken) =>
-        TranslatedAsync(stateName, () => PageAsync(stateName, grainType, Order.Latest, after: null, limit, where, cancellationToken));
+        TranslatedAsync(stateName, () => PageAsync(stateName, grainType, Order.LatestOf(stateName), after: null, limit, where, cancellationToken));
 
     private async Task<IReadOnlyList<StoredState<T>>> PageAsync<T>(
         string stateName, string grainType, Order order, Row? after, int limit, Func<T, bool>? where, CancellationToken cancellationToken)
@@ -155,11 +156,22 @@ public sealed class ShardedStateQuery(ShardMapMonitor map, PostgresDataSources d
             $"{Select} AND grainidextensionstring COLLATE \"C\" > @after_key ORDER BY grainidextensionstring COLLATE \"C\" LIMIT @limit",
             Comparer<Row>.Create((a, b) => string.CompareOrdinal(a.Key, b.Key)));
 
-        /// <summary>Newest write first; among writes of the same instant, the greater key first.</summary>
-        public static readonly Order Latest = new(
-            $"{Select} ORDER BY modifiedon DESC, grainidextensionstring COLLATE \"C\" DESC LIMIT @limit",
-            $"{Select} AND (modifiedon, grainidextensionstring COLLATE \"C\") < (@after_written, @after_key) " +
-            "ORDER BY modifiedon DESC, grainidextensionstring COLLATE \"C\" DESC LIMIT @limit",
+        /// <summary>
+        /// Newest write first; among writes of the same instant, the greater key first. Orders by
+        /// <c>order_written_at</c> (their <c>modifiedon</c>, indexed: migration 0012; the literal state name lets the
+        /// planner use that partial index in a prepared statement's generic plan too), any other state by
+        /// <c>modifiedon</c>, which no index holds, so that their writes stay HOT: a scan of that state's rows.
+        /// </summary>
+        public static Order LatestOf(string stateName) => stateName == StateNames.Order ? LatestOrders : Latest;
+
+        private static readonly Order Latest = NewestFirst(Select, "modifiedon");
+
+        private static readonly Order LatestOrders = NewestFirst($"{Select} AND graintypestring = '{StateNames.Order}'", "order_written_at");
+
+        private static Order NewestFirst(string select, string writtenAt) => new(
+            $"{select} ORDER BY {writtenAt} DESC, grainidextensionstring COLLATE \"C\" DESC LIMIT @limit",
+            $"{select} AND ({writtenAt}, grainidextensionstring COLLATE \"C\") < (@after_written, @after_key) " +
+            $"ORDER BY {writtenAt} DESC, grainidextensionstring COLLATE \"C\" DESC LIMIT @limit",
             Comparer<Row>.Create((a, b) => b.WrittenAt.CompareTo(a.WrittenAt) is var c and not 0 ? c : string.CompareOrdinal(b.Key, a.Key)));
     }
 }

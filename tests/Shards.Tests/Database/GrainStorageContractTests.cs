@@ -222,6 +222,43 @@ public sealed class GrainStorageContractTests(PostgresDatabaseFixture database) 
         Assert.True((await ReadAsync(storage, Sku1)).RecordExists);
     }
 
+    /// <summary>
+    /// A state write changes the payload, the version and <c>modifiedon</c>. PostgreSQL updates a row in place (HOT,
+    /// no new index entries) only when no column that any index names (key, expression or predicate, partial index or
+    /// not) changes: so no index may name those three, or every product and cart write pays an entry in every index.
+    /// The orders' listing index names <c>order_written_at</c>, which a product or cart write leaves NULL.
+    /// </summary>
+    [Fact]
+    public async Task No_index_names_a_column_that_every_state_write_changes_so_product_and_cart_writes_stay_hot()
+    {
+        await using var connection = new NpgsqlConnection(database.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT i.relname, a.attname
+              FROM pg_index AS x
+              JOIN pg_class AS i ON i.oid = x.indexrelid
+              JOIN pg_attribute AS a ON a.attrelid = x.indrelid AND a.attnum > 0 AND NOT a.attisdropped
+             WHERE x.indrelid = 'orleans_storage'::regclass
+               AND (a.attnum = ANY (x.indkey)
+                    OR coalesce(pg_get_expr(x.indexprs, x.indrelid), '') ~ ('\m' || a.attname || '\M')
+                    OR coalesce(pg_get_expr(x.indpred, x.indrelid), '') ~ ('\m' || a.attname || '\M'))
+            """,
+            connection);
+        var indexed = new List<(string Index, string Column)>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                indexed.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
+
+        Assert.Contains(indexed, c => c.Column == "grainidhash");
+        Assert.Contains(indexed, c => c.Column == "order_written_at");
+        Assert.DoesNotContain(indexed, c => c.Column is "payloadbinary" or "version" or "modifiedon");
+    }
+
     [Fact]
     public async Task Clear_with_the_current_etag_removes_the_state_and_later_writes_continue_from_the_new_etag()
     {
