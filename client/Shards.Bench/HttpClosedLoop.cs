@@ -26,16 +26,30 @@ public static class HttpClosedLoop
     /// <summary>The first error's text is cut to this many characters.</summary>
     private const int ErrorTextLength = 200;
 
-    public static async Task<HttpLoopResult> RunAsync(
+    public static Task<HttpLoopResult> RunAsync(
         HttpClient client, int connections, TimeSpan warmup, TimeSpan duration, long maxRequests, Func<HttpRequestMessage?> next,
+        HttpMeteredPids pids, LatencyRecorder? into, CancellationToken cancellationToken) =>
+        RunAsync(connections, warmup, duration, maxRequests, (counters, latency, token) => SendNextAsync(client, next, counters, latency, token), pids, into, cancellationToken);
+
+    /// <summary>
+    /// The same closed loop over calls that are not HTTP requests (<see cref="HttpEndpoint.GrainCartAdd"/>): each
+    /// completed call counts as a 2xx answer, each exception as a transport error.
+    /// </summary>
+    public static Task<HttpLoopResult> RunAsync(
+        int connections, TimeSpan warmup, TimeSpan duration, long maxRequests, Func<CancellationToken, Task> call,
+        HttpMeteredPids pids, LatencyRecorder? into, CancellationToken cancellationToken) =>
+        RunAsync(connections, warmup, duration, maxRequests, (counters, latency, token) => CallAsync(call, counters, latency, token), pids, into, cancellationToken);
+
+    private static async Task<HttpLoopResult> RunAsync(
+        int connections, TimeSpan warmup, TimeSpan duration, long maxRequests, Func<Counters, LatencyRecorder?, CancellationToken, Task<bool>> step,
         HttpMeteredPids pids, LatencyRecorder? into, CancellationToken cancellationToken)
     {
-        await RunPhaseAsync(client, connections, warmup, maxRequests, next, null, cancellationToken);
+        await RunPhaseAsync(connections, warmup, maxRequests, step, null, cancellationToken);
         var silos = ProcessMeter.CpuMs(pids.Silos);
         var nginx = ProcessMeter.CpuMs(pids.Nginx);
         var self = ProcessMeter.CpuMs(pids.Client);
         var watch = Stopwatch.StartNew();
-        var phase = await RunPhaseAsync(client, connections, duration, maxRequests, next, into, cancellationToken);
+        var phase = await RunPhaseAsync(connections, duration, maxRequests, step, into, cancellationToken);
         var seconds = watch.Elapsed.TotalSeconds;
         return new HttpLoopResult(
             phase.Requests, phase.Non2xx, phase.TransportErrors, seconds,
@@ -53,8 +67,9 @@ public static class HttpClosedLoop
         public bool RanOut;
     }
 
+    /// <summary>One phase: <paramref name="connections"/> workers, each running <paramref name="step"/> (false: the source ran dry) until the time is up.</summary>
     private static async Task<Counters> RunPhaseAsync(
-        HttpClient client, int connections, TimeSpan duration, long maxRequests, Func<HttpRequestMessage?> next, LatencyRecorder? latency,
+        int connections, TimeSpan duration, long maxRequests, Func<Counters, LatencyRecorder?, CancellationToken, Task<bool>> step, LatencyRecorder? latency,
         CancellationToken cancellationToken)
     {
         var counters = new Counters();
@@ -69,20 +84,49 @@ public static class HttpClosedLoop
             {
                 while (Stopwatch.GetTimestamp() < end && !cancellationToken.IsCancellationRequested && Interlocked.Increment(ref counters.Sent) <= maxRequests)
                 {
-                    using var request = next();
-                    if (request is null)
+                    if (!await step(counters, latency, cancellationToken))
                     {
                         counters.RanOut = true;
                         return;
                     }
-
-                    await SendAsync(client, request, counters, latency, cancellationToken);
                 }
             },
             cancellationToken));
         await Task.WhenAll(workers);
         cancellationToken.ThrowIfCancellationRequested();
         return counters;
+    }
+
+    /// <summary>Sends the next request; false when there is none.</summary>
+    private static async Task<bool> SendNextAsync(
+        HttpClient client, Func<HttpRequestMessage?> next, Counters counters, LatencyRecorder? latency, CancellationToken cancellationToken)
+    {
+        using var request = next();
+        if (request is null)
+        {
+            return false;
+        }
+
+        await SendAsync(client, request, counters, latency, cancellationToken);
+        return true;
+    }
+
+    private static async Task<bool> CallAsync(Func<CancellationToken, Task> call, Counters counters, LatencyRecorder? latency, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await call(cancellationToken);
+            latency?.Record(Stopwatch.GetElapsedTime(started));
+            Interlocked.Increment(ref counters.Requests);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref counters.TransportErrors);
+            Interlocked.CompareExchange(ref counters.FirstError, Cut($"{ex.GetType().Name}: {ex.Message}"), null);
+        }
+
+        return true;
     }
 
     private static async Task SendAsync(HttpClient client, HttpRequestMessage request, Counters counters, LatencyRecorder? latency, CancellationToken cancellationToken)

@@ -21,6 +21,15 @@ public enum HttpEndpoint
 
     /// <summary><c>POST /api/orders</c> on a prepared cart of its own: the whole checkout (reservation, payment, order).</summary>
     Checkout,
+
+    /// <summary>
+    /// Not HTTP: <c>ICartGrain.AddAsync</c> through the bench's Orleans client, on the carts and SKUs the cart add picks.
+    /// The client gives each call a request ID and deadline as the API does, so the grain does the same work as for an
+    /// HTTP cart add (the price read, the persisted write with its request-log row) without HTTP and without the
+    /// <c>Idempotency-Key</c> record: what a cart add costs below the API, on the same cluster in the same run. Measured
+    /// on the direct target only.
+    /// </summary>
+    GrainCartAdd,
 }
 
 /// <summary>Names and headers of the HTTP suite's endpoints.</summary>
@@ -35,6 +44,9 @@ public static class HttpEndpoints
     /// <summary>The short names <c>--http-endpoints</c> takes, one per endpoint.</summary>
     public static IReadOnlyList<string> ShortNames { get; } = [.. All.Select(ShortName)];
 
+    /// <summary>Whether the endpoint is an HTTP request (every one but <see cref="HttpEndpoint.GrainCartAdd"/>), measured on every target.</summary>
+    public static bool IsHttp(HttpEndpoint endpoint) => endpoint != HttpEndpoint.GrainCartAdd;
+
     public static string ShortName(HttpEndpoint endpoint) => endpoint switch
     {
         HttpEndpoint.Bare => "bare",
@@ -42,6 +54,7 @@ public static class HttpEndpoints
         HttpEndpoint.ProductGet => "product",
         HttpEndpoint.CartAdd => "cart-add",
         HttpEndpoint.Checkout => "checkout",
+        HttpEndpoint.GrainCartAdd => "grain-cart-add",
         _ => throw new ArgumentOutOfRangeException(nameof(endpoint), endpoint, null),
     };
 
@@ -73,6 +86,7 @@ public static class HttpEndpoints
         HttpEndpoint.ProductGet => "GET /api/products/{sku}",
         HttpEndpoint.CartAdd => "POST /api/carts/{id}/items",
         HttpEndpoint.Checkout => "POST /api/orders",
+        HttpEndpoint.GrainCartAdd => "cart AddAsync, Orleans client",
         _ => throw new ArgumentOutOfRangeException(nameof(endpoint), endpoint, null),
     };
 }
@@ -107,9 +121,8 @@ public sealed class HttpRequestFactory(string apiKey, int keys, int checkoutCart
             case HttpEndpoint.ProductGet:
                 return Keyed(new HttpRequestMessage(HttpMethod.Get, new Uri(baseAddress, $"api/products/{StoreSeeder.Sku(1 + Random.Shared.Next(keys))}")));
             case HttpEndpoint.CartAdd:
-                var cart = 1 + Random.Shared.Next(keys);
-                var sku = StoreSeeder.Sku(1 + ((cart * 7 + Random.Shared.Next(10)) % keys));
-                var add = Keyed(new HttpRequestMessage(HttpMethod.Post, new Uri(baseAddress, $"api/carts/{AddCartId(cart)}/items"))
+                var (cart, sku) = NextCartAdd();
+                var add = Keyed(new HttpRequestMessage(HttpMethod.Post, new Uri(baseAddress, $"api/carts/{cart}/items"))
                 {
                     Content = Json($$"""{"sku":"{{sku}}","quantity":1}"""),
                 });
@@ -129,6 +142,13 @@ public sealed class HttpRequestFactory(string apiKey, int keys, int checkoutCart
             default:
                 throw new ArgumentOutOfRangeException(nameof(endpoint), endpoint, null);
         }
+    }
+
+    /// <summary>The cart and SKU of the next cart add (HTTP or through the Orleans client): a seeded cart at random, one of its ten SKUs.</summary>
+    public (string CartId, string Sku) NextCartAdd()
+    {
+        var cart = 1 + Random.Shared.Next(keys);
+        return (AddCartId(cart), StoreSeeder.Sku(1 + ((cart * 7 + Random.Shared.Next(10)) % keys)));
     }
 
     private HttpRequestMessage Keyed(HttpRequestMessage request)

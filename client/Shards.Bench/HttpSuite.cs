@@ -84,12 +84,12 @@ public sealed class HttpSuite(CliContext context, BenchOptions options, string c
         var siloUris = silos.Select(s => new Uri(s.HttpUrl + "/")).ToList();
         if (options.HttpTargets.Contains(DirectTarget))
         {
-            runs.AddRange(await RunTargetAsync(DirectTarget, tool, [siloUris[0]], requests, () => new HttpMeteredPids(siloPids, [], Environment.ProcessId), cancellationToken));
+            runs.AddRange(await RunTargetAsync(DirectTarget, tool, [siloUris[0]], requests, grains, () => new HttpMeteredPids(siloPids, [], Environment.ProcessId), cancellationToken));
         }
 
         if (options.HttpTargets.Contains(SpreadTarget))
         {
-            runs.AddRange(await RunTargetAsync(SpreadTarget, tool, siloUris, requests, () => new HttpMeteredPids(siloPids, [], Environment.ProcessId), cancellationToken));
+            runs.AddRange(await RunTargetAsync(SpreadTarget, tool, siloUris, requests, grains, () => new HttpMeteredPids(siloPids, [], Environment.ProcessId), cancellationToken));
         }
 
         if (!options.HttpTargets.Contains(NginxTarget))
@@ -108,7 +108,7 @@ public sealed class HttpSuite(CliContext context, BenchOptions options, string c
         {
             await using (nginx)
             {
-                runs.AddRange(await RunTargetAsync(NginxTarget, tool, [nginx.BaseAddress], requests, () => new HttpMeteredPids(siloPids, nginx.Pids, Environment.ProcessId), cancellationToken));
+                runs.AddRange(await RunTargetAsync(NginxTarget, tool, [nginx.BaseAddress], requests, grains, () => new HttpMeteredPids(siloPids, nginx.Pids, Environment.ProcessId), cancellationToken));
                 CliOutput.Status("bench: http: stopping nginx ...");
             }
         }
@@ -167,24 +167,32 @@ public sealed class HttpSuite(CliContext context, BenchOptions options, string c
             await grains.GetGrain<ICartGrain>(HttpRequestFactory.CheckoutCartId(i)).AddAsync(HttpRequestFactory.CheckoutSku(i, options.Keys), 1, token));
     }
 
-    /// <summary>One target: every endpoint warmed at the highest connection count, then each level in rotated rounds.</summary>
+    /// <summary>
+    /// One target: every endpoint warmed at the highest connection count, then each level in rotated rounds. The
+    /// grain call that is not HTTP (<see cref="HttpEndpoint.GrainCartAdd"/>) takes its turns on the direct target only.
+    /// </summary>
     private async Task<IReadOnlyList<HttpRun>> RunTargetAsync(
-        string target, string tool, IReadOnlyList<Uri> bases, HttpRequestFactory requests, Func<HttpMeteredPids> pids, CancellationToken cancellationToken)
+        string target, string tool, IReadOnlyList<Uri> bases, HttpRequestFactory requests, IGrainFactory grains, Func<HttpMeteredPids> pids,
+        CancellationToken cancellationToken)
     {
         var runs = new List<HttpRun>();
         var turn = -1;
         Func<HttpRequestMessage?> Next(HttpEndpoint endpoint) =>
             () => requests.Create(endpoint, bases[(int)((uint)Interlocked.Increment(ref turn) % (uint)bases.Count)]);
+        Task<HttpLoopResult> Loop(
+            HttpEndpoint endpoint, HttpClient http, int connections, TimeSpan warmup, TimeSpan duration, HttpMeteredPids metered, LatencyRecorder? latency) =>
+            HttpEndpoints.IsHttp(endpoint)
+                ? HttpClosedLoop.RunAsync(http, connections, warmup, duration, options.HttpMaxRequestsPerRun, Next(endpoint), metered, latency, cancellationToken)
+                : HttpClosedLoop.RunAsync(connections, warmup, duration, options.HttpMaxRequestsPerRun, token => AddThroughClientAsync(grains, requests, token), metered, latency, cancellationToken);
         var nginxInPath = target == NginxTarget;
-        var endpoints = options.HttpEndpointsToRun;
+        var endpoints = options.HttpEndpointsToRun.Where(e => HttpEndpoints.IsHttp(e) || target == DirectTarget).ToList();
 
         CliOutput.Status($"bench: http: {target}: warming every endpoint at {options.HttpConnections.Max()} connections ...");
         using (var warm = Client(options.HttpConnections.Max()))
         {
             foreach (var endpoint in endpoints)
             {
-                await HttpClosedLoop.RunAsync(
-                    warm, options.HttpConnections.Max(), options.HttpTargetWarmup ?? options.HttpWarmup * 2, TimeSpan.Zero, options.HttpMaxRequestsPerRun, Next(endpoint), pids(), null, cancellationToken);
+                await Loop(endpoint, warm, options.HttpConnections.Max(), options.HttpTargetWarmup ?? options.HttpWarmup * 2, TimeSpan.Zero, pids(), null);
             }
         }
 
@@ -200,8 +208,7 @@ public sealed class HttpSuite(CliContext context, BenchOptions options, string c
                 for (var i = 0; i < endpoints.Count; i++)
                 {
                     var e = (i + round) % endpoints.Count;
-                    rounds[e].Add(await HttpClosedLoop.RunAsync(
-                        http, connections, options.HttpWarmup, slice, options.HttpMaxRequestsPerRun, Next(endpoints[e]), metered, latencies[e], cancellationToken));
+                    rounds[e].Add(await Loop(endpoints[e], http, connections, options.HttpWarmup, slice, metered, latencies[e]));
                 }
             }
 
@@ -217,6 +224,13 @@ public sealed class HttpSuite(CliContext context, BenchOptions options, string c
         }
 
         return runs;
+    }
+
+    /// <summary>The next cart add as a grain call through the Orleans client (its filter gives it a request ID and deadline).</summary>
+    private static Task AddThroughClientAsync(IGrainFactory grains, HttpRequestFactory requests, CancellationToken cancellationToken)
+    {
+        var (cart, sku) = requests.NextCartAdd();
+        return grains.GetGrain<ICartGrain>(cart).AddAsync(sku, 1, cancellationToken);
     }
 
     /// <summary>A client that holds at most <paramref name="connections"/> connections per server, no proxy, no cookies, no redirects.</summary>

@@ -184,6 +184,36 @@ public sealed class HttpBenchTests
         Assert.Equal("the-key", members.Headers.GetValues(HttpEndpoints.ApiKeyHeader).Single());
     }
 
+    /// <summary>The cart add through the Orleans client runs in the same closed loop: completed calls are answers, exceptions transport errors.</summary>
+    [Fact]
+    public async Task A_closed_loop_of_grain_calls_counts_completed_calls_and_failures_apart_and_quotes_the_first_failure()
+    {
+        var calls = 0;
+        var latency = new LatencyRecorder();
+        var result = await HttpClosedLoop.RunAsync(
+            connections: 4, warmup: TimeSpan.Zero, duration: TimeSpan.FromSeconds(30), maxRequests: 40,
+            async token =>
+            {
+                await Task.Yield();
+                if (Interlocked.Increment(ref calls) % 4 == 0)
+                {
+                    throw new InvalidOperationException("cart full");
+                }
+            },
+            new HttpMeteredPids([], [], Environment.ProcessId), latency, CancellationToken.None);
+
+        Assert.Equal(40, calls);
+        Assert.Equal(30, result.Requests);
+        Assert.Equal(10, result.TransportErrors);
+        Assert.Equal(0, result.Non2xx);
+        Assert.Equal("InvalidOperationException: cart full", result.FirstError);
+        Assert.False(result.RanOut);
+        Assert.NotNull(latency.PercentileMs(50));
+        Assert.Equal("cart AddAsync, Orleans client", HttpEndpoints.Name(HttpEndpoint.GrainCartAdd));
+        Assert.False(HttpEndpoints.IsHttp(HttpEndpoint.GrainCartAdd));
+        Assert.Equal(HttpEndpoint.GrainCartAdd, Assert.Single(HttpEndpoints.All, e => !HttpEndpoints.IsHttp(e)));
+    }
+
     [Fact]
     public void The_nginx_configuration_is_the_deployed_one_in_front_of_the_given_silos_on_loopback()
     {
