@@ -221,6 +221,11 @@ public static class BenchReportText
         {
             yield return $"{run.Target}, {run.Connections} conn, {run.Endpoint}: the {N(http.CheckoutCartsPrepared)} prepared carts ran out; its rounds ended early (req/s is over the time they ran).";
         }
+
+        foreach (var ratio in HttpSuite.TargetRatios(http.Runs))
+        {
+            yield return ratio;
+        }
     }
 
     /// <summary>A note per step that activated fewer keys than its key space, with the reason.</summary>

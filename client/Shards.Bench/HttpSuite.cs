@@ -129,6 +129,37 @@ public sealed class HttpSuite(CliContext context, BenchOptions options, string c
             return run with { VsBare = bare is { RequestsPerSecond: > 0 } ? run.RequestsPerSecond / bare.RequestsPerSecond : 0 };
         })];
 
+    /// <summary>
+    /// The ratios issue 18 sets targets on, per connection count, from the runs there are: the cart add over the product
+    /// GET (direct), the cart add over its own grain call through the Orleans client (direct), and the product GET
+    /// through nginx over the same spread by the client. A ratio whose two runs are not both there is left out.
+    /// </summary>
+    public static IEnumerable<string> TargetRatios(IReadOnlyList<HttpRun> runs)
+    {
+        HttpRun? Find(string target, int connections, HttpEndpoint endpoint) =>
+            runs.FirstOrDefault(r => r.Target == target && r.Connections == connections && r.Endpoint == HttpEndpoints.Name(endpoint) && r.RequestsPerSecond > 0);
+
+        foreach (var connections in runs.Select(r => r.Connections).Distinct().Order())
+        {
+            var cartAdd = Find(DirectTarget, connections, HttpEndpoint.CartAdd);
+            if (cartAdd is not null && Find(DirectTarget, connections, HttpEndpoint.ProductGet) is { } product)
+            {
+                yield return $"{connections} conn, direct: cart add / product GET: {cartAdd.RequestsPerSecond / product.RequestsPerSecond:0.00}x (cart add p99 {cartAdd.P99Ms:0.0} ms).";
+            }
+
+            if (cartAdd is not null && Find(DirectTarget, connections, HttpEndpoint.GrainCartAdd) is { } grain)
+            {
+                yield return $"{connections} conn, direct: cart add over HTTP / its grain call through the Orleans client: {cartAdd.RequestsPerSecond / grain.RequestsPerSecond:0.00}x " +
+                    $"(silo CPU per 1,000: {cartAdd.SiloCpuMsPer1000:0} vs {grain.SiloCpuMsPer1000:0} ms; grain call p99 {grain.P99Ms:0.0} ms).";
+            }
+
+            if (Find(NginxTarget, connections, HttpEndpoint.ProductGet) is { } throughNginx && Find(SpreadTarget, connections, HttpEndpoint.ProductGet) is { } spread)
+            {
+                yield return $"{connections} conn: product GET through nginx / spread by the client: {throughNginx.RequestsPerSecond / spread.RequestsPerSecond:0.00}x.";
+            }
+        }
+    }
+
     /// <summary>The median round's rate (of an even count, the upper of the two middle ones, as the call path).</summary>
     public static double MedianRound(IEnumerable<double> rates)
     {

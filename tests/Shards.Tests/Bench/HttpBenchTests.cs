@@ -127,6 +127,26 @@ public sealed class HttpBenchTests
     }
 
     [Fact]
+    public void The_target_ratios_are_taken_per_connection_count_from_the_runs_there_are()
+    {
+        var cartAdd = HttpEndpoints.Name(HttpEndpoint.CartAdd);
+        var grain = HttpEndpoints.Name(HttpEndpoint.GrainCartAdd);
+        HttpRun[] runs =
+        [
+            Run(s_product, HttpSuite.DirectTarget, 64, 10_000), Run(cartAdd, HttpSuite.DirectTarget, 64, 1_000), Run(grain, HttpSuite.DirectTarget, 64, 2_000),
+            Run(s_product, HttpSuite.SpreadTarget, 64, 8_000), Run(s_product, HttpSuite.NginxTarget, 64, 6_000),
+            Run(cartAdd, HttpSuite.DirectTarget, 16, 500),
+        ];
+
+        var ratios = HttpSuite.TargetRatios(runs).ToList();
+
+        Assert.Equal(3, ratios.Count);
+        Assert.StartsWith("64 conn, direct: cart add / product GET: 0.10x", ratios[0]);
+        Assert.StartsWith("64 conn, direct: cart add over HTTP / its grain call through the Orleans client: 0.50x", ratios[1]);
+        Assert.Equal("64 conn: product GET through nginx / spread by the client: 0.75x.", ratios[2]);
+    }
+
+    [Fact]
     public void The_report_has_the_http_table_says_which_tool_and_names_a_skipped_target_loudly()
     {
         var http = new HttpBenchResults(
