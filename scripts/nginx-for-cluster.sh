@@ -41,7 +41,7 @@ awk -v servers="$servers" -v listen="$listen" '
   /# servers: begin/ { print; printf "%s", servers; skip = 1; next }
   /# servers: end/   { skip = 0 }
   skip               { next }
-  /^        listen / { print "        listen " listen ";"; next }
+  /^        listen / { sub(/listen [^ ;]+/, "listen " listen); print; next }   # the address; the parameters after it kept
   { print }
 ' "$root/deploy/nginx.conf" > "$out"
 mkdir -p "$(dirname "$out")/logs" "$(dirname "$out")/tmp"

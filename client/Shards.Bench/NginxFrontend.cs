@@ -71,7 +71,9 @@ public sealed class NginxFrontend : IAsyncDisposable
 
             if (line.StartsWith(ListenLine, StringComparison.Ordinal))
             {
-                text.Append($"{ListenLine}127.0.0.1:{listenPort};\n");
+                // The address is replaced; the template's parameters after it (e.g. reuseport) are kept.
+                var parameters = line[ListenLine.Length..].TrimEnd().TrimEnd(';').Split(' ', 2, StringSplitOptions.RemoveEmptyEntries);
+                text.Append($"{ListenLine}127.0.0.1:{listenPort}{(parameters.Length > 1 ? " " + parameters[1].Trim() : "")};\n");
                 listen = true;
                 continue;
             }

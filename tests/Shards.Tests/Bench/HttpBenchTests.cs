@@ -247,6 +247,10 @@ public sealed class HttpBenchTests
         Assert.Equal(["        listen 127.0.0.1:16000;"], listens);
         Assert.Contains("keepalive 256;", config);
         Assert.Throws<InvalidDataException>(() => NginxFrontend.Configure("events {}\n", [15001], 16000));
+
+        // The listen line's parameters after the address are the template's, kept.
+        var withParameters = NginxFrontend.Configure("        # servers: begin\n        # servers: end\n        listen 127.0.0.1:8088 reuseport backlog=512;\n", [15001], 16000);
+        Assert.Contains("        listen 127.0.0.1:16000 reuseport backlog=512;\n", withParameters);
     }
 
     private static HttpRun Run(string endpoint, string target, int connections, double perSecond) =>
